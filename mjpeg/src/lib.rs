@@ -1,0 +1,2 @@
+//! MJPEG files and JPEG headers, without I/O.
+#![deny(missing_docs)]

@@ -1,0 +1,1 @@
+//! `rtsp://` URLs (RFC 2326 §3.2). (Skeleton.)

@@ -1,0 +1,1 @@
+//! runtime-mio: drives rtsp-core machines over real sockets.

@@ -1,0 +1,1 @@
+//! runtime-std: drives rtsp-core machines over real sockets.

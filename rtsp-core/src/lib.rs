@@ -11,3 +11,5 @@ pub mod io;
 pub mod message;
 pub mod sdp;
 pub mod url;
+pub mod client;
+pub mod server;

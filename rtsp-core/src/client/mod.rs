@@ -1,0 +1,1 @@
+//! RTSP client machine. (Skeleton.)

@@ -1,0 +1,1 @@
+//! RTSP server machine. (Skeleton.)

@@ -1,1 +1,52 @@
-//! runtime-mio: drives rtsp-core machines over real sockets.
+//! runtime-mio: drives any [`rtsp_core::io::Machine`] on one `mio::Poll` event loop.
+//!
+//! Same API shape as `runtime_std` ([`Runtime::new`], [`Runtime::tcp_listener`],
+//! [`Runtime::udp_socket`], [`Runtime::connect_tcp`], [`Runtime::handle`], [`Runtime::run`],
+//! [`serve`]), but one thread and no blocking:
+//!
+//! ```text
+//! loop {
+//!     poll.poll(&mut events, deadline - now)
+//!     for ev in events {                       // every input is followed by a full drain
+//!         WAKER    => run commands from Handle::command, or stop
+//!         listener => accept..WouldBlock       -> Input::Connected
+//!         conn     => WRITABLE: flush queue;  READABLE: read..WouldBlock -> Input::Stream / StreamClosed
+//!         udp      => recv_from..WouldBlock    -> Input::Datagram
+//!     }
+//!     if deadline <= now { Input::Timeout(now) }
+//! }
+//! drain: loop match machine.poll_output() {
+//!     Transmit(Stream)  => write; the rest is queued (bounded) and written on WRITABLE
+//!     Transmit(Udp)     => send_to; WouldBlock drops the datagram (counted)
+//!     Close(conn)       => close once its queue is written
+//!     Event(e)          => on_event(&mut machine, e) after the drain, then drain again
+//!     Timeout(t)        => deadline = t; break
+//! }
+//! ```
+//!
+//! ```no_run
+//! # use rtsp_core::io::{Input, Machine, Output};
+//! # struct Echo;
+//! # impl Machine for Echo { type Event = (); fn handle_input(&mut self, _: Input<'_>) {}
+//! #   fn poll_output(&mut self) -> Output<()> { Output::Timeout(None) } }
+//! use runtime_mio::{Flow, Runtime};
+//! let mut rt = Runtime::new(Echo)?;
+//! rt.tcp_listener(std::net::TcpListener::bind("127.0.0.1:0")?)?;
+//! let handle = rt.handle();                  // handle.stop() from another thread ends run()
+//! let _machine = rt.run(|_machine, _event| Flow::Continue)?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
+
+mod driver;
+mod serve;
+
+pub use driver::{Handle, Runtime, Spawned};
+pub use runtime_std::media;
+pub use runtime_std::{
+    bind_udp_pair, bind_udp_pair_at, BoundServer, Command, Flow, RunningServer, RuntimeHandle,
+    RuntimeStats, ServerOptions,
+};
+pub use serve::serve;

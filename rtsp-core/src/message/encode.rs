@@ -58,6 +58,13 @@ impl Message {
             Self::Response(r) => r.write(out),
         }
     }
+
+    /// The wire form as a new vector.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = Vec::new();
+        self.write(&mut v);
+        v
+    }
 }
 
 /// Append one interleaved frame (`$`, channel, 16-bit length, payload; RFC 2326 §10.12).

@@ -6,9 +6,15 @@ mod encode;
 pub mod headers;
 mod parse;
 mod status;
+#[cfg(test)]
+mod tests;
 
 pub use decoder::{Decoded, Decoder, Limits, ParseError};
-pub use headers::{HeaderName, Headers};
+pub use encode::write_interleaved;
+pub use headers::{
+    HeaderError, HeaderName, Headers, LowerTransport, NptTime, Public, Range, RtpInfo, Session,
+    Transport, TransportMode,
+};
 pub use status::StatusCode;
 
 use bytes::Bytes;
@@ -192,4 +198,46 @@ pub enum Message {
     Request(Request),
     /// A response.
     Response(Response),
+}
+
+impl Message {
+    /// The headers of the request or response.
+    pub fn headers(&self) -> &Headers {
+        match self {
+            Self::Request(r) => &r.headers,
+            Self::Response(r) => &r.headers,
+        }
+    }
+
+    /// The headers, mutably.
+    pub fn headers_mut(&mut self) -> &mut Headers {
+        match self {
+            Self::Request(r) => &mut r.headers,
+            Self::Response(r) => &mut r.headers,
+        }
+    }
+
+    /// The body.
+    pub fn body(&self) -> &Bytes {
+        match self {
+            Self::Request(r) => &r.body,
+            Self::Response(r) => &r.body,
+        }
+    }
+
+    /// The version from the start line.
+    pub fn version(&self) -> Version {
+        match self {
+            Self::Request(r) => r.version,
+            Self::Response(r) => r.version,
+        }
+    }
+
+    /// The `CSeq` header (RFC 2326 §12.17), if present and valid.
+    pub fn cseq(&self) -> Option<u32> {
+        match self {
+            Self::Request(r) => r.cseq(),
+            Self::Response(r) => r.cseq(),
+        }
+    }
 }

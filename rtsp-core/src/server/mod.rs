@@ -1,1 +1,282 @@
-//! RTSP server machine. (Skeleton.)
+//! The RTSP server machine: one sans-IO [`Server`] for all control connections and all
+//! media sessions.
+//!
+//! # The I/O loop
+//!
+//! The runtime owns three kinds of sockets — a TCP listener and its accepted control
+//! connections, and the two UDP sockets every session shares ([`ServerConfig::rtp_local`]
+//! and [`ServerConfig::rtcp_local`]) — and the clock. It turns what happens into
+//! [`Input`](crate::io::Input)s, feeds them to [`Machine::handle_input`], and then drains
+//! [`Machine::poll_output`] until [`Output::Timeout`](crate::io::Output::Timeout):
+//!
+//! ```text
+//!  accept ------------> Input::Connected{conn, peer}
+//!  TCP bytes ---------> Input::Stream{conn, data}        ---> [ Server ] ---> Output::Transmit{Dest::Stream(conn)}   (replies, $-interleaved RTP/RTCP)
+//!  TCP EOF/error -----> Input::StreamClosed{conn}                         ---> Output::Transmit{Dest::Udp{local, remote}} (RTP, RTCP)
+//!  UDP datagram ------> Input::Datagram{local, remote}                    ---> Output::Close(conn)
+//!  deadline passed ---> Input::Timeout(now)                               ---> Output::Event(ServerEvent)   (for logs)
+//!                                                                          ---> Output::Timeout(deadline)    (always last)
+//! ```
+//!
+//! The deadline is the earliest of: the next frame of every playing session, the next RTCP
+//! sender report, every session's expiry, and the course-lab flush timer of connections
+//! holding an unterminated request. Frames are paced in virtual time (frame `n` after PLAY
+//! is due at `play_start + n / fps`), so late polls never accumulate drift; a runtime that
+//! falls far behind gets the current frame, not a burst.
+//!
+//! ```no_run
+//! use rtsp_core::io::{Input, Machine, Output};
+//! use rtsp_core::server::{MemoryCatalog, Server, ServerConfig};
+//! use std::time::Instant;
+//!
+//! let mut server = Server::new(ServerConfig::default(), Box::new(MemoryCatalog::new()), Instant::now());
+//! loop {
+//!     let deadline = loop {
+//!         match server.poll_output() {
+//!             Output::Transmit(t) => { /* write t.data to t.dest */ }
+//!             Output::Close(conn) => { /* flush and close conn */ }
+//!             Output::Event(e) => { /* log e */ }
+//!             Output::Timeout(deadline) => break deadline,
+//!         }
+//!     };
+//!     // ... wait for a socket event or `deadline`, then for example:
+//!     server.handle_input(Input::Timeout(Instant::now()));
+//! }
+//! ```
+//!
+//! # Behaviour
+//!
+//! * Methods: OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER and
+//!   SET_PARAMETER (RFC 2326), pipelined requests answered in order. Every reply echoes
+//!   `CSeq` and carries `Server` and `Date`; replies about a session carry
+//!   `Session: id;timeout=T`, where `T` is a few seconds below the enforced
+//!   [`ServerConfig::session_timeout`].
+//! * Transports: `RTP/AVP[/UDP];unicast;client_port=a-b` (RTP from `rtp_local`, RTCP from
+//!   `rtcp_local`, to the control connection's peer address) and
+//!   `RTP/AVP/TCP;unicast;interleaved=a-b` (`$`-framed on the control connection; such a
+//!   session ends with its connection). Anything else gets 461.
+//! * RTP/JPEG (RFC 2435, RFC 3550): per-session random SSRC, initial sequence number and
+//!   timestamp from [`ServerConfig::seed`]; 90 kHz timestamps from the frame index; the
+//!   payloads come pre-packetized from [`Media`]. RTCP SR + SDES every ~5 s, BYE at
+//!   TEARDOWN and at the end of a non-looping stream; receiver reports (UDP from the client's
+//!   RTCP port, or the interleaved RTCP channel) are parsed and keep the session alive, as do
+//!   requests naming it. Silent sessions are reaped after the timeout.
+//! * The course-lab dialect (a bare file name as request-URI, LF-only lines, no final empty
+//!   line, `Transport: RTP/UDP; client_port= N`): unterminated requests are completed after
+//!   [`ServerConfig::lab_flush_delay`] without more bytes; replies put `CSeq` on line 2 and a
+//!   numeric `Session` on line 3; RTP carries one whole JPEG per packet (no RFC 2435 header,
+//!   PT 26, sequence number = frame number from 1).
+//! * Request-URIs map to stream names (see [`Catalog`]); `..`, absolute paths, backslashes
+//!   and NUL are refused before the catalog is asked.
+//! * Status codes: 400 (garbage — the connection is closed after a parse error — or no
+//!   CSeq), 403/404 (names), 405 (ANNOUNCE/RECORD/REDIRECT), 451 (SET_PARAMETER with
+//!   parameters), 453 ([`ServerConfig::max_sessions`]), 454 (unknown session), 455 (method
+//!   not valid in this state, e.g. PLAY before SETUP), 457 (bad Range), 459 (SETUP of another
+//!   stream into a session), 461 (transport), 500/503 (media that cannot be loaded/played),
+//!   501 (unknown method), 505 (not RTSP/1.x), 551 (`Require`).
+
+mod machine;
+mod media;
+mod path;
+mod rtcp;
+mod session;
+mod util;
+
+#[cfg(test)]
+mod tests;
+
+pub use machine::Server;
+pub use media::{Catalog, LookupError, Media, MediaError, MemoryCatalog, MIN_MTU};
+
+use crate::io::ConnId;
+use crate::message::{Limits, Method, ParseError, StatusCode};
+use core::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+/// Configuration of a [`Server`].
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Local address of the UDP socket RTP leaves from (all sessions share it); its port is
+    /// the first `server_port` in SETUP replies. Junk arriving on it is ignored.
+    pub rtp_local: SocketAddr,
+    /// Local address of the UDP socket for RTCP (SR/BYE out, RR in); its port is the second
+    /// `server_port`.
+    pub rtcp_local: SocketAddr,
+    /// Sessions silent for this long are reaped (default 60 s). Replies advertise a few
+    /// seconds less, because some players send their keepalive at exactly the advertised time.
+    pub session_timeout: Duration,
+    /// The `Server` header value.
+    pub server_name: String,
+    /// Largest IP payload of an RTP datagram (UDP header + RTP packet), default 1400. Used
+    /// when building [`Media`] ([`Media::from_jpegs`] takes it).
+    pub mtu: usize,
+    /// Seed of the PRNG for session ids, SSRCs and initial sequence numbers/timestamps.
+    pub seed: u64,
+    /// Limits of the request decoder (per connection); exceeding one is a 400 and a close.
+    pub limits: Limits,
+    /// Most sessions at once; SETUP beyond it gets 453.
+    pub max_sessions: usize,
+    /// How long an unterminated course-lab request waits for more bytes before it is taken as
+    /// complete (default 300 ms).
+    pub lab_flush_delay: Duration,
+    /// Loop every stream at its end instead of stopping with an RTCP BYE.
+    pub loop_media: bool,
+    /// Wall-clock time at the `now` given to [`Server::new`], as time since the UNIX epoch
+    /// (for `Date` headers and RTCP NTP timestamps; the machine never reads the clock).
+    pub wallclock_at_start: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            rtp_local: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
+            rtcp_local: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
+            session_timeout: Duration::from_secs(60),
+            server_name: concat!("rtsp-mjpeg/", env!("CARGO_PKG_VERSION")).to_string(),
+            mtu: 1400,
+            seed: 0,
+            limits: Limits::default(),
+            max_sessions: 100,
+            lab_flush_delay: Duration::from_millis(300),
+            loop_media: false,
+            wallclock_at_start: Duration::ZERO,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The timeout advertised in `Session: id;timeout=T`: the enforced timeout minus a
+    /// margin (a tenth of it, between 1 and 5 s), at least 1 s.
+    pub fn advertised_timeout(&self) -> u64 {
+        let secs = self.session_timeout.as_secs();
+        let margin = (secs / 10).clamp(1, 5);
+        secs.saturating_sub(margin).max(1)
+    }
+}
+
+/// Why a session ended.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The client sent TEARDOWN.
+    Teardown,
+    /// Nothing was heard from the client for [`ServerConfig::session_timeout`].
+    Timeout,
+    /// The control connection carrying its interleaved data closed.
+    ConnectionClosed,
+    /// [`Server::shutdown`].
+    Shutdown,
+}
+
+/// Counters of one session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    /// RTP packets sent.
+    pub packets: u64,
+    /// RTP payload octets sent.
+    pub octets: u64,
+    /// Frames sent.
+    pub frames: u64,
+    /// Frames not sent: the runtime polled too late (pacing skipped ahead) or, in the
+    /// course-lab mode, a JPEG too large for one datagram.
+    pub frames_skipped: u64,
+}
+
+/// What happened, for logs. Nothing needs to be done about these.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerEvent {
+    /// A control connection was accepted.
+    Connected {
+        /// The connection.
+        conn: ConnId,
+        /// The client.
+        peer: SocketAddr,
+    },
+    /// A control connection ended (by the peer, or closed by the server).
+    Disconnected {
+        /// The connection.
+        conn: ConnId,
+        /// The client.
+        peer: SocketAddr,
+    },
+    /// A request was answered.
+    Request {
+        /// The connection.
+        conn: ConnId,
+        /// The client.
+        peer: SocketAddr,
+        /// The method.
+        method: Method,
+        /// The request-URI as sent.
+        uri: String,
+        /// The status of the reply.
+        status: StatusCode,
+    },
+    /// The control stream could not be parsed; the server answered 400/505 and closed it.
+    ProtocolError {
+        /// The connection.
+        conn: ConnId,
+        /// The client.
+        peer: SocketAddr,
+        /// What was wrong.
+        error: ParseError,
+    },
+    /// The catalog refused a stream.
+    LookupFailed {
+        /// The stream name asked for.
+        stream: String,
+        /// Why.
+        error: LookupError,
+    },
+    /// SETUP created a session.
+    SessionCreated {
+        /// Session id.
+        session: String,
+        /// The client.
+        peer: SocketAddr,
+    },
+    /// A non-looping stream reached its end; the session sent RTCP BYE and stopped.
+    EndOfStream {
+        /// Session id.
+        session: String,
+    },
+    /// A receiver report about one of our streams arrived.
+    ReceiverReport {
+        /// Session id.
+        session: String,
+        /// Fraction lost since the last report, in 1/256.
+        fraction_lost: u8,
+        /// Cumulative packets lost.
+        cumulative_lost: i32,
+        /// Interarrival jitter, in 90 kHz units.
+        jitter: u32,
+    },
+    /// A session ended and its resources were freed.
+    SessionClosed {
+        /// Session id.
+        session: String,
+        /// Why.
+        reason: CloseReason,
+    },
+}
+
+/// The presentation description of `media` (RFC 4566), one RTP/JPEG track with control
+/// `stream=0`.
+fn sdp_for(media: &Media, looping: bool, wallclock: Duration) -> String {
+    let range = if looping {
+        "npt=0-".to_string()
+    } else {
+        format!("npt=0-{:.3}", media.duration().as_secs_f64())
+    };
+    let version = wallclock.as_secs();
+    format!(
+        "v=0\r\no=- {version} 1 IN IP4 0.0.0.0\r\ns={name}\r\nt=0 0\r\na=control:*\r\na=range:{range}\r\n\
+         m=video 0 RTP/AVP 26\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:26 JPEG/90000\r\na=framerate:{fps}\r\n\
+         a=x-dimensions:{w},{h}\r\na=control:stream=0\r\n",
+        name = media.name(),
+        fps = media.fps(),
+        w = media.width(),
+        h = media.height(),
+    )
+}

@@ -1,18 +1,21 @@
 //! Header names, the header list, and typed headers (one module per header).
 
 mod name;
+mod params;
+mod public;
 mod range;
 mod rtp_info;
 mod session;
 mod transport;
 
 pub use name::HeaderName;
+pub use public::Public;
 pub use range::{NptTime, Range};
 pub use rtp_info::RtpInfo;
 pub use session::Session;
 pub use transport::{LowerTransport, Transport, TransportMode};
 
-/// Error from parsing a typed header value.
+/// Error from parsing a typed header value (RFC 2326 §12).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {header} header: {reason}")]
 pub struct HeaderError {
@@ -91,5 +94,10 @@ impl Headers {
     /// Iterate `(name, value)` in order.
     pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &str)> {
         self.0.iter().map(|(n, v)| (n, v.as_str()))
+    }
+
+    /// The value of the last header line (for obs-fold continuation lines).
+    pub(crate) fn last_value_mut(&mut self) -> Option<&mut String> {
+        self.0.last_mut().map(|(_, v)| v)
     }
 }

@@ -1,0 +1,248 @@
+//! What the client reports: events, errors, state and statistics.
+
+use bytes::Bytes;
+use std::time::Duration;
+
+use super::config::Dialect;
+use crate::message::headers::{Range, RtpInfo, Transport};
+use crate::message::{Method, ParseError, StatusCode};
+
+/// The client's session state (RFC 2326 Appendix A.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientState {
+    /// No session (before SETUP, or after TEARDOWN).
+    Init,
+    /// A session is set up and not playing (after SETUP or PAUSE).
+    Ready,
+    /// Media is flowing (after PLAY).
+    Playing,
+    /// The control connection is gone; every call fails with [`ApiError::Closed`].
+    Closed,
+}
+
+/// One track of a described presentation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Track {
+    /// Media type from `m=` (`video`, `audio`, ...).
+    pub media: String,
+    /// First payload type listed on the `m=` line.
+    pub payload_type: Option<u8>,
+    /// Encoding name from `a=rtpmap` (`JPEG`), or `None` when absent (static PT 26 needs none).
+    pub encoding: Option<String>,
+    /// RTP clock rate (90000 for JPEG).
+    pub clock_rate: u32,
+    /// `a=framerate`, if present.
+    pub framerate: Option<f64>,
+    /// Absolute control URL (the SETUP request-URI), resolved against the base URL.
+    pub control_url: String,
+}
+
+impl Track {
+    /// Whether this is RTP/JPEG video (PT 26 or an rtpmap naming JPEG).
+    pub fn is_jpeg(&self) -> bool {
+        self.media.eq_ignore_ascii_case("video")
+            && (self.payload_type == Some(26)
+                || self
+                    .encoding
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("JPEG")))
+    }
+}
+
+/// What DESCRIBE returned, with control URLs already resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Presentation {
+    /// Aggregate control URL: PLAY, PAUSE, TEARDOWN and keepalives go here.
+    pub aggregate_url: String,
+    /// The base URL control attributes were resolved against
+    /// (Content-Base, else Content-Location, else the request URL).
+    pub base_url: String,
+    /// The tracks in SDP order.
+    pub tracks: Vec<Track>,
+    /// Index in `tracks` of the track [`Client::setup`](super::Client::setup) will use:
+    /// the first JPEG video track.
+    pub selected: Option<usize>,
+    /// Session-level `a=range`, if present and parseable.
+    pub range: Option<Range>,
+    /// The SDP as received.
+    pub sdp: Bytes,
+}
+
+/// Something the application should know about. Drained with `poll_output`.
+#[non_exhaustive]
+#[derive(Debug, Clone)]
+pub enum ClientEvent {
+    /// A response arrived to one of our requests (any status, keepalives included).
+    Response {
+        /// The CSeq it answered.
+        cseq: u32,
+        /// The method of that request.
+        method: Method,
+        /// Its status.
+        status: StatusCode,
+    },
+    /// DESCRIBE succeeded.
+    Described {
+        /// The CSeq of the DESCRIBE.
+        cseq: u32,
+        /// Parsed SDP with resolved control URLs.
+        presentation: Presentation,
+    },
+    /// SETUP succeeded; the state is now [`ClientState::Ready`].
+    SetupDone {
+        /// The CSeq of the SETUP.
+        cseq: u32,
+        /// The session id.
+        session_id: String,
+        /// Session timeout (from the `Session` header, else the configured default).
+        timeout: Duration,
+        /// The server's `Transport` reply, if it sent a parseable one (the lab sends none).
+        transport: Option<Transport>,
+        /// The SSRC media is expected from, when the server announced one.
+        ssrc: Option<u32>,
+    },
+    /// PLAY succeeded; the state is now [`ClientState::Playing`].
+    Playing {
+        /// The CSeq of the PLAY.
+        cseq: u32,
+        /// The server's `Range`, if any.
+        range: Option<Range>,
+        /// The server's `RTP-Info` entries, if any.
+        rtp_info: Vec<RtpInfo>,
+    },
+    /// PAUSE succeeded; the state is now [`ClientState::Ready`].
+    Paused,
+    /// TEARDOWN completed; the state is now [`ClientState::Init`]. The control connection stays
+    /// open: call [`Client::close`](super::Client::close) (or set up again).
+    TornDown,
+    /// A complete JPEG frame (never a frame with a missing fragment).
+    Frame {
+        /// Its RTP timestamp (90 kHz; the lab sends seconds).
+        timestamp: u32,
+        /// The complete JPEG (SOI .. EOI).
+        data: Bytes,
+    },
+    /// A request other than a keepalive got a non-2xx status. The state is unchanged.
+    RequestFailed {
+        /// Which request.
+        method: Method,
+        /// The status the server sent.
+        status: StatusCode,
+    },
+    /// A keepalive (GET_PARAMETER or OPTIONS) failed or timed out. Not fatal.
+    KeepaliveFailed {
+        /// The status, or `None` when it timed out.
+        status: Option<StatusCode>,
+    },
+    /// Something went wrong. If it was fatal, [`ClientEvent::Closed`] follows.
+    Error(ClientError),
+    /// The client is closed (connection lost, closed by us, or a fatal error). Last event.
+    Closed,
+}
+
+/// Client failures, reported as [`ClientEvent::Error`] or from [`Client::new`](super::Client::new).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ClientError {
+    /// The configured URL cannot be used.
+    #[error("invalid url {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL as configured.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// No response arrived within `request_timeout`.
+    #[error("{method} (CSeq {cseq}) timed out")]
+    RequestTimeout {
+        /// The request's CSeq.
+        cseq: u32,
+        /// Its method.
+        method: Method,
+    },
+    /// The control stream could not be decoded; the connection is closed (fatal).
+    #[error("control stream: {0}")]
+    Parse(#[from] ParseError),
+    /// A 2xx response lacked something required, or carried something unusable.
+    #[error("bad {method} response (CSeq {cseq}): {reason}")]
+    BadResponse {
+        /// The request's CSeq.
+        cseq: u32,
+        /// Its method.
+        method: Method,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The SDP has no RTP/JPEG video track (SETUP would use the request URL).
+    #[error("no JPEG video track in the SDP")]
+    NoVideoTrack,
+    /// The control connection closed while requests were outstanding.
+    #[error("connection closed with {pending} request(s) outstanding")]
+    ConnectionLost {
+        /// How many requests got no response.
+        pending: usize,
+    },
+}
+
+/// Misuse of the client API: the call was refused and nothing was sent.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// The method is not valid in the current state (e.g. PLAY before SETUP).
+    #[error("{method} not valid in state {state:?}")]
+    InvalidState {
+        /// The refused method.
+        method: Method,
+        /// The state the client is in.
+        state: ClientState,
+    },
+    /// Another state-changing request is still waiting for its response.
+    #[error("{method} refused: {pending} is still outstanding")]
+    Busy {
+        /// The refused method.
+        method: Method,
+        /// The outstanding one.
+        pending: Method,
+    },
+    /// The dialect cannot express this request (e.g. DESCRIBE or TCP in the lab dialect).
+    #[error("{method} not supported by the {dialect:?} dialect")]
+    NotSupported {
+        /// The refused method.
+        method: Method,
+        /// The configured dialect.
+        dialect: Dialect,
+    },
+    /// The client is closed.
+    #[error("client is closed")]
+    Closed,
+}
+
+/// Reception statistics (RFC 3550 Appendix A) and frame counters.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ClientStats {
+    /// RTP packets accepted (right SSRC, parseable), duplicates included.
+    pub packets: u64,
+    /// Bytes of those RTP packets (headers included).
+    pub bytes: u64,
+    /// Complete frames emitted as [`ClientEvent::Frame`].
+    pub frames: u64,
+    /// Frames dropped: a missing or inconsistent fragment, oversize, or not a JPEG (lab).
+    pub frames_dropped: u64,
+    /// Cumulative packets lost (expected − received; RFC 3550 A.3; may go negative with duplicates).
+    pub lost: i64,
+    /// Fraction lost in the last RTCP interval, 0.0–1.0.
+    pub fraction_lost: f64,
+    /// Interarrival jitter in milliseconds (RFC 3550 A.8; 0 in the lab dialect).
+    pub jitter_ms: f64,
+    /// Duplicate packets seen.
+    pub duplicates: u64,
+    /// Packets that arrived after a later-numbered one.
+    pub reordered: u64,
+    /// Packets ignored: unparseable, or from another SSRC than the locked one.
+    pub ignored: u64,
+    /// RTCP sender reports received from the media source.
+    pub sender_reports: u64,
+    /// The SSRC media is locked to, once known.
+    pub ssrc: Option<u32>,
+}

@@ -1,0 +1,369 @@
+//! The media side of the client: RTP in (SSRC lock, statistics, reordering, depacketizing),
+//! RTCP in (sender reports) and RTCP out (receiver reports, SDES, BYE).
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use rtp_core::jpeg::{lab_frame, JpegDepacketizer};
+use rtp_core::rtcp::{Bye, ReceiverReport, RtcpPacket, Sdes, SdesChunk, SdesItem};
+use rtp_core::{ReceiverStats, RtpPacket, SeqStatus};
+
+use super::event::{ClientEvent, ClientStats};
+use super::reorder::{Held, Reorder, Verdict};
+use crate::io::Output;
+
+/// RTP clock rate of RTP/JPEG (RFC 2435).
+const JPEG_CLOCK: u32 = 90_000;
+/// Packets from one foreign SSRC, with none from the announced one, before we re-lock to it
+/// (servers whose `Transport: ssrc=` does not match what they send).
+const RELOCK_AFTER: u32 = 16;
+
+/// Where media and RTCP travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Path {
+    /// UDP sockets; `server_rtcp` is where receiver reports go, if known.
+    Udp {
+        rtp_local: core::net::SocketAddr,
+        rtcp_local: core::net::SocketAddr,
+        server_rtcp: Option<core::net::SocketAddr>,
+    },
+    /// Interleaved channels on the control connection.
+    Tcp { rtp_channel: u8, rtcp_channel: u8 },
+}
+
+/// Options the media receiver is created with.
+#[derive(Debug, Clone)]
+pub(super) struct MediaOptions {
+    pub(super) lab: bool,
+    pub(super) max_frame_len: usize,
+    pub(super) reorder_window: usize,
+    pub(super) reorder_delay: Duration,
+}
+
+/// Receive state for the one track.
+#[derive(Debug)]
+pub(super) struct Media {
+    pub(super) path: Path,
+    lab: bool,
+    max_frame_len: usize,
+    /// SSRC packets are accepted from.
+    ssrc: Option<u32>,
+    /// Whether `ssrc` came from the SETUP reply (and no packet of it arrived yet).
+    ssrc_unconfirmed: bool,
+    /// A foreign SSRC seen while `ssrc_unconfirmed`, and how many packets of it in a row.
+    foreign: Option<(u32, u32)>,
+    stats: ReceiverStats,
+    depack: JpegDepacketizer,
+    reorder: Option<Reorder>,
+    epoch: Instant,
+    counters: ClientStats,
+    lab_dropped: u64,
+    /// Fraction lost (1/256) of the last report block built, once one was.
+    last_fraction_lost: Option<u8>,
+}
+
+impl Media {
+    pub(super) fn new(path: Path, opts: &MediaOptions, epoch: Instant) -> Self {
+        let reorder = match path {
+            Path::Udp { .. } if opts.reorder_window > 0 => {
+                Some(Reorder::new(opts.reorder_window, opts.reorder_delay))
+            }
+            _ => None,
+        };
+        Self {
+            path,
+            lab: opts.lab,
+            max_frame_len: opts.max_frame_len,
+            ssrc: None,
+            ssrc_unconfirmed: false,
+            foreign: None,
+            stats: ReceiverStats::new(JPEG_CLOCK),
+            depack: JpegDepacketizer::new(opts.max_frame_len),
+            reorder,
+            epoch,
+            counters: ClientStats::default(),
+            lab_dropped: 0,
+            last_fraction_lost: None,
+        }
+    }
+
+    /// The SETUP reply announced the SSRC.
+    pub(super) fn expect_ssrc(&mut self, ssrc: u32) {
+        if self.ssrc.is_none() {
+            self.ssrc = Some(ssrc);
+            self.ssrc_unconfirmed = true;
+        }
+    }
+
+    /// Whether the UDP socket at `local` is our RTP (`Some(true)`) or RTCP (`Some(false)`) one.
+    pub(super) fn udp_role(&self, local: core::net::SocketAddr) -> Option<bool> {
+        let Path::Udp {
+            rtp_local,
+            rtcp_local,
+            ..
+        } = self.path
+        else {
+            return None;
+        };
+        let same = |a: core::net::SocketAddr, b: core::net::SocketAddr| {
+            a == b
+                || (a.port() == b.port() && (a.ip().is_unspecified() || b.ip().is_unspecified()))
+        };
+        if same(local, rtp_local) {
+            Some(true)
+        } else if !self.lab && same(local, rtcp_local) {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// Whether interleaved `channel` is our RTP (`Some(true)`) or RTCP (`Some(false)`) one.
+    pub(super) fn channel_role(&self, channel: u8) -> Option<bool> {
+        match self.path {
+            Path::Tcp {
+                rtp_channel,
+                rtcp_channel,
+            } => {
+                if channel == rtp_channel {
+                    Some(true)
+                } else if channel == rtcp_channel {
+                    Some(false)
+                } else {
+                    None
+                }
+            }
+            Path::Udp { .. } => None,
+        }
+    }
+
+    fn arrival_units(&self, now: Instant) -> u32 {
+        let nanos = now.saturating_duration_since(self.epoch).as_nanos();
+        (nanos * u128::from(JPEG_CLOCK) / 1_000_000_000) as u32
+    }
+
+    /// One RTP packet arrived.
+    pub(super) fn handle_rtp(
+        &mut self,
+        now: Instant,
+        data: &[u8],
+        out: &mut VecDeque<Output<ClientEvent>>,
+    ) {
+        let parsed = if self.lab {
+            RtpPacket::parse_lenient(data)
+        } else {
+            RtpPacket::parse(data)
+        };
+        let Ok(pkt) = parsed else {
+            self.counters.ignored += 1;
+            return;
+        };
+        if !self.accept_ssrc(pkt.header.ssrc) {
+            self.counters.ignored += 1;
+            return;
+        }
+        let seq = pkt.header.sequence;
+        self.counters.packets += 1;
+        self.counters.bytes += data.len() as u64;
+        let arrival = self.arrival_units(now);
+        let status = self.stats.update(seq, pkt.header.timestamp, arrival);
+
+        let Some(reorder) = self.reorder.as_mut() else {
+            // Arrival order (TCP, or reordering disabled): skip exact duplicates only.
+            if status != SeqStatus::Duplicate {
+                self.process(&pkt, out);
+            }
+            return;
+        };
+        match reorder.classify(seq) {
+            Verdict::InOrder => {
+                self.process(&pkt, out);
+                if let Some(r) = self.reorder.as_mut() {
+                    r.advance(seq);
+                }
+            }
+            Verdict::Early => reorder.hold(Held {
+                seq,
+                data: data.to_vec(),
+                arrived: now,
+            }),
+            Verdict::Late => {}
+            Verdict::Resync => {
+                let held = reorder.drain_all();
+                self.process_held(held, out);
+                self.process(&pkt, out);
+                if let Some(r) = self.reorder.as_mut() {
+                    r.advance(seq);
+                }
+            }
+        }
+        self.release_ready(now, out);
+    }
+
+    /// Release packets the reordering buffer no longer needs to hold.
+    pub(super) fn release_ready(&mut self, now: Instant, out: &mut VecDeque<Output<ClientEvent>>) {
+        while let Some(held) = self.reorder.as_mut().and_then(|r| r.pop_ready(now)) {
+            let seq = held.seq;
+            self.process_raw(&held.data, out);
+            if let Some(r) = self.reorder.as_mut() {
+                r.advance(seq);
+            }
+        }
+    }
+
+    fn process_held(&mut self, held: Vec<Held>, out: &mut VecDeque<Output<ClientEvent>>) {
+        for h in held {
+            self.process_raw(&h.data, out);
+        }
+    }
+
+    fn process_raw(&mut self, data: &[u8], out: &mut VecDeque<Output<ClientEvent>>) {
+        let parsed = if self.lab {
+            RtpPacket::parse_lenient(data)
+        } else {
+            RtpPacket::parse(data)
+        };
+        if let Ok(pkt) = parsed {
+            self.process(&pkt, out);
+        }
+    }
+
+    /// When the reordering buffer wants to be woken up.
+    pub(super) fn deadline(&self) -> Option<Instant> {
+        self.reorder.as_ref().and_then(Reorder::deadline)
+    }
+
+    fn accept_ssrc(&mut self, ssrc: u32) -> bool {
+        match self.ssrc {
+            None => {
+                self.ssrc = Some(ssrc);
+                true
+            }
+            Some(s) if s == ssrc => {
+                self.ssrc_unconfirmed = false;
+                self.foreign = None;
+                true
+            }
+            Some(_) if self.ssrc_unconfirmed => {
+                let count = match self.foreign {
+                    Some((f, n)) if f == ssrc => n + 1,
+                    _ => 1,
+                };
+                self.foreign = Some((ssrc, count));
+                if count >= RELOCK_AFTER {
+                    self.ssrc = Some(ssrc);
+                    self.ssrc_unconfirmed = false;
+                    self.foreign = None;
+                    self.stats = ReceiverStats::new(JPEG_CLOCK);
+                    if let Some(r) = self.reorder.as_mut() {
+                        r.reset();
+                    }
+                    true
+                } else {
+                    false
+                }
+            }
+            Some(_) => false,
+        }
+    }
+
+    /// Hand one in-order packet to the depacketizer (or, lab: take it as a whole frame).
+    fn process(&mut self, pkt: &RtpPacket<'_>, out: &mut VecDeque<Output<ClientEvent>>) {
+        if self.lab {
+            let frame = (pkt.payload.len() <= self.max_frame_len)
+                .then(|| lab_frame(pkt.payload, pkt.header.sequence).ok())
+                .flatten();
+            match frame {
+                Some(data) => {
+                    self.counters.frames += 1;
+                    out.push_back(Output::Event(ClientEvent::Frame {
+                        timestamp: pkt.header.timestamp,
+                        data,
+                    }));
+                }
+                None => self.lab_dropped += 1,
+            }
+            return;
+        }
+        // An error means the frame was dropped; the depacketizer counts it.
+        let _ = self.depack.push(pkt);
+        while let Some(frame) = self.depack.pull() {
+            self.counters.frames += 1;
+            out.push_back(Output::Event(ClientEvent::Frame {
+                timestamp: frame.timestamp,
+                data: frame.data,
+            }));
+        }
+    }
+
+    /// One RTCP compound packet arrived.
+    pub(super) fn handle_rtcp(&mut self, now: Instant, data: &[u8]) {
+        let Ok(packets) = RtcpPacket::parse_compound(data) else {
+            return;
+        };
+        for p in packets {
+            if let RtcpPacket::SenderReport(sr) = p {
+                let ours = match self.ssrc {
+                    Some(s) => s == sr.ssrc,
+                    None => true,
+                };
+                if ours {
+                    self.counters.sender_reports += 1;
+                    self.stats.record_sender_report(sr.ntp_time, now);
+                }
+            }
+        }
+    }
+
+    /// A compound RTCP packet: RR (with a report block once a source is known) + SDES CNAME
+    /// [+ BYE].
+    pub(super) fn build_rtcp(&mut self, now: Instant, our_ssrc: u32, cname: &str, bye: bool) -> Vec<u8> {
+        let mut reports = Vec::new();
+        if let (Some(ssrc), true) = (self.ssrc, self.counters.packets > 0) {
+            let block = self.stats.report_block(ssrc, now);
+            self.last_fraction_lost = Some(block.fraction_lost);
+            reports.push(block);
+        }
+        let mut buf = Vec::new();
+        RtcpPacket::ReceiverReport(ReceiverReport {
+            ssrc: our_ssrc,
+            reports,
+        })
+        .write(&mut buf);
+        let mut value = cname.as_bytes().to_vec();
+        value.truncate(255);
+        RtcpPacket::Sdes(Sdes {
+            chunks: vec![SdesChunk {
+                ssrc: our_ssrc,
+                items: vec![SdesItem { kind: 1, value }],
+            }],
+        })
+        .write(&mut buf);
+        if bye {
+            RtcpPacket::Bye(Bye {
+                ssrcs: vec![our_ssrc],
+                reason: None,
+            })
+            .write(&mut buf);
+        }
+        buf
+    }
+
+    /// Current statistics.
+    pub(super) fn stats(&self) -> ClientStats {
+        let mut s = self.counters;
+        s.frames_dropped = self.depack.frames_dropped() + self.lab_dropped;
+        s.ssrc = self.ssrc;
+        s.lost = self.stats.lost();
+        let fraction = self.last_fraction_lost.unwrap_or_else(|| self.stats.fraction_lost());
+        s.fraction_lost = f64::from(fraction) / 256.0;
+        s.duplicates = self.stats.duplicates();
+        s.reordered = self.stats.reordered();
+        s.jitter_ms = if self.lab {
+            0.0
+        } else {
+            f64::from(self.stats.jitter()) * 1000.0 / f64::from(JPEG_CLOCK)
+        };
+        s
+    }
+}

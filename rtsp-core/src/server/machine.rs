@@ -1,0 +1,971 @@
+//! The [`Server`] machine: connections, request dispatch, sessions and timers.
+
+use super::media::{Catalog, LookupError, Media};
+use super::path::{self, PathError, Target};
+use super::rtcp;
+use super::session::{Delivery, Session, Tx};
+use super::util::{http_date, SplitMix64};
+use super::{CloseReason, ServerConfig, ServerEvent, SessionStats};
+use crate::io::{ConnId, Dest, Input, Machine, Output, Transmit};
+use crate::message::headers::{LowerTransport, NptTime, Range, RtpInfo, Session as SessionHeader};
+use crate::message::headers::{Transport, TransportMode};
+use crate::message::{
+    Decoded, Decoder, HeaderName, Message, Method, ParseError, Request, Response, StatusCode,
+};
+use bytes::{Bytes, BytesMut};
+use core::net::SocketAddr;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The methods we implement, for `Public` and `Allow`.
+const PUBLIC: &str =
+    "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
+
+/// One control connection.
+#[derive(Debug)]
+struct Conn {
+    peer: SocketAddr,
+    decoder: Decoder,
+    buf: BytesMut,
+    /// The peer speaks the course-lab dialect (bare names, LF-only, unterminated requests).
+    lab: bool,
+    /// When to take an unterminated lab request as complete.
+    flush_at: Option<Instant>,
+}
+
+/// A reply being built by a method handler.
+struct Reply {
+    status: StatusCode,
+    /// `Session` header value, if the reply is about a session.
+    session: Option<String>,
+    headers: Vec<(HeaderName, String)>,
+    body: Bytes,
+    /// Outputs that must follow the reply (events, RTCP BYE).
+    after: Vec<Output<ServerEvent>>,
+}
+
+impl Reply {
+    fn new(status: StatusCode) -> Self {
+        Self {
+            status,
+            session: None,
+            headers: Vec::new(),
+            body: Bytes::new(),
+            after: Vec::new(),
+        }
+    }
+
+    fn header(mut self, name: HeaderName, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+impl From<StatusCode> for Reply {
+    fn from(status: StatusCode) -> Self {
+        Self::new(status)
+    }
+}
+
+impl From<PathError> for Reply {
+    fn from(e: PathError) -> Self {
+        Self::new(match e {
+            PathError::BadRequest => StatusCode::BAD_REQUEST,
+            PathError::Forbidden => StatusCode::FORBIDDEN,
+            PathError::NotFound => StatusCode::NOT_FOUND,
+        })
+    }
+}
+
+/// The sans-IO RTSP server: all control connections and all sessions of one listener.
+///
+/// Drive it as a [`Machine`]: after [`Server::new`], drain [`Machine::poll_output`]; then
+/// for every socket event or passed deadline call [`Machine::handle_input`] and drain again.
+/// Time only comes from the inputs; it must not go backwards (earlier times are treated as
+/// the latest one seen).
+pub struct Server {
+    config: ServerConfig,
+    catalog: Box<dyn Catalog>,
+    start: Instant,
+    now: Instant,
+    rng: SplitMix64,
+    conns: BTreeMap<ConnId, Conn>,
+    sessions: BTreeMap<String, Session>,
+    out: VecDeque<Output<ServerEvent>>,
+    shut_down: bool,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("config", &self.config)
+            .field("connections", &self.conns.len())
+            .field("sessions", &self.sessions.len())
+            .field("shut_down", &self.shut_down)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// A server with no connections. `now` is the instant at which
+    /// [`ServerConfig::wallclock_at_start`] was read.
+    pub fn new(config: ServerConfig, catalog: Box<dyn Catalog>, now: Instant) -> Self {
+        let rng = SplitMix64::new(config.seed);
+        Self {
+            config,
+            catalog,
+            start: now,
+            now,
+            rng,
+            conns: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            out: VecDeque::new(),
+            shut_down: false,
+        }
+    }
+
+    /// End every session (RTCP BYE to each client) and close every connection. Later
+    /// connections are closed as soon as they arrive. Drain [`Machine::poll_output`] after it.
+    pub fn shutdown(&mut self, now: Instant) {
+        self.set_now(now);
+        let ids: Vec<String> = self.sessions.keys().cloned().collect();
+        for id in ids {
+            self.close_session(&id, CloseReason::Shutdown, true);
+        }
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for conn in conns {
+            self.drop_conn(conn, true);
+        }
+        self.shut_down = true;
+    }
+
+    /// Number of live sessions.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Number of open control connections.
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// Whether [`Server::shutdown`] was called.
+    pub fn is_shut_down(&self) -> bool {
+        self.shut_down
+    }
+
+    /// The ids of the live sessions.
+    pub fn session_ids(&self) -> Vec<String> {
+        self.sessions.keys().cloned().collect()
+    }
+
+    /// Counters of a live session.
+    pub fn session_stats(&self, session: &str) -> Option<SessionStats> {
+        self.sessions.get(session).map(|s| s.stats)
+    }
+
+    fn set_now(&mut self, now: Instant) {
+        if now > self.now {
+            self.now = now;
+        }
+    }
+
+    fn wallclock(&self) -> Duration {
+        self.config.wallclock_at_start + self.now.saturating_duration_since(self.start)
+    }
+
+    fn event(&mut self, e: ServerEvent) {
+        self.out.push_back(Output::Event(e));
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Connections
+
+    fn on_connected(&mut self, conn: ConnId, peer: SocketAddr) {
+        if self.shut_down {
+            self.out.push_back(Output::Close(conn));
+            return;
+        }
+        if self.conns.contains_key(&conn) {
+            // A reused id: the old connection is gone.
+            self.drop_conn(conn, false);
+        }
+        self.conns.insert(
+            conn,
+            Conn {
+                peer,
+                decoder: Decoder::new(self.config.limits),
+                buf: BytesMut::new(),
+                lab: false,
+                flush_at: None,
+            },
+        );
+        self.event(ServerEvent::Connected { conn, peer });
+    }
+
+    /// Forget a connection and end its interleaved sessions; `close`: also tell the runtime.
+    fn drop_conn(&mut self, conn: ConnId, close: bool) {
+        let Some(c) = self.conns.remove(&conn) else {
+            return;
+        };
+        let ids: Vec<String> = self
+            .sessions
+            .values()
+            .filter(|s| s.conn() == Some(conn))
+            .map(|s| s.id.clone())
+            .collect();
+        for id in ids {
+            self.close_session(&id, CloseReason::ConnectionClosed, false);
+        }
+        if close {
+            self.out.push_back(Output::Close(conn));
+        }
+        self.event(ServerEvent::Disconnected { conn, peer: c.peer });
+    }
+
+    fn on_stream(&mut self, conn: ConnId, data: &[u8]) {
+        let now = self.now;
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.buf.extend_from_slice(data);
+        // Bytes on the connection keep its interleaved sessions alive.
+        for s in self.sessions.values_mut() {
+            if s.conn() == Some(conn) {
+                s.last_seen = now;
+            }
+        }
+        self.decode(conn, false);
+    }
+
+    /// Decode and answer everything complete in the connection's buffer (`flush`: take an
+    /// unterminated lab request as complete first), then arm the lab flush timer.
+    fn decode(&mut self, conn: ConnId, mut flush: bool) {
+        loop {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            if !c.lab && looks_lab(&c.buf) {
+                c.lab = true;
+                c.decoder = c.decoder.clone().with_lenient(true);
+            }
+            let result = if flush {
+                c.decoder.flush(&mut c.buf)
+            } else {
+                c.decoder.decode(&mut c.buf)
+            };
+            match result {
+                Ok(None) if flush => flush = false,
+                Ok(None) => break,
+                Ok(Some(Decoded::Message(Message::Request(req)))) => self.on_request(conn, req),
+                Ok(Some(Decoded::Message(Message::Response(_)))) => {}
+                Ok(Some(Decoded::Interleaved { channel, payload })) => {
+                    self.on_interleaved(conn, channel, &payload)
+                }
+                Err(e) => {
+                    self.on_parse_error(conn, e);
+                    return;
+                }
+            }
+        }
+        let delay = self.config.lab_flush_delay;
+        let now = self.now;
+        if let Some(c) = self.conns.get_mut(&conn) {
+            let pending = c.lab && !c.buf.is_empty() && !c.buf.contains(&b'\r');
+            c.flush_at = pending.then(|| now + delay);
+        }
+    }
+
+    fn on_parse_error(&mut self, conn: ConnId, error: ParseError) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        let peer = c.peer;
+        // Not RTSP at all (`ParseError::Version` is e.g. HTTP) or not parseable: 400. A request
+        // in another RTSP version parses and gets 505 from `dispatch`.
+        let cseq = sniff_cseq(&c.buf);
+        let mut resp = Response::new(StatusCode::BAD_REQUEST);
+        if let Some(cseq) = cseq {
+            resp.headers.append(HeaderName::CSEQ, cseq.to_string());
+        }
+        self.common_headers(&mut resp);
+        self.out.push_back(Output::Transmit(Transmit {
+            dest: Dest::Stream(conn),
+            data: resp.to_bytes(),
+        }));
+        self.event(ServerEvent::ProtocolError { conn, peer, error });
+        self.drop_conn(conn, true);
+    }
+
+    fn on_interleaved(&mut self, conn: ConnId, channel: u8, payload: &[u8]) {
+        let blocks = rtcp::parse_report_blocks(payload).unwrap_or_default();
+        let ids: Vec<String> = self
+            .sessions
+            .values()
+            .filter(|s| {
+                matches!(s.delivery, Delivery::Interleaved { conn: c, rtcp_channel, .. }
+                    if c == conn && rtcp_channel == channel)
+            })
+            .map(|s| s.id.clone())
+            .collect();
+        for id in ids {
+            self.receiver_reports(&id, &blocks);
+        }
+    }
+
+    fn on_datagram(&mut self, local: SocketAddr, remote: SocketAddr, data: &[u8]) {
+        // RTP from clients (hole punching) is ignored; only RTCP matters.
+        if local != self.config.rtcp_local {
+            return;
+        }
+        let blocks = rtcp::parse_report_blocks(data).unwrap_or_default();
+        let now = self.now;
+        let mut ids = Vec::new();
+        for s in self.sessions.values_mut() {
+            let from_client_port =
+                matches!(s.delivery, Delivery::Udp { rtcp, .. } if rtcp == remote);
+            let reports_us = !s.is_lab()
+                && s.peer.ip() == remote.ip()
+                && blocks.iter().any(|b| b.ssrc == s.ssrc);
+            if from_client_port || reports_us {
+                s.last_seen = now;
+                ids.push(s.id.clone());
+            }
+        }
+        for id in ids {
+            self.receiver_reports(&id, &blocks);
+        }
+    }
+
+    fn receiver_reports(&mut self, id: &str, blocks: &[rtcp::ReportBlock]) {
+        let Some(s) = self.sessions.get(id) else {
+            return;
+        };
+        let ssrc = s.ssrc;
+        for b in blocks.iter().filter(|b| b.ssrc == ssrc) {
+            self.event(ServerEvent::ReceiverReport {
+                session: id.to_string(),
+                fraction_lost: b.fraction_lost,
+                cumulative_lost: b.cumulative_lost,
+                jitter: b.jitter,
+            });
+        }
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Requests
+
+    fn common_headers(&self, resp: &mut Response) {
+        resp.headers
+            .append(HeaderName::SERVER, self.config.server_name.clone());
+        resp.headers
+            .append(HeaderName::DATE, http_date(self.wallclock()));
+    }
+
+    fn on_request(&mut self, conn: ConnId, req: Request) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        let peer = c.peer;
+        let lab = c.lab || path::is_bare(&req.uri);
+        let cseq = req.cseq();
+        // Any request naming a live session keeps it alive.
+        let req_session = session_id(&req);
+        if let Some(s) = req_session
+            .as_deref()
+            .and_then(|id| self.sessions.get_mut(id))
+        {
+            s.last_seen = self.now;
+        }
+        let reply = if cseq.is_none() {
+            Reply::new(StatusCode::BAD_REQUEST)
+        } else {
+            self.dispatch(conn, peer, &req)
+        };
+
+        // Line 2 CSeq, line 3 Session: the course-lab client parses replies by position.
+        let mut resp = Response::new(reply.status);
+        if let Some(cseq) = cseq {
+            resp.headers.append(HeaderName::CSEQ, cseq.to_string());
+        }
+        let session_value = match (&reply.session, lab) {
+            (Some(v), _) => Some(v.clone()),
+            (None, true) => Some(
+                req_session
+                    .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+                    .unwrap_or_else(|| "0".to_string()),
+            ),
+            (None, false) => None,
+        };
+        if let Some(v) = session_value {
+            resp.headers.append(HeaderName::SESSION, v);
+        }
+        self.common_headers(&mut resp);
+        for (name, value) in reply.headers {
+            resp.headers.append(name, value);
+        }
+        resp.body = reply.body;
+        self.out.push_back(Output::Transmit(Transmit {
+            dest: Dest::Stream(conn),
+            data: resp.to_bytes(),
+        }));
+        self.event(ServerEvent::Request {
+            conn,
+            peer,
+            method: req.method.clone(),
+            uri: req.uri.clone(),
+            status: reply.status,
+        });
+        self.out.extend(reply.after);
+    }
+
+    fn dispatch(&mut self, conn: ConnId, peer: SocketAddr, req: &Request) -> Reply {
+        if req.version.major != 1 {
+            return StatusCode::RTSP_VERSION_NOT_SUPPORTED.into();
+        }
+        let (require, proxy_require) = (HeaderName::REQUIRE, HeaderName::PROXY_REQUIRE);
+        let required: Vec<&str> = req
+            .headers
+            .get_all(&require)
+            .chain(req.headers.get_all(&proxy_require))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect();
+        if !required.is_empty() {
+            return Reply::new(StatusCode::OPTION_NOT_SUPPORTED)
+                .header(HeaderName::UNSUPPORTED, required.join(", "));
+        }
+        match req.method {
+            Method::Options => Reply::new(StatusCode::OK).header(HeaderName::PUBLIC, PUBLIC),
+            Method::Describe => self.describe(req),
+            Method::Setup => self.setup(conn, peer, req),
+            Method::Play => self.play(req),
+            Method::Pause => self.pause(req),
+            Method::Teardown => self.teardown(req),
+            Method::GetParameter => self.parameter(req, false),
+            Method::SetParameter => self.parameter(req, true),
+            Method::Announce | Method::Record | Method::Redirect => {
+                Reply::new(StatusCode::METHOD_NOT_ALLOWED).header(HeaderName::ALLOW, PUBLIC)
+            }
+            Method::Extension(_) => StatusCode::NOT_IMPLEMENTED.into(),
+        }
+    }
+
+    /// The stream a request names (a track suffix, if any, must be track 0).
+    fn stream_target(req: &Request) -> Result<(String, bool), Reply> {
+        match path::parse_target(&req.uri)? {
+            Target::Server => Err(StatusCode::BAD_REQUEST.into()),
+            Target::Stream { track: Some(t), .. } if t != 0 => Err(StatusCode::NOT_FOUND.into()),
+            Target::Stream { name, bare, .. } => Ok((name, bare)),
+        }
+    }
+
+    fn lookup(&mut self, name: &str) -> Result<Arc<Media>, Reply> {
+        self.catalog.lookup(name).map_err(|error| {
+            let mut reply = Reply::new(error.status());
+            if !matches!(error, LookupError::NotFound) {
+                reply.after.push(Output::Event(ServerEvent::LookupFailed {
+                    stream: name.to_string(),
+                    error,
+                }));
+            }
+            reply
+        })
+    }
+
+    fn describe(&mut self, req: &Request) -> Reply {
+        let (name, _) = match Self::stream_target(req) {
+            Ok(t) => t,
+            Err(r) => return r,
+        };
+        let media = match self.lookup(&name) {
+            Ok(m) => m,
+            Err(r) => return r,
+        };
+        let base = content_base(&req.uri);
+        let looping = self.config.loop_media || media.looping();
+        let sdp = super::sdp_for(&media, looping, self.wallclock());
+        let mut reply = Reply::new(StatusCode::OK)
+            .header(HeaderName::CONTENT_BASE, base)
+            .header(HeaderName::CONTENT_TYPE, "application/sdp");
+        reply.body = Bytes::from(sdp);
+        reply
+    }
+
+    /// `Session: id;timeout=T`; the course-lab client wants the bare (numeric) id.
+    fn session_header(&self, s: &Session) -> String {
+        let header = SessionHeader::new(s.id.clone());
+        if s.is_lab() {
+            header.to_string()
+        } else {
+            let secs = u32::try_from(self.config.advertised_timeout()).unwrap_or(u32::MAX);
+            header.with_timeout(secs).to_string()
+        }
+    }
+
+    fn new_session_id(&mut self) -> String {
+        loop {
+            let id = (1_000_000_000_000_000 + self.rng.below(9_000_000_000_000_000)).to_string();
+            if !self.sessions.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    fn setup(&mut self, conn: ConnId, peer: SocketAddr, req: &Request) -> Reply {
+        let (name, bare) = match Self::stream_target(req) {
+            Ok(t) => t,
+            Err(r) => return r,
+        };
+        let existing = match session_id(req) {
+            Some(id) => match self.sessions.get(&id) {
+                None => return StatusCode::SESSION_NOT_FOUND.into(),
+                Some(s) if s.stream != name => {
+                    return StatusCode::AGGREGATE_OPERATION_NOT_ALLOWED.into()
+                }
+                Some(s) if s.is_playing() => {
+                    return StatusCode::METHOD_NOT_VALID_IN_THIS_STATE.into()
+                }
+                Some(_) => Some(id),
+            },
+            None => None,
+        };
+        if existing.is_none() && self.sessions.len() >= self.config.max_sessions {
+            return StatusCode::NOT_ENOUGH_BANDWIDTH.into();
+        }
+        let specs: Vec<Transport> = req
+            .headers
+            .get_all(&HeaderName::TRANSPORT)
+            .filter_map(|v| Transport::parse_list(v).ok())
+            .flatten()
+            .collect();
+        let Some((delivery, mut transport)) = self.choose_transport(conn, peer, bare, &specs)
+        else {
+            return StatusCode::UNSUPPORTED_TRANSPORT.into();
+        };
+        let id = match existing {
+            Some(id) => {
+                if let Some(s) = self.sessions.get_mut(&id) {
+                    s.delivery = delivery;
+                    s.peer = peer;
+                    s.track_url = req.uri.clone();
+                }
+                id
+            }
+            None => {
+                let media = match self.lookup(&name) {
+                    Ok(m) => m,
+                    Err(r) => return r,
+                };
+                let id = self.new_session_id();
+                let session = Session::new(
+                    id.clone(),
+                    peer,
+                    name,
+                    media,
+                    req.uri.clone(),
+                    delivery,
+                    self.config.loop_media,
+                    &mut self.rng,
+                    self.now,
+                );
+                self.sessions.insert(id.clone(), session);
+                self.event(ServerEvent::SessionCreated {
+                    session: id.clone(),
+                    peer,
+                });
+                id
+            }
+        };
+        let Some(s) = self.sessions.get(&id) else {
+            return StatusCode::INTERNAL_SERVER_ERROR.into();
+        };
+        if !s.is_lab() {
+            transport.ssrc = Some(s.ssrc);
+        }
+        let mut reply =
+            Reply::new(StatusCode::OK).header(HeaderName::TRANSPORT, transport.to_string());
+        reply.session = Some(self.session_header(s));
+        reply
+    }
+
+    /// The first transport spec we can serve: its delivery and the reply's Transport
+    /// (without `ssrc`).
+    fn choose_transport(
+        &self,
+        conn: ConnId,
+        peer: SocketAddr,
+        bare: bool,
+        specs: &[Transport],
+    ) -> Option<(Delivery, Transport)> {
+        for spec in specs {
+            if !spec.unicast || spec.mode == Some(TransportMode::Record) {
+                continue;
+            }
+            match spec.lower {
+                LowerTransport::Udp => {
+                    let Some((rtp_port, rtcp_port)) = spec.client_port else {
+                        continue;
+                    };
+                    let rtp = SocketAddr::new(peer.ip(), rtp_port);
+                    if rtp_port == 0 {
+                        continue;
+                    }
+                    let mut reply = Transport::new(LowerTransport::Udp);
+                    reply.protocol = spec.protocol.clone();
+                    if bare && spec.protocol.eq_ignore_ascii_case("RTP/UDP") {
+                        reply.client_port = Some((rtp_port, None));
+                        reply.server_port = Some((self.config.rtp_local.port(), None));
+                        return Some((Delivery::Lab { rtp }, reply));
+                    }
+                    let Some(rtcp_port) = rtcp_port.or(rtp_port.checked_add(1)) else {
+                        continue;
+                    };
+                    reply.client_port = Some((rtp_port, Some(rtcp_port)));
+                    reply.server_port = Some((
+                        self.config.rtp_local.port(),
+                        Some(self.config.rtcp_local.port()),
+                    ));
+                    let rtcp = SocketAddr::new(peer.ip(), rtcp_port);
+                    return Some((Delivery::Udp { rtp, rtcp }, reply));
+                }
+                LowerTransport::Tcp => {
+                    let used: Vec<u8> = self
+                        .sessions
+                        .values()
+                        .filter_map(|s| match s.delivery {
+                            Delivery::Interleaved {
+                                conn: c,
+                                rtp_channel,
+                                rtcp_channel,
+                            } if c == conn => Some([rtp_channel, rtcp_channel]),
+                            _ => None,
+                        })
+                        .flatten()
+                        .collect();
+                    let requested = spec.interleaved.and_then(|(a, b)| {
+                        let b = b.or(a.checked_add(1))?;
+                        (a != b && !used.contains(&a) && !used.contains(&b)).then_some((a, b))
+                    });
+                    let free = || {
+                        (0..=127u8)
+                            .map(|i| (2 * i, 2 * i + 1))
+                            .find(|(a, b)| !used.contains(a) && !used.contains(b))
+                    };
+                    let Some((a, b)) = requested.or_else(free) else {
+                        continue;
+                    };
+                    let mut reply = Transport::new(LowerTransport::Tcp);
+                    reply.protocol = spec.protocol.clone();
+                    reply.interleaved = Some((a, Some(b)));
+                    return Some((
+                        Delivery::Interleaved {
+                            conn,
+                            rtp_channel: a,
+                            rtcp_channel: b,
+                        },
+                        reply,
+                    ));
+                }
+            }
+        }
+        None
+    }
+
+    /// The session a PLAY/PAUSE/TEARDOWN applies to: 455 without a Session header (nothing
+    /// was set up), 454 for an unknown one, 404 if the URI names another stream.
+    fn session_for(&self, req: &Request) -> Result<String, Reply> {
+        let Some(id) = session_id(req) else {
+            return Err(StatusCode::METHOD_NOT_VALID_IN_THIS_STATE.into());
+        };
+        let Some(s) = self.sessions.get(&id) else {
+            return Err(StatusCode::SESSION_NOT_FOUND.into());
+        };
+        match path::parse_target(&req.uri)? {
+            Target::Server => {}
+            Target::Stream { name, track, .. } => {
+                if name != s.stream || track.is_some_and(|t| t != 0) {
+                    return Err(StatusCode::NOT_FOUND.into());
+                }
+            }
+        }
+        Ok(id)
+    }
+
+    fn play(&mut self, req: &Request) -> Reply {
+        let id = match self.session_for(req) {
+            Ok(id) => id,
+            Err(r) => return r,
+        };
+        let now = self.now;
+        let header = self.sessions.get(&id).map(|s| self.session_header(s));
+        let Some(s) = self.sessions.get_mut(&id) else {
+            return StatusCode::SESSION_NOT_FOUND.into();
+        };
+        let seek = match req.headers.get(&HeaderName::RANGE) {
+            None => None,
+            Some(v) => match Range::parse(v) {
+                Ok(Range::Npt {
+                    start: NptTime::Now,
+                    ..
+                }) => None,
+                Ok(Range::Npt {
+                    start: NptTime::Seconds(x),
+                    ..
+                }) if x.is_finite() && x >= 0.0 => {
+                    // The frame at or before X (a little slack for decimal rounding).
+                    let frame = (x * s.media.fps() + 1e-6).floor();
+                    if frame >= s.media.frame_count() as f64 {
+                        return StatusCode::INVALID_RANGE.into();
+                    }
+                    Some(frame as usize)
+                }
+                _ => return StatusCode::INVALID_RANGE.into(),
+            },
+        };
+        if !s.is_playing() || seek.is_some() {
+            s.play(now, seek);
+        }
+        let range = Range::Npt {
+            start: NptTime::Seconds(s.position_secs()),
+            end: (!s.looping).then(|| NptTime::Seconds(s.media.duration().as_secs_f64())),
+        };
+        let rtp_info = RtpInfo {
+            url: s.track_url.clone(),
+            seq: Some(s.seq),
+            rtptime: Some(s.rtp_time(s.k)),
+        };
+        let mut reply = Reply::new(StatusCode::OK)
+            .header(HeaderName::RANGE, range.to_string())
+            .header(HeaderName::RTP_INFO, rtp_info.to_string());
+        reply.session = header;
+        reply
+    }
+
+    fn pause(&mut self, req: &Request) -> Reply {
+        let id = match self.session_for(req) {
+            Ok(id) => id,
+            Err(r) => return r,
+        };
+        let header = self.sessions.get(&id).map(|s| self.session_header(s));
+        let Some(s) = self.sessions.get_mut(&id) else {
+            return StatusCode::SESSION_NOT_FOUND.into();
+        };
+        s.pause();
+        let range = Range::from_start(NptTime::Seconds(s.position_secs())).to_string();
+        let mut reply = Reply::new(StatusCode::OK).header(HeaderName::RANGE, range);
+        reply.session = header;
+        reply
+    }
+
+    fn teardown(&mut self, req: &Request) -> Reply {
+        let id = match self.session_for(req) {
+            Ok(id) => id,
+            Err(r) => return r,
+        };
+        let mut reply = Reply::new(StatusCode::OK);
+        reply.session = Some(id.clone());
+        // The BYE and the event follow the reply.
+        let mark = self.out.len();
+        self.close_session(&id, CloseReason::Teardown, true);
+        let after: Vec<_> = self.out.drain(mark..).collect();
+        reply.after = after;
+        reply
+    }
+
+    fn parameter(&mut self, req: &Request, set: bool) -> Reply {
+        let mut reply = Reply::new(StatusCode::OK);
+        if let Some(id) = session_id(req) {
+            match self.sessions.get(&id) {
+                Some(s) => reply.session = Some(self.session_header(s)),
+                None => return StatusCode::SESSION_NOT_FOUND.into(),
+            }
+        }
+        if set && !req.body.iter().all(u8::is_ascii_whitespace) {
+            reply.status = StatusCode::PARAMETER_NOT_UNDERSTOOD;
+        }
+        reply
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Sessions and timers
+
+    fn tx(&mut self) -> (Tx<'_>, &mut BTreeMap<String, Session>) {
+        let wallclock = self.wallclock();
+        (
+            Tx {
+                rtp_local: self.config.rtp_local,
+                rtcp_local: self.config.rtcp_local,
+                wallclock,
+                rng: &mut self.rng,
+                out: &mut self.out,
+            },
+            &mut self.sessions,
+        )
+    }
+
+    fn close_session(&mut self, id: &str, reason: CloseReason, bye: bool) {
+        let now = self.now;
+        let (mut tx, sessions) = self.tx();
+        let Some(mut s) = sessions.remove(id) else {
+            return;
+        };
+        if bye {
+            s.send_rtcp(now, true, &mut tx);
+        }
+        self.event(ServerEvent::SessionClosed {
+            session: s.id,
+            reason,
+        });
+    }
+
+    /// Fire everything due at `now`: lab flushes, expiries, frames and sender reports.
+    fn run_timers(&mut self) {
+        let now = self.now;
+        let flush: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.flush_at.is_some_and(|t| t <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for conn in flush {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.flush_at = None;
+            }
+            self.decode(conn, true);
+        }
+        let timeout = self.config.session_timeout;
+        let expired: Vec<String> = self
+            .sessions
+            .values()
+            .filter(|s| s.last_seen + timeout <= now)
+            .map(|s| s.id.clone())
+            .collect();
+        for id in expired {
+            self.close_session(&id, CloseReason::Timeout, false);
+        }
+        let (mut tx, sessions) = self.tx();
+        for s in sessions.values_mut() {
+            s.pump(now, &mut tx);
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let timeout = self.config.session_timeout;
+        let conns = self.conns.values().filter_map(|c| c.flush_at);
+        let sessions = self.sessions.values().flat_map(|s| {
+            [Some(s.last_seen + timeout), s.next_frame_due(), s.next_sr]
+                .into_iter()
+                .flatten()
+        });
+        conns.chain(sessions).min()
+    }
+}
+
+impl Machine for Server {
+    type Event = ServerEvent;
+
+    fn handle_input(&mut self, input: Input<'_>) {
+        match input {
+            Input::Timeout(now) => self.set_now(now),
+            Input::Connected { now, conn, peer } => {
+                self.set_now(now);
+                self.on_connected(conn, peer);
+            }
+            Input::Stream { now, conn, data } => {
+                self.set_now(now);
+                self.on_stream(conn, data);
+            }
+            Input::StreamClosed { now, conn } => {
+                self.set_now(now);
+                self.drop_conn(conn, false);
+            }
+            Input::Datagram {
+                now,
+                local,
+                remote,
+                data,
+            } => {
+                self.set_now(now);
+                self.on_datagram(local, remote, data);
+            }
+        }
+        self.run_timers();
+    }
+
+    fn poll_output(&mut self) -> Output<ServerEvent> {
+        match self.out.pop_front() {
+            Some(o) => o,
+            None => Output::Timeout(self.next_deadline()),
+        }
+    }
+}
+
+/// The session id of a request's `Session` header.
+fn session_id(req: &Request) -> Option<String> {
+    let v = req.headers.get(&HeaderName::SESSION)?;
+    match SessionHeader::parse(v) {
+        Ok(s) => Some(s.id),
+        // Unparseable: keep what precedes any parameter, so the lookup fails with 454.
+        Err(_) => Some(v.split(';').next().unwrap_or("").trim().to_string()),
+    }
+}
+
+/// `Content-Base`: the presentation URL (track suffix removed) with a trailing slash.
+fn content_base(uri: &str) -> String {
+    let mut base = uri.to_string();
+    if let Ok(Target::Stream { track: Some(_), .. }) = path::parse_target(uri) {
+        let trimmed = base.trim_end_matches('/');
+        if let Some((head, _)) = trimmed.rsplit_once('/') {
+            base = head.to_string();
+        }
+    }
+    if !base.ends_with('/') {
+        base.push('/');
+    }
+    base
+}
+
+/// A course-lab request: the first line is LF-terminated (no CR) and names a bare file.
+fn looks_lab(buf: &[u8]) -> bool {
+    let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
+        return false;
+    };
+    let line = &buf[..nl];
+    if line.contains(&b'\r') {
+        return false;
+    }
+    let Ok(line) = std::str::from_utf8(line) else {
+        return false;
+    };
+    let mut parts = line.split_ascii_whitespace();
+    let (Some(_method), Some(uri), Some(version)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    version.starts_with("RTSP/") && path::is_bare(uri)
+}
+
+/// Best effort: the CSeq of the (unparseable) message at the front of `buf`.
+fn sniff_cseq(buf: &[u8]) -> Option<u32> {
+    let head = &buf[..buf.len().min(16 * 1024)];
+    let text = String::from_utf8_lossy(head);
+    for line in text.lines().skip(1) {
+        let line = line.trim_end_matches('\r');
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.trim().eq_ignore_ascii_case("cseq") {
+                return value.trim().parse().ok();
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,403 @@
+//! One media session: its transport, play state, RTP clock and pacing.
+
+use super::media::{Media, RTP_HEADER_LEN};
+use super::rtcp::{self, SenderInfo};
+use super::util::{ntp_time, SplitMix64};
+use super::{ServerEvent, SessionStats};
+use crate::io::{ConnId, Dest, Output, Transmit};
+use crate::message::write_interleaved;
+use core::net::SocketAddr;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// RTP payload type of JPEG (RFC 3551).
+const PT_JPEG: u8 = 26;
+/// Largest UDP payload over IPv4.
+const MAX_DATAGRAM: usize = 65_507;
+/// A late runtime gets at most this many frames at once; further behind, pacing skips ahead.
+const MAX_BURST: u64 = 4;
+/// First RTCP SR after PLAY.
+const SR_FIRST_DELAY: Duration = Duration::from_secs(1);
+/// RTCP SR interval: 5 s, randomized by ±1 s (RFC 3550 §6.2 randomizes too).
+const SR_INTERVAL_MS: u64 = 4_000;
+const SR_JITTER_MS: u64 = 2_000;
+
+/// Where a session's packets go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// RTP/AVP over UDP.
+    Udp { rtp: SocketAddr, rtcp: SocketAddr },
+    /// `$`-interleaved on a control connection.
+    Interleaved {
+        conn: ConnId,
+        rtp_channel: u8,
+        rtcp_channel: u8,
+    },
+    /// The course-lab client: one whole JPEG per UDP packet, no RTCP.
+    Lab { rtp: SocketAddr },
+}
+
+/// Whether media flows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PlayState {
+    /// Set up (or paused, or at the end): nothing is sent.
+    Ready,
+    /// Frame `k0 + n` is due at `start + n / fps`.
+    Playing { start: Instant, k0: u64 },
+}
+
+/// Context the server lends a session while it sends.
+pub(crate) struct Tx<'a> {
+    pub(crate) rtp_local: SocketAddr,
+    pub(crate) rtcp_local: SocketAddr,
+    /// Wall-clock time now, since the UNIX epoch.
+    pub(crate) wallclock: Duration,
+    pub(crate) rng: &'a mut SplitMix64,
+    pub(crate) out: &'a mut VecDeque<Output<ServerEvent>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub(crate) id: String,
+    pub(crate) peer: SocketAddr,
+    /// Stream name (catalog path).
+    pub(crate) stream: String,
+    pub(crate) media: Arc<Media>,
+    /// The URL the client used in SETUP (for RTP-Info).
+    pub(crate) track_url: String,
+    pub(crate) delivery: Delivery,
+    pub(crate) looping: bool,
+    pub(crate) state: PlayState,
+    pub(crate) ssrc: u32,
+    /// Next RTP sequence number.
+    pub(crate) seq: u16,
+    ts_base: u32,
+    /// Frame counter of the media clock: the next frame's timestamp is `ts(k)`. Keeps
+    /// counting across pauses, seeks and loops, so timestamps stay continuous.
+    pub(crate) k: u64,
+    /// Next media frame index.
+    pub(crate) pos: usize,
+    pub(crate) at_end: bool,
+    pub(crate) last_seen: Instant,
+    pub(crate) next_sr: Option<Instant>,
+    pub(crate) stats: SessionStats,
+    cname: String,
+}
+
+impl Session {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        id: String,
+        peer: SocketAddr,
+        stream: String,
+        media: Arc<Media>,
+        track_url: String,
+        delivery: Delivery,
+        looping: bool,
+        rng: &mut SplitMix64,
+        now: Instant,
+    ) -> Self {
+        let ssrc = rng.next_u32();
+        let seq = rng.next_u32() as u16;
+        let ts_base = rng.next_u32();
+        let cname = format!("rtsp-mjpeg-{ssrc:08x}@server");
+        Self {
+            id,
+            peer,
+            stream,
+            looping: looping || media.looping(),
+            media,
+            track_url,
+            delivery,
+            state: PlayState::Ready,
+            ssrc,
+            seq,
+            ts_base,
+            k: 0,
+            pos: 0,
+            at_end: false,
+            last_seen: now,
+            next_sr: None,
+            stats: SessionStats::default(),
+            cname,
+        }
+    }
+
+    pub(crate) fn is_lab(&self) -> bool {
+        matches!(self.delivery, Delivery::Lab { .. })
+    }
+
+    pub(crate) fn is_playing(&self) -> bool {
+        matches!(self.state, PlayState::Playing { .. })
+    }
+
+    /// The interleaved connection, if any.
+    pub(crate) fn conn(&self) -> Option<ConnId> {
+        match self.delivery {
+            Delivery::Interleaved { conn, .. } => Some(conn),
+            _ => None,
+        }
+    }
+
+    /// 90 kHz RTP timestamp of media-clock frame `k`.
+    pub(crate) fn rtp_time(&self, k: u64) -> u32 {
+        let ticks = (k as f64 * 90_000.0 / self.media.fps()).round() as u64;
+        self.ts_base.wrapping_add(ticks as u32)
+    }
+
+    /// Nanoseconds after `start` at which frame `n` (counted from `start`) is due.
+    fn due_ns(&self, n: u64) -> u64 {
+        (n as f64 * 1e9 / self.media.fps()).ceil() as u64
+    }
+
+    /// When the next frame is due, if playing.
+    pub(crate) fn next_frame_due(&self) -> Option<Instant> {
+        match self.state {
+            PlayState::Playing { start, k0 } => {
+                Some(start + Duration::from_nanos(self.due_ns(self.k - k0)))
+            }
+            PlayState::Ready => None,
+        }
+    }
+
+    /// Start (or restart) playing at media frame `pos`, now.
+    pub(crate) fn play(&mut self, now: Instant, pos: Option<usize>) {
+        if let Some(p) = pos {
+            self.pos = p.min(self.media.frame_count().saturating_sub(1));
+            self.at_end = false;
+        } else if self.at_end {
+            self.pos = 0;
+            self.at_end = false;
+        }
+        self.state = PlayState::Playing {
+            start: now,
+            k0: self.k,
+        };
+        if self.next_sr.is_none() && !self.is_lab() {
+            self.next_sr = Some(now + SR_FIRST_DELAY);
+        }
+    }
+
+    /// Stop sending at once (position and clocks are kept).
+    pub(crate) fn pause(&mut self) {
+        self.state = PlayState::Ready;
+        self.next_sr = None;
+    }
+
+    /// Seconds of media time at the current position.
+    pub(crate) fn position_secs(&self) -> f64 {
+        self.pos as f64 / self.media.fps()
+    }
+
+    /// Send every frame due at `now` (at most [`MAX_BURST`]; further behind, skip ahead),
+    /// and the RTCP SR if due.
+    pub(crate) fn pump(&mut self, now: Instant, tx: &mut Tx<'_>) {
+        if let PlayState::Playing { start, k0 } = self.state {
+            if now >= start {
+                let elapsed = u64::try_from((now - start).as_nanos()).unwrap_or(u64::MAX);
+                let mut last = (elapsed as f64 * self.media.fps() / 1e9).floor() as u64;
+                while self.due_ns(last + 1) <= elapsed {
+                    last += 1;
+                }
+                while last > 0 && self.due_ns(last) > elapsed {
+                    last -= 1;
+                }
+                let sent = self.k - k0;
+                if last >= sent {
+                    let mut behind = last + 1 - sent;
+                    if behind > MAX_BURST {
+                        for _ in 0..behind - 1 {
+                            self.stats.frames_skipped += 1;
+                            if !self.advance(tx) {
+                                break;
+                            }
+                        }
+                        behind = 1;
+                    }
+                    for _ in 0..behind {
+                        if !self.is_playing() {
+                            break;
+                        }
+                        self.send_frame(tx);
+                        self.advance(tx);
+                    }
+                }
+            }
+        }
+        if let Some(t) = self.next_sr {
+            if t <= now {
+                self.send_rtcp(now, false, tx);
+                let next = SR_INTERVAL_MS + tx.rng.below(SR_JITTER_MS + 1);
+                self.next_sr = Some(now + Duration::from_millis(next));
+            }
+        }
+    }
+
+    /// Move to the next frame; at the end of a non-looping stream stop, send BYE and report
+    /// it. Returns whether still playing.
+    fn advance(&mut self, tx: &mut Tx<'_>) -> bool {
+        self.k += 1;
+        self.pos += 1;
+        if self.pos >= self.media.frame_count() {
+            if self.looping {
+                self.pos = 0;
+            } else {
+                self.pos = self.media.frame_count().saturating_sub(1);
+                self.at_end = true;
+                self.pause();
+                self.send_rtcp_at_end(tx);
+                tx.out.push_back(Output::Event(ServerEvent::EndOfStream {
+                    session: self.id.clone(),
+                }));
+                return false;
+            }
+        }
+        true
+    }
+
+    fn send_rtcp_at_end(&mut self, tx: &mut Tx<'_>) {
+        if !self.is_lab() {
+            let info = self.sender_info(None, tx.wallclock);
+            self.emit_rtcp(&info, true, tx);
+        }
+    }
+
+    fn write_rtp_header(&self, marker: bool, seq: u16, ts: u32, out: &mut Vec<u8>) {
+        out.push(0x80);
+        out.push(if marker { 0x80 | PT_JPEG } else { PT_JPEG });
+        out.extend_from_slice(&seq.to_be_bytes());
+        out.extend_from_slice(&ts.to_be_bytes());
+        out.extend_from_slice(&self.ssrc.to_be_bytes());
+    }
+
+    /// Send media frame `pos` with timestamp `ts(k)`.
+    fn send_frame(&mut self, tx: &mut Tx<'_>) {
+        let media = Arc::clone(&self.media);
+        let Some(frame) = media.frame(self.pos) else {
+            return;
+        };
+        let ts = self.rtp_time(self.k);
+        match self.delivery {
+            Delivery::Lab { rtp } => {
+                if RTP_HEADER_LEN + frame.jpeg.len() > MAX_DATAGRAM {
+                    self.stats.frames_skipped += 1;
+                    return;
+                }
+                // The lab client wants frame numbers from 1 that only grow (1 = restart).
+                let seq = (self.k % 65_535) as u16 + 1;
+                let mut data = Vec::with_capacity(RTP_HEADER_LEN + frame.jpeg.len());
+                self.write_rtp_header(false, seq, ts, &mut data);
+                data.extend_from_slice(&frame.jpeg);
+                self.stats.packets += 1;
+                self.stats.octets += frame.jpeg.len() as u64;
+                tx.out.push_back(Output::Transmit(Transmit {
+                    dest: Dest::Udp {
+                        local: tx.rtp_local,
+                        remote: rtp,
+                    },
+                    data,
+                }));
+            }
+            Delivery::Udp { rtp, .. } => {
+                let n = frame.fragments.len();
+                for (i, frag) in frame.fragments.iter().enumerate() {
+                    let mut data = Vec::with_capacity(RTP_HEADER_LEN + frag.len());
+                    self.write_rtp_header(i + 1 == n, self.seq, ts, &mut data);
+                    data.extend_from_slice(frag);
+                    self.seq = self.seq.wrapping_add(1);
+                    self.stats.packets += 1;
+                    self.stats.octets += frag.len() as u64;
+                    tx.out.push_back(Output::Transmit(Transmit {
+                        dest: Dest::Udp {
+                            local: tx.rtp_local,
+                            remote: rtp,
+                        },
+                        data,
+                    }));
+                }
+            }
+            Delivery::Interleaved {
+                conn, rtp_channel, ..
+            } => {
+                // One transmit per frame: all fragments, each `$`-framed.
+                let n = frame.fragments.len();
+                let total: usize = frame
+                    .fragments
+                    .iter()
+                    .map(|f| 4 + RTP_HEADER_LEN + f.len())
+                    .sum();
+                let mut data = Vec::with_capacity(total);
+                let mut packet = Vec::with_capacity(RTP_HEADER_LEN + 1500);
+                for (i, frag) in frame.fragments.iter().enumerate() {
+                    packet.clear();
+                    self.write_rtp_header(i + 1 == n, self.seq, ts, &mut packet);
+                    packet.extend_from_slice(frag);
+                    write_interleaved(rtp_channel, &packet, &mut data);
+                    self.seq = self.seq.wrapping_add(1);
+                    self.stats.packets += 1;
+                    self.stats.octets += frag.len() as u64;
+                }
+                tx.out.push_back(Output::Transmit(Transmit {
+                    dest: Dest::Stream(conn),
+                    data,
+                }));
+            }
+        }
+        self.stats.frames += 1;
+    }
+
+    /// Sender info for an SR at wall-clock `wallclock`. `now` maps the RTP clock while playing;
+    /// otherwise the timestamp of the next frame is used.
+    fn sender_info(&self, now: Option<Instant>, wallclock: Duration) -> SenderInfo {
+        let rtp_time = match (self.state, now) {
+            (PlayState::Playing { start, k0 }, Some(now)) if now >= start => {
+                let ticks = ((now - start).as_secs_f64() * 90_000.0) as u64;
+                self.rtp_time(k0).wrapping_add(ticks as u32)
+            }
+            _ => self.rtp_time(self.k),
+        };
+        SenderInfo {
+            ssrc: self.ssrc,
+            ntp: ntp_time(wallclock),
+            rtp_time,
+            packets: self.stats.packets as u32,
+            octets: self.stats.octets as u32,
+        }
+    }
+
+    /// Send SR + SDES (+ BYE).
+    pub(crate) fn send_rtcp(&mut self, now: Instant, bye: bool, tx: &mut Tx<'_>) {
+        if self.is_lab() {
+            return;
+        }
+        let info = self.sender_info(Some(now), tx.wallclock);
+        self.emit_rtcp(&info, bye, tx);
+    }
+
+    fn emit_rtcp(&self, info: &SenderInfo, bye: bool, tx: &mut Tx<'_>) {
+        let mut packet = Vec::with_capacity(64);
+        rtcp::write_report(info, &self.cname, bye, &mut packet);
+        let transmit = match self.delivery {
+            Delivery::Udp { rtcp, .. } => Transmit {
+                dest: Dest::Udp {
+                    local: tx.rtcp_local,
+                    remote: rtcp,
+                },
+                data: packet,
+            },
+            Delivery::Interleaved {
+                conn, rtcp_channel, ..
+            } => {
+                let mut data = Vec::with_capacity(packet.len() + 4);
+                write_interleaved(rtcp_channel, &packet, &mut data);
+                Transmit {
+                    dest: Dest::Stream(conn),
+                    data,
+                }
+            }
+            Delivery::Lab { .. } => return,
+        };
+        tx.out.push_back(Output::Transmit(transmit));
+    }
+}

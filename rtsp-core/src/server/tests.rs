@@ -1,0 +1,1578 @@
+//! Machine tests: byte requests in, transmits out, on a simulated clock (no sockets, no sleeps).
+
+use super::*;
+use crate::io::{ConnId, Dest, Input, Machine, Output, Transmit};
+use crate::message::{Decoded, Decoder, HeaderName, Message, Response};
+use bytes::{Bytes, BytesMut};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+const FPS: f64 = 10.0;
+const FRAMES: u32 = 20;
+const MTU: usize = 400;
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn rtp_local() -> SocketAddr {
+    addr("10.0.0.1:6970")
+}
+
+fn rtcp_local() -> SocketAddr {
+    addr("10.0.0.1:6971")
+}
+
+const PEER: &str = "192.168.1.7:40000";
+const C1: ConnId = ConnId(1);
+
+fn test_media(name: &str) -> Media {
+    Media::from_jpegs(name, FPS, mjpeg::testpattern::frames(FRAMES, 64, 48), MTU).unwrap()
+}
+
+fn config() -> ServerConfig {
+    ServerConfig {
+        rtp_local: rtp_local(),
+        rtcp_local: rtcp_local(),
+        seed: 42,
+        wallclock_at_start: Duration::from_secs(1_795_615_705),
+        ..ServerConfig::default()
+    }
+}
+
+/// A catalog that records every name it is asked for.
+#[derive(Clone)]
+struct Recording {
+    inner: MemoryCatalog,
+    asked: Arc<Mutex<Vec<String>>>,
+}
+
+impl Catalog for Recording {
+    fn lookup(&mut self, path: &str) -> Result<Arc<Media>, LookupError> {
+        self.asked.lock().unwrap().push(path.to_string());
+        match path {
+            "broken.mjpeg" => Err(LookupError::Invalid("broken.mjpeg: truncated at 12".into())),
+            "444.mjpeg" => Err(LookupError::Unplayable("4:4:4".into())),
+            "secret" => Err(LookupError::Forbidden),
+            _ => self.inner.lookup(path),
+        }
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.inner.names()
+    }
+}
+
+#[derive(Debug)]
+enum Out {
+    Tx(Transmit),
+    Close(ConnId),
+    Ev(ServerEvent),
+}
+
+/// The simulated runtime.
+struct H {
+    server: Server,
+    now: Instant,
+    t0: Instant,
+    deadline: Option<Instant>,
+    outs: Vec<Out>,
+    asked: Arc<Mutex<Vec<String>>>,
+}
+
+impl H {
+    fn new() -> Self {
+        Self::with_config(config())
+    }
+
+    fn with_config(config: ServerConfig) -> Self {
+        let mut inner = MemoryCatalog::new();
+        inner.insert(test_media("test"));
+        inner.insert(test_media("dir/clip.mjpeg"));
+        inner.insert(test_media("movie.Mjpeg"));
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let catalog = Recording {
+            inner,
+            asked: Arc::clone(&asked),
+        };
+        let t0 = Instant::now();
+        let mut h = Self {
+            server: Server::new(config, Box::new(catalog), t0),
+            now: t0,
+            t0,
+            deadline: None,
+            outs: Vec::new(),
+            asked,
+        };
+        h.drain();
+        h
+    }
+
+    fn drain(&mut self) {
+        for _ in 0..1_000_000 {
+            match self.server.poll_output() {
+                Output::Timeout(d) => {
+                    self.deadline = d;
+                    return;
+                }
+                Output::Transmit(t) => self.outs.push(Out::Tx(t)),
+                Output::Close(c) => self.outs.push(Out::Close(c)),
+                Output::Event(e) => self.outs.push(Out::Ev(e)),
+            }
+        }
+        panic!("poll_output never returned Timeout");
+    }
+
+    fn input(&mut self, input: Input<'_>) {
+        self.server.handle_input(input);
+        self.drain();
+    }
+
+    fn connect(&mut self, conn: ConnId) {
+        let now = self.now;
+        self.input(Input::Connected {
+            now,
+            conn,
+            peer: addr(PEER),
+        });
+    }
+
+    fn send(&mut self, conn: ConnId, data: &[u8]) {
+        let now = self.now;
+        self.input(Input::Stream { now, conn, data });
+    }
+
+    fn datagram(&mut self, local: SocketAddr, remote: SocketAddr, data: &[u8]) {
+        let now = self.now;
+        self.input(Input::Datagram {
+            now,
+            local,
+            remote,
+            data,
+        });
+    }
+
+    /// Fire every deadline up to `t` in order, then move the clock to `t`.
+    fn advance_to(&mut self, t: Instant) {
+        let mut steps = 0;
+        while let Some(d) = self.deadline {
+            if d > t {
+                break;
+            }
+            self.now = self.now.max(d);
+            let now = self.now;
+            self.input(Input::Timeout(now));
+            steps += 1;
+            assert!(steps < 100_000, "livelock: deadline {d:?} keeps firing");
+        }
+        self.now = self.now.max(t);
+        let now = self.now;
+        self.input(Input::Timeout(now));
+    }
+
+    fn advance(&mut self, d: Duration) {
+        self.advance_to(self.now + d);
+    }
+
+    fn take(&mut self) -> Vec<Out> {
+        std::mem::take(&mut self.outs)
+    }
+
+    /// Send a request and return the single reply on `conn` (other outputs are kept).
+    fn request(&mut self, conn: ConnId, text: &str) -> Response {
+        self.send(conn, text.as_bytes());
+        let outs = self.take();
+        let replies = responses(&outs, conn);
+        assert_eq!(
+            replies.len(),
+            1,
+            "expected one reply to {text:?}, got {outs:?}"
+        );
+        self.outs = outs;
+        replies.into_iter().next().unwrap()
+    }
+
+    fn setup_udp(&mut self, conn: ConnId, uri: &str) -> String {
+        let r = self.request(
+            conn,
+            &req(
+                "SETUP",
+                uri,
+                3,
+                &["Transport: RTP/AVP;unicast;client_port=5000-5001"],
+            ),
+        );
+        assert_eq!(r.status, StatusCode::OK, "{r:?}");
+        session_of(&r)
+    }
+}
+
+fn req(method: &str, uri: &str, cseq: u32, headers: &[&str]) -> String {
+    let mut s = format!("{method} {uri} RTSP/1.0\r\nCSeq: {cseq}\r\n");
+    for h in headers {
+        s.push_str(h);
+        s.push_str("\r\n");
+    }
+    s.push_str("\r\n");
+    s
+}
+
+fn session_of(r: &Response) -> String {
+    let v = r.headers.get(&HeaderName::SESSION).expect("Session header");
+    v.split(';').next().unwrap().to_string()
+}
+
+fn stream_bytes(outs: &[Out], conn: ConnId) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for o in outs {
+        if let Out::Tx(t) = o {
+            if t.dest == Dest::Stream(conn) {
+                bytes.extend_from_slice(&t.data);
+            }
+        }
+    }
+    bytes
+}
+
+fn stream_items(outs: &[Out], conn: ConnId) -> Vec<Decoded> {
+    let mut buf = BytesMut::from(&stream_bytes(outs, conn)[..]);
+    let mut decoder = Decoder::default();
+    let mut items = Vec::new();
+    while let Some(item) = decoder.decode(&mut buf).expect("server output parses") {
+        items.push(item);
+    }
+    assert!(buf.is_empty(), "trailing bytes on the control stream");
+    items
+}
+
+fn responses(outs: &[Out], conn: ConnId) -> Vec<Response> {
+    stream_items(outs, conn)
+        .into_iter()
+        .filter_map(|d| match d {
+            Decoded::Message(Message::Response(r)) => Some(r),
+            _ => None,
+        })
+        .collect()
+}
+
+fn interleaved(outs: &[Out], conn: ConnId, channel: u8) -> Vec<Bytes> {
+    stream_items(outs, conn)
+        .into_iter()
+        .filter_map(|d| match d {
+            Decoded::Interleaved {
+                channel: c,
+                payload,
+            } if c == channel => Some(payload),
+            _ => None,
+        })
+        .collect()
+}
+
+fn udp(outs: &[Out], local: SocketAddr, remote: SocketAddr) -> Vec<Vec<u8>> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Out::Tx(Transmit {
+                dest:
+                    Dest::Udp {
+                        local: l,
+                        remote: r,
+                    },
+                data,
+            }) if *l == local && *r == remote => Some(data.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn any_udp(outs: &[Out]) -> usize {
+    outs.iter()
+        .filter(|o| {
+            matches!(
+                o,
+                Out::Tx(Transmit {
+                    dest: Dest::Udp { .. },
+                    ..
+                })
+            )
+        })
+        .count()
+}
+
+fn events(outs: &[Out]) -> Vec<&ServerEvent> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Out::Ev(e) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Rtp {
+    version: u8,
+    marker: bool,
+    pt: u8,
+    seq: u16,
+    ts: u32,
+    ssrc: u32,
+    payload: Vec<u8>,
+}
+
+fn rtp(data: &[u8]) -> Rtp {
+    assert!(data.len() >= 12);
+    Rtp {
+        version: data[0] >> 6,
+        marker: data[1] & 0x80 != 0,
+        pt: data[1] & 0x7F,
+        seq: u16::from_be_bytes([data[2], data[3]]),
+        ts: u32::from_be_bytes([data[4], data[5], data[6], data[7]]),
+        ssrc: u32::from_be_bytes([data[8], data[9], data[10], data[11]]),
+        payload: data[12..].to_vec(),
+    }
+}
+
+fn rtcp_types(data: &[u8]) -> Vec<u8> {
+    let mut types = Vec::new();
+    let mut rest = data;
+    while rest.len() >= 4 {
+        types.push(rest[1]);
+        let len = (usize::from(u16::from_be_bytes([rest[2], rest[3]])) + 1) * 4;
+        rest = &rest[len.min(rest.len())..];
+    }
+    types
+}
+
+fn header<'a>(r: &'a Response, name: &str) -> Option<&'a str> {
+    r.headers.get(&HeaderName::new(name))
+}
+
+/// `(seq, rtptime)` from `RTP-Info`.
+fn rtp_info(r: &Response) -> (u16, u32) {
+    let v = header(r, "RTP-Info").expect("RTP-Info");
+    let mut seq = None;
+    let mut ts = None;
+    for p in v.split(';') {
+        if let Some(s) = p.strip_prefix("seq=") {
+            seq = s.parse().ok();
+        }
+        if let Some(s) = p.strip_prefix("rtptime=") {
+            ts = s.parse().ok();
+        }
+    }
+    (seq.unwrap(), ts.unwrap())
+}
+
+fn client_rtp() -> SocketAddr {
+    addr("192.168.1.7:5000")
+}
+
+fn client_rtcp() -> SocketAddr {
+    addr("192.168.1.7:5001")
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn media_is_packetized_once_within_the_mtu() {
+    let m = test_media("test");
+    assert_eq!(m.frame_count(), FRAMES as usize);
+    assert_eq!((m.width(), m.height()), (64, 48));
+    assert_eq!(m.duration(), Duration::from_secs(2));
+    let frags = m.fragments(0).unwrap();
+    assert!(frags.len() > 1, "small MTU gives several fragments");
+    assert!(frags.iter().all(|f| f.len() + 12 + 8 <= MTU));
+    // The first payload: type 1, Q 255, 64/8 x 48/8, then the 128 bytes of tables.
+    assert_eq!(&frags[0][4..8], &[1, 255, 8, 6]);
+    assert_eq!(m.jpeg(0).unwrap(), &mjpeg::testpattern::frame(0, 64, 48));
+    assert_eq!(
+        Media::from_jpegs("x", 0.0, vec![], 1400).unwrap_err(),
+        MediaError::FrameRate(0.0)
+    );
+    assert_eq!(
+        Media::from_jpegs("x", 25.0, vec![], 1400).unwrap_err(),
+        MediaError::Empty
+    );
+    assert!(matches!(
+        Media::from_jpegs("x", 25.0, vec![Bytes::from_static(b"nope")], 1400),
+        Err(MediaError::Jpeg { index: 0, .. })
+    ));
+    assert!(matches!(
+        Media::from_jpegs("x", 25.0, mjpeg::testpattern::frames(1, 64, 48), 100),
+        Err(MediaError::Mtu { .. })
+    ));
+}
+
+#[test]
+fn options_echoes_cseq_and_lists_methods() {
+    let mut h = H::new();
+    h.connect(C1);
+    let r = h.request(C1, &req("OPTIONS", "*", 1, &[]));
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.cseq(), Some(1));
+    assert_eq!(
+        header(&r, "Public"),
+        Some("OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER")
+    );
+    assert!(header(&r, "Server").unwrap().starts_with("rtsp-mjpeg/"));
+    assert_eq!(header(&r, "Date"), Some("Wed, 25 Nov 2026 14:08:25 GMT"));
+    // The first header line is CSeq (course-lab clients read line 2).
+    assert_eq!(r.headers.iter().next().unwrap().0, &HeaderName::CSEQ);
+    // live555 starts at CSeq 2, and any u32 is echoed.
+    let r = h.request(C1, &req("OPTIONS", "rtsp://h/test", 4_000_000_000, &[]));
+    assert_eq!(r.cseq(), Some(4_000_000_000));
+}
+
+#[test]
+fn describe_returns_sdp_and_content_base() {
+    let mut h = H::new();
+    h.connect(C1);
+    for (uri, base) in [
+        ("rtsp://127.0.0.1:8554/test", "rtsp://127.0.0.1:8554/test/"),
+        ("rtsp://127.0.0.1:8554/test/", "rtsp://127.0.0.1:8554/test/"),
+        ("rtsp://h/dir/clip.mjpeg", "rtsp://h/dir/clip.mjpeg/"),
+        ("rtsp://h/dir%2Fclip.mjpeg", "rtsp://h/dir%2Fclip.mjpeg/"),
+    ] {
+        let r = h.request(C1, &req("DESCRIBE", uri, 2, &["Accept: application/sdp"]));
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
+        assert_eq!(header(&r, "Content-Base"), Some(base));
+        assert_eq!(header(&r, "Content-Type"), Some("application/sdp"));
+        let sdp = std::str::from_utf8(&r.body).unwrap();
+        assert!(sdp.starts_with("v=0\r\n"), "{sdp}");
+        assert!(sdp.contains("m=video 0 RTP/AVP 26\r\n"), "{sdp}");
+        assert!(sdp.contains("a=rtpmap:26 JPEG/90000\r\n"), "{sdp}");
+        assert!(sdp.contains("a=control:stream=0\r\n"), "{sdp}");
+        assert!(sdp.contains("a=range:npt=0-2"), "{sdp}");
+    }
+}
+
+#[test]
+fn udp_setup_play_pause_play_teardown() {
+    let mut h = H::new();
+    h.connect(C1);
+    let r = h.request(
+        C1,
+        &req(
+            "SETUP",
+            "rtsp://127.0.0.1:8554/test/stream=0",
+            3,
+            &["Transport: RTP/AVP/UDP;unicast;client_port=5000-5001"],
+        ),
+    );
+    assert_eq!(r.status, StatusCode::OK);
+    let session_line = header(&r, "Session").unwrap();
+    assert!(session_line.ends_with(";timeout=55"), "{session_line}");
+    let sid = session_of(&r);
+    assert!(sid.len() == 16 && sid.bytes().all(|b| b.is_ascii_digit()));
+    let transport = header(&r, "Transport").unwrap();
+    assert!(
+        transport
+            .starts_with("RTP/AVP/UDP;unicast;client_port=5000-5001;server_port=6970-6971;ssrc="),
+        "{transport}"
+    );
+    let ssrc = u32::from_str_radix(transport.rsplit("ssrc=").next().unwrap(), 16).unwrap();
+    assert!(events(&h.take())
+        .iter()
+        .any(|e| matches!(e, ServerEvent::SessionCreated { session, .. } if *session == sid)));
+    assert_eq!(h.server.session_count(), 1);
+    // Nothing flows before PLAY.
+    h.advance(Duration::from_secs(1));
+    assert_eq!(any_udp(&h.take()), 0);
+
+    let sess = format!("Session: {sid}");
+    let r = h.request(
+        C1,
+        &req(
+            "PLAY",
+            "rtsp://127.0.0.1:8554/test/",
+            4,
+            &[&sess, "Range: npt=0.000-"],
+        ),
+    );
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(header(&r, "Range"), Some("npt=0.000-2.000"));
+    let (seq0, ts0) = rtp_info(&r);
+    assert!(header(&r, "RTP-Info")
+        .unwrap()
+        .starts_with("url=rtsp://127.0.0.1:8554/test/stream=0;"));
+    // The first frame leaves at once, right after the reply.
+    let outs = h.take();
+    let pkts: Vec<Rtp> = udp(&outs, rtp_local(), client_rtp())
+        .iter()
+        .map(|d| rtp(d))
+        .collect();
+    let frags = test_media("test").fragments(0).unwrap().to_vec();
+    assert_eq!(pkts.len(), frags.len());
+    assert_eq!(pkts[0].seq, seq0);
+    assert_eq!(pkts[0].ts, ts0);
+    for (i, p) in pkts.iter().enumerate() {
+        assert_eq!((p.version, p.pt, p.ssrc), (2, 26, ssrc));
+        assert_eq!(p.seq, seq0.wrapping_add(i as u16));
+        assert_eq!(p.ts, ts0);
+        assert_eq!(p.marker, i + 1 == frags.len());
+        assert_eq!(p.payload, frags[i].to_vec());
+    }
+
+    // 0.45 s later: frames 1..=4 more, timestamps 9000 apart, seq contiguous.
+    h.advance(Duration::from_millis(450));
+    let outs = h.take();
+    let pkts: Vec<Rtp> = udp(&outs, rtp_local(), client_rtp())
+        .iter()
+        .map(|d| rtp(d))
+        .collect();
+    let marks: Vec<u32> = pkts.iter().filter(|p| p.marker).map(|p| p.ts).collect();
+    assert_eq!(
+        marks,
+        (1..=4)
+            .map(|i| ts0.wrapping_add(9000 * i))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(pkts[0].seq, seq0.wrapping_add(frags.len() as u16));
+    let last = pkts.last().unwrap().clone();
+
+    // PAUSE stops at once: nothing more, not even after seconds.
+    let r = h.request(
+        C1,
+        &req("PAUSE", "rtsp://127.0.0.1:8554/test/", 5, &[&sess]),
+    );
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(header(&r, "Range"), Some("npt=0.500-"));
+    assert_eq!(any_udp(&h.take()), 0);
+    h.advance(Duration::from_secs(10));
+    assert_eq!(any_udp(&h.take()), 0);
+
+    // PLAY resumes with continuous seq and timestamps.
+    let r = h.request(C1, &req("PLAY", "rtsp://127.0.0.1:8554/test/", 6, &[&sess]));
+    let (seq1, ts1) = rtp_info(&r);
+    assert_eq!(seq1, last.seq.wrapping_add(1));
+    assert_eq!(ts1, last.ts.wrapping_add(9000));
+    let outs = h.take();
+    let first = rtp(&udp(&outs, rtp_local(), client_rtp())[0]);
+    assert_eq!((first.seq, first.ts), (seq1, ts1));
+    assert_eq!(
+        first.payload,
+        test_media("test").fragments(5).unwrap()[0].to_vec()
+    );
+
+    // An RTCP SR arrives on the client's RTCP port within ~1 s of PLAY.
+    h.advance(Duration::from_millis(1100));
+    let outs = h.take();
+    let rtcp = udp(&outs, rtcp_local(), client_rtcp());
+    assert_eq!(rtcp.len(), 1);
+    assert_eq!(rtcp_types(&rtcp[0]), vec![200, 202]);
+
+    let r = h.request(
+        C1,
+        &req("TEARDOWN", "rtsp://127.0.0.1:8554/test/", 7, &[&sess]),
+    );
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(session_of(&r), sid);
+    let outs = h.take();
+    let rtcp = udp(&outs, rtcp_local(), client_rtcp());
+    assert_eq!(rtcp.len(), 1);
+    assert_eq!(rtcp_types(&rtcp[0]), vec![200, 202, 203]);
+    assert!(events(&outs).iter().any(|e| matches!(
+        e,
+        ServerEvent::SessionClosed {
+            reason: CloseReason::Teardown,
+            ..
+        }
+    )));
+    assert_eq!(h.server.session_count(), 0);
+    h.advance(Duration::from_secs(5));
+    assert_eq!(any_udp(&h.take()), 0);
+    assert_eq!(h.deadline, None);
+}
+
+#[test]
+fn tcp_interleaved_session() {
+    let mut h = H::new();
+    h.connect(C1);
+    let r = h.request(
+        C1,
+        &req(
+            "SETUP",
+            "rtsp://127.0.0.1:8554/test/stream=0",
+            2,
+            &["Transport: RTP/AVP/TCP;unicast;interleaved=0-1"],
+        ),
+    );
+    assert_eq!(r.status, StatusCode::OK);
+    let transport = header(&r, "Transport").unwrap();
+    assert!(
+        transport.starts_with("RTP/AVP/TCP;unicast;interleaved=0-1;ssrc="),
+        "{transport}"
+    );
+    let sid = session_of(&r);
+    let sess = format!("Session: {sid}");
+    h.take();
+    h.send(
+        C1,
+        req("PLAY", "rtsp://127.0.0.1:8554/test/", 3, &[&sess]).as_bytes(),
+    );
+    h.advance(Duration::from_millis(1050));
+    let outs = h.take();
+    // The reply comes first on the stream, then $-framed RTP on channel 0.
+    let items = stream_items(&outs, C1);
+    assert!(matches!(items[0], Decoded::Message(Message::Response(_))));
+    let pkts: Vec<Rtp> = interleaved(&outs, C1, 0).iter().map(|d| rtp(d)).collect();
+    assert_eq!(pkts.iter().filter(|p| p.marker).count(), 11);
+    assert!(pkts
+        .windows(2)
+        .all(|w| w[1].seq == w[0].seq.wrapping_add(1)));
+    assert_eq!(any_udp(&outs), 0);
+    let rtcp = interleaved(&outs, C1, 1);
+    assert_eq!(rtcp.len(), 1);
+    assert_eq!(rtcp_types(&rtcp[0]), vec![200, 202]);
+
+    // Interleaved RTCP from the client (gst sends RR+SDES on channel 1) is accepted at any
+    // time, in the middle of requests.
+    let ssrc = pkts[0].ssrc;
+    let mut rr = vec![b'$', 1, 0, 32, 0x81, 201, 0, 7, 0, 0, 0, 9];
+    rr.extend_from_slice(&ssrc.to_be_bytes());
+    rr.extend_from_slice(&[0; 20]);
+    let mut bytes = rr.clone();
+    bytes.extend_from_slice(
+        req("GET_PARAMETER", "rtsp://127.0.0.1:8554/test/", 4, &[&sess]).as_bytes(),
+    );
+    h.send(C1, &bytes);
+    let outs = h.take();
+    assert_eq!(responses(&outs, C1)[0].status, StatusCode::OK);
+    assert!(events(&outs)
+        .iter()
+        .any(|e| matches!(e, ServerEvent::ReceiverReport { .. })));
+
+    let r = h.request(
+        C1,
+        &req("TEARDOWN", "rtsp://127.0.0.1:8554/test/", 5, &[&sess]),
+    );
+    assert_eq!(r.status, StatusCode::OK);
+    let outs = h.take();
+    let bye = interleaved(&outs, C1, 1);
+    assert_eq!(rtcp_types(&bye[0]), vec![200, 202, 203]);
+    assert_eq!(h.server.session_count(), 0);
+}
+
+#[test]
+fn closing_the_connection_ends_interleaved_sessions_only() {
+    let mut h = H::new();
+    h.connect(C1);
+    h.request(
+        C1,
+        &req(
+            "SETUP",
+            "rtsp://h/test/stream=0",
+            1,
+            &["Transport: RTP/AVP/TCP;unicast;interleaved=0-1"],
+        ),
+    );
+    h.connect(ConnId(2));
+    let udp_sid = h.setup_udp(ConnId(2), "rtsp://h/test/stream=0");
+    assert_eq!(h.server.session_count(), 2);
+    let now = h.now;
+    h.input(Input::StreamClosed { now, conn: C1 });
+    let now = h.now;
+    h.input(Input::StreamClosed {
+        now,
+        conn: ConnId(2),
+    });
+    assert_eq!(h.server.session_ids(), vec![udp_sid]);
+    assert_eq!(h.server.connection_count(), 0);
+    assert!(events(&h.take()).iter().any(|e| matches!(
+        e,
+        ServerEvent::SessionClosed {
+            reason: CloseReason::ConnectionClosed,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn tcp_channels_are_chosen_when_not_given_or_taken() {
+    let mut h = H::new();
+    h.connect(C1);
+    let r = h.request(
+        C1,
+        &req(
+            "SETUP",
+            "rtsp://h/test",
+            1,
+            &["Transport: RTP/AVP/TCP;unicast"],
+        ),
+    );
+    assert!(header(&r, "Transport").unwrap().contains("interleaved=0-1"));
+    let r = h.request(
+        C1,
+        &req(
+            "SETUP",
+            "rtsp://h/test",
+            2,
+            &["Transport: RTP/AVP/TCP;unicast;interleaved=0-1"],
+        ),
+    );
+    assert!(header(&r, "Transport").unwrap().contains("interleaved=2-3"));
+}
+
+#[test]
+fn pacing_is_exact_in_virtual_time() {
+    let mut h = H::new();
+    h.connect(C1);
+    let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
+    h.take();
+    let start = h.now;
+    h.request(
+        C1,
+        &req("PLAY", "rtsp://h/test/", 4, &[&format!("Session: {sid}")]),
+    );
+    // N frames in (N-1)/fps seconds: frame n leaves at exactly start + n/fps.
+    let mut times = Vec::new();
+    for _ in 0..15 {
+        let d = h.deadline.unwrap();
+        let outs = h.take();
+        if !udp(&outs, rtp_local(), client_rtp()).is_empty() {
+            times.push(h.now - start);
+        }
+        h.advance_to(d);
+    }
+    let frames: Vec<Duration> = times.iter().copied().take(10).collect();
+    assert_eq!(
+        frames,
+        (0..10)
+            .map(|n| Duration::from_millis(100 * n))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn late_polls_never_burst() {
+    let mut h = H::new();
+    h.connect(C1);
+    let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
+    h.request(
+        C1,
+        &req("PLAY", "rtsp://h/test/", 4, &[&format!("Session: {sid}")]),
+    );
+    h.take();
+    // The runtime sleeps through 0.8 s (8 frames): one frame now, the rest skipped.
+    h.now += Duration::from_millis(800);
+    let now = h.now;
+    h.input(Input::Timeout(now));
+    let outs = h.take();
+    let pkts: Vec<Rtp> = udp(&outs, rtp_local(), client_rtp())
+        .iter()
+        .map(|d| rtp(d))
+        .collect();
+    let frames: Vec<u32> = pkts.iter().filter(|p| p.marker).map(|p| p.ts).collect();
+    assert_eq!(frames.len(), 1);
+    let stats = h.server.session_stats(&sid).unwrap();
+    assert_eq!((stats.frames, stats.frames_skipped), (2, 7));
+    // The frame sent is the current one (frame 8), with its own timestamp.
+    let media = test_media("test");
+    assert_eq!(pkts[0].payload, media.fragments(8).unwrap()[0].to_vec());
+    // A little late (0.25 s = 2 frames due): both are sent.
+    h.now += Duration::from_millis(250);
+    let now = h.now;
+    h.input(Input::Timeout(now));
+    let outs = h.take();
+    let n = udp(&outs, rtp_local(), client_rtp())
+        .iter()
+        .filter(|d| rtp(d).marker)
+        .count();
+    assert_eq!(n, 2);
+}
+
+#[test]
+fn seek_with_range() {
+    let mut h = H::new();
+    h.connect(C1);
+    let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
+    h.take();
+    let sess = format!("Session: {sid}");
+    let r = h.request(
+        C1,
+        &req("PLAY", "rtsp://h/test/", 4, &[&sess, "Range: npt=0.55-"]),
+    );
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(header(&r, "Range"), Some("npt=0.500-2.000"));
+    let outs = h.take();
+    let first = rtp(&udp(&outs, rtp_local(), client_rtp())[0]);
+    let media = test_media("test");
+    assert_eq!(first.payload, media.fragments(5).unwrap()[0].to_vec());
+    // npt=now- keeps the position; beyond the end is 457.
+    let r = h.request(
+        C1,
+        &req("PLAY", "rtsp://h/test/", 5, &[&sess, "Range: npt=now-"]),
+    );
+    assert_eq!(r.status, StatusCode::OK);
+    let r = h.request(
+        C1,
+        &req("PLAY", "rtsp://h/test/", 6, &[&sess, "Range: npt=2.5-"]),
+    );
+    assert_eq!(r.status, StatusCode::INVALID_RANGE);
+    let r = h.request(
+        C1,
+        &req(
+            "PLAY",
+            "rtsp://h/test/",
+            7,
+            &[&sess, "Range: smpte=0:00:01-"],
+        ),
+    );
+    assert_eq!(r.status, StatusCode::INVALID_RANGE);
+}
+
+#[test]
+fn end_of_stream_sends_bye_or_loops() {
+    let mut h = H::new();
+    h.connect(C1);
+    let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
+    h.request(
+        C1,
+        &req("PLAY", "rtsp://h/test/", 4, &[&format!("Session: {sid}")]),
+    );
+    h.advance(Duration::from_secs(5));
+    let outs = h.take();
+    let frames = udp(&outs, rtp_local(), client_rtp())
+        .iter()
+        .filter(|d| rtp(d).marker)
+        .count();
+    assert_eq!(frames, FRAMES as usize);
+    let rtcp = udp(&outs, rtcp_local(), client_rtcp());
+    assert_eq!(rtcp_types(rtcp.last().unwrap()), vec![200, 202, 203]);
+    assert!(events(&outs)
+        .iter()
+        .any(|e| matches!(e, ServerEvent::EndOfStream { .. })));
+    // PLAY again restarts from the beginning.
+    let r = h.request(
+        C1,
+        &req("PLAY", "rtsp://h/test/", 5, &[&format!("Session: {sid}")]),
+    );
+    assert_eq!(header(&r, "Range"), Some("npt=0.000-2.000"));
+
+    let mut h = H::with_config(ServerConfig {
+        loop_media: true,
+        ..config()
+    });
+    h.connect(C1);
+    let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
+    let r = h.request(
+        C1,
+        &req("PLAY", "rtsp://h/test/", 4, &[&format!("Session: {sid}")]),
+    );
+    assert_eq!(header(&r, "Range"), Some("npt=0.000-"));
+    h.advance(Duration::from_millis(4950));
+    let outs = h.take();
+    let pkts: Vec<Rtp> = udp(&outs, rtp_local(), client_rtp())
+        .iter()
+        .map(|d| rtp(d))
+        .collect();
+    let marks: Vec<&Rtp> = pkts.iter().filter(|p| p.marker).collect();
+    assert_eq!(marks.len(), 50);
+    assert!(marks
+        .windows(2)
+        .all(|w| w[1].ts == w[0].ts.wrapping_add(9000)));
+    assert!(!events(&outs)
+        .iter()
+        .any(|e| matches!(e, ServerEvent::EndOfStream { .. })));
+}
+
+fn status_of(h: &mut H, text: &str) -> StatusCode {
+    h.request(C1, text).status
+}
+
+#[test]
+fn error_codes() {
+    let mut h = H::new();
+    h.connect(C1);
+    // 505 for another RTSP version; the connection stays usable.
+    let r = h.request(C1, "OPTIONS * RTSP/2.0\r\nCSeq: 9\r\n\r\n");
+    assert_eq!(
+        (r.status, r.cseq()),
+        (StatusCode::RTSP_VERSION_NOT_SUPPORTED, Some(9))
+    );
+    // 400 without CSeq (and no CSeq in the reply).
+    let r = h.request(C1, "OPTIONS rtsp://h/test RTSP/1.0\r\n\r\n");
+    assert_eq!((r.status, r.cseq()), (StatusCode::BAD_REQUEST, None));
+    assert_eq!(
+        status_of(&mut h, &req("FOO", "rtsp://h/test", 4, &[])),
+        StatusCode::NOT_IMPLEMENTED
+    );
+    let r = h.request(C1, &req("RECORD", "rtsp://h/test", 4, &[]));
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(header(&r, "Allow").is_some());
+    let r = h.request(C1, &req("OPTIONS", "*", 5, &["Require: implicit-play"]));
+    assert_eq!(r.status, StatusCode::OPTION_NOT_SUPPORTED);
+    assert_eq!(header(&r, "Unsupported"), Some("implicit-play"));
+    assert_eq!(
+        status_of(&mut h, &req("DESCRIBE", "rtsp://h/nope", 6, &[])),
+        StatusCode::NOT_FOUND
+    );
+    let udp = "Transport: RTP/AVP;unicast;client_port=5000-5001";
+    assert_eq!(
+        status_of(&mut h, &req("SETUP", "rtsp://h/test/stream=9", 7, &[udp])),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        status_of(&mut h, &req("PLAY", "rtsp://h/test/", 8, &[])),
+        StatusCode::METHOD_NOT_VALID_IN_THIS_STATE
+    );
+    assert_eq!(
+        status_of(&mut h, &req("PAUSE", "rtsp://h/test/", 8, &[])),
+        StatusCode::METHOD_NOT_VALID_IN_THIS_STATE
+    );
+    assert_eq!(
+        status_of(
+            &mut h,
+            &req("PLAY", "rtsp://h/test/", 9, &["Session: WRONGID"])
+        ),
+        StatusCode::SESSION_NOT_FOUND
+    );
+    assert_eq!(
+        status_of(
+            &mut h,
+            &req("TEARDOWN", "rtsp://h/test/", 9, &["Session: 123"])
+        ),
+        StatusCode::SESSION_NOT_FOUND
+    );
+    assert_eq!(
+        status_of(
+            &mut h,
+            &req("GET_PARAMETER", "rtsp://h/test/", 9, &["Session: 123"])
+        ),
+        StatusCode::SESSION_NOT_FOUND
+    );
+    for t in [
+        "Transport: RTP/AVP;multicast",
+        "Transport: RAW/RAW/UDP;unicast;client_port=5000-5001",
+        "Transport: RTP/AVP;unicast",
+        "Transport: RTP/AVP;unicast;client_port=5000-5001;mode=record",
+    ] {
+        assert_eq!(
+            status_of(&mut h, &req("SETUP", "rtsp://h/test/stream=0", 10, &[t])),
+            StatusCode::UNSUPPORTED_TRANSPORT,
+            "{t}"
+        );
+    }
+    assert_eq!(
+        status_of(&mut h, &req("SETUP", "rtsp://h/test/stream=0", 10, &[])),
+        StatusCode::UNSUPPORTED_TRANSPORT
+    );
+    // A list: the first spec we can serve wins.
+    let r = h.request(
+        C1,
+        &req(
+            "SETUP",
+            "rtsp://h/test/stream=0",
+            11,
+            &["Transport: RTP/AVP;multicast,RTP/AVP/TCP;unicast;interleaved=4-5"],
+        ),
+    );
+    assert!(header(&r, "Transport").unwrap().contains("interleaved=4-5"));
+    let sess = format!("Session: {}", session_of(&r));
+    // 459: another stream into the same session; 455: SETUP while playing.
+    assert_eq!(
+        status_of(
+            &mut h,
+            &req(
+                "SETUP",
+                "rtsp://h/dir/clip.mjpeg/stream=0",
+                12,
+                &[udp, &sess]
+            )
+        ),
+        StatusCode::AGGREGATE_OPERATION_NOT_ALLOWED
+    );
+    assert_eq!(
+        status_of(&mut h, &req("PLAY", "rtsp://h/test", 13, &[&sess])),
+        StatusCode::OK
+    );
+    assert_eq!(
+        status_of(
+            &mut h,
+            &req("SETUP", "rtsp://h/test/stream=0", 14, &[udp, &sess])
+        ),
+        StatusCode::METHOD_NOT_VALID_IN_THIS_STATE
+    );
+    // PLAY on another stream's URL: 404.
+    assert_eq!(
+        status_of(
+            &mut h,
+            &req("PLAY", "rtsp://h/dir/clip.mjpeg", 15, &[&sess])
+        ),
+        StatusCode::NOT_FOUND
+    );
+    // SET_PARAMETER with parameters: 451; empty: 200.
+    let mut set = req(
+        "SET_PARAMETER",
+        "rtsp://h/test",
+        16,
+        &[&sess, "Content-Length: 9"],
+    );
+    set.push_str("foo: bar\n");
+    assert_eq!(
+        status_of(&mut h, &set),
+        StatusCode::PARAMETER_NOT_UNDERSTOOD
+    );
+    assert_eq!(
+        status_of(&mut h, &req("SET_PARAMETER", "rtsp://h/test", 17, &[&sess])),
+        StatusCode::OK
+    );
+    // Catalog failures.
+    assert_eq!(
+        status_of(&mut h, &req("DESCRIBE", "rtsp://h/broken.mjpeg", 18, &[])),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(
+        status_of(&mut h, &req("DESCRIBE", "rtsp://h/444.mjpeg", 19, &[])),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        status_of(&mut h, &req("DESCRIBE", "rtsp://h/secret", 20, &[])),
+        StatusCode::FORBIDDEN
+    );
+    assert!(events(&h.take())
+        .iter()
+        .any(|e| matches!(e, ServerEvent::LookupFailed { .. })));
+    // Nothing closed the connection so far.
+    assert_eq!(h.server.connection_count(), 1);
+}
+
+#[test]
+fn garbage_gets_400_and_a_close() {
+    let mut h = H::new();
+    h.connect(C1);
+    h.send(C1, b"\x16\x03\x01 hello garbage\r\nCSeq: 7\r\n\r\n");
+    let outs = h.take();
+    let replies = responses(&outs, C1);
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].status, StatusCode::BAD_REQUEST);
+    assert!(matches!(
+        outs.iter().rev().find(|o| !matches!(o, Out::Ev(_))),
+        Some(Out::Close(C1))
+    ));
+    assert_eq!(h.server.connection_count(), 0);
+    // Later bytes on the closed connection are ignored.
+    h.send(C1, b"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n");
+    assert!(h.take().is_empty());
+
+    // Oversized heads are refused, not buffered.
+    h.connect(ConnId(2));
+    let mut big = b"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n".to_vec();
+    for i in 0..2000 {
+        big.extend_from_slice(format!("X-Pad-{i}: {}\r\n", "a".repeat(20)).as_bytes());
+    }
+    h.send(ConnId(2), &big);
+    let outs = h.take();
+    assert_eq!(
+        responses(&outs, ConnId(2))[0].status,
+        StatusCode::BAD_REQUEST
+    );
+    assert!(outs.iter().any(|o| matches!(o, Out::Close(ConnId(2)))));
+}
+
+#[test]
+fn max_sessions_gives_453() {
+    let mut h = H::with_config(ServerConfig {
+        max_sessions: 2,
+        ..config()
+    });
+    h.connect(C1);
+    h.setup_udp(C1, "rtsp://h/test/stream=0");
+    h.setup_udp(C1, "rtsp://h/test/stream=0");
+    let r = h.request(
+        C1,
+        &req(
+            "SETUP",
+            "rtsp://h/test/stream=0",
+            3,
+            &["Transport: RTP/AVP;unicast;client_port=5000-5001"],
+        ),
+    );
+    assert_eq!(r.status, StatusCode::NOT_ENOUGH_BANDWIDTH);
+    assert_eq!(h.server.session_count(), 2);
+}
+
+#[test]
+fn traversal_never_reaches_the_catalog() {
+    let mut h = H::new();
+    h.connect(C1);
+    for (uri, status) in [
+        ("rtsp://h/../etc/passwd", StatusCode::FORBIDDEN),
+        ("rtsp://h/%2e%2e/%2e%2e/etc/passwd", StatusCode::FORBIDDEN),
+        ("rtsp://h/dir/../../x", StatusCode::FORBIDDEN),
+        ("rtsp://h//etc/passwd", StatusCode::FORBIDDEN),
+        ("rtsp://h/%2Fetc%2Fpasswd", StatusCode::FORBIDDEN),
+        ("rtsp://h/a%5C..%5Cb", StatusCode::FORBIDDEN),
+        ("rtsp://h/a%00.mjpeg", StatusCode::FORBIDDEN),
+        ("/etc/passwd", StatusCode::FORBIDDEN),
+        ("../movie.Mjpeg", StatusCode::FORBIDDEN),
+        ("rtsp://h/", StatusCode::NOT_FOUND),
+        ("rtsp://h/%zz", StatusCode::BAD_REQUEST),
+    ] {
+        assert_eq!(
+            status_of(&mut h, &req("DESCRIBE", uri, 1, &[])),
+            status,
+            "{uri}"
+        );
+        let t = "Transport: RTP/AVP;unicast;client_port=5000-5001";
+        assert_eq!(
+            status_of(&mut h, &req("SETUP", uri, 2, &[t])),
+            status,
+            "{uri}"
+        );
+    }
+    assert!(h.asked.lock().unwrap().is_empty(), "{:?}", h.asked);
+    // Percent-decoded names reach it.
+    assert_eq!(
+        status_of(
+            &mut h,
+            &req("DESCRIBE", "rtsp://h/dir%2fclip.mjpeg", 3, &[])
+        ),
+        StatusCode::OK
+    );
+    assert_eq!(*h.asked.lock().unwrap(), vec!["dir/clip.mjpeg".to_string()]);
+}
+
+/// The original Python lab client's requests: LF only, no final empty line, no DESCRIBE.
+#[test]
+fn course_lab_dialect() {
+    let mut h = H::new();
+    h.connect(C1);
+    h.send(
+        C1,
+        b"SETUP movie.Mjpeg RTSP/1.0\nCSeq: 1\nTransport: RTP/UDP; client_port= 25000",
+    );
+    // Nothing until the flush timer fires.
+    assert!(responses(&h.take(), C1).is_empty());
+    assert_eq!(h.deadline, Some(h.now + Duration::from_millis(300)));
+    h.advance(Duration::from_millis(299));
+    assert!(responses(&h.take(), C1).is_empty());
+    h.advance(Duration::from_millis(1));
+    let outs = h.take();
+    let text = String::from_utf8(stream_bytes(&outs, C1)).unwrap();
+    let lines: Vec<&str> = text.split('\n').collect();
+    // What the lab client's parseRtspReply reads: status on line 1, CSeq on 2, Session on 3.
+    assert_eq!(lines[0].split(' ').nth(1), Some("200"));
+    assert_eq!(lines[1].trim_end(), "CSeq: 1");
+    let session: u64 = lines[2].split(' ').nth(1).unwrap().trim().parse().unwrap();
+    assert!(lines[2].starts_with("Session: "));
+
+    h.send(
+        C1,
+        format!("PLAY movie.Mjpeg RTSP/1.0\nCSeq: 2\nSession: {session}").as_bytes(),
+    );
+    h.advance(Duration::from_millis(300));
+    let outs = h.take();
+    let text = String::from_utf8(stream_bytes(&outs, C1)).unwrap();
+    let lines: Vec<&str> = text.split('\n').collect();
+    assert_eq!(lines[0].split(' ').nth(1), Some("200"));
+    assert_eq!(lines[1].trim_end(), "CSeq: 2");
+    assert_eq!(lines[2].trim_end(), format!("Session: {session}"));
+    // Whole JPEGs, PT 26, numbered from 1, to the TCP peer's address at the client port.
+    h.advance(Duration::from_millis(250));
+    let outs = h.take();
+    let to = addr("192.168.1.7:25000");
+    let pkts: Vec<Rtp> = udp(&outs, rtp_local(), to).iter().map(|d| rtp(d)).collect();
+    assert_eq!(pkts.len(), 6); // 0.0 .. 0.5 s
+    let media = test_media("movie.Mjpeg");
+    for (i, p) in pkts.iter().enumerate() {
+        assert_eq!((p.pt, p.marker, p.seq), (26, false, i as u16 + 1));
+        assert_eq!(p.payload, media.jpeg(i).unwrap().to_vec());
+    }
+    // No RTCP for the lab client.
+    h.advance(Duration::from_secs(2));
+    let outs = h.take();
+    assert!(udp(&outs, rtcp_local(), addr("192.168.1.7:25001")).is_empty());
+
+    h.send(
+        C1,
+        format!("PAUSE movie.Mjpeg RTSP/1.0\nCSeq: 3\nSession: {session}").as_bytes(),
+    );
+    h.advance(Duration::from_millis(300));
+    let outs = h.take();
+    assert!(String::from_utf8(stream_bytes(&outs, C1))
+        .unwrap()
+        .starts_with("RTSP/1.0 200 OK"));
+    h.advance(Duration::from_secs(1));
+    assert_eq!(any_udp(&h.take()), 0);
+    // PLAY again: numbers keep growing.
+    h.send(
+        C1,
+        format!("PLAY movie.Mjpeg RTSP/1.0\nCSeq: 4\nSession: {session}").as_bytes(),
+    );
+    h.advance(Duration::from_millis(300));
+    let outs = h.take();
+    let p = rtp(&udp(&outs, rtp_local(), to)[0]);
+    assert!(p.seq > 6);
+
+    h.send(
+        C1,
+        format!("TEARDOWN movie.Mjpeg RTSP/1.0\nCSeq: 5\nSession: {session}").as_bytes(),
+    );
+    h.advance(Duration::from_millis(300));
+    let outs = h.take();
+    let text = String::from_utf8(stream_bytes(&outs, C1)).unwrap();
+    let lines: Vec<&str> = text.split('\n').collect();
+    assert_eq!(lines[1].trim_end(), "CSeq: 5");
+    assert_eq!(lines[2].trim_end(), format!("Session: {session}"));
+    assert_eq!(h.server.session_count(), 0);
+}
+
+#[test]
+fn course_lab_errors_keep_the_positional_layout() {
+    let mut h = H::new();
+    h.connect(C1);
+    h.send(
+        C1,
+        b"SETUP nothere.Mjpeg RTSP/1.0\nCSeq: 1\nTransport: RTP/UDP; client_port= 25000",
+    );
+    h.advance(Duration::from_millis(300));
+    let text = String::from_utf8(stream_bytes(&h.take(), C1)).unwrap();
+    let lines: Vec<&str> = text.split('\n').collect();
+    assert_eq!(lines[0].split(' ').nth(1), Some("404"));
+    assert_eq!(lines[1].trim_end(), "CSeq: 1");
+    assert_eq!(lines[2].trim_end(), "Session: 0");
+}
+
+#[test]
+fn bare_name_with_rtp_avp_gets_rfc2435() {
+    let mut h = H::new();
+    h.connect(C1);
+    let r = h.request(
+        C1,
+        &req(
+            "SETUP",
+            "movie.Mjpeg",
+            1,
+            &["Transport: RTP/AVP;unicast;client_port=5000-5001"],
+        ),
+    );
+    assert_eq!(r.status, StatusCode::OK);
+    let sid = session_of(&r);
+    h.request(
+        C1,
+        &req("PLAY", "movie.Mjpeg", 2, &[&format!("Session: {sid}")]),
+    );
+    let outs = h.take();
+    let pkts = udp(&outs, rtp_local(), client_rtp());
+    assert_eq!(
+        rtp(&pkts[0]).payload,
+        test_media("x").fragments(0).unwrap()[0].to_vec()
+    );
+}
+
+#[test]
+fn lab_frames_too_large_for_a_datagram_are_skipped() {
+    let mut h = H::new();
+    h.connect(C1);
+    let mut frames = Vec::new();
+    for (i, jpeg) in mjpeg::testpattern::frames(3, 64, 48)
+        .into_iter()
+        .enumerate()
+    {
+        let mut f = jpeg.to_vec();
+        if i == 1 {
+            // A COM segment padding frame 1 beyond 65 000 bytes.
+            let mut com = vec![0xFF, 0xFE, 0xFF, 0xFF];
+            com.resize(4 + 65533, b'x');
+            let mut padded = f[..2].to_vec();
+            padded.extend_from_slice(&com);
+            padded.extend_from_slice(&f[2..]);
+            f = padded;
+        }
+        frames.push(Bytes::from(f));
+    }
+    let big = Media::from_jpegs("big.Mjpeg", FPS, frames, MTU).unwrap();
+    let mut catalog = MemoryCatalog::new();
+    catalog.insert(big);
+    let mut server = Server::new(config(), Box::new(catalog), h.now);
+    std::mem::swap(&mut h.server, &mut server);
+    h.connect(C1);
+    h.send(
+        C1,
+        b"SETUP big.Mjpeg RTSP/1.0\nCSeq: 1\nTransport: RTP/UDP; client_port= 25000\n\n",
+    );
+    let r = responses(&h.take(), C1).remove(0);
+    let sid = session_of(&r);
+    h.send(
+        C1,
+        format!("PLAY big.Mjpeg RTSP/1.0\nCSeq: 2\nSession: {sid}\n\n").as_bytes(),
+    );
+    h.advance(Duration::from_millis(250));
+    let outs = h.take();
+    let pkts: Vec<Rtp> = udp(&outs, rtp_local(), addr("192.168.1.7:25000"))
+        .iter()
+        .map(|d| rtp(d))
+        .collect();
+    assert_eq!(pkts.iter().map(|p| p.seq).collect::<Vec<_>>(), vec![1, 3]);
+    assert_eq!(h.server.session_stats(&sid).unwrap().frames_skipped, 1);
+}
+
+#[test]
+fn sessions_are_reaped_unless_kept_alive() {
+    let mut h = H::with_config(ServerConfig {
+        session_timeout: Duration::from_secs(10),
+        ..config()
+    });
+    h.connect(C1);
+    let r = h.request(
+        C1,
+        &req(
+            "SETUP",
+            "rtsp://h/test/stream=0",
+            1,
+            &["Transport: RTP/AVP;unicast;client_port=5000-5001"],
+        ),
+    );
+    // Advertised a little below the enforced 10 s.
+    assert!(header(&r, "Session").unwrap().ends_with(";timeout=9"));
+    let sid = session_of(&r);
+    let sess = format!("Session: {sid}");
+    h.request(C1, &req("PLAY", "rtsp://h/test", 2, &[&sess]));
+    // RTCP RR from the client's RTCP port keeps it alive (live555 sends no RTSP keepalive).
+    let mut rr = vec![0x81, 201, 0, 7, 0, 0, 0, 9];
+    let ssrc = rtp(&udp(&h.take(), rtp_local(), client_rtp())[0]).ssrc;
+    rr.extend_from_slice(&ssrc.to_be_bytes());
+    rr.extend_from_slice(&[0; 20]);
+    for _ in 0..3 {
+        h.advance(Duration::from_secs(6));
+        h.datagram(rtcp_local(), client_rtcp(), &rr);
+    }
+    assert_eq!(h.server.session_count(), 1);
+    assert!(events(&h.take())
+        .iter()
+        .any(|e| matches!(e, ServerEvent::ReceiverReport { .. })));
+    // A GET_PARAMETER keepalive on a new connection keeps it alive too.
+    h.advance(Duration::from_secs(6));
+    h.connect(ConnId(2));
+    let r = h.request(
+        ConnId(2),
+        &req("GET_PARAMETER", "rtsp://h/test/", 3, &[&sess]),
+    );
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(header(&r, "Session").unwrap().starts_with(&sid));
+    h.advance(Duration::from_secs(9));
+    assert_eq!(h.server.session_count(), 1);
+    // Junk from elsewhere does not.
+    h.datagram(rtcp_local(), addr("192.168.1.8:5001"), &rr);
+    h.datagram(
+        rtp_local(),
+        client_rtp(),
+        &[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    );
+    // Silent for the full timeout: reaped, and RTP stops.
+    h.advance(Duration::from_millis(1001));
+    assert_eq!(h.server.session_count(), 0);
+    let outs = h.take();
+    assert!(events(&outs).iter().any(|e| matches!(
+        e,
+        ServerEvent::SessionClosed {
+            reason: CloseReason::Timeout,
+            ..
+        }
+    )));
+    h.advance(Duration::from_secs(1));
+    assert_eq!(any_udp(&h.take()), 0);
+    let r = h.request(ConnId(2), &req("PLAY", "rtsp://h/test/", 4, &[&sess]));
+    assert_eq!(r.status, StatusCode::SESSION_NOT_FOUND);
+}
+
+#[test]
+fn junk_datagrams_are_ignored() {
+    let mut h = H::new();
+    h.connect(C1);
+    h.setup_udp(C1, "rtsp://h/test/stream=0");
+    h.take();
+    let from = addr("192.168.1.7:5001");
+    for junk in [
+        &[0u8; 4][..],
+        &[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        &[0xAB; 200],
+        &[],
+        &[0x81, 201, 0, 200],
+    ] {
+        h.datagram(rtp_local(), from, junk);
+        h.datagram(rtcp_local(), from, junk);
+        h.datagram(addr("10.0.0.1:9999"), from, junk);
+    }
+    assert!(h
+        .take()
+        .iter()
+        .all(|o| !matches!(o, Out::Tx(_) | Out::Close(_))));
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order() {
+    let mut h = H::new();
+    h.connect(C1);
+    let mut bytes = req("OPTIONS", "*", 1, &[]);
+    bytes.push_str(&req("DESCRIBE", "rtsp://h/test", 2, &[]));
+    bytes.push_str(&req(
+        "SETUP",
+        "rtsp://h/test/stream=0",
+        3,
+        &["Transport: RTP/AVP;unicast;client_port=5000-5001"],
+    ));
+    bytes.push_str(&req("FOO", "rtsp://h/test", 4, &[]));
+    bytes.push_str(&req("DESCRIBE", "rtsp://h/nope", 5, &[]));
+    h.send(C1, bytes.as_bytes());
+    let rs = responses(&h.take(), C1);
+    let got: Vec<(Option<u32>, u16)> = rs.iter().map(|r| (r.cseq(), r.status.0)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (Some(1), 200),
+            (Some(2), 200),
+            (Some(3), 200),
+            (Some(4), 501),
+            (Some(5), 404)
+        ]
+    );
+}
+
+#[test]
+fn a_request_split_at_every_byte() {
+    let text = req(
+        "SETUP",
+        "rtsp://127.0.0.1:8554/test/stream=0",
+        3,
+        &[
+            "Transport: RTP/AVP;unicast;client_port=5000-5001",
+            "User-Agent: x",
+        ],
+    );
+    let mut whole = H::new();
+    whole.connect(C1);
+    let expected = whole.request(C1, &text);
+    for split in 1..text.len() {
+        let mut h = H::new();
+        h.connect(C1);
+        h.send(C1, text[..split].as_bytes());
+        assert!(responses(&h.take(), C1).is_empty(), "split at {split}");
+        h.advance(Duration::from_millis(10));
+        h.send(C1, text[split..].as_bytes());
+        let r = responses(&h.take(), C1);
+        assert_eq!(r, vec![expected.clone()], "split at {split}");
+    }
+    // And one byte per input.
+    let mut h = H::new();
+    h.connect(C1);
+    for b in text.as_bytes() {
+        h.send(C1, std::slice::from_ref(b));
+        h.advance(Duration::from_millis(1));
+    }
+    assert_eq!(responses(&h.take(), C1), vec![expected]);
+}
+
+#[test]
+fn deterministic_from_the_seed() {
+    let run = |seed| {
+        let mut h = H::with_config(ServerConfig { seed, ..config() });
+        h.connect(C1);
+        let r = h.request(
+            C1,
+            &req(
+                "SETUP",
+                "rtsp://h/test",
+                1,
+                &["Transport: RTP/AVP;unicast;client_port=5000-5001"],
+            ),
+        );
+        (session_of(&r), header(&r, "Transport").unwrap().to_string())
+    };
+    assert_eq!(run(1), run(1));
+    assert_ne!(run(1), run(2));
+}
+
+#[test]
+fn shutdown_says_bye_and_closes() {
+    let mut h = H::new();
+    h.connect(C1);
+    let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
+    h.request(
+        C1,
+        &req("PLAY", "rtsp://h/test", 4, &[&format!("Session: {sid}")]),
+    );
+    h.take();
+    let now = h.now;
+    h.server.shutdown(now);
+    h.drain();
+    let outs = h.take();
+    let rtcp = udp(&outs, rtcp_local(), client_rtcp());
+    assert_eq!(rtcp_types(&rtcp[0]), vec![200, 202, 203]);
+    assert!(outs.iter().any(|o| matches!(o, Out::Close(C1))));
+    assert_eq!(
+        (h.server.session_count(), h.server.connection_count()),
+        (0, 0)
+    );
+    assert_eq!(h.deadline, None);
+    h.connect(ConnId(2));
+    assert!(h.take().iter().any(|o| matches!(o, Out::Close(ConnId(2)))));
+}
+
+#[test]
+fn timeout_is_the_earliest_deadline() {
+    let mut h = H::new();
+    assert_eq!(h.deadline, None);
+    h.connect(C1);
+    let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
+    // Only the session's expiry.
+    assert_eq!(h.deadline, Some(h.now + Duration::from_secs(60)));
+    h.request(
+        C1,
+        &req("PLAY", "rtsp://h/test", 4, &[&format!("Session: {sid}")]),
+    );
+    // Then the next frame.
+    assert_eq!(h.deadline, Some(h.now + Duration::from_millis(100)));
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn never_panics(chunks in proptest::collection::vec(
+            proptest::collection::vec(any::<u8>(), 0..200), 0..8),
+            text in "[A-Z_]{1,12} [ -~]{0,40} RTSP/1\\.[0-9]\r\n(([A-Za-z-]{1,10}): [ -~]{0,30}\r\n){0,4}\r?\n?",
+        ) {
+            let mut h = H::new();
+            h.connect(C1);
+            h.send(C1, text.as_bytes());
+            for c in &chunks {
+                h.send(C1, c);
+                h.datagram(rtcp_local(), client_rtcp(), c);
+                h.advance(Duration::from_millis(150));
+            }
+            h.advance(Duration::from_secs(2));
+        }
+
+        #[test]
+        fn any_session_request_sequence(ops in proptest::collection::vec(0u8..8, 0..20)) {
+            let mut h = H::new();
+            h.connect(C1);
+            let mut sid = String::from("0");
+            for (i, op) in ops.iter().enumerate() {
+                let cseq = i as u32 + 1;
+                let sess = format!("Session: {sid}");
+                let text = match op {
+                    0 => req("SETUP", "rtsp://h/test/stream=0", cseq, &["Transport: RTP/AVP;unicast;client_port=5000-5001"]),
+                    1 => req("SETUP", "rtsp://h/test/stream=0", cseq, &["Transport: RTP/AVP/TCP;unicast;interleaved=0-1", &sess]),
+                    2 => req("PLAY", "rtsp://h/test/", cseq, &[&sess]),
+                    3 => req("PAUSE", "rtsp://h/test/", cseq, &[&sess]),
+                    4 => req("TEARDOWN", "rtsp://h/test/", cseq, &[&sess]),
+                    5 => req("PLAY", "rtsp://h/test/", cseq, &[&sess, "Range: npt=1.9-"]),
+                    6 => { h.advance(Duration::from_millis(700)); continue; }
+                    _ => req("GET_PARAMETER", "rtsp://h/test/", cseq, &[&sess]),
+                };
+                let r = h.request(C1, &text);
+                if let Some(v) = r.headers.get(&HeaderName::SESSION) {
+                    sid = v.split(';').next().unwrap().to_string();
+                }
+            }
+            h.advance(Duration::from_secs(70));
+            prop_assert_eq!(h.server.session_count(), 0);
+        }
+    }
+}

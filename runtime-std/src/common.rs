@@ -1,0 +1,147 @@
+//! Types shared by both runtimes (runtime-mio re-exports them).
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A closure run on the driver thread with the machine (see [`RuntimeHandle::command`]).
+pub type Command<M> = Box<dyn FnOnce(&mut M) + Send>;
+
+/// What an event callback tells the runtime to do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep running.
+    Continue,
+    /// Stop the runtime after the current drain; `run` returns the machine.
+    Stop,
+}
+
+/// What every runtime handle can do, so code (e.g. [`crate::RunningServer`]) can work with
+/// either runtime.
+pub trait RuntimeHandle<M>: Send + Sync {
+    /// Runs `f` with the machine on the driver thread, then drains the machine's outputs.
+    /// Returns `false` if the runtime has ended.
+    fn command(&self, f: Command<M>) -> bool;
+    /// Asks the runtime to stop once the commands already sent have run.
+    fn stop(&self);
+    /// A snapshot of the runtime's I/O counters.
+    fn stats(&self) -> RuntimeStats;
+}
+
+/// I/O counters of a runtime.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuntimeStats {
+    /// Datagrams handed to the OS.
+    pub udp_sent: u64,
+    /// Datagrams dropped: no socket for the source address, send error, or (mio) the socket
+    /// buffer was full (`WouldBlock`).
+    pub udp_dropped: u64,
+    /// Bytes written (or queued, for mio) to control connections.
+    pub stream_bytes: u64,
+    /// Control connections the runtime dropped: write error, write timeout, or (mio) output
+    /// queue over its cap.
+    pub conns_dropped: u64,
+}
+
+/// Atomic [`RuntimeStats`], shared between a runtime and its handles (public so that
+/// runtime-mio can use it too).
+#[derive(Debug, Default)]
+pub struct SharedStats {
+    udp_sent: AtomicU64,
+    udp_dropped: AtomicU64,
+    stream_bytes: AtomicU64,
+    conns_dropped: AtomicU64,
+}
+
+impl SharedStats {
+    /// Counts a datagram handed to the OS.
+    pub fn udp_sent(&self) {
+        self.udp_sent.fetch_add(1, Ordering::Relaxed);
+    }
+    /// Counts a dropped datagram.
+    pub fn udp_dropped(&self) {
+        self.udp_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+    /// Counts bytes written to control connections.
+    pub fn stream_bytes(&self, n: usize) {
+        self.stream_bytes.fetch_add(n as u64, Ordering::Relaxed);
+    }
+    /// Counts a control connection the runtime dropped.
+    pub fn conn_dropped(&self) {
+        self.conns_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+    /// A snapshot of the counters.
+    pub fn snapshot(&self) -> RuntimeStats {
+        RuntimeStats {
+            udp_sent: self.udp_sent.load(Ordering::Relaxed),
+            udp_dropped: self.udp_dropped.load(Ordering::Relaxed),
+            stream_bytes: self.stream_bytes.load(Ordering::Relaxed),
+            conns_dropped: self.conns_dropped.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Finds the entry whose address is `local`; falls back to a socket bound to the unspecified
+/// address on the same port (a machine may name the socket by the address it was told).
+pub fn find_udp<T>(socks: &[(SocketAddr, T)], local: SocketAddr) -> Option<&T> {
+    socks
+        .iter()
+        .find(|(a, _)| *a == local)
+        .or_else(|| {
+            socks
+                .iter()
+                .find(|(a, _)| a.port() == local.port() && a.ip().is_unspecified())
+        })
+        .or_else(|| {
+            socks
+                .iter()
+                .find(|(a, _)| a.port() == local.port() && local.ip().is_unspecified())
+        })
+        .map(|(_, s)| s)
+}
+
+/// The address to send to for reaching a socket bound to `bound` (unspecified -> loopback).
+pub fn wake_addr(bound: SocketAddr) -> SocketAddr {
+    match bound.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, bound.port()).into(),
+        IpAddr::V6(ip) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, bound.port()).into(),
+        _ => bound,
+    }
+}
+
+/// Binds an RTP/RTCP pair of UDP sockets on `ip`: RTP on an even port, RTCP on the next
+/// (RFC 3550 §11). Tries ephemeral ports until a pair is free.
+pub fn bind_udp_pair(ip: IpAddr) -> io::Result<(UdpSocket, UdpSocket)> {
+    let mut last_err = None;
+    for _ in 0..64 {
+        let a = UdpSocket::bind((ip, 0))?;
+        let port = a.local_addr()?.port();
+        if port % 2 != 0 || port == u16::MAX {
+            // Try the even port just below, keeping the odd one we hold as RTCP.
+            if let Ok(rtp) = UdpSocket::bind((ip, port - 1)) {
+                return Ok((rtp, a));
+            }
+            continue;
+        }
+        match UdpSocket::bind((ip, port + 1)) {
+            Ok(b) => return Ok((a, b)),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::AddrInUse,
+            "no free even/odd UDP port pair found",
+        )
+    }))
+}
+
+/// Binds RTP on `port` and RTCP on `port + 1` on `ip`.
+pub fn bind_udp_pair_at(ip: IpAddr, port: u16) -> io::Result<(UdpSocket, UdpSocket)> {
+    let rtcp_port = port.checked_add(1).ok_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidInput, "RTP port 65535 leaves no RTCP port")
+    })?;
+    let rtp = UdpSocket::bind((ip, port))?;
+    let rtcp = UdpSocket::bind((ip, rtcp_port))?;
+    Ok((rtp, rtcp))
+}

@@ -1,0 +1,351 @@
+//! Media from the filesystem: [`FsCatalog`], a [`Catalog`] confined to a media root, and the
+//! built-in `sample` stream.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use rtsp_core::server::{Catalog, LookupError, Media, MediaError};
+
+/// Name of the built-in test-pattern stream.
+pub const SAMPLE_NAME: &str = "sample";
+/// Width of the built-in sample, in pixels.
+pub const SAMPLE_WIDTH: u16 = 384;
+/// Height of the built-in sample, in pixels.
+pub const SAMPLE_HEIGHT: u16 = 288;
+/// Frame rate of the built-in sample.
+pub const SAMPLE_FPS: f64 = 25.0;
+/// Frames in the built-in sample (10 s at 25 fps; it loops).
+pub const SAMPLE_FRAMES: u32 = 250;
+/// Frame rate given to files (neither MJPEG layout records one).
+pub const DEFAULT_FILE_FPS: f64 = 25.0;
+/// File name extensions [`FsCatalog`] serves and lists (compared case-insensitively).
+pub const MJPEG_EXTENSIONS: &[&str] = &["mjpeg", "mjpg"];
+/// Largest file [`FsCatalog`] loads.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 1 << 30;
+/// How deep [`Catalog::names`] descends below the root.
+const MAX_WALK_DEPTH: usize = 16;
+/// Most names [`Catalog::names`] returns.
+const MAX_NAMES: usize = 10_000;
+
+/// Why an [`FsCatalog`] could not be created.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The media root does not exist or cannot be resolved.
+    #[error("media root {path}: {source}")]
+    Root {
+        /// The root as given.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// The media root is not a directory.
+    #[error("media root {0} is not a directory")]
+    NotADirectory(PathBuf),
+    /// The built-in sample could not be built (an MTU too small, for instance).
+    #[error("built-in sample stream: {0}")]
+    Sample(#[source] MediaError),
+}
+
+/// The built-in `sample` stream: a moving test pattern (frame counter, colour bars),
+/// 384x288, 25 fps, 250 frames (10 s), marked as looping. Packetized for `mtu`.
+pub fn sample_media(mtu: usize) -> Result<Media, MediaError> {
+    let frames = mjpeg::testpattern::frames(SAMPLE_FRAMES, SAMPLE_WIDTH, SAMPLE_HEIGHT);
+    Ok(Media::from_jpegs(SAMPLE_NAME, SAMPLE_FPS, frames, mtu)?.with_looping(true))
+}
+
+/// Whether `name` ends in one of the [`MJPEG_EXTENSIONS`].
+fn has_mjpeg_extension(name: &Path) -> bool {
+    name.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| MJPEG_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+}
+
+struct Cached {
+    media: Arc<Media>,
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+/// A [`Catalog`] serving MJPEG files below a media root, plus the built-in `sample`.
+///
+/// * Names are relative paths below the root (`dir/clip.mjpeg`). A name is refused (403)
+///   when it is absolute or has a `..`, `.` or hidden (`.x`) component, when it resolves
+///   (after following symlinks) outside the root, or when it is not a regular file
+///   (FIFOs, devices, sockets). Directories and files without an MJPEG extension
+///   ([`MJPEG_EXTENSIONS`]) are not found (404).
+/// * Files are read whole and split with [`mjpeg::split_frames`] (lab or concatenated
+///   format, detected); an error names the file and the byte offset (500), a JPEG that
+///   RTP/JPEG cannot carry is 503. Loaded media are cached and reloaded when the file's
+///   size or modification time changes.
+/// * `sample` is the built-in test pattern ([`sample_media`]) unless a file named `sample`
+///   exists under the root (enable it with [`FsCatalog::with_sample`]).
+///
+/// Loading happens on the caller's thread (the server's loop) at the first DESCRIBE/SETUP of
+/// a stream.
+pub struct FsCatalog {
+    root: PathBuf,
+    fps: f64,
+    mtu: usize,
+    max_file_size: u64,
+    sample: Option<Arc<Media>>,
+    cache: HashMap<String, Cached>,
+}
+
+impl std::fmt::Debug for FsCatalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FsCatalog")
+            .field("root", &self.root)
+            .field("fps", &self.fps)
+            .field("mtu", &self.mtu)
+            .field("sample", &self.sample.is_some())
+            .field("cached", &self.cache.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FsCatalog {
+    /// A catalog of the files below `root` (which must be a directory), without the
+    /// built-in sample; files play at [`DEFAULT_FILE_FPS`], packetized for a 1400-byte MTU.
+    pub fn new(root: impl AsRef<Path>) -> Result<Self, CatalogError> {
+        let given = root.as_ref();
+        let root = fs::canonicalize(given).map_err(|source| CatalogError::Root {
+            path: given.to_path_buf(),
+            source,
+        })?;
+        if !root.is_dir() {
+            return Err(CatalogError::NotADirectory(given.to_path_buf()));
+        }
+        Ok(Self {
+            root,
+            fps: DEFAULT_FILE_FPS,
+            mtu: 1400,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            sample: None,
+            cache: HashMap::new(),
+        })
+    }
+
+    /// Frame rate for files (default [`DEFAULT_FILE_FPS`]).
+    pub fn with_fps(mut self, fps: f64) -> Self {
+        self.fps = fps;
+        self
+    }
+
+    /// MTU the media are packetized for (use the server's
+    /// [`ServerConfig::mtu`](rtsp_core::server::ServerConfig::mtu); set it before
+    /// [`FsCatalog::with_sample`]).
+    pub fn with_mtu(mut self, mtu: usize) -> Self {
+        self.mtu = mtu;
+        self
+    }
+
+    /// Largest file loaded (default 1 GiB); larger ones are refused with 500.
+    pub fn with_max_file_size(mut self, bytes: u64) -> Self {
+        self.max_file_size = bytes;
+        self
+    }
+
+    /// Generates the built-in `sample` stream now (a second or so of JPEG encoding).
+    pub fn with_sample(mut self) -> Result<Self, CatalogError> {
+        self.sample = Some(Arc::new(
+            sample_media(self.mtu).map_err(CatalogError::Sample)?,
+        ));
+        Ok(self)
+    }
+
+    /// The canonical media root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Resolves `name` to a regular file below the root, applying every confinement rule.
+    pub fn resolve(&self, name: &str) -> Result<PathBuf, LookupError> {
+        if name.is_empty() || name.contains('\0') || name.contains('\\') {
+            return Err(LookupError::Forbidden);
+        }
+        let rel = Path::new(name);
+        if rel.is_absolute() || name.starts_with('/') {
+            return Err(LookupError::Forbidden);
+        }
+        for c in rel.components() {
+            match c {
+                Component::Normal(part) => {
+                    if part.to_string_lossy().starts_with('.') {
+                        return Err(LookupError::Forbidden);
+                    }
+                }
+                _ => return Err(LookupError::Forbidden),
+            }
+        }
+        let candidate = self.root.join(rel);
+        let real = match fs::canonicalize(&candidate) {
+            Ok(p) => p,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(LookupError::NotFound),
+            Err(_) => return Err(LookupError::Forbidden),
+        };
+        if !real.starts_with(&self.root) {
+            tracing::warn!(name, resolved = %real.display(), "name resolves outside the media root");
+            return Err(LookupError::Forbidden);
+        }
+        let meta = fs::metadata(&real).map_err(|_| LookupError::NotFound)?;
+        if meta.is_dir() {
+            return Err(LookupError::NotFound);
+        }
+        if !meta.is_file() {
+            return Err(LookupError::Forbidden);
+        }
+        if name != SAMPLE_NAME && !has_mjpeg_extension(rel) {
+            return Err(LookupError::NotFound);
+        }
+        Ok(real)
+    }
+
+    /// Loads and splits the file `name` (see [`FsCatalog::resolve`]), uncached.
+    pub fn load(&self, name: &str) -> Result<Media, LookupError> {
+        let path = self.resolve(name)?;
+        let (data, _, _) = self.read(&path)?;
+        self.build(name, &path, data)
+    }
+
+    fn read(&self, path: &Path) -> Result<(Bytes, u64, Option<SystemTime>), LookupError> {
+        let fail = |e: io::Error| LookupError::Invalid(format!("{}: {e}", path.display()));
+        let mut file = fs::File::open(path).map_err(fail)?;
+        let meta = file.metadata().map_err(fail)?;
+        if !meta.is_file() {
+            return Err(LookupError::Forbidden);
+        }
+        if meta.len() > self.max_file_size {
+            return Err(LookupError::Invalid(format!(
+                "{}: file of {} bytes is larger than the limit of {} bytes",
+                path.display(),
+                meta.len(),
+                self.max_file_size
+            )));
+        }
+        let mut data = Vec::with_capacity(meta.len() as usize);
+        file.by_ref()
+            .take(self.max_file_size + 1)
+            .read_to_end(&mut data)
+            .map_err(fail)?;
+        Ok((Bytes::from(data), meta.len(), meta.modified().ok()))
+    }
+
+    fn build(&self, name: &str, path: &Path, data: Bytes) -> Result<Media, LookupError> {
+        let (_, frames) = mjpeg::split_frames(&data)
+            .map_err(|e| LookupError::Invalid(format!("{}: {e}", path.display())))?;
+        Media::from_jpegs(name, self.fps, frames, self.mtu).map_err(|e| match e {
+            MediaError::NotCarriable { .. } => {
+                LookupError::Unplayable(format!("{}: {e}", path.display()))
+            }
+            _ => LookupError::Invalid(format!("{}: {e}", path.display())),
+        })
+    }
+
+    /// Stream names below the root, without the sample: every regular file with an MJPEG
+    /// extension, as `/`-separated relative paths, sorted. Symlinked directories and hidden
+    /// entries are skipped.
+    pub fn file_names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        walk(&self.root, &self.root, 0, &mut out);
+        out.sort();
+        out
+    }
+}
+
+fn walk(root: &Path, dir: &Path, depth: usize, out: &mut Vec<String>) {
+    if depth > MAX_WALK_DEPTH {
+        return;
+    }
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if out.len() >= MAX_NAMES {
+            return;
+        }
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let Ok(ft) = entry.file_type() else {
+            continue;
+        };
+        let path = entry.path();
+        if ft.is_dir() {
+            walk(root, &path, depth + 1, out);
+            continue;
+        }
+        // A symlink to a file counts if it stays inside the root.
+        let ok = if ft.is_symlink() {
+            fs::canonicalize(&path)
+                .ok()
+                .filter(|real| real.starts_with(root))
+                .and_then(|real| fs::metadata(real).ok())
+                .is_some_and(|m| m.is_file())
+        } else {
+            ft.is_file()
+        };
+        if !ok || !has_mjpeg_extension(&path) {
+            continue;
+        }
+        if let Ok(rel) = path.strip_prefix(root) {
+            let parts: Vec<_> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            out.push(parts.join("/"));
+        }
+    }
+}
+
+impl Catalog for FsCatalog {
+    fn lookup(&mut self, name: &str) -> Result<Arc<Media>, LookupError> {
+        let path = match self.resolve(name) {
+            Ok(p) => p,
+            Err(LookupError::NotFound) if name == SAMPLE_NAME => {
+                return self.sample.clone().ok_or(LookupError::NotFound);
+            }
+            Err(e) => return Err(e),
+        };
+        let meta = fs::metadata(&path).map_err(|_| LookupError::NotFound)?;
+        if let Some(c) = self.cache.get(name) {
+            if c.len == meta.len() && c.modified == meta.modified().ok() {
+                return Ok(c.media.clone());
+            }
+        }
+        let (data, len, modified) = self.read(&path)?;
+        let media = Arc::new(self.build(name, &path, data)?);
+        tracing::info!(
+            name,
+            file = %path.display(),
+            frames = media.frame_count(),
+            width = media.width(),
+            height = media.height(),
+            "loaded media"
+        );
+        self.cache.insert(
+            name.to_string(),
+            Cached {
+                media: media.clone(),
+                len,
+                modified,
+            },
+        );
+        Ok(media)
+    }
+
+    fn names(&self) -> Vec<String> {
+        let mut names = self.file_names();
+        if self.sample.is_some() && !names.iter().any(|n| n == SAMPLE_NAME) {
+            names.insert(0, SAMPLE_NAME.to_string());
+        }
+        names
+    }
+}

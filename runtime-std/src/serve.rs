@@ -1,0 +1,249 @@
+//! One call to run a whole RTSP server: [`serve`], [`ServerOptions`], [`RunningServer`].
+
+use std::io;
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::thread::JoinHandle;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use rtsp_core::server::{Catalog, Server, ServerConfig, ServerEvent};
+
+use crate::common::{bind_udp_pair, wake_addr, Flow, RuntimeHandle, RuntimeStats};
+use crate::driver::Runtime;
+
+/// A callback for every [`ServerEvent`] (after it was logged).
+pub type ServerEventHook = Box<dyn FnMut(&ServerEvent) + Send>;
+
+/// What [`serve`] needs.
+pub struct ServerOptions {
+    /// Where to listen for RTSP (port 0: an ephemeral port). The RTP/RTCP UDP pair is bound
+    /// on the same IP, on an even/odd ephemeral port pair.
+    pub addr: SocketAddr,
+    /// Server configuration. [`serve`] fills in `rtp_local`/`rtcp_local` (the bound pair),
+    /// `wallclock_at_start`, and `seed` when it is 0.
+    pub config: ServerConfig,
+    /// Where streams come from (typically [`crate::media::FsCatalog`]).
+    pub catalog: Box<dyn Catalog>,
+    /// Called with every server event, on the server's thread, after it was logged.
+    pub on_event: Option<ServerEventHook>,
+}
+
+impl std::fmt::Debug for ServerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerOptions")
+            .field("addr", &self.addr)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerOptions {
+    /// Options with the default [`ServerConfig`].
+    pub fn new(addr: SocketAddr, catalog: Box<dyn Catalog>) -> Self {
+        Self {
+            addr,
+            config: ServerConfig::default(),
+            catalog,
+            on_event: None,
+        }
+    }
+
+    /// Binds the RTSP listener and the RTP/RTCP pair, and completes the configuration.
+    /// Used by [`serve`] and by runtime-mio's `serve`.
+    pub fn bind(mut self) -> io::Result<BoundServer> {
+        let listener = TcpListener::bind(self.addr)?;
+        let (rtp, rtcp) = bind_udp_pair(self.addr.ip())?;
+        self.config.rtp_local = rtp.local_addr()?;
+        self.config.rtcp_local = rtcp.local_addr()?;
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        self.config.wallclock_at_start = wall;
+        if self.config.seed == 0 {
+            self.config.seed = (wall.as_nanos() as u64) ^ (u64::from(std::process::id()) << 32) | 1;
+        }
+        let server = Server::new(self.config, self.catalog, Instant::now());
+        Ok(BoundServer {
+            server,
+            listener,
+            rtp,
+            rtcp,
+            on_event: self.on_event,
+        })
+    }
+}
+
+/// A [`Server`] with its sockets bound, ready to be given to a runtime.
+pub struct BoundServer {
+    /// The machine.
+    pub server: Server,
+    /// The RTSP listener.
+    pub listener: TcpListener,
+    /// The RTP socket (even port).
+    pub rtp: UdpSocket,
+    /// The RTCP socket (the next port).
+    pub rtcp: UdpSocket,
+    /// The event hook from [`ServerOptions::on_event`].
+    pub on_event: Option<ServerEventHook>,
+}
+
+impl std::fmt::Debug for BoundServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundServer")
+            .field("listener", &self.listener)
+            .field("rtp", &self.rtp)
+            .field("rtcp", &self.rtcp)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Logs a server event with `tracing` (connections and sessions at info, requests at debug).
+pub fn log_server_event(ev: &ServerEvent) {
+    match ev {
+        ServerEvent::Request {
+            peer,
+            method,
+            uri,
+            status,
+            ..
+        } => {
+            tracing::debug!(%peer, %method, uri, status = %status, "request")
+        }
+        ServerEvent::ProtocolError { peer, error, .. } => {
+            tracing::info!(%peer, %error, "protocol error; connection closed")
+        }
+        ServerEvent::LookupFailed { stream, error } => {
+            tracing::warn!(stream, %error, "stream lookup failed")
+        }
+        ServerEvent::SessionCreated { .. }
+        | ServerEvent::SessionClosed { .. }
+        | ServerEvent::EndOfStream { .. } => tracing::info!(?ev),
+        _ => tracing::debug!(?ev),
+    }
+}
+
+/// The event callback [`serve`] runs with: log, then the hook.
+pub fn server_event_handler(
+    mut hook: Option<ServerEventHook>,
+) -> impl FnMut(&mut Server, ServerEvent) -> Flow + Send + 'static {
+    move |_server, ev| {
+        log_server_event(&ev);
+        if let Some(h) = hook.as_mut() {
+            h(&ev);
+        }
+        Flow::Continue
+    }
+}
+
+/// A server running on its own thread (from [`serve`] or runtime-mio's `serve`).
+/// Dropping it stops it gracefully and waits for it.
+pub struct RunningServer {
+    /// The RTSP listener's address (as bound: may be the unspecified address).
+    pub local_addr: SocketAddr,
+    /// The RTP socket's address.
+    pub rtp_addr: SocketAddr,
+    /// The RTCP socket's address.
+    pub rtcp_addr: SocketAddr,
+    handle: Box<dyn RuntimeHandle<Server>>,
+    thread: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("local_addr", &self.local_addr)
+            .field("rtp_addr", &self.rtp_addr)
+            .field("rtcp_addr", &self.rtcp_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningServer {
+    /// Assembles a running server (for runtime implementations).
+    pub fn from_parts(
+        local_addr: SocketAddr,
+        rtp_addr: SocketAddr,
+        rtcp_addr: SocketAddr,
+        handle: Box<dyn RuntimeHandle<Server>>,
+        thread: JoinHandle<io::Result<()>>,
+    ) -> Self {
+        Self {
+            local_addr,
+            rtp_addr,
+            rtcp_addr,
+            handle,
+            thread: Some(thread),
+        }
+    }
+
+    /// An address clients can connect to (the unspecified address becomes loopback).
+    pub fn connect_addr(&self) -> SocketAddr {
+        wake_addr(self.local_addr)
+    }
+
+    /// `rtsp://ADDR/name` for a stream, with [`RunningServer::connect_addr`].
+    pub fn url(&self, name: &str) -> String {
+        format!("rtsp://{}/{}", self.connect_addr(), name)
+    }
+
+    /// Runs `f` with the server on its thread (e.g. to inspect it in a test).
+    pub fn command(&self, f: impl FnOnce(&mut Server) + Send + 'static) -> bool {
+        self.handle.command(Box::new(f))
+    }
+
+    /// The runtime's I/O counters.
+    pub fn stats(&self) -> RuntimeStats {
+        self.handle.stats()
+    }
+
+    /// Graceful stop: [`Server::shutdown`] (every session ends with RTCP BYE, connections
+    /// close), then the runtime stops. Returns at once; see [`RunningServer::join`].
+    pub fn stop(&self) {
+        self.handle
+            .command(Box::new(|s: &mut Server| s.shutdown(Instant::now())));
+        self.handle.stop();
+    }
+
+    /// Waits for the server thread to end (after [`RunningServer::stop`]).
+    pub fn join(mut self) -> io::Result<()> {
+        self.wait()
+    }
+
+    fn wait(&mut self) -> io::Result<()> {
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .map_err(|_| io::Error::other("server thread panicked"))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            self.stop();
+            let _ = self.wait();
+        }
+    }
+}
+
+/// Binds and starts a server on a blocking [`Runtime`] (reader threads + a driver thread).
+pub fn serve(opts: ServerOptions) -> io::Result<RunningServer> {
+    let bound = opts.bind()?;
+    let mut rt = Runtime::new(bound.server)?;
+    let local = rt.tcp_listener(bound.listener)?;
+    let rtp = rt.udp_socket(bound.rtp)?;
+    let rtcp = rt.udp_socket(bound.rtcp)?;
+    let handle = rt.handle();
+    let on_event = server_event_handler(bound.on_event);
+    let thread = std::thread::Builder::new()
+        .name("rtsp-server".into())
+        .spawn(move || rt.run(on_event).map(|_| ()))?;
+    Ok(RunningServer::from_parts(
+        local,
+        rtp,
+        rtcp,
+        Box::new(handle),
+        thread,
+    ))
+}

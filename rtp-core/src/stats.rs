@@ -376,10 +376,7 @@ mod tests {
         feed(&mut s, &[65534, 65535, 0, 1]);
         assert_eq!(s.extended_highest(), 65_537);
         assert_eq!((s.received(), s.expected(), s.lost()), (4, 4, 0));
-        assert_eq!(
-            s.report_block(1, epoch()).extended_highest_seq,
-            65_537
-        );
+        assert_eq!(s.report_block(1, epoch()).extended_highest_seq, 65_537);
     }
 
     #[test]

@@ -465,7 +465,10 @@ mod tests {
         ));
         assert_eq!(RtspUrl::parse("movie.Mjpeg"), Err(UrlError::NotAbsolute));
         assert_eq!(RtspUrl::parse("://h"), Err(UrlError::NotAbsolute));
-        assert_eq!(RtspUrl::parse("rtsp:///x"), Err(UrlError::Host { offset: 7 }));
+        assert_eq!(
+            RtspUrl::parse("rtsp:///x"),
+            Err(UrlError::Host { offset: 7 })
+        );
         assert_eq!(
             RtspUrl::parse("rtsp://h:99999/x"),
             Err(UrlError::Port { offset: 9 })
@@ -474,10 +477,22 @@ mod tests {
             RtspUrl::parse("rtsp://h:+1/x"),
             Err(UrlError::Port { offset: 9 })
         );
-        assert!(matches!(RtspUrl::parse("rtsp://[::1/x"), Err(UrlError::Host { .. })));
-        assert!(matches!(RtspUrl::parse("rtsp://[zz]/x"), Err(UrlError::Host { .. })));
-        assert!(matches!(RtspUrl::parse("rtsp://[::1]x/x"), Err(UrlError::Host { .. })));
-        assert!(matches!(RtspUrl::parse("rtsp://h^/x"), Err(UrlError::Host { offset: 8 })));
+        assert!(matches!(
+            RtspUrl::parse("rtsp://[::1/x"),
+            Err(UrlError::Host { .. })
+        ));
+        assert!(matches!(
+            RtspUrl::parse("rtsp://[zz]/x"),
+            Err(UrlError::Host { .. })
+        ));
+        assert!(matches!(
+            RtspUrl::parse("rtsp://[::1]x/x"),
+            Err(UrlError::Host { .. })
+        ));
+        assert!(matches!(
+            RtspUrl::parse("rtsp://h^/x"),
+            Err(UrlError::Host { offset: 8 })
+        ));
         assert_eq!(
             RtspUrl::parse("rtsp://h/a b"),
             Err(UrlError::Character { offset: 10 })
@@ -523,12 +538,24 @@ mod tests {
 
     #[test]
     fn percent_decoding() {
-        assert_eq!(percent_decode("/my%20movie.mjpeg").unwrap(), "/my movie.mjpeg");
+        assert_eq!(
+            percent_decode("/my%20movie.mjpeg").unwrap(),
+            "/my movie.mjpeg"
+        );
         assert_eq!(percent_decode("%c3%A9+").unwrap(), "é+");
         assert_eq!(percent_decode("/a%2Fb").unwrap(), "/a/b");
-        assert_eq!(percent_decode("%"), Err(UrlError::PercentEscape { offset: 0 }));
-        assert_eq!(percent_decode("ab%4"), Err(UrlError::PercentEscape { offset: 2 }));
-        assert_eq!(percent_decode("%g0"), Err(UrlError::PercentEscape { offset: 0 }));
+        assert_eq!(
+            percent_decode("%"),
+            Err(UrlError::PercentEscape { offset: 0 })
+        );
+        assert_eq!(
+            percent_decode("ab%4"),
+            Err(UrlError::PercentEscape { offset: 2 })
+        );
+        assert_eq!(
+            percent_decode("%g0"),
+            Err(UrlError::PercentEscape { offset: 0 })
+        );
         assert_eq!(percent_decode("a%00"), Err(UrlError::Nul { offset: 1 }));
         assert_eq!(percent_decode("a\0"), Err(UrlError::Nul { offset: 1 }));
         assert_eq!(percent_decode("%ff"), Err(UrlError::NotUtf8));

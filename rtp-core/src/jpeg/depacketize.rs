@@ -121,6 +121,21 @@ impl JpegDepacketizer {
         let marker = pkt.header.marker;
         let payload = pkt.payload;
 
+        // Duplicates and late packets (not newer than the last one seen) are ignored, before
+        // anything else: a late packet of an older frame must not end the current one.
+        let last_seq = match &self.state {
+            State::ExpectNext(p) => Some(p.last_seq),
+            State::Skip { last_seq, .. } => Some(*last_seq),
+            State::ExpectFirst => self.last_done,
+        };
+        if let Some(last) = last_seq {
+            // Not newer, and not so far behind that it must be a sequence restart.
+            if (-STALE_WINDOW..=0).contains(&crate::seq_diff(seq, last)) {
+                self.stats.packets_ignored += 1;
+                return Ok(());
+            }
+        }
+
         // A timestamp change ends whatever frame was in progress.
         match &self.state {
             State::ExpectNext(p) if p.timestamp != timestamp => self.drop_partial(),
@@ -140,20 +155,6 @@ impl JpegDepacketizer {
                 },
             ));
         };
-
-        // Duplicates (not newer than the last packet of this timestamp) are ignored.
-        let last_seq = match &self.state {
-            State::ExpectNext(p) => Some(p.last_seq),
-            State::Skip { last_seq, .. } => Some(*last_seq),
-            State::ExpectFirst => self.last_done,
-        };
-        if let Some(last) = last_seq {
-            // Not newer, and not so far behind that it must be a sequence restart.
-            if (-STALE_WINDOW..=0).contains(&crate::seq_diff(seq, last)) {
-                self.stats.packets_ignored += 1;
-                return Ok(());
-            }
-        }
 
         if main.offset == 0 {
             if matches!(self.state, State::ExpectNext(_)) {

@@ -1005,3 +1005,35 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn late_packet_of_previous_frame_does_not_kill_the_next() {
+    let t = tables();
+    let a = to_rtp(
+        &packetize(&payload(1, 255, &t, &[1u8; 3000]), 1000).unwrap(),
+        10,
+        1000,
+    );
+    let b = to_rtp(
+        &packetize(&payload(1, 255, &t, &[2u8; 3000]), 1000).unwrap(),
+        14,
+        4000,
+    );
+    // A's marker packet arrives after B's first packet.
+    let pkts = vec![
+        a[0].clone(),
+        a[1].clone(),
+        a[2].clone(),
+        b[0].clone(),
+        a[3].clone(),
+        b[1].clone(),
+        b[2].clone(),
+        b[3].clone(),
+    ];
+    let mut d = JpegDepacketizer::new(1 << 20);
+    let f = push_all(&mut d, &pkts);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].timestamp, 4000);
+    assert_eq!(d.stats().frames_dropped, 1);
+    assert_eq!(d.stats().packets_ignored, 1);
+}

@@ -138,6 +138,7 @@ impl Harness {
 
     /// Control bytes written since the last call, one string per write.
     fn sent(&mut self) -> Vec<String> {
+        self.drain();
         std::mem::take(&mut self.stream)
             .into_iter()
             .map(|d| String::from_utf8_lossy(&d).into_owned())
@@ -152,6 +153,7 @@ impl Harness {
     }
 
     fn events(&mut self) -> Vec<ClientEvent> {
+        self.drain();
         std::mem::take(&mut self.events)
     }
 

@@ -259,8 +259,8 @@ impl Decoder {
         if buf.len() < 4 {
             return Ok(None);
         }
-        let (channel, len) =
-            parse::interleaved_header(&buf[..4]).map_err(|f| self.malformed(f.column, f.context))?;
+        let (channel, len) = parse::interleaved_header(&buf[..4])
+            .map_err(|f| self.malformed(f.column, f.context))?;
         let total = 4 + usize::from(len);
         if buf.len() < total {
             return Ok(None);
@@ -410,7 +410,11 @@ impl Decoder {
         Ok(())
     }
 
-    fn finish_body(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<Decoded>, ParseError> {
+    fn finish_body(
+        &mut self,
+        buf: &mut BytesMut,
+        eof: bool,
+    ) -> Result<Option<Decoded>, ParseError> {
         let State::Body {
             head_len, body_len, ..
         } = self.state

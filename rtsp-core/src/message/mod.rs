@@ -148,7 +148,9 @@ impl Request {
 
     /// The `CSeq` header, if present and valid.
     pub fn cseq(&self) -> Option<u32> {
-        self.headers.get(&HeaderName::CSEQ).and_then(|v| v.trim().parse().ok())
+        self.headers
+            .get(&HeaderName::CSEQ)
+            .and_then(|v| v.trim().parse().ok())
     }
 }
 
@@ -187,7 +189,9 @@ impl Response {
 
     /// The `CSeq` header, if present and valid.
     pub fn cseq(&self) -> Option<u32> {
-        self.headers.get(&HeaderName::CSEQ).and_then(|v| v.trim().parse().ok())
+        self.headers
+            .get(&HeaderName::CSEQ)
+            .and_then(|v| v.trim().parse().ok())
     }
 }
 

@@ -74,7 +74,11 @@ fn run<'a, T>(
         Ok((_, v)) => Ok(v),
         Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(Fail {
             column: line.len().saturating_sub(e.input.len()),
-            context: if e.context.is_empty() { what } else { e.context },
+            context: if e.context.is_empty() {
+                what
+            } else {
+                e.context
+            },
         }),
         // Complete combinators never return Incomplete; treat it as a failure at the end.
         Err(nom::Err::Incomplete(_)) => Err(Fail {
@@ -150,10 +154,7 @@ fn method(i: &[u8]) -> Res<'_, Method> {
 /// `Request-URI = "*" | absolute_URI` (RFC 2326 §6.1). We also accept a bare name (lab dialect),
 /// i.e. any run of visible characters.
 fn request_uri(i: &[u8]) -> Res<'_, &[u8]> {
-    context(
-        "request-uri",
-        take_while1(|c: u8| c > b' ' && c != 0x7f),
-    )(i)
+    context("request-uri", take_while1(|c: u8| c > b' ' && c != 0x7f))(i)
 }
 
 /// A `major.minor` pair of `1*DIGIT` that fit in a byte.
@@ -226,10 +227,7 @@ fn status_code(i: &[u8]) -> Res<'_, u16> {
         "status code",
         map(
             take_while_m_n(3, 3, |c: u8| c.is_ascii_digit()),
-            |d: &[u8]| {
-                d.iter()
-                    .fold(0u16, |acc, c| acc * 10 + u16::from(c - b'0'))
-            },
+            |d: &[u8]| d.iter().fold(0u16, |acc, c| acc * 10 + u16::from(c - b'0')),
         ),
     )(i)
 }
@@ -408,10 +406,7 @@ mod tests {
     fn rule_method() {
         assert_eq!(method(b"OPTIONS *").unwrap().1, Method::Options);
         assert_eq!(method(b"GET_PARAMETER x").unwrap().1, Method::GetParameter);
-        assert_eq!(
-            method(b"FOO x").unwrap().1,
-            Method::Extension("FOO".into())
-        );
+        assert_eq!(method(b"FOO x").unwrap().1, Method::Extension("FOO".into()));
         // Case-sensitive: lower case is an extension method.
         assert_eq!(
             method(b"play x").unwrap().1,
@@ -427,7 +422,10 @@ mod tests {
             request_uri(b"rtsp://h:554/a?b=c RTSP/1.0").unwrap().1,
             b"rtsp://h:554/a?b=c"
         );
-        assert_eq!(request_uri(b"movie.Mjpeg RTSP/1.0").unwrap().1, b"movie.Mjpeg");
+        assert_eq!(
+            request_uri(b"movie.Mjpeg RTSP/1.0").unwrap().1,
+            b"movie.Mjpeg"
+        );
         assert!(request_uri(b" x").is_err());
         assert!(request_uri(b"\x7f").is_err());
     }
@@ -444,7 +442,10 @@ mod tests {
         );
         assert_eq!(
             rtsp_version(b"rtsp/1.10").unwrap().1,
-            Proto::Rtsp(Version { major: 1, minor: 10 })
+            Proto::Rtsp(Version {
+                major: 1,
+                minor: 10
+            })
         );
         assert_eq!(rtsp_version(b"HTTP/1.1").unwrap().1, Proto::Other);
         assert!(rtsp_version(b"RTSP/1").is_err());
@@ -532,10 +533,7 @@ mod tests {
     fn rule_content_length() {
         assert_eq!(content_length(b"372").unwrap(), Some(372));
         assert_eq!(content_length(b" 0 ").unwrap(), Some(0));
-        assert_eq!(
-            content_length(b"99999999999999999999999999").unwrap(),
-            None
-        );
+        assert_eq!(content_length(b"99999999999999999999999999").unwrap(), None);
         assert!(content_length(b"-1").is_err());
         assert!(content_length(b"12a").is_err());
         assert!(content_length(b"").is_err());

@@ -65,7 +65,10 @@ mod tests {
 
     #[test]
     fn key_value_and_unquote() {
-        assert_eq!(key_value(" client_port= 25000 "), ("client_port", Some("25000")));
+        assert_eq!(
+            key_value(" client_port= 25000 "),
+            ("client_port", Some("25000"))
+        );
         assert_eq!(key_value("unicast"), ("unicast", None));
         assert_eq!(unquote("\"PLAY\""), "PLAY");
         assert_eq!(unquote("\"x"), "\"x");

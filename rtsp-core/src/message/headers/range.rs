@@ -217,8 +217,21 @@ mod tests {
     #[test]
     fn rejects() {
         for bad in [
-            "", "npt", "npt=", "npt=-", "npt=5", "npt=a-", "npt=inf-", "npt=nan-", "npt=-1-",
-            "npt=1:60:00-", "npt=1:2-", "npt=1:02:03:04-", "npt=+5-", "npt=1e3-", "=5-",
+            "",
+            "npt",
+            "npt=",
+            "npt=-",
+            "npt=5",
+            "npt=a-",
+            "npt=inf-",
+            "npt=nan-",
+            "npt=-1-",
+            "npt=1:60:00-",
+            "npt=1:2-",
+            "npt=1:02:03:04-",
+            "npt=+5-",
+            "npt=1e3-",
+            "=5-",
             "npt=.5-",
         ] {
             assert!(Range::parse(bad).is_err(), "{bad}");

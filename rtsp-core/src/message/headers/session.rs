@@ -46,7 +46,10 @@ impl Session {
             .bytes()
             .any(|b| b <= b' ' || b == 0x7f || b == b',' || b == b'"')
         {
-            return Err(HeaderError::new("Session", "invalid character in session id"));
+            return Err(HeaderError::new(
+                "Session",
+                "invalid character in session id",
+            ));
         }
         let mut timeout = None;
         for p in parts {
@@ -121,7 +124,10 @@ mod tests {
 
     #[test]
     fn display() {
-        assert_eq!(Session::new("abc").with_timeout(60).to_string(), "abc;timeout=60");
+        assert_eq!(
+            Session::new("abc").with_timeout(60).to_string(),
+            "abc;timeout=60"
+        );
         assert_eq!(Session::new("abc").to_string(), "abc");
     }
 

@@ -242,7 +242,11 @@ impl fmt::Display for Transport {
             }
         }
         f.write_str(&self.protocol)?;
-        f.write_str(if self.unicast { ";unicast" } else { ";multicast" })?;
+        f.write_str(if self.unicast {
+            ";unicast"
+        } else {
+            ";multicast"
+        })?;
         opt_addr(f, "destination", &self.destination)?;
         opt_addr(f, "source", &self.source)?;
         opt_range(f, "interleaved", &self.interleaved)?;
@@ -350,7 +354,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.mode, None);
-        assert_eq!(t.other, vec![("mode".to_string(), Some("receive".to_string()))]);
+        assert_eq!(
+            t.other,
+            vec![("mode".to_string(), Some("receive".to_string()))]
+        );
         assert_eq!(Transport::parse(&t.to_string()).unwrap(), t);
         // gst TCP reply
         let t = Transport::parse("RTP/AVP/TCP;unicast;interleaved=0-1;ssrc=B88C0421;mode=\"PLAY\"")
@@ -418,10 +425,14 @@ mod tests {
         assert!(Transport::parse_list("RAW/RAW/UDP").is_err());
         assert!(Transport::parse_list(" , ").is_err());
         assert_eq!(Transport::format_list(&l), format!("{},{}", l[0], l[1]));
-        assert_eq!(Transport::parse_list(&Transport::format_list(&l)).unwrap(), l);
+        assert_eq!(
+            Transport::parse_list(&Transport::format_list(&l)).unwrap(),
+            l
+        );
     }
 
-    fn arb_range<T: Arbitrary + Clone + 'static>() -> impl Strategy<Value = Option<(T, Option<T>)>> {
+    fn arb_range<T: Arbitrary + Clone + 'static>() -> impl Strategy<Value = Option<(T, Option<T>)>>
+    {
         proptest::option::of((any::<T>(), proptest::option::of(any::<T>())))
     }
 

@@ -1,0 +1,457 @@
+//! The player: the application logic of client-std as a sans-IO machine wrapping
+//! [`Client`]. It adds its own timers (progress line, `--duration`, the bounded wait for the
+//! TEARDOWN reply) to the client's deadline, drives DESCRIBE → SETUP → PLAY when asked to,
+//! and turns client events into [`PlayerEvent`]s for the runtime's callback (which does the
+//! printing and recording).
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rtsp_core::client::{Client, ClientError, ClientEvent, ClientState, ClientStats, Dialect, TransportChoice};
+use rtsp_core::io::{Input, Machine, Output};
+use rtsp_core::message::Method;
+
+/// How the player behaves.
+#[derive(Debug, Clone)]
+pub struct PlayerConfig {
+    /// The client's dialect (the lab has no DESCRIBE).
+    pub dialect: Dialect,
+    /// Set up and play without waiting for commands.
+    pub auto_play: bool,
+    /// How media should arrive.
+    pub transport: TransportChoice,
+    /// Quit after this many frames.
+    pub max_frames: Option<u64>,
+    /// Quit after this long (from the first input).
+    pub duration: Option<Duration>,
+    /// Emit [`PlayerEvent::Progress`] about once per second.
+    pub progress: bool,
+    /// Longest wait for the TEARDOWN reply when quitting.
+    pub teardown_wait: Duration,
+}
+
+/// One progress sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Time since start.
+    pub elapsed: Duration,
+    /// Frames received so far.
+    pub frames: u64,
+    /// Frames per second over the last interval.
+    pub fps: f64,
+    /// Kilobits per second of RTP over the last interval.
+    pub kbps: f64,
+    /// Packets lost so far, in percent of those expected.
+    pub loss_pct: f64,
+    /// Interarrival jitter, milliseconds.
+    pub jitter_ms: f64,
+    /// Frames dropped (incomplete) so far.
+    pub dropped: u64,
+}
+
+impl fmt::Display for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:>6.1}s  frames {:>6}  {:>5.1} fps  {:>7.0} kbit/s  loss {:>5.2}%  jitter {:>6.2} ms  dropped {}",
+            self.elapsed.as_secs_f64(),
+            self.frames,
+            self.fps,
+            self.kbps,
+            self.loss_pct,
+            self.jitter_ms,
+            self.dropped
+        )
+    }
+}
+
+/// What the player reports to the application.
+#[derive(Debug, Clone)]
+pub enum PlayerEvent {
+    /// A complete JPEG frame (only up to `max_frames`).
+    Frame(Bytes),
+    /// The once-per-second progress line.
+    Progress(Progress),
+    /// Answer to the `stats` command.
+    Stats(ClientStats),
+    /// Something worth telling the user (state changes).
+    Info(String),
+    /// A failure worth telling even with `--quiet`.
+    Warn(String),
+    /// The player is finished; exit with this code.
+    Done {
+        /// Process exit code.
+        code: i32,
+    },
+}
+
+/// The player machine. See the module docs.
+pub struct Player {
+    client: Client,
+    cfg: PlayerConfig,
+    out: VecDeque<PlayerEvent>,
+    now: Option<Instant>,
+    started: Option<Instant>,
+    progress_at: Option<Instant>,
+    stop_at: Option<Instant>,
+    quit_deadline: Option<Instant>,
+    quitting: Option<i32>,
+    setup_after_describe: bool,
+    frames: u64,
+    last: (Instant, u64, u64),
+    done: bool,
+}
+
+impl Player {
+    /// A player around `client`.
+    pub fn new(client: Client, cfg: PlayerConfig) -> Self {
+        Self {
+            client,
+            cfg,
+            out: VecDeque::new(),
+            now: None,
+            started: None,
+            progress_at: None,
+            stop_at: None,
+            quit_deadline: None,
+            quitting: None,
+            setup_after_describe: false,
+            frames: 0,
+            last: (Instant::now(), 0, 0),
+            done: false,
+        }
+    }
+
+    /// Sets the media transport (before [`Player::start`]).
+    pub fn set_transport(&mut self, transport: TransportChoice) {
+        self.cfg.transport = transport;
+    }
+
+    /// The wrapped client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Frames received.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Time since the first input.
+    pub fn elapsed(&self) -> Duration {
+        match (self.started, self.now) {
+            (Some(s), Some(n)) => n.saturating_duration_since(s),
+            _ => Duration::ZERO,
+        }
+    }
+
+    fn is_lab(&self) -> bool {
+        self.cfg.dialect == Dialect::Lab
+    }
+
+    /// Starts the automatic sequence (DESCRIBE → SETUP → PLAY; lab: SETUP → PLAY) if
+    /// configured to.
+    pub fn start(&mut self) {
+        if self.cfg.auto_play {
+            self.cmd_setup();
+        }
+    }
+
+    /// Runs one stdin command line.
+    pub fn command(&mut self, line: &str) {
+        let cmd = line.trim().to_ascii_lowercase();
+        let result = match cmd.as_str() {
+            "" => return,
+            "setup" => {
+                self.cmd_setup();
+                return;
+            }
+            "describe" => self.client.describe().map(drop),
+            "options" => self.client.options().map(drop),
+            "play" => self.client.play(None).map(drop),
+            "pause" => self.client.pause().map(drop),
+            "teardown" => self.client.teardown().map(drop),
+            "stats" => {
+                self.out.push_back(PlayerEvent::Stats(self.client.stats()));
+                return;
+            }
+            "quit" | "exit" | "q" => {
+                self.quit(0);
+                return;
+            }
+            "help" | "?" => {
+                self.info("commands: setup, play, pause, teardown, stats, quit (also: describe, options)");
+                return;
+            }
+            other => {
+                self.warn(format!("unknown command {other:?} (try: help)"));
+                return;
+            }
+        };
+        if let Err(e) = result {
+            self.warn(format!("{cmd}: {e}"));
+        }
+    }
+
+    /// SETUP, preceded by DESCRIBE in the standard dialect when not described yet.
+    fn cmd_setup(&mut self) {
+        if !self.is_lab() && self.client.presentation().is_none() {
+            match self.client.describe() {
+                Ok(_) => self.setup_after_describe = true,
+                Err(e) => self.warn(format!("describe: {e}")),
+            }
+            return;
+        }
+        if let Err(e) = self.client.setup(self.cfg.transport) {
+            self.warn(format!("setup: {e}"));
+            if self.cfg.auto_play {
+                self.quit(1);
+            }
+        }
+    }
+
+    /// Quits: TEARDOWN if a session exists (bounded wait for the reply), then close.
+    pub fn quit(&mut self, code: i32) {
+        if let Some(c) = self.quitting {
+            // A failure after a clean quit request still makes the exit code non-zero.
+            if c == 0 && code != 0 {
+                self.quitting = Some(code);
+            }
+            return;
+        }
+        self.quitting = Some(code);
+        match self.client.teardown() {
+            Ok(_) => {
+                let now = self.now.unwrap_or_else(Instant::now);
+                self.quit_deadline = Some(now + self.cfg.teardown_wait);
+            }
+            Err(_) => self.close(),
+        }
+    }
+
+    fn close(&mut self) {
+        if self.client.state() == ClientState::Closed {
+            self.finish();
+        } else {
+            self.client.close();
+        }
+    }
+
+    fn finish(&mut self) {
+        if !self.done {
+            self.done = true;
+            let code = self.quitting.unwrap_or(1);
+            self.out.push_back(PlayerEvent::Done { code });
+        }
+    }
+
+    fn info(&mut self, msg: impl Into<String>) {
+        self.out.push_back(PlayerEvent::Info(msg.into()));
+    }
+
+    fn warn(&mut self, msg: impl Into<String>) {
+        self.out.push_back(PlayerEvent::Warn(msg.into()));
+    }
+
+    fn on_client_event(&mut self, ev: ClientEvent) {
+        match ev {
+            ClientEvent::Response {
+                cseq,
+                method,
+                status,
+            } => tracing::debug!(cseq, %method, %status, "response"),
+            ClientEvent::Described { presentation, .. } => {
+                self.info(format!(
+                    "described: {} track(s), control {}",
+                    presentation.tracks.len(),
+                    presentation.aggregate_url
+                ));
+                if std::mem::take(&mut self.setup_after_describe) {
+                    self.cmd_setup();
+                }
+            }
+            ClientEvent::SetupDone {
+                session_id,
+                timeout,
+                ..
+            } => {
+                let how = match self.cfg.transport {
+                    TransportChoice::Udp { rtp_local, .. } => format!("UDP port {}", rtp_local.port()),
+                    TransportChoice::Tcp => "TCP interleaved".to_string(),
+                };
+                self.info(format!(
+                    "session {session_id} set up ({how}, timeout {} s)",
+                    timeout.as_secs()
+                ));
+                if self.cfg.auto_play && self.quitting.is_none() {
+                    if let Err(e) = self.client.play(None) {
+                        self.warn(format!("play: {e}"));
+                        self.quit(1);
+                    }
+                }
+            }
+            ClientEvent::Playing { .. } => self.info("playing"),
+            ClientEvent::Paused => self.info("paused"),
+            ClientEvent::TornDown => {
+                self.info("torn down");
+                if self.quitting.is_some() {
+                    self.close();
+                }
+            }
+            ClientEvent::Frame { data, .. } => {
+                if self.max_reached() {
+                    return;
+                }
+                self.frames += 1;
+                self.out.push_back(PlayerEvent::Frame(data));
+                if self.max_reached() {
+                    self.info(format!("{} frames received", self.frames));
+                    self.quit(0);
+                }
+            }
+            ClientEvent::RequestFailed { method, status } => {
+                self.warn(format!("{method} failed: {status}"));
+                self.request_failed(&method);
+            }
+            ClientEvent::KeepaliveFailed { status } => match status {
+                Some(s) => self.warn(format!("keepalive failed: {s}")),
+                None => self.warn("keepalive timed out"),
+            },
+            ClientEvent::Error(e) => {
+                self.warn(e.to_string());
+                if let ClientError::RequestTimeout { method, .. } = &e {
+                    self.request_failed(method);
+                }
+            }
+            ClientEvent::Closed => {
+                if self.quitting.is_none() {
+                    self.warn("connection closed by the server");
+                }
+                self.finish();
+            }
+            _ => {}
+        }
+    }
+
+    fn max_reached(&self) -> bool {
+        self.cfg.max_frames.is_some_and(|m| self.frames >= m)
+    }
+
+    /// A request failed or timed out: fatal for the automatic sequence; ends a quit.
+    fn request_failed(&mut self, method: &Method) {
+        if self.quitting.is_some() && *method == Method::Teardown {
+            self.close();
+            return;
+        }
+        let step = [Method::Describe, Method::Setup, Method::Play].contains(method);
+        if self.cfg.auto_play && step {
+            self.quit(1);
+        }
+    }
+
+    fn on_time(&mut self, now: Instant) {
+        if self.started.is_none() {
+            self.started = Some(now);
+            self.last = (now, 0, 0);
+            if self.cfg.progress {
+                self.progress_at = Some(now + Duration::from_secs(1));
+            }
+            self.stop_at = self.cfg.duration.map(|d| now + d);
+        }
+        if self.stop_at.is_some_and(|t| now >= t) {
+            self.stop_at = None;
+            self.info("duration reached");
+            self.quit(0);
+        }
+        if self.quit_deadline.is_some_and(|t| now >= t) {
+            self.quit_deadline = None;
+            self.warn("no reply to TEARDOWN; closing");
+            self.close();
+        }
+        if let Some(t) = self.progress_at {
+            if now >= t && !self.done {
+                self.progress(now);
+                let next = t + Duration::from_secs(1);
+                self.progress_at = Some(if next <= now { now + Duration::from_secs(1) } else { next });
+            }
+        }
+    }
+
+    fn progress(&mut self, now: Instant) {
+        let s = self.client.stats();
+        let (then, frames0, bytes0) = self.last;
+        let dt = now.saturating_duration_since(then).as_secs_f64().max(1e-3);
+        let fps = self.frames.saturating_sub(frames0) as f64 / dt;
+        let kbps = s.bytes.saturating_sub(bytes0) as f64 * 8.0 / dt / 1000.0;
+        let lost = s.lost.max(0) as f64;
+        let expected = s.packets as f64 + lost;
+        let loss_pct = if expected > 0.0 { 100.0 * lost / expected } else { 0.0 };
+        self.last = (now, self.frames, s.bytes);
+        self.out.push_back(PlayerEvent::Progress(Progress {
+            elapsed: self.elapsed(),
+            frames: self.frames,
+            fps,
+            kbps,
+            loss_pct,
+            jitter_ms: s.jitter_ms,
+            dropped: s.frames_dropped,
+        }));
+    }
+
+    fn own_deadline(&self) -> Option<Instant> {
+        if self.done {
+            return None;
+        }
+        [self.progress_at, self.stop_at, self.quit_deadline]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+}
+
+fn input_now(input: &Input<'_>) -> Instant {
+    match *input {
+        Input::Timeout(now)
+        | Input::Connected { now, .. }
+        | Input::Stream { now, .. }
+        | Input::StreamClosed { now, .. }
+        | Input::Datagram { now, .. } => now,
+    }
+}
+
+impl Machine for Player {
+    type Event = PlayerEvent;
+
+    fn handle_input(&mut self, input: Input<'_>) {
+        let now = input_now(&input);
+        self.now = Some(now);
+        self.client.handle_input(input);
+        self.on_time(now);
+    }
+
+    fn poll_output(&mut self) -> Output<PlayerEvent> {
+        loop {
+            if let Some(e) = self.out.pop_front() {
+                return Output::Event(e);
+            }
+            match self.client.poll_output() {
+                Output::Event(ev) => self.on_client_event(ev),
+                Output::Transmit(t) => return Output::Transmit(t),
+                Output::Close(c) => return Output::Close(c),
+                Output::Timeout(d) => {
+                    if !self.out.is_empty() {
+                        continue;
+                    }
+                    let own = self.own_deadline();
+                    let d = match (d, own) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    return Output::Timeout(d);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! `--record FILE`: every received frame appended to a file.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// The file layout, chosen by the extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordFormat {
+    /// `.Mjpeg` (exactly, as the lab names it): each frame prefixed by its length in 5
+    /// ASCII digits.
+    Lab,
+    /// Anything else: the JPEGs back to back (what `ffmpeg -f mjpeg` reads).
+    Concatenated,
+}
+
+impl RecordFormat {
+    /// The format for a file name: `.Mjpeg` is the lab's, anything else concatenated JPEG.
+    pub fn for_path(path: &Path) -> Self {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("Mjpeg") => Self::Lab,
+            _ => Self::Concatenated,
+        }
+    }
+}
+
+/// Appends frames to a file.
+pub struct Recorder {
+    path: PathBuf,
+    out: BufWriter<File>,
+    format: RecordFormat,
+    /// Frames written.
+    pub written: u64,
+    /// Frames too large for the lab format's 5-digit prefix (skipped).
+    pub skipped: u64,
+}
+
+impl Recorder {
+    /// Creates (truncates) `path`.
+    pub fn create(path: &Path) -> io::Result<Self> {
+        Ok(Self {
+            path: path.to_path_buf(),
+            out: BufWriter::new(File::create(path)?),
+            format: RecordFormat::for_path(path),
+            written: 0,
+            skipped: 0,
+        })
+    }
+
+    /// The file's layout.
+    pub fn format(&self) -> RecordFormat {
+        self.format
+    }
+
+    /// Appends one JPEG. Returns `Ok(false)` when the frame was skipped (over 99999 bytes in
+    /// the lab format).
+    pub fn write(&mut self, jpeg: &[u8]) -> io::Result<bool> {
+        match self.format {
+            RecordFormat::Concatenated => self.out.write_all(jpeg)?,
+            RecordFormat::Lab => {
+                if jpeg.len() > mjpeg::LAB_MAX_FRAME_LEN {
+                    self.skipped += 1;
+                    return Ok(false);
+                }
+                write!(self.out, "{:05}", jpeg.len())?;
+                self.out.write_all(jpeg)?;
+            }
+        }
+        self.written += 1;
+        Ok(true)
+    }
+
+    /// Flushes the file.
+    pub fn finish(mut self) -> io::Result<PathBuf> {
+        self.out.flush()?;
+        Ok(self.path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn temp(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("client-std-{}-{name}", std::process::id()))
+    }
+
+    #[test]
+    fn format_by_extension() {
+        assert_eq!(RecordFormat::for_path(Path::new("a.Mjpeg")), RecordFormat::Lab);
+        assert_eq!(
+            RecordFormat::for_path(Path::new("a.mjpeg")),
+            RecordFormat::Concatenated
+        );
+        assert_eq!(
+            RecordFormat::for_path(Path::new("a.jpg")),
+            RecordFormat::Concatenated
+        );
+        assert_eq!(
+            RecordFormat::for_path(Path::new("noext")),
+            RecordFormat::Concatenated
+        );
+    }
+
+    #[test]
+    fn both_formats_split_back_into_the_frames() {
+        let frames = mjpeg::testpattern::frames(3, 32, 16);
+        for (name, format) in [
+            ("rec.Mjpeg", mjpeg::FileFormat::Lab),
+            ("rec.mjpeg", mjpeg::FileFormat::Concatenated),
+        ] {
+            let path = temp(name);
+            let mut rec = Recorder::create(&path).unwrap();
+            for f in &frames {
+                assert!(rec.write(f).unwrap());
+            }
+            rec.finish().unwrap();
+            let data = Bytes::from(std::fs::read(&path).unwrap());
+            let (got_format, got) = mjpeg::split_frames(&data).unwrap();
+            assert_eq!(got_format, format);
+            assert_eq!(got, frames);
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+
+    #[test]
+    fn lab_format_skips_frames_over_99999_bytes() {
+        let path = temp("big.Mjpeg");
+        let mut rec = Recorder::create(&path).unwrap();
+        assert!(!rec.write(&vec![0u8; 100_000]).unwrap());
+        assert_eq!((rec.written, rec.skipped), (0, 1));
+        rec.finish().unwrap();
+        std::fs::remove_file(&path).unwrap();
+    }
+}

@@ -40,7 +40,9 @@ fn tiny_jpeg(n: u8) -> Bytes {
     v.extend_from_slice(&[
         0xFF, 0xC0, 0x00, 0x11, 8, 0x00, 0x10, 0x00, 0x10, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1,
     ]);
-    v.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x0C, 3, 1, 0x00, 2, 0x11, 3, 0x11, 0, 63, 0]);
+    v.extend_from_slice(&[
+        0xFF, 0xDA, 0x00, 0x0C, 3, 1, 0x00, 2, 0x11, 3, 0x11, 0, 63, 0,
+    ]);
     v.extend_from_slice(&[0x28, 0xA2, 0x8A, 0x00]);
     v.extend_from_slice(&[0xFF, 0xD9]);
     Bytes::from(v)
@@ -277,7 +279,7 @@ impl Sim {
     fn expect(&mut self, what: &str, pred: impl Fn(&ClientEvent) -> bool) {
         let ev = self.take_events();
         assert!(
-            ev.iter().any(|e| pred(e)),
+            ev.iter().any(pred),
             "expected {what}, got {:?}",
             ev.iter()
                 .filter(|e| !matches!(e, ClientEvent::Frame { .. }))
@@ -302,7 +304,9 @@ fn assert_consecutive(frames: &[u8]) {
 fn standard_session(choice: TransportChoice) {
     let mut sim = Sim::new(ClientConfig::new("rtsp://10.0.0.1:8554/test"));
     sim.call(|c| c.options().unwrap());
-    sim.expect("OPTIONS reply", |e| matches!(e, ClientEvent::Response { .. }));
+    sim.expect("OPTIONS reply", |e| {
+        matches!(e, ClientEvent::Response { .. })
+    });
     sim.call(|c| c.describe().unwrap());
     sim.expect("Described", |e| matches!(e, ClientEvent::Described { .. }));
     sim.call(|c| c.setup(choice).unwrap());
@@ -337,10 +341,10 @@ fn standard_session(choice: TransportChoice) {
     sim.run(Duration::from_secs(70));
     let h = sim.frames();
     assert!(h.len() >= 70 * 25 - 5, "{}", h.len());
-    assert!(sim
-        .take_events()
-        .iter()
-        .all(|e| !matches!(e, ClientEvent::Error(_) | ClientEvent::KeepaliveFailed { .. } | ClientEvent::Closed)));
+    assert!(sim.take_events().iter().all(|e| !matches!(
+        e,
+        ClientEvent::Error(_) | ClientEvent::KeepaliveFailed { .. } | ClientEvent::Closed
+    )));
     let st = sim.client.stats();
     assert_eq!((st.lost, st.frames_dropped, st.duplicates), (0, 0, 0));
 

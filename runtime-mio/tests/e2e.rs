@@ -54,12 +54,10 @@ fn player(
                     return fail(&tx, format!("play: {e}"));
                 }
             }
-            ClientEvent::Frame { data, .. } => {
-                if frames.len() < FRAMES {
-                    frames.push(data);
-                    if frames.len() == FRAMES {
-                        c.teardown().unwrap();
-                    }
+            ClientEvent::Frame { data, .. } if frames.len() < FRAMES => {
+                frames.push(data);
+                if frames.len() == FRAMES {
+                    c.teardown().unwrap();
                 }
             }
             ClientEvent::TornDown => {
@@ -83,8 +81,11 @@ fn player(
 macro_rules! play {
     ($rt:ident, $server:expr, $tcp:expr) => {{
         let server: &RunningServer = $server;
-        let client = Client::new(ClientConfig::new(server.url("clip")), std::time::Instant::now())
-            .unwrap();
+        let client = Client::new(
+            ClientConfig::new(server.url("clip")),
+            std::time::Instant::now(),
+        )
+        .unwrap();
         let mut rt = $rt::Runtime::new(client).unwrap();
         let transport = if $tcp {
             TransportChoice::Tcp

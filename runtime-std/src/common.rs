@@ -139,7 +139,10 @@ pub fn bind_udp_pair(ip: IpAddr) -> io::Result<(UdpSocket, UdpSocket)> {
 /// Binds RTP on `port` and RTCP on `port + 1` on `ip`.
 pub fn bind_udp_pair_at(ip: IpAddr, port: u16) -> io::Result<(UdpSocket, UdpSocket)> {
     let rtcp_port = port.checked_add(1).ok_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "RTP port 65535 leaves no RTCP port")
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "RTP port 65535 leaves no RTCP port",
+        )
     })?;
     let rtp = UdpSocket::bind((ip, port))?;
     let rtcp = UdpSocket::bind((ip, rtcp_port))?;

@@ -429,8 +429,7 @@ impl<M: Machine + 'static> Runtime<M> {
                     return false;
                 }
                 let now = self.now(now);
-                self.machine
-                    .handle_input(Input::StreamClosed { now, conn });
+                self.machine.handle_input(Input::StreamClosed { now, conn });
             }
             Msg::Datagram {
                 now,
@@ -467,8 +466,7 @@ impl<M: Machine + 'static> Runtime<M> {
                 Output::Timeout(deadline) => {
                     if let Some(conn) = self.failed.pop_front() {
                         let now = self.now(Instant::now());
-                        self.machine
-                            .handle_input(Input::StreamClosed { now, conn });
+                        self.machine.handle_input(Input::StreamClosed { now, conn });
                         continue;
                     }
                     match events.pop_front() {
@@ -543,7 +541,8 @@ impl<M: Machine + 'static> Runtime<M> {
         for w in &self.wakers {
             match *w {
                 Waker::Listener(addr) => {
-                    let _ = TcpStream::connect_timeout(&wake_addr(addr), Duration::from_millis(200));
+                    let _ =
+                        TcpStream::connect_timeout(&wake_addr(addr), Duration::from_millis(200));
                 }
                 Waker::Udp(addr) => {
                     let any: SocketAddr = if addr.is_ipv4() {
@@ -733,7 +732,9 @@ fn udp_loop<M: 'static>(sock: &UdpSocket, local: SocketAddr, tx: &Sender<Msg<M>>
             Err(e)
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
                 ) => {}
             Err(e) => {
                 // ICMP errors reported on the socket (e.g. port unreachable) are transient.

@@ -12,12 +12,7 @@ use runtime_std::{Flow, Runtime};
 
 const WAIT: Duration = Duration::from_secs(5);
 
-fn start(
-    rt: Runtime<Echo>,
-) -> (
-    runtime_std::Spawned<Echo>,
-    mpsc::Receiver<EchoEvent>,
-) {
+fn start(rt: Runtime<Echo>) -> (runtime_std::Spawned<Echo>, mpsc::Receiver<EchoEvent>) {
     let (tx, rx) = mpsc::channel();
     let spawned = rt
         .spawn(move |m: &mut Echo, ev: EchoEvent| {
@@ -113,7 +108,9 @@ fn udp_echo_and_source_socket() {
     assert_eq!(&buf[..n], b"dgram");
     assert_eq!(from, local, "reply leaves from the socket bound to `local`");
     let ev = next_event(&rx, |e| matches!(e, EchoEvent::Datagram(..)));
-    assert!(matches!(ev, EchoEvent::Datagram(l, r) if l == local && r == peer.local_addr().unwrap()));
+    assert!(
+        matches!(ev, EchoEvent::Datagram(l, r) if l == local && r == peer.local_addr().unwrap())
+    );
 
     let stats = spawned.handle().stats();
     assert_eq!(stats.udp_sent, 1);
@@ -215,7 +212,10 @@ fn stop_closes_sockets_and_releases_ports() {
     let mut rest = Vec::new();
     s.set_read_timeout(Some(WAIT)).unwrap();
     s.read_to_end(&mut rest).unwrap();
-    assert!(!handle.command(|_| {}), "commands fail once the runtime is gone");
+    assert!(
+        !handle.command(|_| {}),
+        "commands fail once the runtime is gone"
+    );
     // The UDP port is free again (its reader thread ended).
     UdpSocket::bind(udp).unwrap();
 }

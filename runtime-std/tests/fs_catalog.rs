@@ -84,7 +84,11 @@ fn refuses_names_that_escape_the_root() {
         "a\\..\\x.mjpeg",
         "movie.Mjpeg\0",
     ] {
-        assert_eq!(cat.lookup(name).unwrap_err(), LookupError::Forbidden, "{name:?}");
+        assert_eq!(
+            cat.lookup(name).unwrap_err(),
+            LookupError::Forbidden,
+            "{name:?}"
+        );
     }
     // An absolute path to a file that IS inside the root is refused too.
     let inside = root.join("movie.Mjpeg");
@@ -102,11 +106,16 @@ fn symlinks_out_are_refused_symlinks_in_are_served() {
     std::os::unix::fs::symlink(root.join("movie.Mjpeg"), root.join("in.mjpeg")).unwrap();
     let mut cat = FsCatalog::new(&root).unwrap();
     assert_eq!(cat.lookup("out.mjpeg").unwrap_err(), LookupError::Forbidden);
-    assert_eq!(cat.lookup("updir/x.mjpeg").unwrap_err(), LookupError::Forbidden);
+    assert_eq!(
+        cat.lookup("updir/x.mjpeg").unwrap_err(),
+        LookupError::Forbidden
+    );
     assert_eq!(cat.lookup("in.mjpeg").unwrap().frame_count(), 3);
     let names = cat.names();
     assert!(names.contains(&"in.mjpeg".to_string()));
-    assert!(!names.iter().any(|n| n.contains("out") || n.contains("updir")));
+    assert!(!names
+        .iter()
+        .any(|n| n.contains("out") || n.contains("updir")));
 }
 
 #[test]
@@ -120,11 +129,17 @@ fn special_files_are_refused_without_blocking() {
     assert!(status.success());
     let mut cat = FsCatalog::new(&root).unwrap();
     // Opening a FIFO for reading would block forever: it must be refused before that.
-    assert_eq!(cat.lookup("pipe.mjpeg").unwrap_err(), LookupError::Forbidden);
+    assert_eq!(
+        cat.lookup("pipe.mjpeg").unwrap_err(),
+        LookupError::Forbidden
+    );
     assert!(!cat.names().iter().any(|n| n.contains("pipe")));
     // Devices, through a symlink inside the root, are outside it anyway.
     std::os::unix::fs::symlink("/dev/zero", root.join("zero.mjpeg")).unwrap();
-    assert_eq!(cat.lookup("zero.mjpeg").unwrap_err(), LookupError::Forbidden);
+    assert_eq!(
+        cat.lookup("zero.mjpeg").unwrap_err(),
+        LookupError::Forbidden
+    );
 }
 
 #[test]
@@ -136,7 +151,10 @@ fn missing_directories_hidden_and_other_extensions() {
     assert_eq!(cat.lookup("nope.mjpeg").unwrap_err(), LookupError::NotFound);
     assert_eq!(cat.lookup("clips").unwrap_err(), LookupError::NotFound);
     assert_eq!(cat.lookup("notes.txt").unwrap_err(), LookupError::NotFound);
-    assert_eq!(cat.lookup(".hidden.mjpeg").unwrap_err(), LookupError::Forbidden);
+    assert_eq!(
+        cat.lookup(".hidden.mjpeg").unwrap_err(),
+        LookupError::Forbidden
+    );
     // Without the sample enabled and no such file, `sample` does not exist.
     assert_eq!(cat.lookup(SAMPLE_NAME).unwrap_err(), LookupError::NotFound);
 }

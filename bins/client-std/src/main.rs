@@ -145,11 +145,16 @@ fn main() -> ExitCode {
 
 /// Binds the RTP/RTCP pair. The lab form's RTP port is taken as given; its RTCP socket is the
 /// next port when free, else any.
-fn bind_media(ip: IpAddr, rtp_port: Option<u16>, lab: bool) -> Result<(UdpSocket, UdpSocket), String> {
+fn bind_media(
+    ip: IpAddr,
+    rtp_port: Option<u16>,
+    lab: bool,
+) -> Result<(UdpSocket, UdpSocket), String> {
     match rtp_port {
         None => bind_udp_pair(ip).map_err(|e| format!("cannot bind UDP ports: {e}")),
         Some(p) if lab => {
-            let rtp = UdpSocket::bind((ip, p)).map_err(|e| format!("cannot bind RTP port {p}: {e}"))?;
+            let rtp =
+                UdpSocket::bind((ip, p)).map_err(|e| format!("cannot bind RTP port {p}: {e}"))?;
             let rtcp = p
                 .checked_add(1)
                 .and_then(|q| UdpSocket::bind((ip, q)).ok())
@@ -157,7 +162,8 @@ fn bind_media(ip: IpAddr, rtp_port: Option<u16>, lab: bool) -> Result<(UdpSocket
                 .map_err(|e| format!("cannot bind an RTCP port: {e}"))?;
             Ok((rtp, rtcp))
         }
-        Some(p) => bind_udp_pair_at(ip, p).map_err(|e| format!("cannot bind UDP ports {p}-{}: {e}", p.saturating_add(1))),
+        Some(p) => bind_udp_pair_at(ip, p)
+            .map_err(|e| format!("cannot bind UDP ports {p}-{}: {e}", p.saturating_add(1))),
     }
 }
 
@@ -181,7 +187,10 @@ fn run(args: Args) -> Result<u8, String> {
             } else {
                 host.clone()
             };
-            (ClientConfig::lab(format!("{host}:{port}"), file.clone()), Some(*rtp_port))
+            (
+                ClientConfig::lab(format!("{host}:{port}"), file.clone()),
+                Some(*rtp_port),
+            )
         }
     };
     config.seed = seed;
@@ -252,10 +261,15 @@ fn run(args: Args) -> Result<u8, String> {
     if !quiet {
         eprintln!(
             "client-std: {} {} via {}",
-            if dialect == Dialect::Lab { "lab dialect," } else { "playing" },
+            if dialect == Dialect::Lab {
+                "lab dialect,"
+            } else {
+                "playing"
+            },
             rt.machine().client().request_url(),
             match transport {
-                TransportChoice::Udp { rtp_local, .. } => format!("UDP (RTP port {})", rtp_local.port()),
+                TransportChoice::Udp { rtp_local, .. } =>
+                    format!("UDP (RTP port {})", rtp_local.port()),
                 TransportChoice::Tcp => "TCP interleaved".into(),
             }
         );
@@ -388,7 +402,11 @@ fn run(args: Args) -> Result<u8, String> {
             "client-std: {} frame(s) in {:.1} s ({:.1} fps), {} packet(s) lost",
             player.frames(),
             secs,
-            if secs > 0.0 { player.frames() as f64 / secs } else { 0.0 },
+            if secs > 0.0 {
+                player.frames() as f64 / secs
+            } else {
+                0.0
+            },
             s.lost.max(0)
         );
     }

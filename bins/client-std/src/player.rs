@@ -9,7 +9,9 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rtsp_core::client::{Client, ClientError, ClientEvent, ClientState, ClientStats, Dialect, TransportChoice};
+use rtsp_core::client::{
+    Client, ClientError, ClientEvent, ClientState, ClientStats, Dialect, TransportChoice,
+};
 use rtsp_core::io::{Input, Machine, Output};
 use rtsp_core::message::Method;
 
@@ -182,7 +184,9 @@ impl Player {
                 return;
             }
             "help" | "?" => {
-                self.info("commands: setup, play, pause, teardown, stats, quit (also: describe, options)");
+                self.info(
+                    "commands: setup, play, pause, teardown, stats, quit (also: describe, options)",
+                );
                 return;
             }
             other => {
@@ -278,7 +282,9 @@ impl Player {
                 ..
             } => {
                 let how = match self.cfg.transport {
-                    TransportChoice::Udp { rtp_local, .. } => format!("UDP port {}", rtp_local.port()),
+                    TransportChoice::Udp { rtp_local, .. } => {
+                        format!("UDP port {}", rtp_local.port())
+                    }
                     TransportChoice::Tcp => "TCP interleaved".to_string(),
                 };
                 self.info(format!(
@@ -374,7 +380,11 @@ impl Player {
             if now >= t && !self.done {
                 self.progress(now);
                 let next = t + Duration::from_secs(1);
-                self.progress_at = Some(if next <= now { now + Duration::from_secs(1) } else { next });
+                self.progress_at = Some(if next <= now {
+                    now + Duration::from_secs(1)
+                } else {
+                    next
+                });
             }
         }
     }
@@ -387,7 +397,11 @@ impl Player {
         let kbps = s.bytes.saturating_sub(bytes0) as f64 * 8.0 / dt / 1000.0;
         let lost = s.lost.max(0) as f64;
         let expected = s.packets as f64 + lost;
-        let loss_pct = if expected > 0.0 { 100.0 * lost / expected } else { 0.0 };
+        let loss_pct = if expected > 0.0 {
+            100.0 * lost / expected
+        } else {
+            0.0
+        };
         self.last = (now, self.frames, s.bytes);
         self.out.push_back(PlayerEvent::Progress(Progress {
             elapsed: self.elapsed(),

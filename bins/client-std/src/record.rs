@@ -88,7 +88,10 @@ mod tests {
 
     #[test]
     fn format_by_extension() {
-        assert_eq!(RecordFormat::for_path(Path::new("a.Mjpeg")), RecordFormat::Lab);
+        assert_eq!(
+            RecordFormat::for_path(Path::new("a.Mjpeg")),
+            RecordFormat::Lab
+        );
         assert_eq!(
             RecordFormat::for_path(Path::new("a.mjpeg")),
             RecordFormat::Concatenated

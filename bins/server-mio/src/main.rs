@@ -176,7 +176,10 @@ mod tests {
         assert_eq!(a.lab_port, Some(9000));
         let a = Args::try_parse_from(["server-mio", "--port", "9001", "--loop", "--mtu", "1200"])
             .unwrap();
-        assert_eq!((a.lab_port, a.port, a.loop_media, a.mtu), (None, 9001, true, 1200));
+        assert_eq!(
+            (a.lab_port, a.port, a.loop_media, a.mtu),
+            (None, 9001, true, 1200)
+        );
         assert!(Args::try_parse_from(["server-mio", "9000", "--port", "9001"]).is_err());
         let a = Args::try_parse_from(["server-mio"]).unwrap();
         assert_eq!(a.port, 8554);

@@ -3,76 +3,13 @@
 use bytes::Bytes;
 
 use super::event::{Presentation, Track};
-use super::target::join_control;
-use crate::message::headers::Range;
 use crate::message::{HeaderName, Response};
+use crate::sdp;
+use crate::url::join;
 
-/// The few SDP fields a client needs, line by line (RFC 4566 §5). Unknown lines are skipped;
-/// nothing here fails on odd input (`b=RR:0`, the `a=tool` literal, missing rtpmap ...).
-#[derive(Debug, Default)]
-struct SdpSummary {
-    session_control: Option<String>,
-    range: Option<String>,
-    media: Vec<SdpMedia>,
-}
-
-#[derive(Debug, Default)]
-struct SdpMedia {
-    media: String,
-    payload_type: Option<u8>,
-    rtpmap: Option<(String, u32)>,
-    framerate: Option<f64>,
-    control: Option<String>,
-}
-
-fn summarize(sdp: &str) -> SdpSummary {
-    let mut s = SdpSummary::default();
-    for line in sdp.lines() {
-        let line = line.trim_end_matches('\r');
-        let Some((kind, value)) = line.split_once('=') else {
-            continue;
-        };
-        match kind.trim() {
-            "m" => {
-                let mut it = value.split_ascii_whitespace();
-                let media = it.next().unwrap_or_default().to_string();
-                let payload_type = it.nth(2).and_then(|pt| pt.parse().ok());
-                s.media.push(SdpMedia {
-                    media,
-                    payload_type,
-                    ..SdpMedia::default()
-                });
-            }
-            "a" => {
-                let (attr, val) = value.split_once(':').unwrap_or((value, ""));
-                match (attr.trim(), s.media.last_mut()) {
-                    ("control", None) => s.session_control = Some(val.trim().to_string()),
-                    ("range", None) => s.range = Some(val.trim().to_string()),
-                    ("control", Some(m)) => m.control = Some(val.trim().to_string()),
-                    ("framerate", Some(m)) => m.framerate = val.trim().parse().ok(),
-                    ("rtpmap", Some(m)) => {
-                        // `26 JPEG/90000`; only for the first listed payload type.
-                        let mut it = val.split_ascii_whitespace();
-                        let pt = it.next().and_then(|p| p.parse::<u8>().ok());
-                        if pt.is_some() && pt == m.payload_type && m.rtpmap.is_none() {
-                            if let Some(enc) = it.next() {
-                                let mut parts = enc.split('/');
-                                let name = parts.next().unwrap_or_default().to_string();
-                                let rate = parts.next().and_then(|r| r.parse().ok()).unwrap_or(90_000);
-                                m.rtpmap = Some((name, rate));
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            _ => {}
-        }
-    }
-    s
-}
-
-/// Build the presentation from a 2xx DESCRIBE response to `request_url`.
+/// Build the presentation from a 2xx DESCRIBE response to `request_url`. The base URL is
+/// `Content-Base`, else `Content-Location`, else the request URL (RFC 2326 §C.1.1). An SDP that
+/// cannot be parsed gives a presentation without tracks.
 pub(super) fn presentation(resp: &Response, request_url: &str) -> Presentation {
     let base_url = resp
         .headers
@@ -83,34 +20,40 @@ pub(super) fn presentation(resp: &Response, request_url: &str) -> Presentation {
         .unwrap_or(request_url)
         .to_string();
     let text = String::from_utf8_lossy(&resp.body);
-    let summary = summarize(&text);
-    let aggregate_url = match summary.session_control.as_deref() {
-        Some(c) => join_control(&base_url, c),
+    let parsed = sdp::parse(&text).unwrap_or_default();
+    let aggregate_url = match parsed.control.as_deref() {
+        Some(c) => join(&base_url, c),
         None => base_url.clone(),
     };
-    let tracks: Vec<Track> = summary
+    let tracks: Vec<Track> = parsed
         .media
         .iter()
-        .map(|m| Track {
-            media: m.media.clone(),
-            payload_type: m.payload_type,
-            encoding: m.rtpmap.as_ref().map(|(n, _)| n.clone()),
-            clock_rate: m.rtpmap.as_ref().map_or(90_000, |(_, r)| *r),
-            framerate: m.framerate,
-            control_url: match m.control.as_deref() {
-                Some(c) => join_control(&base_url, c),
-                None => base_url.clone(),
-            },
+        .map(|m| {
+            let payload_type = m
+                .jpeg_payload_type()
+                .or_else(|| m.payload_types.first().copied());
+            let map = payload_type.and_then(|pt| m.rtpmap(pt));
+            Track {
+                media: m.media_type.clone(),
+                payload_type,
+                encoding: map.as_ref().map(|r| r.encoding.clone()),
+                clock_rate: map.as_ref().map_or(90_000, |r| r.clock_rate),
+                framerate: m.framerate,
+                dimensions: m.dimensions,
+                control_url: match m.control.as_deref() {
+                    Some(c) => join(&base_url, c),
+                    None => base_url.clone(),
+                },
+            }
         })
         .collect();
     let selected = tracks.iter().position(Track::is_jpeg);
-    let range = summary.range.as_deref().and_then(|r| Range::parse(r).ok());
     Presentation {
         aggregate_url,
         base_url,
         tracks,
         selected,
-        range,
+        range: parsed.range,
         sdp: Bytes::clone(&resp.body),
     }
 }
@@ -160,15 +103,23 @@ mod tests {
         let p = presentation(&r, "rtsp://h/p");
         assert_eq!(p.selected, Some(1));
         assert_eq!(p.tracks[1].control_url, "rtsp://h/p/track2");
-        assert_eq!(p.tracks[1].encoding, None);
+        assert_eq!(
+            p.tracks[1].encoding.as_deref(),
+            Some("JPEG"),
+            "static PT 26"
+        );
     }
 
     #[test]
     fn no_base_uses_request_url_and_garbage_is_harmless() {
-        let r = resp(&[], "garbage\r\n=\r\nm=\r\na=rtpmap:xx\r\nm=video\r\n");
+        let r = resp(&[], "v=0\r\nm=audio 0 RTP/AVP 0\r\na=rtpmap:xx\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n");
         let p = presentation(&r, "rtsp://h/s");
         assert_eq!(p.base_url, "rtsp://h/s");
         assert_eq!(p.tracks.len(), 2);
+        assert_eq!(p.tracks[1].control_url, "rtsp://h/s");
         assert_eq!(p.selected, None);
+        let r = resp(&[], "garbage\r\n=\r\nm=\r\n");
+        let p = presentation(&r, "rtsp://h/s");
+        assert!(p.tracks.is_empty());
     }
 }

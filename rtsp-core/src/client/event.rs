@@ -27,12 +27,14 @@ pub struct Track {
     pub media: String,
     /// First payload type listed on the `m=` line.
     pub payload_type: Option<u8>,
-    /// Encoding name from `a=rtpmap` (`JPEG`), or `None` when absent (static PT 26 needs none).
+    /// Encoding name from `a=rtpmap`, else from the static payload type table (PT 26: `JPEG`).
     pub encoding: Option<String>,
     /// RTP clock rate (90000 for JPEG).
     pub clock_rate: u32,
     /// `a=framerate`, if present.
     pub framerate: Option<f64>,
+    /// `a=x-dimensions` / `a=framesize`, if present.
+    pub dimensions: Option<(u16, u16)>,
     /// Absolute control URL (the SETUP request-URI), resolved against the base URL.
     pub control_url: String,
 }
@@ -234,7 +236,7 @@ pub struct ClientStats {
     /// Fraction lost in the last RTCP interval, 0.0–1.0.
     pub fraction_lost: f64,
     /// Interarrival jitter in milliseconds (RFC 3550 A.8; 0 in the lab dialect).
-    pub jitter_ms: f64,
+    pub jitter: f64,
     /// Duplicate packets seen.
     pub duplicates: u64,
     /// Packets that arrived after a later-numbered one.

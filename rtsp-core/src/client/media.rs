@@ -106,8 +106,7 @@ impl Media {
             return None;
         };
         let same = |a: core::net::SocketAddr, b: core::net::SocketAddr| {
-            a == b
-                || (a.port() == b.port() && (a.ip().is_unspecified() || b.ip().is_unspecified()))
+            a == b || (a.port() == b.port() && (a.ip().is_unspecified() || b.ip().is_unspecified()))
         };
         if same(local, rtp_local) {
             Some(true)
@@ -317,7 +316,13 @@ impl Media {
 
     /// A compound RTCP packet: RR (with a report block once a source is known) + SDES CNAME
     /// [+ BYE].
-    pub(super) fn build_rtcp(&mut self, now: Instant, our_ssrc: u32, cname: &str, bye: bool) -> Vec<u8> {
+    pub(super) fn build_rtcp(
+        &mut self,
+        now: Instant,
+        our_ssrc: u32,
+        cname: &str,
+        bye: bool,
+    ) -> Vec<u8> {
         let mut reports = Vec::new();
         if let (Some(ssrc), true) = (self.ssrc, self.counters.packets > 0) {
             let block = self.stats.report_block(ssrc, now);
@@ -355,11 +360,13 @@ impl Media {
         s.frames_dropped = self.depack.frames_dropped() + self.lab_dropped;
         s.ssrc = self.ssrc;
         s.lost = self.stats.lost();
-        let fraction = self.last_fraction_lost.unwrap_or_else(|| self.stats.fraction_lost());
+        let fraction = self
+            .last_fraction_lost
+            .unwrap_or_else(|| self.stats.fraction_lost());
         s.fraction_lost = f64::from(fraction) / 256.0;
         s.duplicates = self.stats.duplicates();
         s.reordered = self.stats.reordered();
-        s.jitter_ms = if self.lab {
+        s.jitter = if self.lab {
             0.0
         } else {
             f64::from(self.stats.jitter()) * 1000.0 / f64::from(JPEG_CLOCK)

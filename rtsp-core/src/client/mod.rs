@@ -56,7 +56,9 @@ mod target;
 mod tests;
 
 pub use config::{ClientConfig, Dialect, TransportChoice};
-pub use event::{ApiError, ClientError, ClientEvent, ClientState, ClientStats, Presentation, Track};
+pub use event::{
+    ApiError, ClientError, ClientEvent, ClientState, ClientStats, Presentation, Track,
+};
 
 use core::net::SocketAddr;
 use std::collections::VecDeque;
@@ -69,9 +71,10 @@ use self::target::Target;
 use crate::io::{ConnId, Dest, Input, Machine, Output, Transmit};
 use crate::message::headers::{Public, Range, RtpInfo, Session, Transport};
 use crate::message::{
-    write_interleaved, Decoded, Decoder, HeaderName, Message, Method, ParseError, Request, Response,
-    StatusCode,
+    write_interleaved, Decoded, Decoder, HeaderName, Message, Method, ParseError, Request,
+    Response, StatusCode,
 };
+use crate::url::RtspUrl;
 
 /// What a request was for (decides how its response is handled).
 #[derive(Debug, Clone)]
@@ -134,10 +137,10 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    /// `base` × a factor uniformly in [0.5, 1.5).
+    /// `base` (at most a day) × a factor uniformly in [0.5, 1.5).
     fn jittered(&mut self, base: Duration) -> Duration {
         let f = 0.5 + (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        base.mul_f64(f)
+        base.min(Duration::from_secs(86_400)).mul_f64(f)
     }
 }
 
@@ -224,7 +227,13 @@ impl Client {
 
     /// Host and port the runtime should connect the control (TCP) connection to.
     pub fn server(&self) -> (&str, u16) {
-        (&self.target.host, self.target.port)
+        (self.target.url.host(), self.target.url.port())
+    }
+
+    /// The configured URL, parsed (credentials included; the lab dialect's `host:port` reads as
+    /// `rtsp://host:port`).
+    pub fn url(&self) -> &RtspUrl {
+        &self.target.url
     }
 
     /// The request-URI of DESCRIBE (and of SETUP without DESCRIBE): the URL without
@@ -272,7 +281,11 @@ impl Client {
                 pending: p.method.clone(),
             });
         }
-        if self.pending.iter().any(|p| matches!(p.kind, Kind::Teardown)) {
+        if self
+            .pending
+            .iter()
+            .any(|p| matches!(p.kind, Kind::Teardown))
+        {
             return Err(ApiError::Busy {
                 method,
                 pending: Method::Teardown,
@@ -401,7 +414,11 @@ impl Client {
                 state: self.state,
             });
         }
-        if self.pending.iter().any(|p| matches!(p.kind, Kind::Teardown)) {
+        if self
+            .pending
+            .iter()
+            .any(|p| matches!(p.kind, Kind::Teardown))
+        {
             return Err(ApiError::Busy {
                 method: Method::Teardown,
                 pending: Method::Teardown,
@@ -489,7 +506,7 @@ impl Client {
             }
             in_flight = true;
             match now {
-                Some(now) => p.deadline = Some(now + timeout),
+                Some(now) => p.deadline = Some(after(now, timeout)),
                 None => self.need_now = true,
             }
             self.out.push_back(Output::Transmit(Transmit {
@@ -530,7 +547,7 @@ impl Client {
             return;
         }
         self.lab_flush_at = if self.is_lab() && !self.rx.is_empty() {
-            Some(now + self.cfg().lab_reply_delay)
+            Some(after(now, self.cfg().lab_reply_delay))
         } else {
             None
         };
@@ -714,7 +731,8 @@ impl Client {
                 rtp_local,
                 rtcp_local,
             } => {
-                let server_rtcp = match (self.peer, transport.as_ref().and_then(|t| t.server_port)) {
+                let server_rtcp = match (self.peer, transport.as_ref().and_then(|t| t.server_port))
+                {
                     (Some(peer), Some((rtp, rtcp))) => {
                         let port = rtcp.unwrap_or(rtp.wrapping_add(1));
                         (port != 0).then(|| SocketAddr::new(peer.ip(), port))
@@ -757,9 +775,9 @@ impl Client {
         });
         self.state = ClientState::Ready;
         if !self.is_lab() {
-            self.keepalive_at = Some(now + keepalive_interval(timeout));
+            self.keepalive_at = Some(after(now, keepalive_interval(timeout)));
             let first = self.rng.jittered(self.cfg().rtcp_interval);
-            self.rtcp_at = Some(now + first);
+            self.rtcp_at = Some(after(now, first));
         }
         self.emit(ClientEvent::SetupDone {
             cseq,
@@ -819,7 +837,7 @@ impl Client {
             let timeout = self.cfg().request_timeout;
             for p in self.pending.iter_mut() {
                 if p.unsent.is_none() && p.deadline.is_none() {
-                    p.deadline = Some(now + timeout);
+                    p.deadline = Some(after(now, timeout));
                 }
             }
         }
@@ -857,7 +875,7 @@ impl Client {
         if self.rtcp_at.is_some_and(|t| t <= now) {
             self.send_rtcp(now, false);
             let next = self.rng.jittered(self.cfg().rtcp_interval);
-            self.rtcp_at = Some(now + next);
+            self.rtcp_at = Some(after(now, next));
         }
     }
 
@@ -866,8 +884,12 @@ impl Client {
             self.keepalive_at = None;
             return;
         };
-        self.keepalive_at = Some(now + keepalive_interval(session.timeout));
-        if self.pending.iter().any(|p| matches!(p.kind, Kind::Keepalive)) {
+        self.keepalive_at = Some(after(now, keepalive_interval(session.timeout)));
+        if self
+            .pending
+            .iter()
+            .any(|p| matches!(p.kind, Kind::Keepalive))
+        {
             return;
         }
         let method = if self.get_parameter_ok {
@@ -909,7 +931,8 @@ impl Client {
             Path::Udp { .. } => None,
         };
         if let Some((dest, data)) = dest_data {
-            self.out.push_back(Output::Transmit(Transmit { dest, data }));
+            self.out
+                .push_back(Output::Transmit(Transmit { dest, data }));
         }
     }
 
@@ -944,6 +967,13 @@ impl Client {
         self.lab_flush_at = None;
         self.emit(ClientEvent::Closed);
     }
+}
+
+/// `now + d`, saturating far in the future instead of overflowing (configured or announced
+/// durations may be absurd).
+fn after(now: Instant, d: Duration) -> Instant {
+    let d = d.min(Duration::from_secs(10 * 365 * 86_400));
+    now.checked_add(d).unwrap_or(now)
 }
 
 /// Keepalive period for session timeout `t`: min(T/2, T−5), at least 0.5 s.

@@ -50,7 +50,7 @@ impl Reorder {
     pub(super) fn new(window: usize, delay: Duration) -> Self {
         Self {
             window: window.max(1),
-            delay,
+            delay: delay.min(Duration::from_secs(60)),
             next: None,
             held: BTreeMap::new(),
         }
@@ -142,7 +142,11 @@ impl Reorder {
 
     /// When the oldest held packet stops waiting.
     pub(super) fn deadline(&self) -> Option<Instant> {
-        self.held.values().map(|h| h.arrived).min().map(|t| t + self.delay)
+        self.held
+            .values()
+            .map(|h| h.arrived)
+            .min()
+            .map(|t| t + self.delay)
     }
 
     /// Forget the expected sequence number (e.g. after PLAY announced a new one).

@@ -1,5 +1,27 @@
 //! RTSP/1.0 messages (RFC 2326 §6, §7): requests, responses, headers, and their
 //! bounded incremental parser ([`Decoder`]) and writer.
+//!
+//! Reading a control connection (sans-IO: the caller owns the buffer):
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use rtsp_core::message::{Decoded, Decoder, Limits, Message, Transport, HeaderName};
+//!
+//! let mut decoder = Decoder::new(Limits::default());
+//! let mut buf = BytesMut::new();
+//! buf.extend_from_slice(b"SETUP rtsp://h/test/stream=0 RTSP/1.0\r\nCSeq: 3\r\n");
+//! assert_eq!(decoder.decode(&mut buf), Ok(None)); // need more bytes
+//! buf.extend_from_slice(b"Transport: RTP/AVP;unicast;client_port=5000-5001\r\n\r\n");
+//! let Some(Decoded::Message(Message::Request(req))) = decoder.decode(&mut buf).unwrap() else {
+//!     panic!()
+//! };
+//! let t = Transport::parse_list(req.headers.get(&HeaderName::TRANSPORT).unwrap()).unwrap();
+//! assert_eq!(t[0].client_port, Some((5000, Some(5001))));
+//! assert_eq!(req.cseq(), Some(3));
+//! ```
+//!
+//! Typed header values live in [`headers`] (re-exported here); every other header is kept
+//! verbatim (trimmed) in [`Headers`].
 
 mod decoder;
 mod encode;

@@ -12,6 +12,7 @@ use crate::message::headers::{Transport, TransportMode};
 use crate::message::{
     Decoded, Decoder, HeaderName, Message, Method, ParseError, Request, Response, StatusCode,
 };
+use crate::sdp::SessionDescription;
 use bytes::{Bytes, BytesMut};
 use core::net::SocketAddr;
 use std::collections::{BTreeMap, VecDeque};
@@ -110,7 +111,10 @@ impl std::fmt::Debug for Server {
 impl Server {
     /// A server with no connections. `now` is the instant at which
     /// [`ServerConfig::wallclock_at_start`] was read.
-    pub fn new(config: ServerConfig, catalog: Box<dyn Catalog>, now: Instant) -> Self {
+    ///
+    /// A `session_timeout` below one second is raised to one second.
+    pub fn new(mut config: ServerConfig, catalog: Box<dyn Catalog>, now: Instant) -> Self {
+        config.session_timeout = config.session_timeout.max(Duration::from_secs(1));
         let rng = SplitMix64::new(config.seed);
         Self {
             config,
@@ -442,7 +446,13 @@ impl Server {
                 .header(HeaderName::UNSUPPORTED, required.join(", "));
         }
         match req.method {
-            Method::Options => Reply::new(StatusCode::OK).header(HeaderName::PUBLIC, PUBLIC),
+            Method::Options => {
+                let mut reply = Reply::new(StatusCode::OK).header(HeaderName::PUBLIC, PUBLIC);
+                reply.session = session_id(req)
+                    .and_then(|id| self.sessions.get(&id))
+                    .map(|s| self.session_header(s));
+                reply
+            }
             Method::Describe => self.describe(req),
             Method::Setup => self.setup(conn, peer, req),
             Method::Play => self.play(req),
@@ -490,11 +500,17 @@ impl Server {
         };
         let base = content_base(&req.uri);
         let looping = self.config.loop_media || media.looping();
-        let sdp = super::sdp_for(&media, looping, self.wallclock());
+        let duration = (!looping).then(|| media.duration().as_secs_f64());
+        let sdp = SessionDescription::new(media.name(), self.config.rtp_local.ip())
+            .session_id(self.wallclock().as_secs())
+            .control("stream=0")
+            .framerate(media.fps())
+            .duration(duration)
+            .dimensions(media.width(), media.height());
         let mut reply = Reply::new(StatusCode::OK)
             .header(HeaderName::CONTENT_BASE, base)
             .header(HeaderName::CONTENT_TYPE, "application/sdp");
-        reply.body = Bytes::from(sdp);
+        reply.body = sdp.to_bytes();
         reply
     }
 
@@ -553,6 +569,7 @@ impl Server {
             Some(id) => {
                 if let Some(s) = self.sessions.get_mut(&id) {
                     s.delivery = delivery;
+                    s.control = Some(conn);
                     s.peer = peer;
                     s.track_url = req.uri.clone();
                 }
@@ -564,7 +581,7 @@ impl Server {
                     Err(r) => return r,
                 };
                 let id = self.new_session_id();
-                let session = Session::new(
+                let mut session = Session::new(
                     id.clone(),
                     peer,
                     name,
@@ -575,6 +592,7 @@ impl Server {
                     &mut self.rng,
                     self.now,
                 );
+                session.control = Some(conn);
                 self.sessions.insert(id.clone(), session);
                 self.event(ServerEvent::SessionCreated {
                     session: id.clone(),
@@ -738,7 +756,7 @@ impl Server {
         };
         let rtp_info = RtpInfo {
             url: s.track_url.clone(),
-            seq: Some(s.seq),
+            seq: Some(s.next_seq()),
             rtptime: Some(s.rtp_time(s.k)),
         };
         let mut reply = Reply::new(StatusCode::OK)
@@ -844,7 +862,7 @@ impl Server {
         let expired: Vec<String> = self
             .sessions
             .values()
-            .filter(|s| s.last_seen + timeout <= now)
+            .filter(|s| self.expires(s) && s.last_seen + timeout <= now)
             .map(|s| s.id.clone())
             .collect();
         for id in expired {
@@ -856,13 +874,24 @@ impl Server {
         }
     }
 
+    /// Whether a session can expire: not while the connection it dies with is open (the
+    /// course-lab client sends nothing while it plays). Interleaved sessions are refreshed by
+    /// every byte on their connection instead.
+    fn expires(&self, s: &Session) -> bool {
+        !(s.is_lab() && s.conn().is_some_and(|c| self.conns.contains_key(&c)))
+    }
+
     fn next_deadline(&self) -> Option<Instant> {
         let timeout = self.config.session_timeout;
         let conns = self.conns.values().filter_map(|c| c.flush_at);
         let sessions = self.sessions.values().flat_map(|s| {
-            [Some(s.last_seen + timeout), s.next_frame_due(), s.next_sr]
-                .into_iter()
-                .flatten()
+            [
+                self.expires(s).then(|| s.last_seen + timeout),
+                s.next_frame_due(),
+                s.next_sr,
+            ]
+            .into_iter()
+            .flatten()
         });
         conns.chain(sessions).min()
     }
@@ -919,6 +948,7 @@ fn session_id(req: &Request) -> Option<String> {
 
 /// `Content-Base`: the presentation URL (track suffix removed) with a trailing slash.
 fn content_base(uri: &str) -> String {
+    let uri = &uri[..uri.find(['?', '#']).unwrap_or(uri.len())];
     let mut base = uri.to_string();
     if let Ok(Target::Stream { track: Some(_), .. }) = path::parse_target(uri) {
         let trimmed = base.trim_end_matches('/');

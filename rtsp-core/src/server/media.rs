@@ -133,25 +133,6 @@ impl Media {
         })
     }
 
-    /// Test and internal constructor from ready-made payloads (no JPEG parsing).
-    #[cfg(test)]
-    pub(crate) fn from_parts(
-        name: &str,
-        fps: f64,
-        width: u16,
-        height: u16,
-        frames: Vec<MediaFrame>,
-    ) -> Self {
-        Self {
-            name: name.to_string(),
-            fps,
-            width,
-            height,
-            looping: false,
-            frames,
-        }
-    }
-
     /// Builder-style: play this stream in a loop even when the server does not loop media
     /// ([`ServerConfig::loop_media`](super::ServerConfig::loop_media)); for generated streams.
     pub fn with_looping(mut self, looping: bool) -> Self {

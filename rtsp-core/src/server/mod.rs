@@ -65,7 +65,8 @@
 //!   line, `Transport: RTP/UDP; client_port= N`): unterminated requests are completed after
 //!   [`ServerConfig::lab_flush_delay`] without more bytes; replies put `CSeq` on line 2 and a
 //!   numeric `Session` on line 3; RTP carries one whole JPEG per packet (no RFC 2435 header,
-//!   PT 26, sequence number = frame number from 1).
+//!   PT 26, sequence number = frame number from 1). That client sends neither keepalives
+//!   nor RTCP, so its session lives as long as its control connection instead of expiring.
 //! * Request-URIs map to stream names (see [`Catalog`]); `..`, absolute paths, backslashes
 //!   and NUL are refused before the catalog is asked.
 //! * Status codes: 400 (garbage — the connection is closed after a parse error — or no
@@ -259,24 +260,4 @@ pub enum ServerEvent {
         /// Why.
         reason: CloseReason,
     },
-}
-
-/// The presentation description of `media` (RFC 4566), one RTP/JPEG track with control
-/// `stream=0`.
-fn sdp_for(media: &Media, looping: bool, wallclock: Duration) -> String {
-    let range = if looping {
-        "npt=0-".to_string()
-    } else {
-        format!("npt=0-{:.3}", media.duration().as_secs_f64())
-    };
-    let version = wallclock.as_secs();
-    format!(
-        "v=0\r\no=- {version} 1 IN IP4 0.0.0.0\r\ns={name}\r\nt=0 0\r\na=control:*\r\na=range:{range}\r\n\
-         m=video 0 RTP/AVP 26\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:26 JPEG/90000\r\na=framerate:{fps}\r\n\
-         a=x-dimensions:{w},{h}\r\na=control:stream=0\r\n",
-        name = media.name(),
-        fps = media.fps(),
-        w = media.width(),
-        h = media.height(),
-    )
 }

@@ -54,11 +54,7 @@ pub(crate) fn parse_target(uri: &str) -> Result<Target, PathError> {
         }
         let end_of_authority = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let path = &rest[end_of_authority..];
-        if path.starts_with('/') {
-            &path[1..]
-        } else {
-            path
-        }
+        path.strip_prefix('/').unwrap_or(path)
     };
     // Query and fragment are not part of the name.
     let raw_path = &raw_path[..raw_path.find(['?', '#']).unwrap_or(raw_path.len())];

@@ -67,6 +67,8 @@ pub(crate) struct Session {
     /// The URL the client used in SETUP (for RTP-Info).
     pub(crate) track_url: String,
     pub(crate) delivery: Delivery,
+    /// The control connection that set it up (last).
+    pub(crate) control: Option<ConnId>,
     pub(crate) looping: bool,
     pub(crate) state: PlayState,
     pub(crate) ssrc: u32,
@@ -110,6 +112,7 @@ impl Session {
             media,
             track_url,
             delivery,
+            control: None,
             state: PlayState::Ready,
             ssrc,
             seq,
@@ -132,11 +135,23 @@ impl Session {
         matches!(self.state, PlayState::Playing { .. })
     }
 
-    /// The interleaved connection, if any.
+    /// The connection the session dies with: the interleaved one, or for the course-lab
+    /// client (which sends neither keepalives nor RTCP, and never reconnects) its control
+    /// connection.
     pub(crate) fn conn(&self) -> Option<ConnId> {
         match self.delivery {
             Delivery::Interleaved { conn, .. } => Some(conn),
-            _ => None,
+            Delivery::Lab { .. } => self.control,
+            Delivery::Udp { .. } => None,
+        }
+    }
+
+    /// The sequence number of the next packet (the course-lab numbering for lab sessions).
+    pub(crate) fn next_seq(&self) -> u16 {
+        if self.is_lab() {
+            lab_seq(self.k)
+        } else {
+            self.seq
         }
     }
 
@@ -285,7 +300,7 @@ impl Session {
                     return;
                 }
                 // The lab client wants frame numbers from 1 that only grow (1 = restart).
-                let seq = (self.k % 65_535) as u16 + 1;
+                let seq = lab_seq(self.k);
                 let mut data = Vec::with_capacity(RTP_HEADER_LEN + frame.jpeg.len());
                 self.write_rtp_header(false, seq, ts, &mut data);
                 data.extend_from_slice(&frame.jpeg);
@@ -400,4 +415,10 @@ impl Session {
         };
         tx.out.push_back(Output::Transmit(transmit));
     }
+}
+
+/// The course-lab client's frame number for media-clock frame `k`: 1, 2, ... (never 0, which
+/// it would take for a restart after a wrap).
+fn lab_seq(k: u64) -> u16 {
+    (k % 65_535) as u16 + 1
 }

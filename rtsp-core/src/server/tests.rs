@@ -26,8 +26,16 @@ fn rtcp_local() -> SocketAddr {
 const PEER: &str = "192.168.1.7:40000";
 const C1: ConnId = ConnId(1);
 
+/// The test-pattern frames, encoded once for all tests.
+fn test_frames() -> Vec<Bytes> {
+    static FRAMES_CACHE: std::sync::OnceLock<Vec<Bytes>> = std::sync::OnceLock::new();
+    FRAMES_CACHE
+        .get_or_init(|| mjpeg::testpattern::frames(FRAMES, 64, 48))
+        .clone()
+}
+
 fn test_media(name: &str) -> Media {
-    Media::from_jpegs(name, FPS, mjpeg::testpattern::frames(FRAMES, 64, 48), MTU).unwrap()
+    Media::from_jpegs(name, FPS, test_frames(), MTU).unwrap()
 }
 
 fn config() -> ServerConfig {
@@ -384,7 +392,7 @@ fn media_is_packetized_once_within_the_mtu() {
     assert!(frags.iter().all(|f| f.len() + 12 + 8 <= MTU));
     // The first payload: type 1, Q 255, 64/8 x 48/8, then the 128 bytes of tables.
     assert_eq!(&frags[0][4..8], &[1, 255, 8, 6]);
-    assert_eq!(m.jpeg(0).unwrap(), &mjpeg::testpattern::frame(0, 64, 48));
+    assert_eq!(m.jpeg(0).unwrap(), &test_frames()[0]);
     assert_eq!(
         Media::from_jpegs("x", 0.0, vec![], 1400).unwrap_err(),
         MediaError::FrameRate(0.0)
@@ -421,6 +429,14 @@ fn options_echoes_cseq_and_lists_methods() {
     // live555 starts at CSeq 2, and any u32 is echoed.
     let r = h.request(C1, &req("OPTIONS", "rtsp://h/test", 4_000_000_000, &[]));
     assert_eq!(r.cseq(), Some(4_000_000_000));
+    assert_eq!(header(&r, "Session"), None);
+    // OPTIONS as a keepalive names the session in its reply.
+    let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
+    let r = h.request(C1, &req("OPTIONS", "*", 5, &[&format!("Session: {sid}")]));
+    assert_eq!(
+        header(&r, "Session"),
+        Some(format!("{sid};timeout=55").as_str())
+    );
 }
 
 #[test]
@@ -432,6 +448,8 @@ fn describe_returns_sdp_and_content_base() {
         ("rtsp://127.0.0.1:8554/test/", "rtsp://127.0.0.1:8554/test/"),
         ("rtsp://h/dir/clip.mjpeg", "rtsp://h/dir/clip.mjpeg/"),
         ("rtsp://h/dir%2Fclip.mjpeg", "rtsp://h/dir%2Fclip.mjpeg/"),
+        ("rtsp://h/test/stream=0", "rtsp://h/test/"),
+        ("rtsp://h/test?token=1", "rtsp://h/test/"),
     ] {
         let r = h.request(C1, &req("DESCRIBE", uri, 2, &["Accept: application/sdp"]));
         assert_eq!(r.status, StatusCode::OK, "{uri}");
@@ -1235,6 +1253,39 @@ fn course_lab_errors_keep_the_positional_layout() {
 }
 
 #[test]
+fn course_lab_sessions_live_as_long_as_their_connection() {
+    let mut h = H::new();
+    h.connect(C1);
+    h.send(
+        C1,
+        b"SETUP movie.Mjpeg RTSP/1.0\nCSeq: 1\nTransport: RTP/UDP; client_port= 25000",
+    );
+    h.advance(Duration::from_millis(300));
+    let text = String::from_utf8(stream_bytes(&h.take(), C1)).unwrap();
+    let session = text
+        .lines()
+        .nth(2)
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    h.send(
+        C1,
+        format!("PLAY movie.Mjpeg RTSP/1.0\nCSeq: 2\nSession: {session}").as_bytes(),
+    );
+    // The lab client sends nothing while it plays: no reaping while it is connected.
+    h.advance(Duration::from_secs(300));
+    assert_eq!(h.server.session_count(), 1);
+    h.take();
+    let now = h.now;
+    h.input(Input::StreamClosed { now, conn: C1 });
+    assert_eq!(h.server.session_count(), 0);
+    h.advance(Duration::from_secs(1));
+    assert_eq!(any_udp(&h.take()), 0);
+}
+
+#[test]
 fn bare_name_with_rtp_avp_gets_rfc2435() {
     let mut h = H::new();
     h.connect(C1);
@@ -1447,10 +1498,10 @@ fn a_request_split_at_every_byte() {
     for split in 1..text.len() {
         let mut h = H::new();
         h.connect(C1);
-        h.send(C1, text[..split].as_bytes());
+        h.send(C1, &text.as_bytes()[..split]);
         assert!(responses(&h.take(), C1).is_empty(), "split at {split}");
         h.advance(Duration::from_millis(10));
-        h.send(C1, text[split..].as_bytes());
+        h.send(C1, &text.as_bytes()[split..]);
         let r = responses(&h.take(), C1);
         assert_eq!(r, vec![expected.clone()], "split at {split}");
     }

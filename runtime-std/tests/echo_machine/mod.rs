@@ -89,8 +89,6 @@ impl Machine for Echo {
     }
 
     fn poll_output(&mut self) -> Output<EchoEvent> {
-        self.out
-            .pop_front()
-            .unwrap_or(Output::Timeout(self.timer))
+        self.out.pop_front().unwrap_or(Output::Timeout(self.timer))
     }
 }

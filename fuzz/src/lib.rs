@@ -1,0 +1,73 @@
+//! Helpers shared by the fuzz targets (not fuzzed themselves).
+
+/// splitmix64: derives chunk sizes and similar choices from a seed taken from the input, so
+/// one input always replays the same way.
+#[derive(Debug, Clone)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// Next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A value in `1..=max` (`max >= 1`), biased towards small values half of the time.
+    pub fn chunk_len(&mut self, max: usize) -> usize {
+        let max = max.max(1);
+        let r = self.next_u64();
+        let bound = if r & 1 == 0 { max.min(8) } else { max };
+        1 + ((r >> 1) as usize % bound)
+    }
+}
+
+/// Splits `data` into consecutive chunks whose sizes come from `seed` (at least one byte each;
+/// an empty input gives no chunks).
+pub fn chunks(data: &[u8], seed: u64) -> Vec<&[u8]> {
+    let mut rng = Rng(seed);
+    let mut out = Vec::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        let n = rng.chunk_len(rest.len().min(4096));
+        let (a, b) = rest.split_at(n);
+        out.push(a);
+        rest = b;
+    }
+    out
+}
+
+/// Splits the input into its first `N` bytes (zero-padded) and the rest.
+pub fn take_prefix<const N: usize>(data: &[u8]) -> ([u8; N], &[u8]) {
+    let mut head = [0u8; N];
+    let n = data.len().min(N);
+    head[..n].copy_from_slice(&data[..n]);
+    (head, &data[n..])
+}
+
+/// Splits a length-prefixed record stream: each record is a big-endian `u16` length and that
+/// many bytes (a short last record takes what is left). Used for packet sequences.
+pub fn records(mut data: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    while data.len() >= 2 {
+        let n = usize::from(u16::from_be_bytes([data[0], data[1]]));
+        data = &data[2..];
+        let n = n.min(data.len());
+        out.push(&data[..n]);
+        data = &data[n..];
+    }
+    out
+}
+
+/// Encodes packets as [`records`] (for building seed corpora).
+pub fn encode_records<'a>(packets: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in packets {
+        let n = p.len().min(usize::from(u16::MAX));
+        out.extend_from_slice(&(n as u16).to_be_bytes());
+        out.extend_from_slice(&p[..n]);
+    }
+    out
+}

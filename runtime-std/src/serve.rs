@@ -99,25 +99,45 @@ impl std::fmt::Debug for BoundServer {
 /// Logs a server event with `tracing` (connections and sessions at info, requests at debug).
 pub fn log_server_event(ev: &ServerEvent) {
     match ev {
+        ServerEvent::Connected { conn, peer } => {
+            tracing::debug!(conn = conn.0, %peer, "connection accepted")
+        }
+        ServerEvent::Disconnected { conn, peer } => {
+            tracing::debug!(conn = conn.0, %peer, "connection closed")
+        }
         ServerEvent::Request {
             peer,
             method,
             uri,
             status,
             ..
-        } => {
-            tracing::debug!(%peer, %method, uri, status = %status, "request")
-        }
+        } => tracing::debug!(%peer, %method, uri, %status, "request"),
         ServerEvent::ProtocolError { peer, error, .. } => {
             tracing::info!(%peer, %error, "protocol error; connection closed")
         }
         ServerEvent::LookupFailed { stream, error } => {
             tracing::warn!(stream, %error, "stream lookup failed")
         }
-        ServerEvent::SessionCreated { .. }
-        | ServerEvent::SessionClosed { .. }
-        | ServerEvent::EndOfStream { .. } => tracing::info!(?ev),
-        _ => tracing::debug!(?ev),
+        ServerEvent::SessionCreated { session, peer } => {
+            tracing::info!(session, %peer, "session created")
+        }
+        ServerEvent::EndOfStream { session } => tracing::info!(session, "end of stream"),
+        ServerEvent::ReceiverReport {
+            session,
+            fraction_lost,
+            cumulative_lost,
+            jitter,
+        } => tracing::debug!(
+            session,
+            fraction_lost,
+            cumulative_lost,
+            jitter,
+            "receiver report"
+        ),
+        ServerEvent::SessionClosed { session, reason } => {
+            tracing::info!(session, ?reason, "session closed")
+        }
+        _ => tracing::debug!(?ev, "server event"),
     }
 }
 

@@ -126,6 +126,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 
@@ -260,11 +261,11 @@ fn run(args: Args) -> Result<u8, String> {
     rt.machine_mut().start();
     if !quiet {
         eprintln!(
-            "client-std: {} {} via {}",
+            "client-std: {} {} on {addr} via {}",
             if dialect == Dialect::Lab {
-                "lab dialect,"
+                "lab dialect: requesting"
             } else {
-                "playing"
+                "connected for"
             },
             rt.machine().client().request_url(),
             match transport {

@@ -236,7 +236,7 @@ pub struct ClientStats {
     /// Fraction lost in the last RTCP interval, 0.0–1.0.
     pub fraction_lost: f64,
     /// Interarrival jitter in milliseconds (RFC 3550 A.8; 0 in the lab dialect).
-    pub jitter: f64,
+    pub jitter_ms: f64,
     /// Duplicate packets seen.
     pub duplicates: u64,
     /// Packets that arrived after a later-numbered one.

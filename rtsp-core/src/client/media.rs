@@ -366,7 +366,7 @@ impl Media {
         s.fraction_lost = f64::from(fraction) / 256.0;
         s.duplicates = self.stats.duplicates();
         s.reordered = self.stats.reordered();
-        s.jitter = if self.lab {
+        s.jitter_ms = if self.lab {
             0.0
         } else {
             f64::from(self.stats.jitter()) * 1000.0 / f64::from(JPEG_CLOCK)

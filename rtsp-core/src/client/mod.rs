@@ -54,6 +54,7 @@ mod reorder;
 mod target;
 #[cfg(test)]
 mod tests;
+mod timer;
 
 pub use config::{ClientConfig, Dialect, TransportChoice};
 pub use event::{
@@ -68,6 +69,7 @@ use bytes::BytesMut;
 
 use self::media::{Media, MediaOptions, Path};
 use self::target::Target;
+use self::timer::{Timer, TimerTable};
 use crate::io::{ConnId, Dest, Input, Machine, Output, Transmit};
 use crate::message::headers::{Public, Range, RtpInfo, Session, Transport};
 use crate::message::{
@@ -166,11 +168,11 @@ pub struct Client {
     get_parameter_ok: bool,
     presentation: Option<Presentation>,
     media: Option<Media>,
+    /// Statistics of the last media receiver, once it is gone.
+    final_stats: ClientStats,
     /// A request was sent from an API call: its deadline waits for the next input's `now`.
     need_now: bool,
-    keepalive_at: Option<Instant>,
-    rtcp_at: Option<Instant>,
-    lab_flush_at: Option<Instant>,
+    timers: TimerTable,
     rng: Rng,
     our_ssrc: u32,
     cname: String,
@@ -204,10 +206,9 @@ impl Client {
             get_parameter_ok: false,
             presentation: None,
             media: None,
+            final_stats: ClientStats::default(),
             need_now: false,
-            keepalive_at: None,
-            rtcp_at: None,
-            lab_flush_at: None,
+            timers: TimerTable::default(),
             rng,
             our_ssrc,
             cname,
@@ -258,8 +259,17 @@ impl Client {
     }
 
     /// Reception statistics (all zero before SETUP).
+    ///
+    /// After TEARDOWN or close they stay frozen at their last values (for a final report).
     pub fn stats(&self) -> ClientStats {
-        self.media.as_ref().map(Media::stats).unwrap_or_default()
+        self.media.as_ref().map_or(self.final_stats, Media::stats)
+    }
+
+    /// Drop the media receiver, keeping its statistics.
+    fn drop_media(&mut self) {
+        if let Some(media) = self.media.take() {
+            self.final_stats = media.stats();
+        }
     }
 
     // ----------------------------------------------------------------------------------------
@@ -426,8 +436,8 @@ impl Client {
         }
         let now = self.now;
         self.send_rtcp(now, true);
-        self.keepalive_at = None;
-        self.rtcp_at = None;
+        self.timers.stop(Timer::Keepalive);
+        self.timers.stop(Timer::Rtcp);
         let uri = self.aggregate_url();
         Ok(self.send(Method::Teardown, &uri, Vec::new(), Kind::Teardown, None))
     }
@@ -546,16 +556,17 @@ impl Client {
             self.shut_down(Some(ClientError::Parse(e)), true);
             return;
         }
-        self.lab_flush_at = if self.is_lab() && !self.rx.is_empty() {
-            Some(after(now, self.cfg().lab_reply_delay))
+        if self.is_lab() && !self.rx.is_empty() {
+            let at = after(now, self.cfg().lab_reply_delay);
+            self.timers.set(Timer::LabFlush, at);
         } else {
-            None
-        };
+            self.timers.stop(Timer::LabFlush);
+        }
     }
 
     /// The lab reply timer fired (or the connection closed): take what is buffered as a reply.
     fn lab_flush(&mut self, now: Instant) {
-        self.lab_flush_at = None;
+        self.timers.stop(Timer::LabFlush);
         loop {
             match self.decoder.flush(&mut self.rx) {
                 Ok(Some(item)) => self.on_decoded(now, item),
@@ -775,9 +786,10 @@ impl Client {
         });
         self.state = ClientState::Ready;
         if !self.is_lab() {
-            self.keepalive_at = Some(after(now, keepalive_interval(timeout)));
+            self.timers
+                .set(Timer::Keepalive, after(now, keepalive_interval(timeout)));
             let first = self.rng.jittered(self.cfg().rtcp_interval);
-            self.rtcp_at = Some(after(now, first));
+            self.timers.set(Timer::Rtcp, after(now, first));
         }
         self.emit(ClientEvent::SetupDone {
             cseq,
@@ -794,9 +806,9 @@ impl Client {
         }
         // Either way the session is gone for us.
         self.session = None;
-        self.media = None;
-        self.keepalive_at = None;
-        self.rtcp_at = None;
+        self.drop_media();
+        self.timers.stop(Timer::Keepalive);
+        self.timers.stop(Timer::Rtcp);
         self.state = ClientState::Init;
         self.emit(ClientEvent::TornDown);
     }
@@ -820,9 +832,7 @@ impl Client {
         for p in &self.pending {
             consider(p.deadline);
         }
-        consider(self.keepalive_at);
-        consider(self.rtcp_at);
-        consider(self.lab_flush_at);
+        consider(self.timers.next());
         consider(self.media.as_ref().and_then(Media::deadline));
         next
     }
@@ -860,7 +870,7 @@ impl Client {
             }
             self.flush_requests(Some(now));
         }
-        if self.lab_flush_at.is_some_and(|t| t <= now) {
+        if self.timers.is_due(Timer::LabFlush, now) {
             self.lab_flush(now);
             if self.state == ClientState::Closed {
                 return;
@@ -869,22 +879,23 @@ impl Client {
         if let Some(media) = self.media.as_mut() {
             media.release_ready(now, &mut self.out);
         }
-        if self.keepalive_at.is_some_and(|t| t <= now) {
+        if self.timers.is_due(Timer::Keepalive, now) {
             self.keepalive(now);
         }
-        if self.rtcp_at.is_some_and(|t| t <= now) {
+        if self.timers.is_due(Timer::Rtcp, now) {
             self.send_rtcp(now, false);
             let next = self.rng.jittered(self.cfg().rtcp_interval);
-            self.rtcp_at = Some(after(now, next));
+            self.timers.set(Timer::Rtcp, after(now, next));
         }
     }
 
     fn keepalive(&mut self, now: Instant) {
         let Some(session) = self.session.as_ref() else {
-            self.keepalive_at = None;
+            self.timers.stop(Timer::Keepalive);
             return;
         };
-        self.keepalive_at = Some(after(now, keepalive_interval(session.timeout)));
+        let at = after(now, keepalive_interval(session.timeout));
+        self.timers.set(Timer::Keepalive, at);
         if self
             .pending
             .iter()
@@ -958,13 +969,11 @@ impl Client {
         self.state = ClientState::Closed;
         self.pending.clear();
         self.session = None;
-        self.media = None;
+        self.drop_media();
         self.conn = None;
         self.rx.clear();
         self.need_now = false;
-        self.keepalive_at = None;
-        self.rtcp_at = None;
-        self.lab_flush_at = None;
+        self.timers.stop_all();
         self.emit(ClientEvent::Closed);
     }
 }

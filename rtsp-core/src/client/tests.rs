@@ -365,6 +365,7 @@ fn gst_udp_full_session() {
     assert!(matches!(&h.outcomes()[..], [ClientEvent::TornDown]));
     assert_eq!(h.c.state(), ClientState::Init);
     assert_eq!(h.c.session_id(), None);
+    assert_eq!(h.c.stats().frames, 3, "stats survive TEARDOWN");
     assert_eq!(h.deadline, None, "no timers after teardown");
     h.c.close();
     h.drain();
@@ -1073,4 +1074,26 @@ fn random_input_never_panics() {
             h.udp.clear();
         }
     }
+}
+
+#[test]
+fn client_is_send_and_absurd_durations_do_not_panic() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Client>();
+    assert_send::<ClientEvent>();
+
+    let mut cfg = ClientConfig::new("rtsp://h/s");
+    cfg.request_timeout = Duration::MAX;
+    cfg.rtcp_interval = Duration::MAX;
+    cfg.reorder_delay = Duration::MAX;
+    let mut h = Harness::new(cfg);
+    h.connect();
+    h.c.setup(udp()).unwrap();
+    h.reply("RTSP/1.0 200 OK\nCSeq: 1\nSession: x;timeout=4294967295\nTransport: RTP/AVP;unicast;server_port=1-2\n\n");
+    assert!(matches!(&h.outcomes()[..], [ClientEvent::SetupDone { .. }]));
+    for pkt in jpeg_packets(1, 0, 5, &scan(1, 3000)).iter().rev() {
+        h.datagram("0.0.0.0:45578", pkt);
+    }
+    h.advance(Duration::from_secs(3600));
+    assert_eq!(h.c.state(), ClientState::Ready);
 }

@@ -6,8 +6,8 @@
 //! The runtime owns three kinds of sockets — a TCP listener and its accepted control
 //! connections, and the two UDP sockets every session shares ([`ServerConfig::rtp_local`]
 //! and [`ServerConfig::rtcp_local`]) — and the clock. It turns what happens into
-//! [`Input`](crate::io::Input)s, feeds them to [`Machine::handle_input`], and then drains
-//! [`Machine::poll_output`] until [`Output::Timeout`](crate::io::Output::Timeout):
+//! [`Input`](crate::io::Input)s, feeds them to [`Machine::handle_input`](crate::io::Machine::handle_input), and then drains
+//! [`Machine::poll_output`](crate::io::Machine::poll_output) until [`Output::Timeout`](crate::io::Output::Timeout):
 //!
 //! ```text
 //!  accept ------------> Input::Connected{conn, peer}

@@ -501,7 +501,7 @@ fuzz_target!(|script: Script| {
         closed_conn: false,
         closed_event: false,
         rx: BytesMut::new(),
-        decoder: Decoder::new(Limits::default()).with_lenient(true),
+        decoder: Decoder::new(Limits::default()),
         issued: HashSet::new(),
         outstanding: BTreeSet::new(),
         sent: HashSet::new(),

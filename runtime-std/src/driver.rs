@@ -213,7 +213,8 @@ impl<M: Machine + 'static> Runtime<M> {
     }
 
     /// Sets how long one write to a control connection may block before the connection is
-    /// dropped (reported to the machine as `StreamClosed`). Default 5 s.
+    /// dropped (reported to the machine as `StreamClosed`). Default 5 s. Applies to
+    /// connections added after the call (call it before [`Runtime::tcp_listener`]).
     pub fn set_write_timeout(&mut self, timeout: Duration) {
         self.write_timeout = timeout;
     }

@@ -413,3 +413,63 @@ fn run(args: Args) -> Result<u8, String> {
     }
     Ok(exit)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Target, String> {
+        let a = Args::try_parse_from(std::iter::once("client-std").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        parse_target(&a)
+    }
+
+    #[test]
+    fn url_and_lab_forms() {
+        assert!(matches!(parse(&["rtsp://h/x"]), Ok(Target::Url(u)) if u == "rtsp://h/x"));
+        match parse(&["127.0.0.1", "8554", "25000", "movie.Mjpeg"]).unwrap() {
+            Target::Lab {
+                host,
+                port,
+                rtp_port,
+                file,
+            } => assert_eq!(
+                (host.as_str(), port, rtp_port, file.as_str()),
+                ("127.0.0.1", 8554, 25000, "movie.Mjpeg")
+            ),
+            Target::Url(_) => panic!("lab form expected"),
+        }
+        assert!(parse(&["a", "b"]).is_err());
+        assert!(parse(&["h", "port", "25000", "f"]).is_err());
+        assert!(parse(&["a", "b", "c", "d", "e"]).is_err());
+    }
+
+    #[test]
+    fn options() {
+        let a = Args::try_parse_from([
+            "client-std",
+            "rtsp://h/x",
+            "--transport",
+            "tcp",
+            "--frames",
+            "10",
+            "--duration",
+            "2.5",
+            "--record",
+            "out.Mjpeg",
+            "--headless",
+            "--interactive",
+            "--quiet",
+            "--rtp-port",
+            "5000",
+        ])
+        .unwrap();
+        assert_eq!(a.transport, TransportArg::Tcp);
+        assert_eq!(
+            (a.frames, a.duration, a.rtp_port),
+            (Some(10), Some(2.5), Some(5000))
+        );
+        assert!(a.headless && a.interactive && a.quiet);
+        assert!(Args::try_parse_from(["client-std", "rtsp://h/x", "--transport", "sctp"]).is_err());
+    }
+}

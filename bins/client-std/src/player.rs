@@ -469,3 +469,178 @@ impl Machine for Player {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rtsp_core::client::ClientConfig;
+    use rtsp_core::server::{Media, MemoryCatalog};
+    use runtime_std::{bind_udp_pair, Flow, RunningServer, Runtime, ServerOptions};
+    use std::net::Ipv4Addr;
+
+    fn server() -> RunningServer {
+        let frames = mjpeg::testpattern::frames(10, 32, 16);
+        let media = Media::from_jpegs("clip", 100.0, frames, 1400).unwrap();
+        let opts = ServerOptions::new(
+            (Ipv4Addr::LOCALHOST, 0).into(),
+            Box::new(MemoryCatalog::new().with(media)),
+        );
+        runtime_std::serve(opts).unwrap()
+    }
+
+    fn config(udp: bool) -> PlayerConfig {
+        PlayerConfig {
+            dialect: Dialect::Standard,
+            auto_play: true,
+            transport: if udp {
+                TransportChoice::Udp {
+                    rtp_local: (Ipv4Addr::LOCALHOST, 0).into(),
+                    rtcp_local: (Ipv4Addr::LOCALHOST, 0).into(),
+                }
+            } else {
+                TransportChoice::Tcp
+            },
+            max_frames: None,
+            duration: None,
+            progress: false,
+            teardown_wait: Duration::from_secs(3),
+        }
+    }
+
+    /// Runs a player against `url` until it is done; returns the exit code, frames seen and
+    /// the messages.
+    fn run(
+        url: String,
+        server: &RunningServer,
+        mut cfg: PlayerConfig,
+    ) -> (i32, usize, Vec<String>) {
+        let client = Client::new(ClientConfig::new(url), Instant::now()).unwrap();
+        let udp = matches!(cfg.transport, TransportChoice::Udp { .. });
+        cfg.transport = TransportChoice::Tcp;
+        let mut rt = Runtime::new(Player::new(client, cfg)).unwrap();
+        if udp {
+            let (a, b) = bind_udp_pair(Ipv4Addr::LOCALHOST.into()).unwrap();
+            let t = TransportChoice::Udp {
+                rtp_local: rt.udp_socket(a).unwrap(),
+                rtcp_local: rt.udp_socket(b).unwrap(),
+            };
+            rt.machine_mut().set_transport(t);
+        }
+        rt.connect_tcp(server.connect_addr()).unwrap();
+        rt.machine_mut().start();
+        let handle = rt.handle();
+        // Bound: give up after 20 s instead of hanging the test.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let guard = std::thread::spawn(move || {
+            if rx.recv_timeout(Duration::from_secs(20)).is_err() {
+                handle.stop();
+            }
+        });
+        let mut code = None;
+        let mut frames = 0;
+        let mut msgs = Vec::new();
+        rt.run(|_, ev| {
+            match ev {
+                PlayerEvent::Frame(_) => frames += 1,
+                PlayerEvent::Info(m) | PlayerEvent::Warn(m) => msgs.push(m),
+                PlayerEvent::Done { code: c } => {
+                    code = Some(c);
+                    return Flow::Stop;
+                }
+                _ => {}
+            }
+            Flow::Continue
+        })
+        .unwrap();
+        let _ = tx.send(());
+        guard.join().unwrap();
+        (code.expect("player finished in time"), frames, msgs)
+    }
+
+    #[test]
+    fn frames_limit_tears_down_and_exits_zero() {
+        let s = server();
+        let mut cfg = config(true);
+        cfg.max_frames = Some(5);
+        let (code, frames, msgs) = run(s.url("clip"), &s, cfg);
+        assert_eq!((code, frames), (0, 5), "{msgs:?}");
+        assert!(msgs.iter().any(|m| m == "torn down"), "{msgs:?}");
+    }
+
+    #[test]
+    fn duration_limit_over_tcp() {
+        let s = server();
+        let mut cfg = config(false);
+        cfg.duration = Some(Duration::from_millis(300));
+        let (code, frames, msgs) = run(s.url("clip"), &s, cfg);
+        assert_eq!(code, 0, "{msgs:?}");
+        assert!(frames > 0);
+        assert!(msgs.iter().any(|m| m == "duration reached"), "{msgs:?}");
+    }
+
+    #[test]
+    fn missing_stream_exits_non_zero() {
+        let s = server();
+        let (code, frames, msgs) = run(s.url("nope"), &s, config(true));
+        assert_eq!((code, frames), (1, 0));
+        assert!(msgs.iter().any(|m| m.contains("404")), "{msgs:?}");
+    }
+
+    #[test]
+    fn server_going_away_exits_non_zero() {
+        let s = server();
+        let url = s.url("clip");
+        let client = Client::new(ClientConfig::new(url), Instant::now()).unwrap();
+        let mut rt = Runtime::new(Player::new(client, config(false))).unwrap();
+        rt.connect_tcp(s.connect_addr()).unwrap();
+        rt.machine_mut().start();
+        let handle = rt.handle();
+        let mut code = None;
+        let mut stopper = Some(s);
+        rt.run(|_, ev| {
+            match ev {
+                // Stop the server once media flows.
+                PlayerEvent::Frame(_) => {
+                    if let Some(s) = stopper.take() {
+                        s.stop();
+                        s.join().unwrap();
+                    }
+                }
+                PlayerEvent::Done { code: c } => {
+                    code = Some(c);
+                    return Flow::Stop;
+                }
+                _ => {}
+            }
+            Flow::Continue
+        })
+        .unwrap();
+        drop(handle);
+        assert_eq!(code, Some(1));
+    }
+
+    #[test]
+    fn commands_and_quit_before_setup() {
+        let s = server();
+        let client = Client::new(ClientConfig::new(s.url("clip")), Instant::now()).unwrap();
+        let mut cfg = config(false);
+        cfg.auto_play = false;
+        let mut p = Player::new(client, cfg);
+        p.command("play");
+        p.command("bogus");
+        p.command("stats");
+        p.quit(0);
+        let mut events = Vec::new();
+        loop {
+            match p.poll_output() {
+                Output::Event(e) => events.push(e),
+                Output::Timeout(_) => break,
+                _ => {}
+            }
+        }
+        assert!(matches!(&events[0], PlayerEvent::Warn(m) if m.contains("PLAY")));
+        assert!(matches!(&events[1], PlayerEvent::Warn(m) if m.contains("unknown command")));
+        assert!(matches!(&events[2], PlayerEvent::Stats(_)));
+        assert!(matches!(events.last(), Some(PlayerEvent::Done { code: 0 })));
+    }
+}

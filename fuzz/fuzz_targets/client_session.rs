@@ -34,11 +34,22 @@ const MAX_OUTPUTS: usize = 200_000;
 const CONN: ConnId = ConnId(1);
 
 const STATUS: &[&str] = &[
-    "200 OK", "200 OK", "200 OK", "404 Not Found", "454 Session Not Found",
-    "461 Unsupported Transport", "500 Internal Server Error", "301 Moved", "100 Continue",
+    "200 OK",
+    "200 OK",
+    "200 OK",
+    "404 Not Found",
+    "454 Session Not Found",
+    "461 Unsupported Transport",
+    "500 Internal Server Error",
+    "301 Moved",
+    "100 Continue",
 ];
 const SESSIONS: &[&str] = &[
-    "_tM3Rk5yk5mNuuDx", "8A3F22C1;timeout=65", "123456;timeout=4", "abc;timeout=0", "bad id",
+    "_tM3Rk5yk5mNuuDx",
+    "8A3F22C1;timeout=65",
+    "123456;timeout=4",
+    "abc;timeout=0",
+    "bad id",
 ];
 const TRANSPORTS: &[&str] = &[
     "RTP/AVP;unicast;client_port=5000-5001;server_port=6970-6971;ssrc=DEADBEEF;mode=\"PLAY\"",
@@ -124,12 +135,29 @@ enum Op {
     Raw(Vec<u8>),
     /// One RTP packet of the test stream (fragment `frag` of frame `frame`; the lab dialect
     /// gets the whole JPEG), over UDP or interleaved on channel 0.
-    Rtp { frame: u8, frag: u8, seq: SeqChoice, announced_ssrc: bool, interleaved: bool },
+    Rtp {
+        frame: u8,
+        frag: u8,
+        seq: SeqChoice,
+        announced_ssrc: bool,
+        interleaved: bool,
+    },
     /// A whole frame's fragments in order.
-    Frame { frame: u8, interleaved: bool },
-    SenderReport { interleaved: bool },
-    Datagram { to_rtcp: bool, data: Vec<u8> },
-    Interleaved { channel: u8, data: Vec<u8> },
+    Frame {
+        frame: u8,
+        interleaved: bool,
+    },
+    SenderReport {
+        interleaved: bool,
+    },
+    Datagram {
+        to_rtcp: bool,
+        data: Vec<u8>,
+    },
+    Interleaved {
+        channel: u8,
+        data: Vec<u8>,
+    },
     Advance(u16),
     Step(u8),
 }
@@ -198,7 +226,10 @@ impl Harness {
                         assert!(self.connected, "written to a connection never connected");
                         self.on_stream_out(&t.data);
                     }
-                    Dest::Udp { local: l, remote: _ } => {
+                    Dest::Udp {
+                        local: l,
+                        remote: _,
+                    } => {
                         if l == local(5001) {
                             RtcpPacket::parse_compound(&t.data).expect("client sent bad RTCP");
                         } else {
@@ -222,7 +253,10 @@ impl Harness {
     fn on_event(&mut self, e: ClientEvent) {
         match e {
             ClientEvent::Response { cseq, .. } => {
-                assert!(self.sent.contains(&cseq), "response to CSeq {cseq} never sent");
+                assert!(
+                    self.sent.contains(&cseq),
+                    "response to CSeq {cseq} never sent"
+                );
                 assert!(self.answered.insert(cseq), "CSeq {cseq} answered twice");
                 self.outstanding.remove(&cseq);
             }
@@ -244,7 +278,9 @@ impl Harness {
             match self.decoder.decode(&mut self.rx) {
                 Ok(None) => break,
                 Ok(Some(Decoded::Message(Message::Request(r)))) => {
-                    let cseq = r.cseq().unwrap_or_else(|| panic!("request without CSeq: {r:?}"));
+                    let cseq = r
+                        .cseq()
+                        .unwrap_or_else(|| panic!("request without CSeq: {r:?}"));
                     if let Some(last) = self.last_cseq {
                         assert!(cseq > last, "CSeq {cseq} after {last}");
                     }
@@ -266,7 +302,10 @@ impl Harness {
                     RtcpPacket::parse_compound(&payload)
                         .unwrap_or_else(|e| panic!("bad interleaved RTCP on {channel}: {e}"));
                 }
-                Err(e) => panic!("client output does not decode: {e}"),
+                Err(e) => panic!(
+                    "client output does not decode: {e}\n{:?}",
+                    String::from_utf8_lossy(&self.rx)
+                ),
             }
         }
     }
@@ -293,14 +332,24 @@ impl Harness {
             CseqChoice::Lowercase => self.outstanding.last().copied(),
         };
         if let Some(c) = cseq {
-            let name = if matches!(r.cseq, CseqChoice::Lowercase) { "Cseq" } else { "CSeq" };
+            let name = if matches!(r.cseq, CseqChoice::Lowercase) {
+                "Cseq"
+            } else {
+                "CSeq"
+            };
             s += &format!("{name}: {c}{eol}");
         }
         if let Some(i) = r.session {
-            s += &format!("Session: {}{eol}", SESSIONS[usize::from(i) % SESSIONS.len()]);
+            s += &format!(
+                "Session: {}{eol}",
+                SESSIONS[usize::from(i) % SESSIONS.len()]
+            );
         }
         if let Some(i) = r.transport {
-            s += &format!("Transport: {}{eol}", TRANSPORTS[usize::from(i) % TRANSPORTS.len()]);
+            s += &format!(
+                "Transport: {}{eol}",
+                TRANSPORTS[usize::from(i) % TRANSPORTS.len()]
+            );
         }
         if let Some(i) = r.content_base {
             s += &format!("Content-Base: {}{eol}", BASES[usize::from(i) % BASES.len()]);
@@ -336,7 +385,11 @@ impl Harness {
         let index = usize::from(frame) % m.frame_count();
         let frags = m.fragments(index).expect("frame exists");
         let i = usize::from(frag) % frags.len();
-        let payload = if self.lab { &m.jpeg(index).expect("frame exists")[..] } else { &frags[i][..] };
+        let payload = if self.lab {
+            &m.jpeg(index).expect("frame exists")[..]
+        } else {
+            &frags[i][..]
+        };
         let seq = match seq {
             SeqChoice::Next => {
                 self.seq = self.seq.wrapping_add(1);
@@ -410,7 +463,9 @@ impl Harness {
                 }
                 self.connected = true;
                 let (host, port) = self.client.server();
-                let ip = host.parse().unwrap_or(core::net::IpAddr::V4(Ipv4Addr::LOCALHOST));
+                let ip = host
+                    .parse()
+                    .unwrap_or(core::net::IpAddr::V4(Ipv4Addr::LOCALHOST));
                 self.client.handle_input(Input::Connected {
                     now,
                     conn: CONN,
@@ -419,13 +474,16 @@ impl Harness {
                 self.drain();
             }
             Op::Closed => {
-                self.client.handle_input(Input::StreamClosed { now, conn: CONN });
+                self.client
+                    .handle_input(Input::StreamClosed { now, conn: CONN });
                 self.drain();
             }
             Op::Call(api) => self.call(api),
             Op::Reply(r) => {
                 let bytes = self.reply_bytes(&r);
-                let at = r.split.map_or(bytes.len(), |s| usize::from(s) % bytes.len().max(1));
+                let at = r
+                    .split
+                    .map_or(bytes.len(), |s| usize::from(s) % bytes.len().max(1));
                 let (a, b) = bytes.split_at(at.min(bytes.len()));
                 for part in [a, b] {
                     if !part.is_empty() {
@@ -434,11 +492,17 @@ impl Harness {
                 }
             }
             Op::Raw(data) => self.stream(&data),
-            Op::Rtp { frame, frag, seq, announced_ssrc, interleaved } => {
-                self.rtp(frame, frag, &seq, announced_ssrc, interleaved)
-            }
+            Op::Rtp {
+                frame,
+                frag,
+                seq,
+                announced_ssrc,
+                interleaved,
+            } => self.rtp(frame, frag, &seq, announced_ssrc, interleaved),
             Op::Frame { frame, interleaved } => {
-                let n = media().fragments(usize::from(frame) % 3).map_or(0, |f| f.len());
+                let n = media()
+                    .fragments(usize::from(frame) % 3)
+                    .map_or(0, |f| f.len());
                 for i in 0..n.min(64) {
                     self.rtp(frame, i as u8, &SeqChoice::Next, true, interleaved);
                 }

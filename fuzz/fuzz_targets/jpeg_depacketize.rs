@@ -33,7 +33,10 @@ fuzz_target!(|data: &[u8]| {
         let _ = lab.push(&pkt);
         while let Some(frame) = lab.pull() {
             assert!(frame.data.len() <= MAX_FRAME);
-            assert!(frame.data.starts_with(&[0xFF, 0xD8]), "lab frame without SOI");
+            assert!(
+                frame.data.starts_with(&[0xFF, 0xD8]),
+                "lab frame without SOI"
+            );
         }
     }
     let stats = depack.stats();

@@ -14,20 +14,33 @@ fuzz_target!(|data: &[u8]| {
     };
     let scan = info.scan(data);
     assert!(info.scan_offset <= data.len());
-    assert!(info.scan_offset + info.scan_len <= data.len(), "scan out of range");
+    assert!(
+        info.scan_offset + info.scan_len <= data.len(),
+        "scan out of range"
+    );
     assert_eq!(scan.len(), info.scan_len);
     let problems = info.rtp_problems();
     let carriable = info.check_rtp();
     assert_eq!(carriable.is_ok(), problems.is_empty());
     let qtables = info.qtables_for_rtp();
-    assert!(qtables.is_empty() || qtables.len() == 128, "qtables_for_rtp: {}", qtables.len());
+    assert!(
+        qtables.is_empty() || qtables.len() == 128,
+        "qtables_for_rtp: {}",
+        qtables.len()
+    );
     let _ = (info.rtp_type(), info.rtp_dimensions(), info.qtable(0));
     if carriable.is_err() {
         return;
     }
     let type_ = info.rtp_type().expect("carriable image has an RTP type");
-    let (w8, h8) = info.rtp_dimensions().expect("carriable image has RTP dimensions");
-    assert_eq!(qtables.len(), 128, "carriable image without two 8-bit tables");
+    let (w8, h8) = info
+        .rtp_dimensions()
+        .expect("carriable image has RTP dimensions");
+    assert_eq!(
+        qtables.len(),
+        128,
+        "carriable image without two 8-bit tables"
+    );
 
     // RTP round trip, as the server sends it: Q = 255 with the frame's tables in band.
     let payload = JpegPayload {
@@ -59,7 +72,10 @@ fuzz_target!(|data: &[u8]| {
     assert!(depack.pull().is_none());
     assert_eq!((frame.timestamp, frame.first_seq), (1234, 65530));
     let rebuilt = parse_jpeg(&frame.data).expect("rebuilt JPEG does not parse");
-    assert_eq!((rebuilt.width, rebuilt.height), (u16::from(w8) * 8, u16::from(h8) * 8));
+    assert_eq!(
+        (rebuilt.width, rebuilt.height),
+        (u16::from(w8) * 8, u16::from(h8) * 8)
+    );
     assert_eq!(rebuilt.rtp_type(), Some(type_));
     assert_eq!(rebuilt.restart_interval, info.restart_interval);
     assert_eq!(rebuilt.qtables_for_rtp(), qtables);

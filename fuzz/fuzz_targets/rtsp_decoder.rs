@@ -6,8 +6,8 @@
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use rtsp_core::message::{write_interleaved, Decoded, Decoder, Limits, ParseError};
-use rtsp_mjpeg_fuzz::{chunks, take_prefix};
+use rtsp_core::message::{write_interleaved, Decoded, Decoder, Limits, Message, ParseError};
+use rtsp_mjpeg_fuzz::{chunks, ignored, take_prefix};
 
 /// Small limits so the fuzzer reaches them.
 fn limits(flags: u8) -> Limits {
@@ -47,7 +47,10 @@ fn run(flags: u8, parts: &[&[u8]], flush: bool) -> (Vec<Decoded>, Option<ParseEr
             }
         }
         let l = d.limits();
-        assert!(buf.len() <= l.max_head + l.max_body + p.len() + 4 + 65535, "unbounded buffering");
+        assert!(
+            buf.len() <= l.max_head + l.max_body + p.len() + 4 + 65535,
+            "unbounded buffering"
+        );
     }
     assert_eq!(d.stream_offset() + buf.len() as u64, total as u64);
     if flush {
@@ -70,9 +73,22 @@ fuzz_target!(|input: &[u8]| {
 
     let chunked = run(flags, &chunks(data, seed), flush);
     let whole = run(flags, &[data], flush);
-    assert_eq!(chunked, whole, "chunked and one-piece decoding differ");
+    assert_eq!(chunked.0, whole.0, "chunked and one-piece decoding differ");
+    match (&chunked.1, &whole.1) {
+        // Which limit is reported first can depend on where the chunks end (a partial line
+        // can overflow the head before it is long enough to overflow the line limit).
+        (Some(ParseError::TooLarge { .. }), Some(ParseError::TooLarge { .. })) => {}
+        (a, b) => assert_eq!(a, b, "chunked and one-piece decoding end differently"),
+    }
 
     for item in &whole.0 {
+        if let Decoded::Message(Message::Response(r)) = item {
+            // Known issue `status-digits`: "RTSP/1.0 020 OK" parses as status 20, which is
+            // written back as "20" (not 3 digits) and does not parse.
+            if r.status.0 < 100 && ignored("status-digits") {
+                continue;
+            }
+        }
         let mut wire = Vec::new();
         match item {
             Decoded::Message(m) => m.write(&mut wire),
@@ -91,7 +107,10 @@ fuzz_target!(|input: &[u8]| {
         let mut buf = BytesMut::from(&wire[..]);
         match d.decode(&mut buf) {
             Ok(Some(again)) => {
-                assert_eq!(&again, item, "re-written item decodes differently: {wire:?}")
+                assert_eq!(
+                    &again, item,
+                    "re-written item decodes differently: {wire:?}"
+                )
             }
             other => panic!("re-written item does not decode: {other:?} {wire:?}"),
         }

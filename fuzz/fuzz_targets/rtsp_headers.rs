@@ -43,7 +43,11 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(list) = Transport::parse_list(s) {
         let w = Transport::format_list(&list);
-        assert_eq!(Transport::parse_list(&w).as_ref(), Ok(&list), "Transport list `{w}`");
+        assert_eq!(
+            Transport::parse_list(&w).as_ref(),
+            Ok(&list),
+            "Transport list `{w}`"
+        );
     }
     if let Ok(sess) = Session::parse(s) {
         let w = sess.to_string();
@@ -63,7 +67,11 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(list) = RtpInfo::parse_list(s) {
         let w = RtpInfo::format_list(&list);
-        assert_eq!(RtpInfo::parse_list(&w).as_ref(), Ok(&list), "RTP-Info list `{w}`");
+        assert_eq!(
+            RtpInfo::parse_list(&w).as_ref(),
+            Ok(&list),
+            "RTP-Info list `{w}`"
+        );
     }
     let p = Public::parse(s);
     let w = p.to_string();

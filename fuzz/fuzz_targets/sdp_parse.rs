@@ -52,7 +52,11 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(sdp.control.as_deref(), Some("*"));
     let (m, pt) = sdp.jpeg_video().expect("own SDP has no JPEG video");
     assert_eq!(pt, 26);
-    assert_eq!(m.control.as_deref(), Some(one_line(&b.control).trim()), "{text}");
+    assert_eq!(
+        m.control.as_deref(),
+        Some(one_line(&b.control).trim()),
+        "{text}"
+    );
     let fps = b.framerate.filter(|f| f.is_finite() && *f > 0.0);
     assert_eq!(m.framerate, fps, "{text}");
     assert_eq!(m.dimensions, b.dimensions, "{text}");

@@ -30,8 +30,17 @@ const MAX_OUTPUTS: usize = 200_000;
 const CONNS: u8 = 3;
 
 const METHODS: &[&str] = &[
-    "OPTIONS", "DESCRIBE", "SETUP", "PLAY", "PAUSE", "TEARDOWN", "GET_PARAMETER",
-    "SET_PARAMETER", "ANNOUNCE", "RECORD", "FOO",
+    "OPTIONS",
+    "DESCRIBE",
+    "SETUP",
+    "PLAY",
+    "PAUSE",
+    "TEARDOWN",
+    "GET_PARAMETER",
+    "SET_PARAMETER",
+    "ANNOUNCE",
+    "RECORD",
+    "FOO",
 ];
 const URIS: &[&str] = &[
     "rtsp://127.0.0.1:8554/test",
@@ -57,7 +66,12 @@ const TRANSPORTS: &[&str] = &[
     "bogus",
 ];
 const RANGES: &[&str] = &[
-    "npt=0.000-", "npt=now-", "npt=0.1-", "npt=-0.1", "npt=1000-", "clock=19961108T142300Z-",
+    "npt=0.000-",
+    "npt=now-",
+    "npt=0.1-",
+    "npt=-0.1",
+    "npt=1000-",
+    "clock=19961108T142300Z-",
     "npt=abc",
 ];
 /// Client RTCP addresses matching the client_port values above.
@@ -92,9 +106,17 @@ enum Op {
     Raw(u8, Vec<u8>),
     Request(u8, Req),
     /// A datagram to the RTCP (or RTP) socket.
-    Datagram { to_rtcp: bool, from: u8, data: Vec<u8> },
+    Datagram {
+        to_rtcp: bool,
+        from: u8,
+        data: Vec<u8>,
+    },
     /// A well-formed receiver report about the last SSRC seen.
-    ReceiverReport { from: u8, interleaved: Option<u8>, conn: u8 },
+    ReceiverReport {
+        from: u8,
+        interleaved: Option<u8>,
+        conn: u8,
+    },
     /// Jump the clock (a runtime that polls late).
     Advance(u16),
     /// Wake at the next deadlines, one after the other (a punctual runtime).
@@ -170,7 +192,11 @@ impl Harness {
                     self.deadline = t;
                     for (c, st) in &self.conns {
                         if st.clean && st.open {
-                            assert!(st.expected.is_empty(), "conn {c}: unanswered {:?}", st.expected);
+                            assert!(
+                                st.expected.is_empty(),
+                                "conn {c}: unanswered {:?}",
+                                st.expected
+                            );
                         }
                     }
                     return;
@@ -205,7 +231,10 @@ impl Harness {
         let mut session = None;
         let mut ssrc = None;
         let st = self.conn(c);
-        assert!(!st.closed_by_server, "conn {c}: written to after Output::Close");
+        assert!(
+            !st.closed_by_server,
+            "conn {c}: written to after Output::Close"
+        );
         st.rx.extend_from_slice(data);
         let dec = st.decoder.get_or_insert_with(|| {
             Decoder::new(Limits {
@@ -224,9 +253,10 @@ impl Harness {
                         session = Some(v.split(';').next().unwrap_or("").trim().to_string());
                     }
                     if st.clean {
-                        let want = st.expected.pop_front().unwrap_or_else(|| {
-                            panic!("conn {c}: response to no request: {r:?}")
-                        });
+                        let want = st
+                            .expected
+                            .pop_front()
+                            .unwrap_or_else(|| panic!("conn {c}: response to no request: {r:?}"));
                         assert_eq!(r.cseq(), want, "conn {c}: responses out of order: {r:?}");
                         if want.is_none() {
                             assert_eq!(r.status, StatusCode::BAD_REQUEST);
@@ -268,7 +298,10 @@ impl Harness {
             s += &format!("CSeq: {c}{eol}");
         }
         if let Some(t) = r.transport {
-            s += &format!("Transport: {}{eol}", TRANSPORTS[usize::from(t) % TRANSPORTS.len()]);
+            s += &format!(
+                "Transport: {}{eol}",
+                TRANSPORTS[usize::from(t) % TRANSPORTS.len()]
+            );
         }
         let last = self.session.clone().unwrap_or_else(|| "123456".into());
         match r.session {
@@ -322,7 +355,9 @@ impl Harness {
             Op::Request(c, r) => {
                 let c = c % CONNS;
                 let bytes = self.request_bytes(&r);
-                let at = r.split.map_or(bytes.len(), |s| usize::from(s) % bytes.len());
+                let at = r
+                    .split
+                    .map_or(bytes.len(), |s| usize::from(s) % bytes.len());
                 let (a, b) = bytes.split_at(at);
                 let last = usize::from(!b.is_empty());
                 for (i, part) in [a, b].into_iter().enumerate() {
@@ -340,7 +375,11 @@ impl Harness {
                     }
                 }
             }
-            Op::Datagram { to_rtcp, from, data } => {
+            Op::Datagram {
+                to_rtcp,
+                from,
+                data,
+            } => {
                 let port = RTCP_PEERS[usize::from(from) % RTCP_PEERS.len()];
                 self.input(Input::Datagram {
                     now,
@@ -349,7 +388,11 @@ impl Harness {
                     data: &data,
                 });
             }
-            Op::ReceiverReport { from, interleaved, conn } => {
+            Op::ReceiverReport {
+                from,
+                interleaved,
+                conn,
+            } => {
                 let rr = RtcpPacket::ReceiverReport(ReceiverReport {
                     ssrc: 0x1234_5678,
                     reports: vec![ReportBlock {

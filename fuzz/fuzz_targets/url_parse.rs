@@ -11,7 +11,14 @@ fn check(u: &RtspUrl) {
     let again = RtspUrl::parse(&w).unwrap_or_else(|e| panic!("`{w}` does not re-parse: {e}"));
     assert_eq!(again, u.without_credentials(), "`{w}`");
     assert_eq!(again.to_string(), w);
-    let _ = (u.port(), u.explicit_port(), u.path(), u.query(), u.credentials(), u.user());
+    let _ = (
+        u.port(),
+        u.explicit_port(),
+        u.path(),
+        u.query(),
+        u.credentials(),
+        u.user(),
+    );
     if let Some(p) = u.explicit_port() {
         assert_eq!(u.port(), p);
     }

@@ -71,3 +71,21 @@ pub fn encode_records<'a>(packets: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8
     }
     out
 }
+
+/// Whether the known issue `tag` should be skipped in this run: `FUZZ_IGNORE` is a
+/// comma-separated list of tags (see README.md). Targets check everything by default; a tag
+/// lets a long run look past a reported, not yet fixed bug instead of finding it again and again.
+pub fn ignored(tag: &str) -> bool {
+    use std::sync::OnceLock;
+    static TAGS: OnceLock<Vec<String>> = OnceLock::new();
+    TAGS.get_or_init(|| {
+        std::env::var("FUZZ_IGNORE")
+            .unwrap_or_default()
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    })
+    .iter()
+    .any(|t| t == tag)
+}

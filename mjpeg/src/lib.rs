@@ -16,6 +16,9 @@
 //!   ([RFC 2435]) can carry the image ([`JpegInfo::check_rtp`]), plus the values the RTP layer
 //!   sends ([`JpegInfo::rtp_type`], [`JpegInfo::rtp_dimensions`], [`JpegInfo::qtables_for_rtp`],
 //!   [`JpegInfo::scan`]). The standard Huffman tables are in [`huffman`].
+//! * **Transcoding** any JPEG into one RFC 2435 can carry ([`transcode::make_carriable`]):
+//!   lossless re-coding with the standard Huffman tables, or lossy re-encoding as 4:2:0
+//!   (feature `transcode`, on by default).
 //! * **Generating** test-pattern frames ([`testpattern`], feature `gen`, on by default).
 //!
 //! No function panics on any input bytes; every loop is bounded by the input length.
@@ -56,6 +59,7 @@ mod jpeg;
 mod split;
 #[cfg(feature = "gen")]
 pub mod testpattern;
+pub mod transcode;
 mod write;
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod io;
 pub mod message;
 pub mod sdp;

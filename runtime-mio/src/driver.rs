@@ -693,7 +693,8 @@ impl<M: Machine + 'static> Runtime<M> {
             return;
         };
         let (id, closing) = (conn.id, conn.closing);
-        tracing::debug!(conn = ?id, why, "dropping connection");
+        let peer = conn.stream.peer_addr().ok();
+        tracing::info!(conn = id.0, ?peer, why, "dropping connection");
         self.stats.conn_dropped();
         self.remove_conn(token);
         if !closing {

@@ -47,6 +47,6 @@ pub use driver::{Handle, Runtime, Spawned};
 pub use runtime_std::media;
 pub use runtime_std::{
     bind_udp_pair, bind_udp_pair_at, BoundServer, Command, Flow, RunningServer, RuntimeHandle,
-    RuntimeStats, ServerOptions,
+    RuntimeStats, ServerOptions, DEFAULT_MAX_PENDING_OUTPUT,
 };
 pub use serve::serve;

@@ -8,10 +8,12 @@ use crate::driver::Runtime;
 
 /// Binds and starts a server on a mio [`Runtime`] on its own thread. Same contract as
 /// `runtime_std::serve`: the RTSP listener on `opts.addr`, an even/odd RTP/RTCP UDP pair
-/// on the same IP, events logged with `tracing` (then `opts.on_event`).
+/// on the same IP, events logged with `tracing` (then `opts.on_event`), and
+/// `opts.max_pending_output` as the per-connection output queue cap.
 pub fn serve(opts: ServerOptions) -> io::Result<RunningServer> {
     let bound = opts.bind()?;
     let mut rt = Runtime::new(bound.server)?;
+    rt.set_max_queue(bound.max_pending_output);
     let local = rt.tcp_listener(bound.listener)?;
     let rtp = rt.udp_socket(bound.rtp)?;
     let rtcp = rt.udp_socket(bound.rtcp)?;

@@ -57,5 +57,5 @@ pub use common::{
 pub use driver::{Handle, Runtime, Spawned};
 pub use serve::{
     log_server_event, serve, server_event_handler, BoundServer, RunningServer, ServerEventHook,
-    ServerOptions,
+    ServerOptions, DEFAULT_MAX_PENDING_OUTPUT,
 };

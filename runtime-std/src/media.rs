@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use mjpeg::transcode::{self, TranscodeError, TranscodeOptions, TranscodeStats};
+use mjpeg::NotCarriable;
 use rtsp_core::server::{Catalog, LookupError, Media, MediaError};
 
 /// Name of the built-in test-pattern stream.
@@ -53,6 +55,102 @@ pub enum CatalogError {
     Sample(#[source] MediaError),
 }
 
+/// A frame of a file that [`transcode_frames`] could not make carriable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("frame {index} at byte {offset}: {source}")]
+pub struct FrameError {
+    /// 0-based frame index.
+    pub index: usize,
+    /// Byte offset of the frame in the file (0 when unknown).
+    pub offset: usize,
+    /// Why.
+    #[source]
+    pub source: TranscodeError,
+}
+
+/// What [`transcode_frames`] did to the frames of one file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TranscodeReport {
+    /// How many frames were left, re-coded losslessly, re-encoded lossily.
+    pub stats: TranscodeStats,
+    /// The first reason a frame was not carriable, with that frame's index.
+    pub first_reason: Option<(usize, NotCarriable)>,
+}
+
+/// Makes every frame carriable by RFC 2435 with [`transcode::make_carriable_bytes`]
+/// (unchanged frames are shared, not copied), on up to 4 threads. `file` is the data the
+/// frames were split from (for byte offsets in errors; frames outside it report offset 0).
+/// `progress` is called with the number of frames done so far, from the worker threads.
+/// The first failing frame (lowest index) is the error.
+pub fn transcode_frames(
+    file: &[u8],
+    frames: &[Bytes],
+    opts: &TranscodeOptions,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<(Vec<Bytes>, TranscodeReport), FrameError> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let offset_of = |f: &Bytes| {
+        let (base, p) = (file.as_ptr() as usize, f.as_ptr() as usize);
+        if p >= base && p < base + file.len() {
+            p - base
+        } else {
+            0
+        }
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
+        .min(frames.len().max(1));
+    let chunk = frames.len().div_ceil(workers).max(1);
+    let done = AtomicUsize::new(0);
+    let results: Vec<Vec<Result<transcode::Transcoded, TranscodeError>>> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = frames
+                .chunks(chunk)
+                .map(|part| {
+                    let done = &done;
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|f| {
+                                let r = transcode::make_carriable_bytes(f, opts);
+                                progress(done.fetch_add(1, Ordering::Relaxed) + 1);
+                                r
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| match h.join() {
+                    Ok(v) => v,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                })
+                .collect()
+        });
+    let mut out = Vec::with_capacity(frames.len());
+    let mut report = TranscodeReport::default();
+    for (index, r) in results.into_iter().flatten().enumerate() {
+        match r {
+            Ok(t) => {
+                report.stats.add(t.kind);
+                if let (None, Some(reason)) = (&report.first_reason, t.reason) {
+                    report.first_reason = Some((index, reason));
+                }
+                out.push(t.data);
+            }
+            Err(source) => {
+                return Err(FrameError {
+                    index,
+                    offset: offset_of(&frames[index]),
+                    source,
+                })
+            }
+        }
+    }
+    Ok((out, report))
+}
+
 /// The built-in `sample` stream: a moving test pattern (frame counter, colour bars),
 /// 384x288, 25 fps, 250 frames (10 s), marked as looping. Packetized for `mtu`.
 pub fn sample_media(mtu: usize) -> Result<Media, MediaError> {
@@ -81,14 +179,21 @@ struct Cached {
 ///   (FIFOs, devices, sockets). Directories and files without an MJPEG extension
 ///   ([`MJPEG_EXTENSIONS`]) are not found (404).
 /// * Files are read whole and split with [`mjpeg::split_frames`] (lab or concatenated
-///   format, detected); an error names the file and the byte offset (500), a JPEG that
-///   RTP/JPEG cannot carry is 503. Loaded media are cached and reloaded when the file's
-///   size or modification time changes.
+///   format, detected); an error names the file and the byte offset (500). Loaded media are
+///   cached and reloaded when the file's size or modification time changes.
+/// * Frames that RTP/JPEG ([RFC 2435]) cannot carry are transcoded at load time
+///   ([`transcode_frames`]): re-coded losslessly with the standard Huffman tables (ffmpeg's
+///   "optimal" tables), or decoded and re-encoded as 4:2:0 (4:4:4, progressive, ...; lossy).
+///   One log line per file says how many frames were re-coded and re-encoded. With
+///   [`FsCatalog::with_transcode`]`(false)` such a file is refused (503,
+///   [`LookupError::Unplayable`] with the first reason).
 /// * `sample` is the built-in test pattern ([`sample_media`]) unless a file named `sample`
 ///   exists under the root (enable it with [`FsCatalog::with_sample`]).
 ///
 /// Loading happens on the caller's thread (the server's loop) at the first DESCRIBE/SETUP of
-/// a stream.
+/// a stream; transcoding runs on up to 4 threads meanwhile.
+///
+/// [RFC 2435]: https://www.rfc-editor.org/rfc/rfc2435
 pub struct FsCatalog {
     root: PathBuf,
     fps: f64,
@@ -96,6 +201,7 @@ pub struct FsCatalog {
     max_file_size: u64,
     sample: Option<Arc<Media>>,
     cache: HashMap<String, Cached>,
+    transcode: Option<TranscodeOptions>,
 }
 
 impl std::fmt::Debug for FsCatalog {
@@ -106,6 +212,7 @@ impl std::fmt::Debug for FsCatalog {
             .field("mtu", &self.mtu)
             .field("sample", &self.sample.is_some())
             .field("cached", &self.cache.len())
+            .field("transcode", &self.transcode)
             .finish_non_exhaustive()
     }
 }
@@ -129,6 +236,7 @@ impl FsCatalog {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             sample: None,
             cache: HashMap::new(),
+            transcode: Some(TranscodeOptions::default()),
         })
     }
 
@@ -149,6 +257,23 @@ impl FsCatalog {
     /// Largest file loaded (default 1 GiB); larger ones are refused with 500.
     pub fn with_max_file_size(mut self, bytes: u64) -> Self {
         self.max_file_size = bytes;
+        self
+    }
+
+    /// Whether frames RTP/JPEG cannot carry are transcoded at load time (default `true`,
+    /// lossless where possible, else lossy at quality 90). With `false` (the server's
+    /// `--no-transcode`) a file with such a frame is refused at DESCRIBE:
+    /// [`LookupError::Unplayable`] (503) naming the file, the frame and the first reason.
+    pub fn with_transcode(mut self, enabled: bool) -> Self {
+        self.transcode = enabled.then(TranscodeOptions::default);
+        self
+    }
+
+    /// Transcoding with these options (e.g. a lower quality, or lossless only with
+    /// `allow_lossy = false`: frames that need lossy re-encoding then make the file
+    /// unplayable).
+    pub fn with_transcode_options(mut self, opts: TranscodeOptions) -> Self {
+        self.transcode = Some(opts);
         self
     }
 
@@ -240,10 +365,20 @@ impl FsCatalog {
     fn build(&self, name: &str, path: &Path, data: Bytes) -> Result<Media, LookupError> {
         let (_, frames) = mjpeg::split_frames(&data)
             .map_err(|e| LookupError::Invalid(format!("{}: {e}", path.display())))?;
+        let frames = match &self.transcode {
+            Some(opts) => transcode_file(name, path, &data, &frames, opts)?,
+            None => frames,
+        };
         Media::from_jpegs(name, self.fps, frames, self.mtu).map_err(|e| match e {
-            MediaError::NotCarriable { .. } => {
-                LookupError::Unplayable(format!("{}: {e}", path.display()))
-            }
+            MediaError::NotCarriable { .. } => LookupError::Unplayable(format!(
+                "{}: {e}{}",
+                path.display(),
+                if self.transcode.is_none() {
+                    " (transcoding is disabled)"
+                } else {
+                    ""
+                }
+            )),
             _ => LookupError::Invalid(format!("{}: {e}", path.display())),
         })
     }
@@ -256,6 +391,58 @@ impl FsCatalog {
         walk(&self.root, &self.root, 0, &mut out);
         out.sort();
         out
+    }
+}
+
+/// Transcodes the frames of one file for [`FsCatalog`], logging what was done.
+fn transcode_file(
+    name: &str,
+    path: &Path,
+    data: &[u8],
+    frames: &[Bytes],
+    opts: &TranscodeOptions,
+) -> Result<Vec<Bytes>, LookupError> {
+    let (frames, report) = transcode_frames(data, frames, opts, &|_| {}).map_err(|e| {
+        let text = format!("{}: {e}", path.display());
+        match e.source {
+            TranscodeError::NotCarriable(_) => LookupError::Unplayable(text),
+            _ => LookupError::Invalid(text),
+        }
+    })?;
+    log_transcoding(name, path, &report);
+    Ok(frames)
+}
+
+/// One log line per file that needed transcoding.
+fn log_transcoding(name: &str, path: &Path, report: &TranscodeReport) {
+    let st = &report.stats;
+    if !st.changed() {
+        return;
+    }
+    let reason = report
+        .first_reason
+        .as_ref()
+        .map(|(i, r)| format!("frame {i}: {r}"))
+        .unwrap_or_default();
+    if st.reencoded > 0 {
+        tracing::warn!(
+            name,
+            file = %path.display(),
+            frames = st.total(),
+            recoded_lossless = st.recoded,
+            reencoded_lossy = st.reencoded,
+            first_reason = %reason,
+            "transcoded frames RTP/JPEG cannot carry (some lossily, as 4:2:0 quality 90)"
+        );
+    } else {
+        tracing::info!(
+            name,
+            file = %path.display(),
+            frames = st.total(),
+            recoded_lossless = st.recoded,
+            first_reason = %reason,
+            "re-coded frames losslessly with the standard Huffman tables for RTP/JPEG"
+        );
     }
 }
 

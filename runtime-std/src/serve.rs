@@ -25,7 +25,16 @@ pub struct ServerOptions {
     pub catalog: Box<dyn Catalog>,
     /// Called with every server event, on the server's thread, after it was logged.
     pub on_event: Option<ServerEventHook>,
+    /// Cap on output queued for one control connection whose peer does not read (runtime-mio;
+    /// default [`DEFAULT_MAX_PENDING_OUTPUT`]). Over it the connection is closed (and its
+    /// interleaved sessions end). The blocking runtime has no queue: a write that blocks for
+    /// its write timeout closes the connection instead.
+    pub max_pending_output: usize,
 }
+
+/// Default of [`ServerOptions::max_pending_output`]: 4 MiB (seconds of even a large
+/// interleaved stream, on top of the kernel's socket buffer).
+pub const DEFAULT_MAX_PENDING_OUTPUT: usize = 4 * 1024 * 1024;
 
 impl std::fmt::Debug for ServerOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -44,6 +53,7 @@ impl ServerOptions {
             config: ServerConfig::default(),
             catalog,
             on_event: None,
+            max_pending_output: DEFAULT_MAX_PENDING_OUTPUT,
         }
     }
 
@@ -68,6 +78,7 @@ impl ServerOptions {
             rtp,
             rtcp,
             on_event: self.on_event,
+            max_pending_output: self.max_pending_output,
         })
     }
 }
@@ -84,6 +95,8 @@ pub struct BoundServer {
     pub rtcp: UdpSocket,
     /// The event hook from [`ServerOptions::on_event`].
     pub on_event: Option<ServerEventHook>,
+    /// [`ServerOptions::max_pending_output`].
+    pub max_pending_output: usize,
 }
 
 impl std::fmt::Debug for BoundServer {
@@ -136,6 +149,9 @@ pub fn log_server_event(ev: &ServerEvent) {
         ),
         ServerEvent::SessionClosed { session, reason } => {
             tracing::info!(session, ?reason, "session closed")
+        }
+        ServerEvent::LimitExceeded { peer, limit } => {
+            tracing::warn!(%peer, ?limit, "client over a limit")
         }
         _ => tracing::debug!(?ev, "server event"),
     }

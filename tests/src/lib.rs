@@ -1,6 +1,10 @@
 //! Shared support for the integration tests: media fixtures, servers and clients on either
 //! runtime, and bounded waits on events (no sleeps).
 
+pub mod peers;
+
+pub mod sim;
+
 use bytes::Bytes;
 use rtsp_core::client::{Client, ClientConfig, ClientEvent};
 use rtsp_core::io::Machine;

@@ -1,31 +1,36 @@
-//! client-std: a headless RTSP/MJPEG player on the blocking runtime (runtime-std).
+//! client-std: an RTSP/MJPEG player on the blocking runtime (runtime-std), with a window
+//! (minifb) when a display exists, else headless.
 //!
 //! ```text
-//! client-std rtsp://HOST:PORT/NAME [--transport udp|tcp] [--frames N] [--duration SECS] [--record FILE]
+//! client-std rtsp://[USER:PASS@]HOST:PORT/NAME [--transport udp|tcp|auto] [--seek SECS]
+//!            [--frames N] [--duration SECS] [--record FILE] [--headless] [--stats] [-v]
 //! client-std HOST RTSP_PORT RTP_PORT FILE        # the course lab's form and dialect
 //! ```
 //!
 //! Without `--interactive` it sets up and plays at once (DESCRIBE → SETUP → PLAY; lab:
 //! SETUP → PLAY). Commands on standard input, one per line, are always accepted: `setup`,
-//! `play`, `pause`, `teardown`, `stats`, `quit`. `--interactive` only disables the automatic
-//! start. Progress goes to stderr about once per second. Ctrl-C (or `quit`, `--frames`,
-//! `--duration`) sends TEARDOWN, waits briefly for the reply, and exits 0; a refused
-//! connection or a failed request exits 1.
+//! `play`, `pause`, `toggle`, `teardown`, `stats`, `quit`; the window has buttons and keys for
+//! them. Progress goes to stderr about once per second (headless). Ctrl-C (or `quit`,
+//! `--frames`, `--duration`, the end of a non-looping stream, closing the window) sends
+//! TEARDOWN, waits briefly for the reply, and exits 0; a refused connection or a failed
+//! request exits 1. A 301/302 redirect is followed once.
 
 mod player;
 mod record;
+mod window;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, ValueEnum};
-use rtsp_core::client::{Client, ClientConfig, Dialect, TransportChoice};
-use runtime_std::{bind_udp_pair, bind_udp_pair_at, Flow, Runtime};
+use rtsp_core::client::{Client, ClientConfig, ClientState, Dialect, TransportChoice};
+use rtsp_core::url::RtspUrl;
+use runtime_std::{bind_udp_pair, bind_udp_pair_at, Flow, Handle, Runtime};
 
 use player::{Player, PlayerConfig, PlayerEvent};
 use record::{RecordFormat, Recorder};
@@ -37,25 +42,31 @@ enum TransportArg {
     Udp,
     /// RTP/RTCP interleaved in the RTSP TCP connection.
     Tcp,
+    /// UDP, falling back to TCP when SETUP answers 461 or no RTP arrives within 3 s.
+    Auto,
 }
 
-/// Headless RTSP/MJPEG player.
+/// RTSP/MJPEG player.
 ///
-/// Plays rtsp://HOST:PORT/NAME, or in the course lab's form HOST RTSP_PORT RTP_PORT FILE
-/// (lab dialect, RTP on the given UDP port). Commands on stdin, one per line: setup, play,
-/// pause, teardown, stats, quit.
+/// Plays rtsp://[USER:PASS@]HOST:PORT/NAME in a window (or headless without a display or with
+/// --headless), or in the course lab's form HOST RTSP_PORT RTP_PORT FILE (lab dialect, RTP on
+/// the given UDP port). Window keys: s setup, p play, space play/pause, t teardown, q quit.
+/// Commands on stdin, one per line: setup, play, pause, toggle, teardown, stats, quit.
 #[derive(Debug, Parser)]
 #[command(name = "client-std", version)]
 struct Args {
-    /// `rtsp://HOST[:PORT]/NAME`, or the lab form `HOST RTSP_PORT RTP_PORT FILE`.
+    /// `rtsp://[USER:PASS@]HOST[:PORT]/NAME`, or the lab form `HOST RTSP_PORT RTP_PORT FILE`.
     #[arg(required = true, num_args = 1..=4, value_name = "URL | HOST RTSP_PORT RTP_PORT FILE")]
     target: Vec<String>,
-    /// Media transport.
-    #[arg(long, value_enum, default_value_t = TransportArg::Udp)]
+    /// Media transport (the lab form: UDP only).
+    #[arg(long, value_enum, default_value_t = TransportArg::Auto)]
     transport: TransportArg,
     /// Local RTP port (RTCP uses the next one). Default: an ephemeral even/odd pair.
     #[arg(long, value_name = "N")]
     rtp_port: Option<u16>,
+    /// Start playing at SECS (PLAY with `Range: npt=SECS-`).
+    #[arg(long, value_name = "SECS")]
+    seek: Option<f64>,
     /// Stop after N frames: TEARDOWN and exit 0.
     #[arg(long, value_name = "N")]
     frames: Option<u64>,
@@ -66,16 +77,21 @@ struct Args {
     /// prefixes; anything else: concatenated JPEG).
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
-    /// No window (the only mode for now).
+    /// No window, even when a display exists (DISPLAY set).
     #[arg(long)]
     headless: bool,
-    /// Wait for commands on stdin instead of setting up and playing at once.
+    /// Wait for commands (stdin, buttons) instead of setting up and playing at once; stay at
+    /// the end of the stream.
     #[arg(long)]
     interactive: bool,
+    /// Print one JSON line of statistics on stdout at the end.
+    #[arg(long)]
+    stats: bool,
     /// No progress or state messages (errors still go to stderr).
     #[arg(long, short)]
     quiet: bool,
-    /// More logging (-v: debug, -vv: trace); RUST_LOG overrides.
+    /// More logging: -v prints the RTSP exchange and debug logs, -vv trace logs; RUST_LOG
+    /// overrides the log filter.
     #[arg(long, short, action = clap::ArgAction::Count)]
     verbose: u8,
 }
@@ -138,7 +154,7 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 fn main() -> ExitCode {
     let args = Args::parse();
     init_logging(args.verbose);
-    match run(args) {
+    match run(&args) {
         Ok(code) => ExitCode::from(code),
         Err(msg) => fail(msg),
     }
@@ -168,207 +184,164 @@ fn bind_media(
     }
 }
 
-fn run(args: Args) -> Result<u8, String> {
-    let target = parse_target(&args)?;
-    let seed = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(1)
-        ^ u64::from(std::process::id());
-    let (mut config, lab_rtp) = match &target {
-        Target::Url(url) => (ClientConfig::new(url.clone()), None),
-        Target::Lab {
-            host,
-            port,
-            rtp_port,
-            file,
-        } => {
-            let host = if host.contains(':') && !host.starts_with('[') {
-                format!("[{host}]")
-            } else {
-                host.clone()
-            };
-            (
-                ClientConfig::lab(format!("{host}:{port}"), file.clone()),
-                Some(*rtp_port),
-            )
-        }
-    };
-    config.seed = seed;
-    let dialect = config.dialect;
-    if dialect == Dialect::Lab && args.transport == TransportArg::Tcp {
-        return Err("the lab form supports only --transport udp".into());
-    }
-    let client = Client::new(config, Instant::now()).map_err(|e| e.to_string())?;
-    let (host, port) = client.server();
-    let (host, port) = (host.to_string(), port);
-    let addrs: Vec<SocketAddr> = (host.trim_start_matches('[').trim_end_matches(']'), port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?
-        .collect();
+/// Whether to open a window: not `--headless`, and an X display is named.
+fn want_window(args: &Args) -> bool {
+    !args.headless && std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
+}
 
+/// Turns player events into output: stderr messages, the recording, the window's slots.
+struct Sink {
+    quiet: bool,
+    tty: bool,
+    /// Print the RTSP exchange (-v).
+    trace: bool,
+    /// Headless progress lines.
+    progress: bool,
+    recorder: Option<Recorder>,
+    record_error: Option<String>,
+    window: Option<Arc<window::Shared>>,
+    exit: u8,
+}
+
+impl Sink {
+    fn on_event(&mut self, p: &mut Player, ev: PlayerEvent) -> Flow {
+        let flow = match ev {
+            PlayerEvent::Frame(data) => {
+                if let Some(rec) = self.recorder.as_mut() {
+                    if let Err(e) = rec.write(&data) {
+                        self.record_error = Some(e.to_string());
+                        self.recorder = None;
+                    }
+                }
+                if let Some(w) = &self.window {
+                    w.offer(data);
+                }
+                Flow::Continue
+            }
+            PlayerEvent::Progress(pr) => {
+                if let Some(w) = &self.window {
+                    let mut st = w.status.lock().unwrap_or_else(PoisonError::into_inner);
+                    st.fps = pr.fps;
+                    st.kbps = pr.kbps;
+                    st.loss_pct = pr.loss_pct;
+                    st.jitter_ms = pr.jitter_ms;
+                }
+                if self.progress {
+                    if self.tty {
+                        eprint!("\r{pr}  ");
+                    } else {
+                        eprintln!("{pr}");
+                    }
+                }
+                Flow::Continue
+            }
+            PlayerEvent::Stats(s) => {
+                let _ = writeln!(
+                    std::io::stdout(),
+                    "stats: packets {} bytes {} frames {} dropped {} lost {} ({:.2}%) jitter {:.2} ms duplicates {} reordered {}",
+                    s.packets,
+                    s.bytes,
+                    s.frames,
+                    s.frames_dropped,
+                    s.lost,
+                    s.fraction_lost * 100.0,
+                    s.jitter_ms,
+                    s.duplicates,
+                    s.reordered
+                );
+                Flow::Continue
+            }
+            PlayerEvent::Info(m) => {
+                if !self.quiet {
+                    if self.tty && self.progress {
+                        eprint!("\r");
+                    }
+                    eprintln!("client-std: {m}");
+                }
+                Flow::Continue
+            }
+            PlayerEvent::Warn(m) => {
+                if self.tty && self.progress && !self.quiet {
+                    eprint!("\r");
+                }
+                eprintln!("client-std: {m}");
+                Flow::Continue
+            }
+            PlayerEvent::Trace { outgoing, text } => {
+                if self.trace {
+                    let arrow = if outgoing { "C->S" } else { "S->C" };
+                    let mut out = format!("client-std: {arrow}\n");
+                    for line in text.trim_end().lines() {
+                        out.push_str("    ");
+                        out.push_str(line);
+                        out.push('\n');
+                    }
+                    eprint!("{out}");
+                }
+                Flow::Continue
+            }
+            PlayerEvent::Done { code } => {
+                self.exit = u8::try_from(code).unwrap_or(1);
+                Flow::Stop
+            }
+        };
+        if let Some(w) = &self.window {
+            let state = match (p.client().state(), p.ended()) {
+                (ClientState::Playing, true) => "ENDED",
+                (ClientState::Init, _) => "INIT",
+                (ClientState::Ready, _) => "READY",
+                (ClientState::Playing, false) => "PLAYING",
+                (ClientState::Closed, _) => "CLOSED",
+            };
+            let mut st = w.status.lock().unwrap_or_else(PoisonError::into_inner);
+            if st.state != state {
+                st.state = state.to_string();
+            }
+        }
+        flow
+    }
+}
+
+/// How one connection ended.
+struct Outcome {
+    code: u8,
+    redirect: Option<String>,
+}
+
+fn run(args: &Args) -> Result<u8, String> {
+    let target = parse_target(args)?;
     let mut recorder = match &args.record {
         Some(path) => Some(
             Recorder::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?,
         ),
         None => None,
     };
-
+    let window = want_window(args).then(window::Shared::new);
+    let started = Instant::now();
+    let mut redirected = false;
+    let mut target = target;
+    let (outcome, player, sink) = loop {
+        let (outcome, player, mut sink) = play_once(args, &target, recorder.take(), window.clone())?;
+        recorder = sink.recorder.take();
+        match (&outcome.redirect, &target) {
+            (Some(location), Target::Url(old)) if !redirected => {
+                redirected = true;
+                // Keep the credentials when the new URL is on the same host.
+                let next = RtspUrl::parse(old)
+                    .and_then(|u| u.join(location))
+                    .map_or_else(|_| location.clone(), |u| u.to_string());
+                target = Target::Url(next);
+            }
+            (Some(location), _) => {
+                return Err(format!("redirected again (to {location}); not following"));
+            }
+            (None, _) => break (outcome, player, sink),
+        }
+    };
+    let mut exit = outcome.code;
     let quiet = args.quiet;
-    let pcfg = PlayerConfig {
-        dialect,
-        auto_play: !args.interactive,
-        transport: TransportChoice::Tcp,
-        max_frames: args.frames,
-        duration: args.duration.map(Duration::from_secs_f64),
-        progress: !quiet,
-        teardown_wait: Duration::from_secs(3),
-    };
-    let mut rt = Runtime::new(Player::new(client, pcfg)).map_err(|e| e.to_string())?;
 
-    // Connect first (a clear error when refused), then bind the media ports.
-    let mut connect_err = None;
-    let mut connected = None;
-    for addr in &addrs {
-        match rt.connect_tcp(*addr) {
-            Ok(_) => {
-                connected = Some(*addr);
-                break;
-            }
-            Err(e) => connect_err = Some(e),
-        }
-    }
-    let Some(addr) = connected else {
-        let e = connect_err.map_or_else(|| "no address".to_string(), |e| e.to_string());
-        return Err(format!("cannot connect to {host}:{port}: {e}"));
-    };
-    let transport = match args.transport {
-        TransportArg::Udp => {
-            let ip: IpAddr = if addr.is_ipv4() {
-                Ipv4Addr::UNSPECIFIED.into()
-            } else {
-                Ipv6Addr::UNSPECIFIED.into()
-            };
-            let (rtp, rtcp) = bind_media(ip, args.rtp_port.or(lab_rtp), lab_rtp.is_some())?;
-            TransportChoice::Udp {
-                rtp_local: rt.udp_socket(rtp).map_err(|e| e.to_string())?,
-                rtcp_local: rt.udp_socket(rtcp).map_err(|e| e.to_string())?,
-            }
-        }
-        TransportArg::Tcp => TransportChoice::Tcp,
-    };
-    rt.machine_mut().set_transport(transport);
-    rt.machine_mut().start();
-    if !quiet {
-        eprintln!(
-            "client-std: {} {} on {addr} via {}",
-            if dialect == Dialect::Lab {
-                "lab dialect: requesting"
-            } else {
-                "connected for"
-            },
-            rt.machine().client().request_url(),
-            match transport {
-                TransportChoice::Udp { rtp_local, .. } =>
-                    format!("UDP (RTP port {})", rtp_local.port()),
-                TransportChoice::Tcp => "TCP interleaved".into(),
-            }
-        );
-        if args.interactive {
-            eprintln!("client-std: commands: setup, play, pause, teardown, stats, quit");
-        }
-    }
-
-    let handle = rt.handle();
-    // Ctrl-C: TEARDOWN and exit 0; a second Ctrl-C exits at once.
-    let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let handle = handle.clone();
-        let interrupted = interrupted.clone();
-        ctrlc::set_handler(move || {
-            if interrupted.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-            handle.command(|p: &mut Player| p.quit(0));
-        })
-        .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
-    }
-    // Commands from stdin, one per line.
-    {
-        let handle = handle.clone();
-        std::thread::Builder::new()
-            .name("stdin".into())
-            .spawn(move || {
-                let stdin = std::io::stdin();
-                for line in stdin.lock().lines() {
-                    let Ok(line) = line else { break };
-                    if !handle.command(move |p: &mut Player| p.command(&line)) {
-                        break;
-                    }
-                }
-            })
-            .map_err(|e| e.to_string())?;
-    }
-
-    let tty = std::io::stderr().is_terminal();
-    let mut exit = 1u8;
-    let mut record_error = None;
-    let player = rt
-        .run(|_p, ev| {
-            match ev {
-                PlayerEvent::Frame(data) => {
-                    if let Some(rec) = recorder.as_mut() {
-                        if let Err(e) = rec.write(&data) {
-                            record_error = Some(e.to_string());
-                            recorder = None;
-                        }
-                    }
-                }
-                PlayerEvent::Progress(p) => {
-                    if tty {
-                        eprint!("\r{p}  ");
-                    } else {
-                        eprintln!("{p}");
-                    }
-                }
-                PlayerEvent::Stats(s) => {
-                    let _ = writeln!(
-                        std::io::stdout(),
-                        "stats: packets {} bytes {} frames {} dropped {} lost {} ({:.2}%) jitter {:.2} ms duplicates {} reordered {}",
-                        s.packets,
-                        s.bytes,
-                        s.frames,
-                        s.frames_dropped,
-                        s.lost,
-                        s.fraction_lost * 100.0,
-                        s.jitter_ms,
-                        s.duplicates,
-                        s.reordered
-                    );
-                }
-                PlayerEvent::Info(m) => {
-                    if !quiet {
-                        if tty {
-                            eprint!("\r");
-                        }
-                        eprintln!("client-std: {m}");
-                    }
-                }
-                PlayerEvent::Warn(m) => {
-                    if tty && !quiet {
-                        eprint!("\r");
-                    }
-                    eprintln!("client-std: {m}");
-                }
-                PlayerEvent::Done { code } => {
-                    exit = u8::try_from(code).unwrap_or(1);
-                    return Flow::Stop;
-                }
-            }
-            Flow::Continue
-        })
-        .map_err(|e| e.to_string())?;
-
+    let mut record_error = sink.record_error;
     if let Some(rec) = recorder {
         let written = rec.written;
         let skipped = rec.skipped;
@@ -396,9 +369,9 @@ fn run(args: Args) -> Result<u8, String> {
         eprintln!("client-std: error: recording failed: {e}");
         exit = exit.max(1);
     }
+    let s = player.client().stats();
     if !quiet {
         let secs = player.elapsed().as_secs_f64();
-        let s = player.client().stats();
         eprintln!(
             "client-std: {} frame(s) in {:.1} s ({:.1} fps), {} packet(s) lost",
             player.frames(),
@@ -411,7 +384,259 @@ fn run(args: Args) -> Result<u8, String> {
             s.lost.max(0)
         );
     }
+    if args.stats {
+        let (shown, display_dropped) = match &window {
+            Some(w) => (
+                w.shown.load(Ordering::Relaxed),
+                w.display_dropped.load(Ordering::Relaxed),
+            ),
+            None => (player.frames(), 0),
+        };
+        let duration = started.elapsed().as_secs_f64();
+        let playing = player.playing_time().as_secs_f64();
+        let kbps = if playing > 0.0 {
+            s.bytes as f64 * 8.0 / playing / 1000.0
+        } else {
+            0.0
+        };
+        let transport = match player.transport() {
+            TransportChoice::Udp { .. } => "udp",
+            TransportChoice::Tcp => "tcp",
+        };
+        println!(
+            "{{\"frames_shown\":{shown},\"frames_received\":{},\"frames_dropped\":{},\"frames_dropped_display\":{display_dropped},\"packets_received\":{},\"bytes_received\":{},\"lost\":{},\"duplicates\":{},\"reordered\":{},\"jitter_ms\":{:.3},\"mean_bitrate_kbps\":{kbps:.1},\"duration_s\":{duration:.3},\"transport\":\"{transport}\",\"end_of_stream\":{},\"exit_code\":{exit}}}",
+            player.frames(),
+            s.frames_dropped,
+            s.packets,
+            s.bytes,
+            s.lost,
+            s.duplicates,
+            s.reordered,
+            s.jitter_ms,
+            player.ended(),
+        );
+    }
     Ok(exit)
+}
+
+/// One connection: connect, play until done, return how it ended.
+fn play_once(
+    args: &Args,
+    target: &Target,
+    recorder: Option<Recorder>,
+    window: Option<Arc<window::Shared>>,
+) -> Result<(Outcome, Player, Sink), String> {
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1)
+        ^ u64::from(std::process::id());
+    let (mut config, lab_rtp) = match target {
+        Target::Url(url) => (ClientConfig::new(url.clone()), None),
+        Target::Lab {
+            host,
+            port,
+            rtp_port,
+            file,
+        } => {
+            let host = if host.contains(':') && !host.starts_with('[') {
+                format!("[{host}]")
+            } else {
+                host.clone()
+            };
+            (
+                ClientConfig::lab(format!("{host}:{port}"), file.clone()),
+                Some(*rtp_port),
+            )
+        }
+    };
+    config.seed = seed;
+    config.trace_messages = args.verbose > 0;
+    let dialect = config.dialect;
+    if dialect == Dialect::Lab && args.transport == TransportArg::Tcp {
+        return Err("the lab form supports only --transport udp".into());
+    }
+    let client = Client::new(config, Instant::now()).map_err(|e| e.to_string())?;
+    let title = client.request_url().to_string();
+    let (host, port) = client.server();
+    let (host, port) = (host.to_string(), port);
+    let addrs: Vec<SocketAddr> = (host.trim_start_matches('[').trim_end_matches(']'), port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .collect();
+
+    let quiet = args.quiet;
+    let pcfg = PlayerConfig {
+        auto_play: !args.interactive,
+        max_frames: args.frames,
+        duration: args.duration.map(Duration::from_secs_f64),
+        progress: !quiet || window.is_some(),
+        seek: args.seek,
+        tcp_fallback: args.transport == TransportArg::Auto && dialect == Dialect::Standard,
+        exit_on_end: !args.interactive && window.is_none(),
+        ..PlayerConfig::new(dialect)
+    };
+    let mut rt = Runtime::new(Player::new(client, pcfg)).map_err(|e| e.to_string())?;
+
+    // Connect first (a clear error when refused), then bind the media ports.
+    let mut connect_err = None;
+    let mut connected = None;
+    for addr in &addrs {
+        match rt.connect_tcp(*addr) {
+            Ok(_) => {
+                connected = Some(*addr);
+                break;
+            }
+            Err(e) => connect_err = Some(e),
+        }
+    }
+    let Some(addr) = connected else {
+        let e = connect_err.map_or_else(|| "no address".to_string(), |e| e.to_string());
+        return Err(format!("cannot connect to {host}:{port}: {e}"));
+    };
+    let transport = match args.transport {
+        TransportArg::Udp | TransportArg::Auto => {
+            let ip: IpAddr = if addr.is_ipv4() {
+                Ipv4Addr::UNSPECIFIED.into()
+            } else {
+                Ipv6Addr::UNSPECIFIED.into()
+            };
+            let (rtp, rtcp) = bind_media(ip, args.rtp_port.or(lab_rtp), lab_rtp.is_some())?;
+            TransportChoice::Udp {
+                rtp_local: rt.udp_socket(rtp).map_err(|e| e.to_string())?,
+                rtcp_local: rt.udp_socket(rtcp).map_err(|e| e.to_string())?,
+            }
+        }
+        TransportArg::Tcp => TransportChoice::Tcp,
+    };
+    rt.machine_mut().set_transport(transport);
+    rt.machine_mut().start();
+    if !quiet {
+        eprintln!(
+            "client-std: {} {} on {addr} via {}",
+            if dialect == Dialect::Lab {
+                "lab dialect: requesting"
+            } else {
+                "connected for"
+            },
+            rt.machine().client().request_url(),
+            match transport {
+                TransportChoice::Udp { rtp_local, .. } => format!(
+                    "UDP (RTP port {}){}",
+                    rtp_local.port(),
+                    if args.transport == TransportArg::Auto && dialect == Dialect::Standard {
+                        ", TCP fallback"
+                    } else {
+                        ""
+                    }
+                ),
+                TransportChoice::Tcp => "TCP interleaved".into(),
+            }
+        );
+        if args.interactive {
+            eprintln!("client-std: commands: setup, play, pause, toggle, teardown, stats, quit");
+        }
+    }
+
+    let handle = rt.handle();
+    install_inputs(&handle)?;
+
+    let sink = Sink {
+        quiet,
+        tty: std::io::stderr().is_terminal(),
+        trace: args.verbose > 0,
+        progress: !quiet && window.is_none(),
+        recorder,
+        record_error: None,
+        window: window.clone(),
+        exit: 1,
+    };
+    let (player, sink) = match window {
+        None => {
+            let mut sink = sink;
+            let player = rt
+                .run(|p, ev| sink.on_event(p, ev))
+                .map_err(|e| e.to_string())?;
+            (player, sink)
+        }
+        Some(shared) => {
+            let sink = Arc::new(Mutex::new(sink));
+            let decoder = {
+                let shared = shared.clone();
+                std::thread::Builder::new()
+                    .name("decoder".into())
+                    .spawn(move || window::decoder_loop(&shared))
+                    .map_err(|e| e.to_string())?
+            };
+            let spawned = {
+                let sink = sink.clone();
+                let shared = shared.clone();
+                rt.spawn(move |p, ev| {
+                    let flow = sink
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .on_event(p, ev);
+                    if flow == Flow::Stop {
+                        shared.done.store(true, Ordering::SeqCst);
+                    }
+                    flow
+                })
+                .map_err(|e| e.to_string())?
+            };
+            let shown = window::run(&title, &shared, spawned.handle());
+            if let Err(e) = &shown {
+                eprintln!("client-std: {e}");
+                spawned.handle().command(|p: &mut Player| p.quit(1));
+            }
+            let player = spawned.join().map_err(|e| e.to_string())?;
+            shared.close();
+            let _ = decoder.join();
+            let sink = Arc::try_unwrap(sink)
+                .map_err(|_| "internal: sink still shared".to_string())?
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner);
+            (player, sink)
+        }
+    };
+    let outcome = Outcome {
+        code: sink.exit,
+        redirect: player.redirect().map(str::to_string),
+    };
+    Ok((outcome, player, sink))
+}
+
+/// Ctrl-C (TEARDOWN and exit 0; a second one exits at once) and stdin commands.
+fn install_inputs(handle: &Handle<Player>) -> Result<(), String> {
+    static INSTALLED: AtomicBool = AtomicBool::new(false);
+    static CURRENT: Mutex<Option<Handle<Player>>> = Mutex::new(None);
+    *CURRENT.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle.clone());
+    if INSTALLED.swap(true, Ordering::SeqCst) {
+        return Ok(());
+    }
+    let current = || CURRENT.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let interrupted = Arc::new(AtomicBool::new(false));
+    ctrlc::set_handler(move || {
+        if interrupted.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        if let Some(h) = current() {
+            h.command(|p: &mut Player| p.quit(0));
+        }
+    })
+    .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
+    std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || {
+            let stdin = std::io::stdin();
+            for line in stdin.lock().lines() {
+                let Ok(line) = line else { break };
+                if let Some(h) = current() {
+                    h.command(move |p: &mut Player| p.command(&line));
+                }
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -460,6 +685,9 @@ mod tests {
             "--headless",
             "--interactive",
             "--quiet",
+            "--seek",
+            "12.5",
+            "--stats",
             "--rtp-port",
             "5000",
         ])
@@ -469,7 +697,12 @@ mod tests {
             (a.frames, a.duration, a.rtp_port),
             (Some(10), Some(2.5), Some(5000))
         );
-        assert!(a.headless && a.interactive && a.quiet);
+        assert!(a.headless && a.interactive && a.quiet && a.stats);
+        assert_eq!(a.seek, Some(12.5));
+        let d = Args::try_parse_from(["client-std", "rtsp://h/x"]).unwrap();
+        assert_eq!(d.transport, TransportArg::Auto);
+        let t = Args::try_parse_from(["client-std", "rtsp://h/x", "--transport", "auto"]).unwrap();
+        assert_eq!(t.transport, TransportArg::Auto);
         assert!(Args::try_parse_from(["client-std", "rtsp://h/x", "--transport", "sctp"]).is_err());
     }
 }

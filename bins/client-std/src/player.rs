@@ -13,7 +13,8 @@ use rtsp_core::client::{
     Client, ClientError, ClientEvent, ClientState, ClientStats, Dialect, TransportChoice,
 };
 use rtsp_core::io::{Input, Machine, Output};
-use rtsp_core::message::Method;
+use rtsp_core::message::headers::{NptTime, Range};
+use rtsp_core::message::{Method, StatusCode};
 
 /// How the player behaves.
 #[derive(Debug, Clone)]
@@ -32,6 +33,35 @@ pub struct PlayerConfig {
     pub progress: bool,
     /// Longest wait for the TEARDOWN reply when quitting.
     pub teardown_wait: Duration,
+    /// PLAY from this position (seconds, `Range: npt=SECS-`) instead of the server's default.
+    pub seek: Option<f64>,
+    /// `--transport auto`: fall back to TCP interleaved when SETUP over UDP answers 461 or no
+    /// RTP arrives over UDP within `udp_wait` of PLAY.
+    pub tcp_fallback: bool,
+    /// How long to wait for the first RTP packet over UDP before falling back.
+    pub udp_wait: Duration,
+    /// On end of stream (RTCP BYE from the source): TEARDOWN and finish with code 0.
+    pub exit_on_end: bool,
+}
+
+impl PlayerConfig {
+    /// Defaults: auto-play over TCP, no limits, no progress, 3 s TEARDOWN wait, exit at the
+    /// end of the stream.
+    pub fn new(dialect: Dialect) -> Self {
+        Self {
+            dialect,
+            auto_play: true,
+            transport: TransportChoice::Tcp,
+            max_frames: None,
+            duration: None,
+            progress: false,
+            teardown_wait: Duration::from_secs(3),
+            seek: None,
+            tcp_fallback: false,
+            udp_wait: Duration::from_secs(3),
+            exit_on_end: true,
+        }
+    }
 }
 
 /// One progress sample.
@@ -82,6 +112,13 @@ pub enum PlayerEvent {
     Info(String),
     /// A failure worth telling even with `--quiet`.
     Warn(String),
+    /// An RTSP message sent (`outgoing`) or received, for `-v`.
+    Trace {
+        /// Sent by us.
+        outgoing: bool,
+        /// The message as text.
+        text: String,
+    },
     /// The player is finished; exit with this code.
     Done {
         /// Process exit code.
@@ -104,6 +141,18 @@ pub struct Player {
     frames: u64,
     last: (Instant, u64, u64),
     done: bool,
+    /// When to check that RTP arrived over UDP (`--transport auto`).
+    udp_check_at: Option<Instant>,
+    /// Falling back to TCP: SETUP again (and PLAY) once the UDP session is torn down.
+    fallback: bool,
+    /// PLAY right after the next successful SETUP.
+    play_after_setup: bool,
+    /// Where the server redirected us (301/302/...), if it did.
+    redirect: Option<String>,
+    /// The media source said BYE.
+    ended: bool,
+    /// When PLAY first succeeded (for the mean bitrate).
+    playing_since: Option<Instant>,
 }
 
 impl Player {
@@ -123,6 +172,12 @@ impl Player {
             frames: 0,
             last: (Instant::now(), 0, 0),
             done: false,
+            udp_check_at: None,
+            fallback: false,
+            play_after_setup: false,
+            redirect: None,
+            ended: false,
+            playing_since: None,
         }
     }
 
@@ -139,6 +194,38 @@ impl Player {
     /// Frames received.
     pub fn frames(&self) -> u64 {
         self.frames
+    }
+
+    /// The media transport in use (changes when `--transport auto` falls back to TCP).
+    pub fn transport(&self) -> TransportChoice {
+        self.cfg.transport
+    }
+
+    /// The URL the server redirected to, when it did (the player then finished with code 0).
+    pub fn redirect(&self) -> Option<&str> {
+        self.redirect.as_deref()
+    }
+
+    /// Whether the media source said BYE (end of stream).
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Time since PLAY first succeeded (zero before).
+    pub fn playing_time(&self) -> Duration {
+        match (self.playing_since, self.now) {
+            (Some(s), Some(n)) => n.saturating_duration_since(s),
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// PLAY, from the `--seek` position when one was given.
+    fn play(&mut self) -> Result<u32, rtsp_core::client::ApiError> {
+        let range = self
+            .cfg
+            .seek
+            .map(|s| Range::from_start(NptTime::Seconds(s.max(0.0))));
+        self.client.play(range)
     }
 
     /// Time since the first input.
@@ -172,8 +259,15 @@ impl Player {
             }
             "describe" => self.client.describe().map(drop),
             "options" => self.client.options().map(drop),
-            "play" => self.client.play(None).map(drop),
+            "play" => self.play().map(drop),
             "pause" => self.client.pause().map(drop),
+            "toggle" => {
+                if self.client.state() == ClientState::Playing && !self.ended {
+                    self.client.pause().map(drop)
+                } else {
+                    self.play().map(drop)
+                }
+            }
             "teardown" => self.client.teardown().map(drop),
             "stats" => {
                 self.out.push_back(PlayerEvent::Stats(self.client.stats()));
@@ -185,7 +279,7 @@ impl Player {
             }
             "help" | "?" => {
                 self.info(
-                    "commands: setup, play, pause, teardown, stats, quit (also: describe, options)",
+                    "commands: setup, play, pause, toggle, teardown, stats, quit (also: describe, options)",
                 );
                 return;
             }
@@ -291,19 +385,48 @@ impl Player {
                     "session {session_id} set up ({how}, timeout {} s)",
                     timeout.as_secs()
                 ));
-                if self.cfg.auto_play && self.quitting.is_none() {
-                    if let Err(e) = self.client.play(None) {
+                let play = self.cfg.auto_play || std::mem::take(&mut self.play_after_setup);
+                if play && self.quitting.is_none() {
+                    if let Err(e) = self.play() {
                         self.warn(format!("play: {e}"));
                         self.quit(1);
                     }
                 }
             }
-            ClientEvent::Playing { .. } => self.info("playing"),
+            ClientEvent::Playing { .. } => {
+                self.info("playing");
+                let now = self.now.unwrap_or_else(Instant::now);
+                self.playing_since.get_or_insert(now);
+                self.ended = false;
+                let udp = matches!(self.cfg.transport, TransportChoice::Udp { .. });
+                if self.cfg.tcp_fallback && udp && self.client.stats().packets == 0 {
+                    self.udp_check_at = Some(now + self.cfg.udp_wait);
+                }
+            }
+            ClientEvent::EndOfStream { .. } => {
+                self.ended = true;
+                self.info("end of stream");
+                if self.cfg.exit_on_end {
+                    self.quit(0);
+                }
+            }
+            ClientEvent::Trace { outgoing, text } => {
+                self.out.push_back(PlayerEvent::Trace { outgoing, text });
+            }
+            ClientEvent::Redirected { location, .. } => {
+                self.info(format!("redirected to {location}"));
+                self.redirect = Some(location);
+                self.quitting.get_or_insert(0);
+                self.close();
+            }
             ClientEvent::Paused => self.info("paused"),
             ClientEvent::TornDown => {
                 self.info("torn down");
                 if self.quitting.is_some() {
                     self.close();
+                } else if std::mem::take(&mut self.fallback) {
+                    self.play_after_setup = true;
+                    self.cmd_setup();
                 }
             }
             ClientEvent::Frame { data, .. } => {
@@ -318,6 +441,18 @@ impl Player {
                 }
             }
             ClientEvent::RequestFailed { method, status } => {
+                let udp = matches!(self.cfg.transport, TransportChoice::Udp { .. });
+                if method == Method::Setup
+                    && status == StatusCode::UNSUPPORTED_TRANSPORT
+                    && udp
+                    && self.cfg.tcp_fallback
+                {
+                    self.info("UDP refused (461): trying TCP interleaved");
+                    self.cfg.transport = TransportChoice::Tcp;
+                    self.play_after_setup = self.cfg.auto_play;
+                    self.cmd_setup();
+                    return;
+                }
                 self.warn(format!("{method} failed: {status}"));
                 self.request_failed(&method);
             }
@@ -371,6 +506,21 @@ impl Player {
             self.info("duration reached");
             self.quit(0);
         }
+        if self.udp_check_at.is_some_and(|t| now >= t) {
+            self.udp_check_at = None;
+            let playing = self.client.state() == ClientState::Playing;
+            if playing && self.client.stats().packets == 0 && self.quitting.is_none() {
+                self.info(format!(
+                    "no RTP over UDP within {:.1} s: switching to TCP interleaved",
+                    self.cfg.udp_wait.as_secs_f64()
+                ));
+                self.cfg.transport = TransportChoice::Tcp;
+                match self.client.teardown() {
+                    Ok(_) => self.fallback = true,
+                    Err(e) => self.warn(format!("teardown: {e}")),
+                }
+            }
+        }
         if self.quit_deadline.is_some_and(|t| now >= t) {
             self.quit_deadline = None;
             self.warn("no reply to TEARDOWN; closing");
@@ -418,7 +568,12 @@ impl Player {
         if self.done {
             return None;
         }
-        [self.progress_at, self.stop_at, self.quit_deadline]
+        [
+            self.progress_at,
+            self.stop_at,
+            self.quit_deadline,
+            self.udp_check_at,
+        ]
             .into_iter()
             .flatten()
             .min()
@@ -490,8 +645,6 @@ mod tests {
 
     fn config(udp: bool) -> PlayerConfig {
         PlayerConfig {
-            dialect: Dialect::Standard,
-            auto_play: true,
             transport: if udp {
                 TransportChoice::Udp {
                     rtp_local: (Ipv4Addr::LOCALHOST, 0).into(),
@@ -500,10 +653,9 @@ mod tests {
             } else {
                 TransportChoice::Tcp
             },
-            max_frames: None,
-            duration: None,
-            progress: false,
-            teardown_wait: Duration::from_secs(3),
+            // The 10-frame clip ends after 0.1 s: most tests look at other endings.
+            exit_on_end: false,
+            ..PlayerConfig::new(Dialect::Standard)
         }
     }
 
@@ -565,6 +717,35 @@ mod tests {
         let (code, frames, msgs) = run(s.url("clip"), &s, cfg);
         assert_eq!((code, frames), (0, 5), "{msgs:?}");
         assert!(msgs.iter().any(|m| m == "torn down"), "{msgs:?}");
+    }
+
+    #[test]
+    fn end_of_stream_tears_down_and_exits_zero() {
+        for udp in [true, false] {
+            let s = server();
+            let mut cfg = config(udp);
+            cfg.exit_on_end = true;
+            let (code, frames, msgs) = run(s.url("clip"), &s, cfg);
+            assert_eq!((code, frames), (0, 10), "{msgs:?}");
+            let end = msgs.iter().position(|m| m == "end of stream");
+            let torn = msgs.iter().position(|m| m == "torn down");
+            assert!(end.is_some() && torn > end, "{msgs:?}");
+        }
+    }
+
+    #[test]
+    fn seek_sends_a_range() {
+        let client = Client::new(ClientConfig::new("rtsp://127.0.0.1:1/x"), Instant::now()).unwrap();
+        let mut cfg = config(false);
+        cfg.seek = Some(2.5);
+        let mut p = Player::new(client, cfg);
+        // PLAY before SETUP is refused by the client, but the range is built first.
+        p.command("play");
+        assert!(matches!(p.out.pop_front(), Some(PlayerEvent::Warn(m)) if m.contains("PLAY")));
+        assert_eq!(
+            p.cfg.seek.map(|s| Range::from_start(NptTime::Seconds(s)).to_string()),
+            Some("npt=2.500-".to_string())
+        );
     }
 
     #[test]

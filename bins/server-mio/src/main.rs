@@ -3,7 +3,15 @@
 //! ```text
 //! server-mio [PORT]                      # lab form: server-mio 8554
 //! server-mio --port 8554 --bind 0.0.0.0 --media DIR [--loop] [--session-timeout SECS] [--mtu BYTES]
+//!            [--max-connections N] [--max-connections-per-ip N] [--max-sessions N]
+//!            [--request-timeout SECS] [--idle-timeout SECS] [--max-line B] [--max-headers N]
+//!            [--max-head B] [--max-body B] [--max-interleaved B] [--max-pending-output B]
+//!            [--max-session-rate B/s] [--lab-max-packet B]
+//!            [--user NAME:PASSWORD]... [--auth digest,basic] [--realm REALM]
 //! ```
+//!
+//! `--bind` defaults to `0.0.0.0` (every IPv4 interface); use `--bind 127.0.0.1` to serve
+//! this machine only.
 //!
 //! Serves every MJPEG file below the media root (named by its relative path) and the built-in
 //! `sample` test pattern. Ctrl-C ends every session (RTCP BYE) and exits 0.
@@ -15,7 +23,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use rtsp_core::server::{Catalog, Server, ServerConfig, MIN_MTU};
+use rtsp_core::message::Limits;
+use rtsp_core::auth::Credentials;
+use rtsp_core::server::{AuthConfig, Catalog, Server, ServerConfig, MIN_MTU};
 use runtime_mio::media::FsCatalog;
 use runtime_mio::{Runtime, ServerOptions};
 
@@ -50,6 +60,83 @@ struct Args {
     /// Frame rate of files (MJPEG files record none).
     #[arg(long, value_name = "FPS", default_value_t = runtime_mio::media::DEFAULT_FILE_FPS)]
     fps: f64,
+    #[command(flatten)]
+    limits: LimitArgs,
+    /// A user allowed to play, as NAME:PASSWORD (repeatable). With at least one, every
+    /// request but OPTIONS must authenticate.
+    #[arg(long = "user", value_name = "NAME:PASSWORD", value_parser = parse_user)]
+    users: Vec<(String, String)>,
+    /// Accepted authentication schemes, comma-separated: digest (MD5 and SHA-256, RFC 7616)
+    /// and/or basic (clear-text password: only over trusted networks).
+    #[arg(long, value_name = "SCHEMES", value_delimiter = ',', default_value = "digest")]
+    auth: Vec<AuthScheme>,
+    /// Realm shown in authentication challenges.
+    #[arg(long, value_name = "REALM", default_value = "rtsp-mjpeg")]
+    realm: String,
+}
+
+/// An authentication scheme named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum AuthScheme {
+    /// HTTP Digest (RFC 7616): MD5 and SHA-256.
+    Digest,
+    /// HTTP Basic (RFC 7617).
+    Basic,
+}
+
+fn parse_user(s: &str) -> Result<(String, String), String> {
+    match s.split_once(':') {
+        Some((name, pass)) if !name.is_empty() && !pass.is_empty() => {
+            Ok((name.to_string(), pass.to_string()))
+        }
+        _ => Err("expected NAME:PASSWORD (both non-empty)".into()),
+    }
+}
+
+/// Limits against hostile or broken clients (each over-limit event is logged at WARN).
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Limits")]
+struct LimitArgs {
+    /// Most control connections at once (more are closed at once).
+    #[arg(long, value_name = "N", default_value_t = ServerConfig::default().max_connections)]
+    max_connections: usize,
+    /// Most control connections from one IP address at once.
+    #[arg(long, value_name = "N", default_value_t = ServerConfig::default().max_connections_per_ip)]
+    max_connections_per_ip: usize,
+    /// Most sessions at once (SETUP beyond it gets 453).
+    #[arg(long, value_name = "N", default_value_t = ServerConfig::default().max_sessions)]
+    max_sessions: usize,
+    /// Seconds a request may take from its first byte to its end (then 408 and close).
+    #[arg(long, value_name = "SECS", default_value_t = ServerConfig::default().request_timeout.as_secs())]
+    request_timeout: u64,
+    /// Seconds a connection without a session may stay without a request (then closed).
+    #[arg(long, value_name = "SECS", default_value_t = ServerConfig::default().idle_timeout.as_secs())]
+    idle_timeout: u64,
+    /// Longest request line or header line, bytes (414 / 400 and close).
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_line)]
+    max_line: usize,
+    /// Most header lines in a request (400 and close).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_headers)]
+    max_headers: usize,
+    /// Largest request head (request line + headers), bytes (400 and close).
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_head)]
+    max_head: usize,
+    /// Largest request body (Content-Length), bytes (413 and close).
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body)]
+    max_body: usize,
+    /// Largest interleaved ($) frame accepted from a client, bytes (close).
+    #[arg(long, value_name = "BYTES", default_value_t = ServerConfig::default().max_interleaved)]
+    max_interleaved: usize,
+    /// Output queued for a connection that does not read, bytes (then closed).
+    #[arg(long, value_name = "BYTES", default_value_t = runtime_mio::DEFAULT_MAX_PENDING_OUTPUT)]
+    max_pending_output: usize,
+    /// RTP payload rate cap per session, bytes per second (0: none); frames over it are skipped.
+    #[arg(long, value_name = "BYTES_PER_SEC", default_value_t = ServerConfig::default().max_session_rate)]
+    max_session_rate: u64,
+    /// Largest RTP packet for the course-lab client (it reads into 20480 bytes); larger
+    /// frames are skipped for it.
+    #[arg(long, value_name = "BYTES", default_value_t = ServerConfig::default().lab_max_packet)]
+    lab_max_packet: usize,
 }
 
 fn main() -> ExitCode {
@@ -68,6 +155,29 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The authentication configuration from `--user`, `--auth` and `--realm`.
+fn auth_config(args: &Args) -> Result<Option<AuthConfig>, String> {
+    if args.users.is_empty() {
+        return Ok(None);
+    }
+    let users = args
+        .users
+        .iter()
+        .map(|(n, p)| Credentials::new(n.clone(), p.clone()))
+        .collect();
+    let mut auth = AuthConfig::new(users);
+    auth.digest = args.auth.contains(&AuthScheme::Digest);
+    auth.basic = args.auth.contains(&AuthScheme::Basic);
+    auth.realm = args.realm.clone();
+    if !auth.digest && !auth.basic {
+        return Err("--auth needs digest and/or basic".into());
+    }
+    if auth.basic {
+        tracing::warn!("Basic authentication enabled: passwords cross the network in the clear");
+    }
+    Ok(Some(auth))
 }
 
 fn run(args: Args) -> Result<(), String> {
@@ -93,12 +203,32 @@ fn run(args: Args) -> Result<(), String> {
     let names = catalog.names();
 
     let mut opts = ServerOptions::new(SocketAddr::new(args.bind, port), Box::new(catalog));
+    let l = &args.limits;
+    if l.request_timeout == 0 || l.idle_timeout == 0 {
+        return Err("--request-timeout and --idle-timeout must be at least 1 second".into());
+    }
     opts.config = ServerConfig {
         session_timeout: Duration::from_secs(args.session_timeout),
         mtu: args.mtu,
         loop_media: args.loop_media,
+        max_connections: l.max_connections,
+        max_connections_per_ip: l.max_connections_per_ip,
+        max_sessions: l.max_sessions,
+        request_timeout: Duration::from_secs(l.request_timeout),
+        idle_timeout: Duration::from_secs(l.idle_timeout),
+        limits: Limits {
+            max_line: l.max_line,
+            max_headers: l.max_headers,
+            max_head: l.max_head,
+            max_body: l.max_body,
+        },
+        max_interleaved: l.max_interleaved,
+        max_session_rate: l.max_session_rate,
+        lab_max_packet: l.lab_max_packet,
+        auth: auth_config(&args)?,
         ..ServerConfig::default()
     };
+    opts.max_pending_output = l.max_pending_output;
     let bound = opts.bind().map_err(|e| match e.kind() {
         std::io::ErrorKind::AddrInUse => format!(
             "cannot listen on {}: port {port} is already in use (another server running? try --port)",
@@ -115,6 +245,7 @@ fn run(args: Args) -> Result<(), String> {
     let on_event = runtime_std::server_event_handler(bound.on_event);
 
     let mut rt = Runtime::new(bound.server).map_err(|e| e.to_string())?;
+    rt.set_max_queue(bound.max_pending_output);
     rt.tcp_listener(bound.listener).map_err(|e| e.to_string())?;
     rt.udp_socket(bound.rtp).map_err(|e| e.to_string())?;
     rt.udp_socket(bound.rtcp).map_err(|e| e.to_string())?;
@@ -186,5 +317,41 @@ mod tests {
         assert_eq!(a.port, 8554);
         assert_eq!(a.bind, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         assert_eq!(a.media, PathBuf::from("."));
+        assert_eq!(a.limits.max_connections_per_ip, 32);
+        let a = Args::try_parse_from([
+            "server-mio",
+            "--max-connections-per-ip",
+            "4",
+            "--request-timeout",
+            "3",
+            "--max-body",
+            "100",
+        ])
+        .unwrap();
+        assert_eq!(
+            (
+                a.limits.max_connections_per_ip,
+                a.limits.request_timeout,
+                a.limits.max_body
+            ),
+            (4, 3, 100)
+        );
+        assert!(auth_config(&a).unwrap().is_none());
+        let a = Args::try_parse_from([
+            "server-mio",
+            "--user",
+            "alice:pw:with:colons",
+            "--user",
+            "bob:x",
+            "--auth",
+            "basic,digest",
+        ])
+        .unwrap();
+        let auth = auth_config(&a).unwrap().unwrap();
+        assert_eq!(auth.users.len(), 2);
+        assert_eq!(auth.users[0].password, "pw:with:colons");
+        assert!(auth.basic && auth.digest);
+        assert!(Args::try_parse_from(["server-mio", "--user", "nopass"]).is_err());
+        assert!(Args::try_parse_from(["server-mio", "--auth", "ntlm"]).is_err());
     }
 }

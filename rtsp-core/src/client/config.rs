@@ -53,6 +53,8 @@ pub struct ClientConfig {
     pub reorder_delay: Duration,
     /// RTCP SDES CNAME; `None` derives one from the seed.
     pub cname: Option<String>,
+    /// Report every RTSP message sent and received as [`ClientEvent::Trace`](super::ClientEvent::Trace).
+    pub trace_messages: bool,
 }
 
 impl ClientConfig {
@@ -74,6 +76,7 @@ impl ClientConfig {
             reorder_window: 32,
             reorder_delay: Duration::from_millis(50),
             cname: None,
+            trace_messages: false,
         }
     }
 

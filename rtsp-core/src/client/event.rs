@@ -124,6 +124,24 @@ pub enum ClientEvent {
         /// The complete JPEG (SOI .. EOI).
         data: Bytes,
     },
+    /// The media source sent an RTCP BYE: the stream ended (a non-looping file played to its
+    /// end, or the server is shutting the session down). Frames still held for reordering
+    /// were emitted before this. The session still exists: the application usually answers
+    /// with TEARDOWN. Reported once per SETUP.
+    EndOfStream {
+        /// The SSRC that said BYE.
+        ssrc: u32,
+    },
+    /// The server redirected a request (3xx with `Location`). Nothing more is sent: the
+    /// application connects to `location` with a new client if it wants to follow.
+    Redirected {
+        /// The redirected request.
+        method: Method,
+        /// The 3xx status.
+        status: StatusCode,
+        /// The new URL (resolved against the request-URI; without credentials).
+        location: String,
+    },
     /// A request other than a keepalive got a non-2xx status. The state is unchanged.
     RequestFailed {
         /// Which request.
@@ -135,6 +153,14 @@ pub enum ClientEvent {
     KeepaliveFailed {
         /// The status, or `None` when it timed out.
         status: Option<StatusCode>,
+    },
+    /// An RTSP message as sent or received, rendered as text (only with
+    /// [`ClientConfig::trace_messages`](super::ClientConfig::trace_messages)): for `-v` logs.
+    Trace {
+        /// `true` for a request we sent, `false` for a message from the server.
+        outgoing: bool,
+        /// The message (start line, headers, body; binary bytes replaced).
+        text: String,
     },
     /// Something went wrong. If it was fatal, [`ClientEvent::Closed`] follows.
     Error(ClientError),

@@ -60,6 +60,8 @@ pub(super) struct Media {
     lab_dropped: u64,
     /// Fraction lost (1/256) of the last report block built, once one was.
     last_fraction_lost: Option<u8>,
+    /// The media source said BYE.
+    bye_seen: bool,
 }
 
 impl Media {
@@ -84,6 +86,7 @@ impl Media {
             counters: ClientStats::default(),
             lab_dropped: 0,
             last_fraction_lost: None,
+            bye_seen: false,
         }
     }
 
@@ -295,23 +298,49 @@ impl Media {
         }
     }
 
-    /// One RTCP compound packet arrived.
-    pub(super) fn handle_rtcp(&mut self, now: Instant, data: &[u8]) {
+    /// One RTCP compound packet arrived. Returns the media source's SSRC when the packet
+    /// carries a BYE from it (the stream ended), once per media receiver.
+    /// Packets still held for reordering are released first: nothing more will come.
+    pub(super) fn handle_rtcp(
+        &mut self,
+        now: Instant,
+        data: &[u8],
+        out: &mut VecDeque<Output<ClientEvent>>,
+    ) -> Option<u32> {
         let Ok(packets) = RtcpPacket::parse_compound(data) else {
-            return;
+            return None;
         };
+        let mut ended = None;
         for p in packets {
-            if let RtcpPacket::SenderReport(sr) = p {
-                let ours = match self.ssrc {
-                    Some(s) => s == sr.ssrc,
-                    None => true,
-                };
-                if ours {
-                    self.counters.sender_reports += 1;
-                    self.stats.record_sender_report(sr.ntp_time, now);
+            match p {
+                RtcpPacket::SenderReport(sr) => {
+                    let ours = match self.ssrc {
+                        Some(s) => s == sr.ssrc,
+                        None => true,
+                    };
+                    if ours {
+                        self.counters.sender_reports += 1;
+                        self.stats.record_sender_report(sr.ntp_time, now);
+                    }
                 }
+                RtcpPacket::Bye(bye) if !self.bye_seen => {
+                    // Before any media the SSRC may be unknown: any BYE then counts.
+                    let source = match self.ssrc {
+                        Some(s) => bye.ssrcs.contains(&s).then_some(s),
+                        None => bye.ssrcs.first().copied(),
+                    };
+                    if let Some(s) = source {
+                        self.bye_seen = true;
+                        ended = Some(s);
+                        if let Some(held) = self.reorder.as_mut().map(Reorder::drain_all) {
+                            self.process_held(held, out);
+                        }
+                    }
+                }
+                _ => {}
             }
         }
+        ended
     }
 
     /// A compound RTCP packet: RR (with a report block once a source is known) + SDES CNAME

@@ -76,6 +76,7 @@ use crate::message::{
     write_interleaved, Decoded, Decoder, HeaderName, Message, Method, ParseError, Request,
     Response, StatusCode,
 };
+use crate::auth::{Challenge, Credentials, DigestState};
 use crate::url::RtspUrl;
 
 /// What a request was for (decides how its response is handled).
@@ -117,6 +118,11 @@ struct Pending {
     unsent: Option<Vec<u8>>,
     /// When it times out; `None` until sent and the time is known.
     deadline: Option<Instant>,
+    /// Request-URI and extra headers, to send it again with credentials after a 401.
+    uri: String,
+    headers: Vec<(HeaderName, String)>,
+    /// This is already the retry with credentials.
+    auth_retry: bool,
 }
 
 /// The session the server gave us.
@@ -176,6 +182,10 @@ pub struct Client {
     rng: Rng,
     our_ssrc: u32,
     cname: String,
+    /// Credentials from the URL, if any.
+    credentials: Option<Credentials>,
+    /// The challenge being answered, once the server asked for authentication.
+    auth: Option<(Challenge, DigestState)>,
 }
 
 impl Client {
@@ -189,6 +199,10 @@ impl Client {
             .clone()
             .unwrap_or_else(|| format!("rtsp-core-{our_ssrc:08x}@client"));
         let decoder = Decoder::new(config.limits).with_lenient(config.dialect == Dialect::Lab);
+        let credentials = target
+            .url
+            .credentials()
+            .map(|(u, p)| Credentials::new(u, p));
         Ok(Self {
             config,
             target,
@@ -212,6 +226,8 @@ impl Client {
             rng,
             our_ssrc,
             cname,
+            credentials,
+            auth: None,
         })
     }
 
@@ -460,6 +476,18 @@ impl Client {
         kind: Kind,
         now: Option<Instant>,
     ) -> u32 {
+        self.send_with(method, uri, headers, kind, now, false)
+    }
+
+    fn send_with(
+        &mut self,
+        method: Method,
+        uri: &str,
+        headers: Vec<(HeaderName, String)>,
+        kind: Kind,
+        now: Option<Instant>,
+        auth_retry: bool,
+    ) -> u32 {
         let cseq = self.next_cseq;
         self.next_cseq = self.next_cseq.wrapping_add(1).max(1);
         let session = self.session.as_ref().map(|s| s.id.clone());
@@ -478,8 +506,13 @@ impl Client {
             let mut req = Request::new(method.clone(), uri)
                 .with_header(HeaderName::CSEQ, cseq.to_string())
                 .with_header(HeaderName::USER_AGENT, self.cfg().user_agent.clone());
-            for (name, value) in headers {
-                req.headers.append(name, value);
+            for (name, value) in &headers {
+                req.headers.append(name.clone(), value.clone());
+            }
+            if let (Some((challenge, state)), Some(creds)) = (self.auth.as_mut(), &self.credentials)
+            {
+                let value = challenge.authorization(creds, method.as_str(), uri, state);
+                req.headers.append(HeaderName::AUTHORIZATION, value);
             }
             if let Some(id) = session {
                 req.headers.append(HeaderName::SESSION, id);
@@ -492,6 +525,9 @@ impl Client {
             kind,
             unsent: Some(data),
             deadline: None,
+            uri: uri.to_string(),
+            headers,
+            auth_retry,
         });
         self.flush_requests(now);
         cseq
@@ -505,6 +541,7 @@ impl Client {
         };
         let lab = self.is_lab();
         let timeout = self.cfg().request_timeout;
+        let trace = self.cfg().trace_messages;
         let mut in_flight = self.pending.iter().any(|p| p.unsent.is_none());
         for p in self.pending.iter_mut() {
             let Some(data) = p.unsent.take() else {
@@ -518,6 +555,12 @@ impl Client {
             match now {
                 Some(now) => p.deadline = Some(after(now, timeout)),
                 None => self.need_now = true,
+            }
+            if trace {
+                self.out.push_back(Output::Event(ClientEvent::Trace {
+                    outgoing: true,
+                    text: String::from_utf8_lossy(&data).into_owned(),
+                }));
             }
             self.out.push_back(Output::Transmit(Transmit {
                 dest: Dest::Stream(conn),
@@ -583,6 +626,13 @@ impl Client {
     }
 
     fn on_decoded(&mut self, now: Instant, item: Decoded) {
+        if let (Decoded::Message(m), true) = (&item, self.cfg().trace_messages) {
+            let text = String::from_utf8_lossy(&m.to_bytes()).into_owned();
+            self.emit(ClientEvent::Trace {
+                outgoing: false,
+                text,
+            });
+        }
         match item {
             Decoded::Message(Message::Response(resp)) => self.on_response(now, resp),
             Decoded::Message(Message::Request(req)) => self.on_server_request(req),
@@ -590,7 +640,11 @@ impl Client {
                 if let Some(media) = self.media.as_mut() {
                     match media.channel_role(channel) {
                         Some(true) => media.handle_rtp(now, &payload, &mut self.out),
-                        Some(false) => media.handle_rtcp(now, &payload),
+                        Some(false) => {
+                            if let Some(ssrc) = media.handle_rtcp(now, &payload, &mut self.out) {
+                                self.on_bye(ssrc);
+                            }
+                        }
                         None => {}
                     }
                 }
@@ -619,8 +673,23 @@ impl Client {
         };
         match media.udp_role(local) {
             Some(true) => media.handle_rtp(now, data, &mut self.out),
-            Some(false) => media.handle_rtcp(now, data),
+            Some(false) => {
+                if let Some(ssrc) = media.handle_rtcp(now, data, &mut self.out) {
+                    self.on_bye(ssrc);
+                }
+            }
             None => {}
+        }
+    }
+
+    /// The media source said BYE: the end of the stream, unless it answers our TEARDOWN.
+    fn on_bye(&mut self, ssrc: u32) {
+        let tearing_down = self
+            .pending
+            .iter()
+            .any(|p| matches!(p.kind, Kind::Teardown));
+        if !tearing_down {
+            self.emit(ClientEvent::EndOfStream { ssrc });
         }
     }
 
@@ -646,6 +715,17 @@ impl Client {
             status,
         }));
         self.flush_requests(Some(now));
+        if status == StatusCode::UNAUTHORIZED && self.retry_with_auth(&p, &resp, now) {
+            return;
+        }
+        if let Some(location) = redirect_location(&p, &resp) {
+            self.emit(ClientEvent::Redirected {
+                method: p.method,
+                status,
+                location,
+            });
+            return;
+        }
         let ok = status.is_success();
         match p.kind {
             Kind::Keepalive => {
@@ -687,6 +767,33 @@ impl Client {
                 self.emit(ClientEvent::Paused);
             }
         }
+    }
+
+    /// A 401: answer the server's challenge with the URL's credentials and send the request
+    /// again — once, unless the server says the nonce was merely stale. Returns whether it
+    /// was sent again.
+    fn retry_with_auth(&mut self, p: &Pending, resp: &Response, now: Instant) -> bool {
+        if self.credentials.is_none() || self.is_lab() {
+            return false;
+        }
+        let challenges = Challenge::parse_all(resp.headers.get_all(&HeaderName::WWW_AUTHENTICATE));
+        let Some(challenge) = Challenge::best(&challenges).cloned() else {
+            return false;
+        };
+        if p.auth_retry && !challenge.stale {
+            return false;
+        }
+        let cnonce = format!("{:016x}", self.rng.next_u64());
+        self.auth = Some((challenge, DigestState::new(cnonce)));
+        self.send_with(
+            p.method.clone(),
+            &p.uri,
+            p.headers.clone(),
+            p.kind.clone(),
+            Some(now),
+            true,
+        );
+        true
     }
 
     fn note_public(&mut self, resp: &Response) {
@@ -976,6 +1083,21 @@ impl Client {
         self.timers.stop_all();
         self.emit(ClientEvent::Closed);
     }
+}
+
+/// The target of a redirect (3xx with `Location`, resolved against the request-URI) for a
+/// request that may be redirected.
+fn redirect_location(p: &Pending, resp: &Response) -> Option<String> {
+    let code = resp.status.0;
+    let redirect = matches!(code, 301 | 302 | 303 | 305 | 307 | 308);
+    if !redirect || matches!(p.kind, Kind::Keepalive | Kind::Teardown) {
+        return None;
+    }
+    let location = resp.headers.get(&HeaderName::LOCATION)?.trim();
+    if location.is_empty() {
+        return None;
+    }
+    Some(crate::url::join(&p.uri, location))
 }
 
 /// `now + d`, saturating far in the future instead of overflowing (configured or announced

@@ -1097,3 +1097,206 @@ fn client_is_send_and_absurd_durations_do_not_panic() {
     h.advance(Duration::from_secs(3600));
     assert_eq!(h.c.state(), ClientState::Ready);
 }
+
+// ------------------------------------------------------------------------------------------
+// End of stream, message trace, authentication, redirects
+
+fn bye(ssrc: u32) -> Vec<u8> {
+    let mut buf = Vec::new();
+    RtcpPacket::Bye(rtp_core::rtcp::Bye {
+        ssrcs: vec![ssrc],
+        reason: None,
+    })
+    .write(&mut buf);
+    buf
+}
+
+#[test]
+fn rtcp_bye_from_the_source_is_end_of_stream_once() {
+    let mut h = gst_playing("");
+    // The last frame's packets arrive out of order: the held one is released before the event.
+    let pkts = jpeg_packets(25069, 1000, GST_SSRC, &scan(1, 3000));
+    h.datagram("0.0.0.0:45578", &pkts[0]);
+    h.datagram("0.0.0.0:45578", &pkts[2]);
+    h.datagram("0.0.0.0:45578", &pkts[1]);
+    // A BYE from someone else is not the end.
+    h.datagram("0.0.0.0:45579", &bye(0x1234));
+    assert!(h.outcomes().iter().all(|e| matches!(e, ClientEvent::Frame { .. })));
+    h.datagram("0.0.0.0:45579", &bye(GST_SSRC));
+    let ev = h.outcomes();
+    assert!(
+        matches!(&ev[..], [ClientEvent::EndOfStream { ssrc }] if *ssrc == GST_SSRC),
+        "{ev:?}"
+    );
+    h.datagram("0.0.0.0:45579", &bye(GST_SSRC));
+    assert!(h.outcomes().is_empty(), "reported once");
+    assert_eq!(h.c.stats().frames, 1);
+
+    // The BYE a server sends in answer to our TEARDOWN is not an end of stream.
+    let mut h = gst_playing("");
+    h.c.teardown().unwrap();
+    h.datagram("0.0.0.0:45579", &bye(GST_SSRC));
+    assert!(h.outcomes().is_empty());
+}
+
+#[test]
+fn rtcp_bye_on_the_interleaved_channel_is_end_of_stream() {
+    let mut h = Harness::url("rtsp://127.0.0.1:8554/test");
+    h.connect();
+    h.c.setup(TransportChoice::Tcp).unwrap();
+    h.sent();
+    h.reply("RTSP/1.0 200 OK\nCSeq: 1\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1;ssrc=4E2C7C52\nSession: abc\n\n");
+    h.c.play(None).unwrap();
+    h.reply("RTSP/1.0 200 OK\nCSeq: 2\nSession: abc\n\n");
+    h.events();
+    let mut framed = Vec::new();
+    write_interleaved(1, &bye(GST_SSRC), &mut framed);
+    h.recv(&framed);
+    assert!(matches!(
+        &h.outcomes()[..],
+        [ClientEvent::EndOfStream { ssrc }] if *ssrc == GST_SSRC
+    ));
+}
+
+#[test]
+fn trace_reports_the_exchange_when_enabled() {
+    let mut cfg = ClientConfig::new("rtsp://127.0.0.1:8554/test");
+    cfg.trace_messages = true;
+    let mut h = Harness::new(cfg);
+    h.connect();
+    h.c.options().unwrap();
+    h.reply(GST_OPTIONS_REPLY);
+    let traces: Vec<(bool, String)> = h
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            ClientEvent::Trace { outgoing, text } => Some((outgoing, text)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(traces.len(), 2, "{traces:?}");
+    assert!(traces[0].0 && traces[0].1.starts_with("OPTIONS rtsp://127.0.0.1:8554/test RTSP/1.0"));
+    assert!(!traces[1].0 && traces[1].1.starts_with("RTSP/1.0 200 OK"));
+    assert!(traces[1].1.contains("GET_PARAMETER"));
+    // Off by default.
+    let mut h = Harness::url("rtsp://127.0.0.1:8554/test");
+    h.connect();
+    h.c.options().unwrap();
+    h.reply(GST_OPTIONS_REPLY);
+    assert!(!h.events().iter().any(|e| matches!(e, ClientEvent::Trace { .. })));
+}
+
+/// The `Authorization` header of a request, if any.
+fn authorization(req: &str) -> Option<String> {
+    req.split("\r\n")
+        .find_map(|l| l.strip_prefix("Authorization: "))
+        .map(str::to_string)
+}
+
+#[test]
+fn digest_auth_from_url_credentials_retries_once_and_signs_later_requests() {
+    use crate::auth::{verify_digest, Algorithm, Authorization, Challenge, Credentials};
+    let mut h = Harness::url("rtsp://admin:se%3Acret@127.0.0.1:8554/test");
+    h.connect();
+    h.c.describe().unwrap();
+    let first = h.one_sent();
+    assert!(first.starts_with("DESCRIBE rtsp://127.0.0.1:8554/test RTSP/1.0"));
+    assert!(authorization(&first).is_none(), "no credentials before a challenge");
+    let challenge = Challenge::digest("cam", "n0nce", Algorithm::Sha256);
+    h.reply(&format!(
+        "RTSP/1.0 401 Unauthorized\nCSeq: 1\nWWW-Authenticate: Basic realm=\"cam\"\nWWW-Authenticate: {}\n\n",
+        challenge.to_header()
+    ));
+    // No failure reported: the request went out again with an answer to the Digest challenge.
+    assert!(h.outcomes().is_empty());
+    let retry = h.one_sent();
+    assert!(retry.starts_with("DESCRIBE rtsp://127.0.0.1:8554/test RTSP/1.0\r\nCSeq: 2\r\n"));
+    let creds = Credentials::new("admin", "se:cret");
+    let auth = Authorization::parse(&authorization(&retry).unwrap()).unwrap();
+    assert!(verify_digest(&auth, &challenge, "DESCRIBE", &creds));
+    h.recv(describe_reply(2, "rtsp://127.0.0.1:8554/test/", GST_SDP, "CSeq").as_bytes());
+    assert!(matches!(&h.outcomes()[..], [ClientEvent::Described { .. }]));
+    // Later requests carry fresh answers (method, URI and nonce count change).
+    h.c.setup(TransportChoice::Tcp).unwrap();
+    let setup = h.one_sent();
+    let auth = Authorization::parse(&authorization(&setup).unwrap()).unwrap();
+    assert!(verify_digest(&auth, &challenge, "SETUP", &creds));
+    assert!(authorization(&setup).unwrap().contains("nc=00000002"));
+    // A second 401 for the retried request is final (wrong password).
+    h.reply(&format!(
+        "RTSP/1.0 401 Unauthorized\nCSeq: 3\nWWW-Authenticate: {}\n\n",
+        challenge.to_header()
+    ));
+    assert!(h.one_sent().starts_with("SETUP "), "the first 401 of SETUP is retried");
+    h.reply(&format!(
+        "RTSP/1.0 401 Unauthorized\nCSeq: 4\nWWW-Authenticate: {}\n\n",
+        challenge.to_header()
+    ));
+    assert!(matches!(
+        &h.outcomes()[..],
+        [ClientEvent::RequestFailed { method: Method::Setup, status }] if *status == StatusCode::UNAUTHORIZED
+    ));
+    assert!(h.sent().is_empty());
+}
+
+#[test]
+fn basic_auth_and_no_credentials() {
+    let mut h = Harness::url("rtsp://Aladdin:open%20sesame@127.0.0.1:8554/test");
+    h.connect();
+    h.c.describe().unwrap();
+    h.sent();
+    h.reply("RTSP/1.0 401 Unauthorized\nCSeq: 1\nWWW-Authenticate: Basic realm=\"x\"\n\n");
+    let retry = h.one_sent();
+    assert_eq!(
+        authorization(&retry).as_deref(),
+        Some("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")
+    );
+    // Without credentials a 401 is simply a failure.
+    let mut h = Harness::url("rtsp://127.0.0.1:8554/test");
+    h.connect();
+    h.c.describe().unwrap();
+    h.sent();
+    h.reply("RTSP/1.0 401 Unauthorized\nCSeq: 1\nWWW-Authenticate: Basic realm=\"x\"\n\n");
+    assert!(matches!(
+        &h.outcomes()[..],
+        [ClientEvent::RequestFailed { method: Method::Describe, .. }]
+    ));
+    assert!(h.sent().is_empty());
+}
+
+#[test]
+fn redirect_is_reported_with_the_resolved_location() {
+    let mut h = Harness::url("rtsp://127.0.0.1:8554/old");
+    h.connect();
+    h.c.describe().unwrap();
+    h.sent();
+    h.reply("RTSP/1.0 302 Found\nCSeq: 1\nLocation: rtsp://10.0.0.2:9554/new\n\n");
+    match &h.outcomes()[..] {
+        [ClientEvent::Redirected {
+            method: Method::Describe,
+            status,
+            location,
+        }] => {
+            assert_eq!(*status, StatusCode::FOUND);
+            assert_eq!(location, "rtsp://10.0.0.2:9554/new");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A relative Location resolves against the request-URI; 301 too.
+    let mut h = Harness::url("rtsp://127.0.0.1:8554/old");
+    h.connect();
+    h.c.describe().unwrap();
+    h.sent();
+    h.reply("RTSP/1.0 301 Moved Permanently\nCSeq: 1\nLocation: /moved/here\n\n");
+    assert!(matches!(
+        &h.outcomes()[..],
+        [ClientEvent::Redirected { location, .. }] if location == "rtsp://127.0.0.1:8554/moved/here"
+    ));
+    // A 3xx without Location is a failure.
+    let mut h = Harness::url("rtsp://127.0.0.1:8554/old");
+    h.connect();
+    h.c.describe().unwrap();
+    h.sent();
+    h.reply("RTSP/1.0 302 Found\nCSeq: 1\n\n");
+    assert!(matches!(&h.outcomes()[..], [ClientEvent::RequestFailed { .. }]));
+}

@@ -1,11 +1,12 @@
 //! The [`Server`] machine: connections, request dispatch, sessions and timers.
 
+use super::auth::{Authenticator, Challenges};
 use super::media::{Catalog, LookupError, Media};
 use super::path::{self, PathError, Target};
 use super::rtcp;
 use super::session::{Delivery, Session, Tx};
 use super::util::{http_date, SplitMix64};
-use super::{CloseReason, ServerConfig, ServerEvent, SessionStats};
+use super::{CloseReason, Limit, ServerConfig, ServerEvent, SessionStats};
 use crate::io::{ConnId, Dest, Input, Machine, Output, Transmit};
 use crate::message::headers::{LowerTransport, NptTime, Range, RtpInfo, Session as SessionHeader};
 use crate::message::headers::{Transport, TransportMode};
@@ -15,7 +16,7 @@ use crate::message::{
 use crate::sdp::SessionDescription;
 use bytes::{Bytes, BytesMut};
 use core::net::SocketAddr;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,10 @@ struct Conn {
     lab: bool,
     /// When to take an unterminated lab request as complete.
     flush_at: Option<Instant>,
+    /// When the first byte of the incomplete item at the front of `buf` arrived.
+    partial_since: Option<Instant>,
+    /// When the connection was accepted or last completed a request.
+    last_request: Instant,
 }
 
 /// A reply being built by a method handler.
@@ -95,6 +100,7 @@ pub struct Server {
     sessions: BTreeMap<String, Session>,
     out: VecDeque<Output<ServerEvent>>,
     shut_down: bool,
+    auth: Option<Authenticator>,
 }
 
 impl std::fmt::Debug for Server {
@@ -116,7 +122,9 @@ impl Server {
     pub fn new(mut config: ServerConfig, catalog: Box<dyn Catalog>, now: Instant) -> Self {
         config.session_timeout = config.session_timeout.max(Duration::from_secs(1));
         let rng = SplitMix64::new(config.seed);
+        let auth = config.auth.clone().map(Authenticator::new);
         Self {
+            auth,
             config,
             catalog,
             start: now,
@@ -200,6 +208,24 @@ impl Server {
             // A reused id: the old connection is gone.
             self.drop_conn(conn, false);
         }
+        let limit = if self.conns.len() >= self.config.max_connections {
+            Some(Limit::Connections)
+        } else if self
+            .conns
+            .values()
+            .filter(|c| c.peer.ip() == peer.ip())
+            .count()
+            >= self.config.max_connections_per_ip
+        {
+            Some(Limit::ConnectionsPerIp)
+        } else {
+            None
+        };
+        if let Some(limit) = limit {
+            self.out.push_back(Output::Close(conn));
+            self.event(ServerEvent::LimitExceeded { peer, limit });
+            return;
+        }
         self.conns.insert(
             conn,
             Conn {
@@ -208,6 +234,8 @@ impl Server {
                 buf: BytesMut::new(),
                 lab: false,
                 flush_at: None,
+                partial_since: None,
+                last_request: self.now,
             },
         );
         self.event(ServerEvent::Connected { conn, peer });
@@ -267,9 +295,23 @@ impl Server {
             match result {
                 Ok(None) if flush => flush = false,
                 Ok(None) => break,
-                Ok(Some(Decoded::Message(Message::Request(req)))) => self.on_request(conn, req),
+                Ok(Some(Decoded::Message(Message::Request(req)))) => {
+                    c.last_request = self.now;
+                    c.partial_since = None;
+                    self.on_request(conn, req)
+                }
                 Ok(Some(Decoded::Message(Message::Response(_)))) => {}
                 Ok(Some(Decoded::Interleaved { channel, payload })) => {
+                    c.partial_since = None;
+                    if payload.len() > self.config.max_interleaved {
+                        let peer = c.peer;
+                        self.event(ServerEvent::LimitExceeded {
+                            peer,
+                            limit: Limit::InterleavedFrame,
+                        });
+                        self.drop_conn(conn, true);
+                        return;
+                    }
                     self.on_interleaved(conn, channel, &payload)
                 }
                 Err(e) => {
@@ -283,6 +325,11 @@ impl Server {
         if let Some(c) = self.conns.get_mut(&conn) {
             let pending = c.lab && !c.buf.is_empty() && !c.buf.contains(&b'\r');
             c.flush_at = pending.then(|| now + delay);
+            if c.buf.is_empty() {
+                c.partial_since = None;
+            } else if c.partial_since.is_none() {
+                c.partial_since = Some(now);
+            }
         }
     }
 
@@ -294,7 +341,14 @@ impl Server {
         // Not RTSP at all (`ParseError::Version` is e.g. HTTP) or not parseable: 400. A request
         // in another RTSP version parses and gets 505 from `dispatch`.
         let cseq = sniff_cseq(&c.buf);
-        let mut resp = Response::new(StatusCode::BAD_REQUEST);
+        let status = match error {
+            ParseError::TooLarge { what: "body", .. } => StatusCode::REQUEST_ENTITY_TOO_LARGE,
+            ParseError::TooLarge {
+                what: "start line", ..
+            } => StatusCode::REQUEST_URI_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let mut resp = Response::new(status);
         if let Some(cseq) = cseq {
             resp.headers.append(HeaderName::CSEQ, cseq.to_string());
         }
@@ -379,16 +433,29 @@ impl Server {
         let peer = c.peer;
         let lab = c.lab || path::is_bare(&req.uri);
         let cseq = req.cseq();
-        // Any request naming a live session keeps it alive.
+        // Authentication comes first: a refused request learns nothing about the stream.
+        let now = self.now;
+        let refused = match (&mut self.auth, cseq) {
+            (Some(auth), Some(_)) => auth.check(&req, now, &mut self.rng).err(),
+            _ => None,
+        };
+        // Any (authenticated) request naming a live session keeps it alive.
         let req_session = session_id(&req);
         if let Some(s) = req_session
             .as_deref()
             .and_then(|id| self.sessions.get_mut(id))
+            .filter(|_| refused.is_none())
         {
             s.last_seen = self.now;
         }
         let reply = if cseq.is_none() {
             Reply::new(StatusCode::BAD_REQUEST)
+        } else if let Some(Challenges(challenges)) = refused {
+            let mut reply = Reply::new(StatusCode::UNAUTHORIZED);
+            for c in challenges {
+                reply = reply.header(HeaderName::WWW_AUTHENTICATE, c);
+            }
+            reply
         } else {
             self.dispatch(conn, peer, &req)
         };
@@ -820,6 +887,8 @@ impl Server {
             Tx {
                 rtp_local: self.config.rtp_local,
                 rtcp_local: self.config.rtcp_local,
+                max_rate: self.config.max_session_rate,
+                lab_max_packet: self.config.lab_max_packet,
                 wallclock,
                 rng: &mut self.rng,
                 out: &mut self.out,
@@ -858,6 +927,7 @@ impl Server {
             }
             self.decode(conn, true);
         }
+        self.cut_slow_connections();
         let timeout = self.config.session_timeout;
         let expired: Vec<String> = self
             .sessions
@@ -874,6 +944,55 @@ impl Server {
         }
     }
 
+    /// Connections that hold a session (they are exempt from the idle timeout).
+    fn session_conns(&self) -> BTreeSet<ConnId> {
+        self.sessions
+            .values()
+            .flat_map(|s| [s.control, s.conn()])
+            .flatten()
+            .collect()
+    }
+
+    /// When a connection times out (`true`: an incomplete request, `false`: idle).
+    fn conn_deadline(&self, c: &Conn, holds_session: bool) -> Option<(Instant, bool)> {
+        let partial = c
+            .partial_since
+            .map(|t| (t + self.config.request_timeout, true));
+        let idle = (!holds_session).then(|| (c.last_request + self.config.idle_timeout, false));
+        partial.into_iter().chain(idle).min_by_key(|(t, _)| *t)
+    }
+
+    /// Close connections whose request is too slow (408) or which idle without a session.
+    fn cut_slow_connections(&mut self) {
+        let now = self.now;
+        let held = self.session_conns();
+        let due: Vec<(ConnId, SocketAddr, bool)> = self
+            .conns
+            .iter()
+            .filter_map(|(id, c)| {
+                let (t, partial) = self.conn_deadline(c, held.contains(id))?;
+                (t <= now).then_some((*id, c.peer, partial))
+            })
+            .collect();
+        for (conn, peer, partial) in due {
+            if partial {
+                let mut resp = Response::new(StatusCode::REQUEST_TIMEOUT);
+                self.common_headers(&mut resp);
+                self.out.push_back(Output::Transmit(Transmit {
+                    dest: Dest::Stream(conn),
+                    data: resp.to_bytes(),
+                }));
+            }
+            let limit = if partial {
+                Limit::RequestTimeout
+            } else {
+                Limit::IdleTimeout
+            };
+            self.event(ServerEvent::LimitExceeded { peer, limit });
+            self.drop_conn(conn, true);
+        }
+    }
+
     /// Whether a session can expire: not while the connection it dies with is open (the
     /// course-lab client sends nothing while it plays). Interleaved sessions are refreshed by
     /// every byte on their connection instead.
@@ -883,7 +1002,15 @@ impl Server {
 
     fn next_deadline(&self) -> Option<Instant> {
         let timeout = self.config.session_timeout;
-        let conns = self.conns.values().filter_map(|c| c.flush_at);
+        let held = self.session_conns();
+        let conns = self.conns.iter().flat_map(|(id, c)| {
+            [
+                c.flush_at,
+                self.conn_deadline(c, held.contains(id)).map(|(t, _)| t),
+            ]
+            .into_iter()
+            .flatten()
+        });
         let sessions = self.sessions.values().flat_map(|s| {
             [
                 self.expires(s).then(|| s.last_seen + timeout),

@@ -69,6 +69,14 @@
 //!   nor RTCP, so its session lives as long as its control connection instead of expiring.
 //! * Request-URIs map to stream names (see [`Catalog`]); `..`, absolute paths, backslashes
 //!   and NUL are refused before the catalog is asked.
+//! * Limits (each in [`ServerConfig`]): request line/header sizes and count, body size
+//!   (413), request completion time (408 + close: slowloris), idle connections, connections
+//!   in total and per IP address, sessions (453), interleaved frame size, RTP rate per
+//!   session; each reported as [`ServerEvent::LimitExceeded`] or
+//!   [`ServerEvent::ProtocolError`].
+//! * Authentication ([`ServerConfig::auth`]): Digest MD5/SHA-256 (RFC 7616) and optionally
+//!   Basic; 401 with `WWW-Authenticate` before anything looks at the stream name, nonce
+//!   expiry (`stale=true`) and nonce-count replay protection. OPTIONS needs none.
 //! * Status codes: 400 (garbage — the connection is closed after a parse error — or no
 //!   CSeq), 403/404 (names), 405 (ANNOUNCE/RECORD/REDIRECT), 451 (SET_PARAMETER with
 //!   parameters), 453 ([`ServerConfig::max_sessions`]), 454 (unknown session), 455 (method
@@ -76,6 +84,7 @@
 //!   stream into a session), 461 (transport), 500/503 (media that cannot be loaded/played),
 //!   501 (unknown method), 505 (not RTSP/1.x), 551 (`Require`).
 
+mod auth;
 mod machine;
 mod media;
 mod path;
@@ -86,6 +95,7 @@ mod util;
 #[cfg(test)]
 mod tests;
 
+pub use auth::AuthConfig;
 pub use machine::Server;
 pub use media::{Catalog, LookupError, Media, MediaError, MemoryCatalog, MIN_MTU};
 
@@ -125,6 +135,31 @@ pub struct ServerConfig {
     /// Wall-clock time at the `now` given to [`Server::new`], as time since the UNIX epoch
     /// (for `Date` headers and RTCP NTP timestamps; the machine never reads the clock).
     pub wallclock_at_start: Duration,
+    /// Largest RTP packet sent to the course-lab client (default 20480: the lab client
+    /// receives into a 20480-byte buffer and would get a truncated JPEG). Frames that do not
+    /// fit are skipped (counted in [`SessionStats::frames_skipped`], reported once per
+    /// session as [`Limit::LabFrameTooLarge`]); the lab client then sees the next frame, whose
+    /// number is still higher, so it keeps playing.
+    pub lab_max_packet: usize,
+    /// A request must be complete this long after its first byte arrived (default 10 s);
+    /// otherwise the server answers 408 and closes the connection (slowloris).
+    pub request_timeout: Duration,
+    /// A connection that carries no session and sent no complete request for this long is
+    /// closed (default 60 s). Connections with a session live as long as it does.
+    pub idle_timeout: Duration,
+    /// Most control connections at once (default 1000); more are closed at once.
+    pub max_connections: usize,
+    /// Most control connections from one IP address at once (default 32).
+    pub max_connections_per_ip: usize,
+    /// Largest interleaved (`$`) frame accepted from a client, payload bytes (default 8192;
+    /// clients only send RTCP on them). A larger one closes the connection.
+    pub max_interleaved: usize,
+    /// Cap on the RTP payload rate of one session, bytes per second (default 25 MB/s;
+    /// 0 = no cap). Frames beyond the budget (a token bucket holding one second) are
+    /// skipped, reported once per session as [`Limit::SessionRate`].
+    pub max_session_rate: u64,
+    /// Authentication (`None`, the default: anyone may play). See [`AuthConfig`].
+    pub auth: Option<AuthConfig>,
 }
 
 impl Default for ServerConfig {
@@ -141,6 +176,14 @@ impl Default for ServerConfig {
             lab_flush_delay: Duration::from_millis(300),
             loop_media: false,
             wallclock_at_start: Duration::ZERO,
+            lab_max_packet: 20_480,
+            request_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1000,
+            max_connections_per_ip: 32,
+            max_interleaved: 8192,
+            max_session_rate: 25_000_000,
+            auth: None,
         }
     }
 }
@@ -167,6 +210,26 @@ pub enum CloseReason {
     ConnectionClosed,
     /// [`Server::shutdown`].
     Shutdown,
+}
+
+/// A limit of [`ServerConfig`] that a client ran into.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// [`ServerConfig::max_connections`]: the connection was closed at once.
+    Connections,
+    /// [`ServerConfig::max_connections_per_ip`]: the connection was closed at once.
+    ConnectionsPerIp,
+    /// [`ServerConfig::request_timeout`]: 408 and close.
+    RequestTimeout,
+    /// [`ServerConfig::idle_timeout`]: closed.
+    IdleTimeout,
+    /// [`ServerConfig::max_interleaved`]: closed.
+    InterleavedFrame,
+    /// [`ServerConfig::max_session_rate`]: frames are being skipped.
+    SessionRate,
+    /// [`ServerConfig::lab_max_packet`]: a frame too large for the course-lab client was skipped.
+    LabFrameTooLarge,
 }
 
 /// Counters of one session.
@@ -252,6 +315,13 @@ pub enum ServerEvent {
         cumulative_lost: i32,
         /// Interarrival jitter, in 90 kHz units.
         jitter: u32,
+    },
+    /// A client ran into a limit (see [`Limit`] for what the server did about it).
+    LimitExceeded {
+        /// The client.
+        peer: SocketAddr,
+        /// Which limit.
+        limit: Limit,
     },
     /// A session ended and its resources were freed.
     SessionClosed {

@@ -3,7 +3,7 @@
 use super::media::{Media, RTP_HEADER_LEN};
 use super::rtcp::{self, SenderInfo};
 use super::util::{ntp_time, SplitMix64};
-use super::{ServerEvent, SessionStats};
+use super::{Limit, ServerEvent, SessionStats};
 use crate::io::{ConnId, Dest, Output, Transmit};
 use crate::message::write_interleaved;
 use core::net::SocketAddr;
@@ -51,6 +51,10 @@ pub(crate) enum PlayState {
 pub(crate) struct Tx<'a> {
     pub(crate) rtp_local: SocketAddr,
     pub(crate) rtcp_local: SocketAddr,
+    /// [`ServerConfig::max_session_rate`](super::ServerConfig::max_session_rate).
+    pub(crate) max_rate: u64,
+    /// [`ServerConfig::lab_max_packet`](super::ServerConfig::lab_max_packet).
+    pub(crate) lab_max_packet: usize,
     /// Wall-clock time now, since the UNIX epoch.
     pub(crate) wallclock: Duration,
     pub(crate) rng: &'a mut SplitMix64,
@@ -85,6 +89,13 @@ pub(crate) struct Session {
     pub(crate) next_sr: Option<Instant>,
     pub(crate) stats: SessionStats,
     cname: String,
+    /// Rate cap: bytes that may be sent now (a bucket holding one second), refilled at
+    /// `refilled`.
+    tokens: f64,
+    refilled: Instant,
+    /// Limits already reported (once per session each).
+    reported_rate: bool,
+    reported_lab_size: bool,
 }
 
 impl Session {
@@ -124,6 +135,10 @@ impl Session {
             next_sr: None,
             stats: SessionStats::default(),
             cname,
+            tokens: f64::INFINITY,
+            refilled: now,
+            reported_rate: false,
+            reported_lab_size: false,
         }
     }
 
@@ -234,7 +249,7 @@ impl Session {
                         if !self.is_playing() {
                             break;
                         }
-                        self.send_frame(tx);
+                        self.send_frame(now, tx);
                         self.advance(tx);
                     }
                 }
@@ -286,17 +301,56 @@ impl Session {
         out.extend_from_slice(&self.ssrc.to_be_bytes());
     }
 
+    /// Whether the rate cap lets `bytes` go now; takes them from the bucket if so.
+    fn admit(&mut self, now: Instant, bytes: usize, tx: &mut Tx<'_>) -> bool {
+        if tx.max_rate == 0 {
+            return true;
+        }
+        let rate = tx.max_rate as f64;
+        let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
+        self.tokens = (self.tokens.min(rate) + elapsed * rate).min(rate);
+        self.refilled = now;
+        if bytes as f64 <= self.tokens {
+            self.tokens -= bytes as f64;
+            return true;
+        }
+        self.stats.frames_skipped += 1;
+        if !self.reported_rate {
+            self.reported_rate = true;
+            tx.out.push_back(Output::Event(ServerEvent::LimitExceeded {
+                peer: self.peer,
+                limit: Limit::SessionRate,
+            }));
+        }
+        false
+    }
+
     /// Send media frame `pos` with timestamp `ts(k)`.
-    fn send_frame(&mut self, tx: &mut Tx<'_>) {
+    fn send_frame(&mut self, now: Instant, tx: &mut Tx<'_>) {
         let media = Arc::clone(&self.media);
         let Some(frame) = media.frame(self.pos) else {
             return;
         };
         let ts = self.rtp_time(self.k);
+        let bytes = match self.delivery {
+            Delivery::Lab { .. } => frame.jpeg.len(),
+            _ => frame.fragments.iter().map(|f| f.len()).sum(),
+        };
+        if !self.admit(now, bytes, tx) {
+            return;
+        }
         match self.delivery {
             Delivery::Lab { rtp } => {
-                if RTP_HEADER_LEN + frame.jpeg.len() > MAX_DATAGRAM {
+                let packet = RTP_HEADER_LEN + frame.jpeg.len();
+                if packet > MAX_DATAGRAM.min(tx.lab_max_packet) {
                     self.stats.frames_skipped += 1;
+                    if !self.reported_lab_size {
+                        self.reported_lab_size = true;
+                        tx.out.push_back(Output::Event(ServerEvent::LimitExceeded {
+                            peer: self.peer,
+                            limit: Limit::LabFrameTooLarge,
+                        }));
+                    }
                     return;
                 }
                 // The lab client wants frame numbers from 1 that only grow (1 = restart).

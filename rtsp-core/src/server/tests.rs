@@ -599,7 +599,8 @@ fn udp_setup_play_pause_play_teardown() {
     assert_eq!(h.server.session_count(), 0);
     h.advance(Duration::from_secs(5));
     assert_eq!(any_udp(&h.take()), 0);
-    assert_eq!(h.deadline, None);
+    // Only the idle timeout of the connection (which holds no session any more) is left.
+    assert_eq!(h.deadline, Some(h.now + Duration::from_secs(55)));
 }
 
 #[test]
@@ -1782,4 +1783,548 @@ fn ffmpeg_udp_exchange() {
         &req("TEARDOWN", "rtsp://127.0.0.1:8554/test/", 5, &[ua, &sess]),
     );
     assert_eq!(r.status, StatusCode::OK);
+}
+
+// ---------------------------------------------------------------------------------------
+// Limits (issue 6), on the simulated clock.
+
+fn limit_events(outs: &[Out]) -> Vec<Limit> {
+    events(outs)
+        .into_iter()
+        .filter_map(|e| match e {
+            ServerEvent::LimitExceeded { limit, .. } => Some(*limit),
+            _ => None,
+        })
+        .collect()
+}
+
+fn closed(outs: &[Out], conn: ConnId) -> bool {
+    outs.iter()
+        .any(|o| matches!(o, Out::Close(c) if *c == conn))
+}
+
+fn connect_from(h: &mut H, conn: ConnId, peer: &str) {
+    let now = h.now;
+    h.input(Input::Connected {
+        now,
+        conn,
+        peer: addr(peer),
+    });
+}
+
+/// Slowloris: one byte every 3 s never completes a request; 10 s after its first byte the
+/// connection gets 408 and is closed, while a playing session on another connection keeps
+/// getting every frame.
+#[test]
+fn slow_requests_are_cut_and_others_keep_playing() {
+    let mut h = H::with_config(ServerConfig {
+        loop_media: true,
+        ..config()
+    });
+    h.connect(C1);
+    let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
+    h.request(
+        C1,
+        &req("PLAY", "rtsp://h/test", 4, &[&format!("Session: {sid}")]),
+    );
+    h.take();
+    let slow = ConnId(2);
+    h.connect(slow);
+    let text = b"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n";
+    let mut cut_at = None;
+    for (i, b) in text.iter().enumerate() {
+        h.send(slow, &[*b]);
+        h.advance(Duration::from_secs(3));
+        if closed(&h.outs, slow) {
+            cut_at = Some(i);
+            break;
+        }
+    }
+    // Bytes at 0, 3, 6, 9 s; the cut at 10 s is seen after the 4th byte's 3 s wait.
+    assert_eq!(cut_at, Some(3));
+    let outs = h.take();
+    assert_eq!(
+        responses(&outs, slow)[0].status,
+        StatusCode::REQUEST_TIMEOUT
+    );
+    assert_eq!(limit_events(&outs), vec![Limit::RequestTimeout]);
+    // 12 s of play at 10 fps, nothing skipped, on the well-behaved session.
+    let rtp_count = udp(&outs, rtp_local(), client_rtp())
+        .iter()
+        .filter(|d| rtp(d).marker)
+        .count();
+    assert_eq!(rtp_count, 12 * 10);
+    assert_eq!(h.server.session_stats(&sid).unwrap().frames_skipped, 0);
+    assert_eq!(h.server.connection_count(), 1);
+}
+
+/// A connection without a session is closed after `idle_timeout` without a complete request;
+/// bare CRLFs do not count; requests do; a connection holding a session never idles out.
+#[test]
+fn idle_connections_without_a_session_are_closed() {
+    let mut h = H::with_config(ServerConfig {
+        idle_timeout: Duration::from_secs(20),
+        ..config()
+    });
+    h.connect(C1);
+    h.connect(ConnId(2));
+    h.connect(ConnId(3));
+    let sid = h.setup_udp(ConnId(3), "rtsp://h/test/stream=0");
+    for _ in 0..3 {
+        h.advance(Duration::from_secs(9));
+        h.send(C1, b"\r\n");
+        h.request(ConnId(2), &req("OPTIONS", "*", 1, &[]));
+        h.request(
+            ConnId(3),
+            &req(
+                "GET_PARAMETER",
+                "rtsp://h/test",
+                2,
+                &[&format!("Session: {sid}")],
+            ),
+        );
+    }
+    let outs = h.take();
+    assert!(closed(&outs, C1), "CRLFs alone keep nobody connected");
+    assert_eq!(limit_events(&outs), vec![Limit::IdleTimeout]);
+    assert!(!closed(&outs, ConnId(2)));
+    // Silent for a long time: 2 goes (no session), 3 stays as long as its session does.
+    h.advance(Duration::from_secs(21));
+    let outs = h.take();
+    assert!(closed(&outs, ConnId(2)));
+    assert!(!closed(&outs, ConnId(3)));
+    assert_eq!(h.server.connection_count(), 1);
+}
+
+#[test]
+fn connection_limits_total_and_per_address() {
+    let mut h = H::with_config(ServerConfig {
+        max_connections: 3,
+        max_connections_per_ip: 2,
+        ..config()
+    });
+    connect_from(&mut h, ConnId(1), "10.1.1.1:1000");
+    connect_from(&mut h, ConnId(2), "10.1.1.1:1001");
+    h.take();
+    connect_from(&mut h, ConnId(3), "10.1.1.1:1002");
+    let outs = h.take();
+    assert!(closed(&outs, ConnId(3)));
+    assert_eq!(limit_events(&outs), vec![Limit::ConnectionsPerIp]);
+    connect_from(&mut h, ConnId(4), "10.1.1.2:1000");
+    assert!(!closed(&h.take(), ConnId(4)));
+    connect_from(&mut h, ConnId(5), "10.1.1.3:1000");
+    let outs = h.take();
+    assert!(closed(&outs, ConnId(5)));
+    assert_eq!(limit_events(&outs), vec![Limit::Connections]);
+    // The refused ones are not tracked; the others still work.
+    assert_eq!(h.server.connection_count(), 3);
+    assert_eq!(
+        h.request(ConnId(1), &req("OPTIONS", "*", 1, &[])).status,
+        StatusCode::OK
+    );
+    // A slot frees up when one closes.
+    let now = h.now;
+    h.input(Input::StreamClosed {
+        now,
+        conn: ConnId(2),
+    });
+    connect_from(&mut h, ConnId(6), "10.1.1.1:1003");
+    assert!(!closed(&h.take(), ConnId(6)));
+}
+
+#[test]
+fn oversized_requests_get_413_414_400_and_a_close() {
+    let limits = crate::message::Limits {
+        max_line: 256,
+        max_headers: 8,
+        max_head: 2048,
+        max_body: 1024,
+    };
+    let cases: Vec<(Vec<u8>, StatusCode)> = vec![
+        (
+            req(
+                "SET_PARAMETER",
+                "rtsp://h/test",
+                1,
+                &["Content-Length: 4096"],
+            )
+            .into_bytes(),
+            StatusCode::REQUEST_ENTITY_TOO_LARGE,
+        ),
+        (
+            req("DESCRIBE", &format!("rtsp://h/{}", "a".repeat(300)), 1, &[]).into_bytes(),
+            StatusCode::REQUEST_URI_TOO_LARGE,
+        ),
+        (
+            req(
+                "OPTIONS",
+                "*",
+                1,
+                &[&format!("X-Long: {}", "b".repeat(300))],
+            )
+            .into_bytes(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            {
+                let h: Vec<String> = (0..9).map(|i| format!("X-{i}: y")).collect();
+                let h: Vec<&str> = h.iter().map(String::as_str).collect();
+                req("OPTIONS", "*", 1, &h).into_bytes()
+            },
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (i, (bytes, status)) in cases.into_iter().enumerate() {
+        let mut h = H::with_config(ServerConfig { limits, ..config() });
+        h.connect(C1);
+        h.connect(ConnId(2));
+        h.send(C1, &bytes);
+        let outs = h.take();
+        let r = responses(&outs, C1);
+        assert_eq!(r.len(), 1, "case {i}");
+        assert_eq!(r[0].status, status, "case {i}");
+        assert_eq!(r[0].cseq(), Some(1), "case {i}");
+        assert!(closed(&outs, C1), "case {i}");
+        assert!(events(&outs)
+            .iter()
+            .any(|e| matches!(e, ServerEvent::ProtocolError { .. })));
+        // The other connection is unaffected.
+        assert_eq!(
+            h.request(ConnId(2), &req("OPTIONS", "*", 1, &[])).status,
+            StatusCode::OK
+        );
+    }
+}
+
+#[test]
+fn oversized_interleaved_frames_close_the_connection() {
+    let mut h = H::with_config(ServerConfig {
+        max_interleaved: 512,
+        ..config()
+    });
+    h.connect(C1);
+    // Up to the limit: fine (RTCP from a TCP client).
+    let mut ok = vec![b'$', 1, 2, 0];
+    ok.resize(4 + 512, 0);
+    h.send(C1, &ok);
+    assert!(!closed(&h.take(), C1));
+    let mut big = vec![b'$', 1, 2, 1];
+    big.resize(4 + 513, 0);
+    h.send(C1, &big);
+    let outs = h.take();
+    assert!(closed(&outs, C1));
+    assert_eq!(limit_events(&outs), vec![Limit::InterleavedFrame]);
+}
+
+#[test]
+fn session_rate_is_capped() {
+    let frame_bytes: usize = test_media("x")
+        .fragments(0)
+        .unwrap()
+        .iter()
+        .map(|f| f.len())
+        .sum();
+    // Room for about 4 of the 10 frames a second.
+    let cap = (frame_bytes * 4) as u64;
+    let mut h = H::with_config(ServerConfig {
+        max_session_rate: cap,
+        loop_media: true,
+        ..config()
+    });
+    h.connect(C1);
+    let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
+    h.request(
+        C1,
+        &req("PLAY", "rtsp://h/test", 4, &[&format!("Session: {sid}")]),
+    );
+    h.advance(Duration::from_secs(10));
+    let outs = h.take();
+    let stats = h.server.session_stats(&sid).unwrap();
+    // At most one second's budget up front plus the rate over 10 s (frames vary a little).
+    assert!(
+        stats.octets <= cap * 11 + frame_bytes as u64 * 2,
+        "{} octets over a cap of {cap}/s",
+        stats.octets
+    );
+    assert!(stats.frames_skipped > 0);
+    assert!(stats.frames > 0);
+    assert_eq!(
+        limit_events(&outs),
+        vec![Limit::SessionRate],
+        "reported once"
+    );
+}
+
+/// The lab client receives into 20480 bytes: larger frames are skipped (default), and sent
+/// when the limit is raised.
+#[test]
+fn lab_frames_larger_than_the_lab_buffer_are_skipped() {
+    let mut frames = Vec::new();
+    for (i, jpeg) in mjpeg::testpattern::frames(3, 64, 48)
+        .into_iter()
+        .enumerate()
+    {
+        let mut f = jpeg.to_vec();
+        if i == 1 {
+            // COM segments padding frame 1 to about 30 000 bytes.
+            let mut padded = f[..2].to_vec();
+            for _ in 0..2 {
+                let mut com = vec![0xFF, 0xFE, 0x3A, 0x98]; // length 15000
+                com.resize(2 + 15000, b'x');
+                padded.extend_from_slice(&com);
+            }
+            padded.extend_from_slice(&f[2..]);
+            f = padded;
+        }
+        frames.push(Bytes::from(f));
+    }
+    for (max, expect) in [(None, vec![1u16, 3]), (Some(65_507), vec![1, 2, 3])] {
+        let mut catalog = MemoryCatalog::new();
+        catalog.insert(Media::from_jpegs("big.Mjpeg", FPS, frames.clone(), MTU).unwrap());
+        let mut cfg = config();
+        if let Some(m) = max {
+            cfg.lab_max_packet = m;
+        }
+        let mut h = H::new();
+        h.server = Server::new(cfg, Box::new(catalog), h.now);
+        h.connect(C1);
+        h.send(
+            C1,
+            b"SETUP big.Mjpeg RTSP/1.0\nCSeq: 1\nTransport: RTP/UDP; client_port= 25000\n\n",
+        );
+        let r = responses(&h.take(), C1).remove(0);
+        let sid = session_of(&r);
+        h.send(
+            C1,
+            format!("PLAY big.Mjpeg RTSP/1.0\nCSeq: 2\nSession: {sid}\n\n").as_bytes(),
+        );
+        h.advance(Duration::from_millis(250));
+        let outs = h.take();
+        let seqs: Vec<u16> = udp(&outs, rtp_local(), addr("192.168.1.7:25000"))
+            .iter()
+            .map(|d| rtp(d).seq)
+            .collect();
+        assert_eq!(seqs, expect, "lab_max_packet {max:?}");
+        let skipped = limit_events(&outs).contains(&Limit::LabFrameTooLarge);
+        assert_eq!(skipped, max.is_none());
+    }
+}
+
+/// OPTIONS naming the session is a keepalive too (some players use it instead of
+/// GET_PARAMETER).
+#[test]
+fn options_with_a_session_keeps_it_alive() {
+    let mut h = H::with_config(ServerConfig {
+        session_timeout: Duration::from_secs(10),
+        ..config()
+    });
+    h.connect(C1);
+    let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
+    for i in 0..5 {
+        h.advance(Duration::from_secs(8));
+        let r = h.request(
+            C1,
+            &req("OPTIONS", "*", 10 + i, &[&format!("Session: {sid}")]),
+        );
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(header(&r, "Session").unwrap().starts_with(&sid));
+    }
+    assert_eq!(h.server.session_count(), 1);
+    // OPTIONS without the session header does not keep it.
+    h.advance(Duration::from_secs(8));
+    h.request(C1, &req("OPTIONS", "*", 20, &[]));
+    h.advance(Duration::from_secs(3));
+    assert_eq!(h.server.session_count(), 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Authentication.
+
+fn auth_config(basic: bool) -> ServerConfig {
+    let mut auth = AuthConfig::new(vec![crate::auth::Credentials::new("alice", "s3cret")]);
+    auth.basic = basic;
+    auth.nonce_lifetime = Duration::from_secs(30);
+    ServerConfig {
+        auth: Some(auth),
+        ..config()
+    }
+}
+
+fn challenges(r: &Response) -> Vec<crate::auth::Challenge> {
+    crate::auth::Challenge::parse_all(r.headers.get_all(&HeaderName::WWW_AUTHENTICATE))
+}
+
+fn with_auth(method: &str, uri: &str, cseq: u32, auth: &str) -> String {
+    req(method, uri, cseq, &[&format!("Authorization: {auth}")])
+}
+
+#[test]
+fn auth_challenges_before_anything_else() {
+    let mut h = H::with_config(auth_config(false));
+    h.connect(C1);
+    // OPTIONS needs nothing.
+    assert_eq!(status_of(&mut h, &req("OPTIONS", "*", 1, &[])), StatusCode::OK);
+    // Existing or not, forbidden or not: the same 401, and the catalog is never asked.
+    let mut shapes = Vec::new();
+    for (i, uri) in ["rtsp://h/test", "rtsp://h/nope", "rtsp://h/secret", "rtsp://h/../x"]
+        .iter()
+        .enumerate()
+    {
+        let r = h.request(C1, &req("DESCRIBE", uri, 2 + i as u32, &[]));
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{uri}");
+        let c = challenges(&r);
+        let algs: Vec<_> = c.iter().map(|c| (c.scheme.clone(), c.algorithm)).collect();
+        assert_eq!(
+            algs,
+            vec![
+                (crate::auth::Scheme::Digest, Some(crate::auth::Algorithm::Sha256)),
+                (crate::auth::Scheme::Digest, Some(crate::auth::Algorithm::Md5)),
+            ],
+            "{uri}"
+        );
+        assert!(c.iter().all(|c| c.qop == vec!["auth".to_string()]));
+        shapes.push((r.status, r.headers.len(), r.body.len()));
+    }
+    assert!(shapes.windows(2).all(|w| w[0] == w[1]), "{shapes:?}");
+    assert!(h.asked.lock().unwrap().is_empty());
+    // Wrong password: 401 for an existing and a missing stream alike.
+    for uri in ["rtsp://h/test", "rtsp://h/nope"] {
+        let r = h.request(C1, &req("DESCRIBE", uri, 9, &[]));
+        let c = crate::auth::Challenge::best(&challenges(&r)).unwrap().clone();
+        let mut st = crate::auth::DigestState::new("abcd");
+        let bad = crate::auth::Credentials::new("alice", "wrong");
+        let a = c.authorization(&bad, "DESCRIBE", uri, &mut st);
+        assert_eq!(
+            status_of(&mut h, &with_auth("DESCRIBE", uri, 10, &a)),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert!(h.asked.lock().unwrap().is_empty());
+}
+
+#[test]
+fn digest_md5_and_sha256_with_replay_protection_and_expiry() {
+    let good = crate::auth::Credentials::new("alice", "s3cret");
+    for alg in [crate::auth::Algorithm::Md5, crate::auth::Algorithm::Sha256] {
+        let mut h = H::with_config(auth_config(false));
+        h.connect(C1);
+        let r = h.request(C1, &req("DESCRIBE", "rtsp://h/test", 1, &[]));
+        let c = challenges(&r)
+            .into_iter()
+            .find(|c| c.algorithm == Some(alg))
+            .unwrap();
+        let mut st = crate::auth::DigestState::new("0a4f113b");
+        let a1 = c.authorization(&good, "DESCRIBE", "rtsp://h/test", &mut st);
+        assert_eq!(
+            status_of(&mut h, &with_auth("DESCRIBE", "rtsp://h/test", 2, &a1)),
+            StatusCode::OK,
+            "{alg:?}"
+        );
+        // The same Authorization again (same nc): a replay.
+        assert_eq!(
+            status_of(&mut h, &with_auth("DESCRIBE", "rtsp://h/test", 3, &a1)),
+            StatusCode::UNAUTHORIZED
+        );
+        // The next nc works; a digest for another URI does not.
+        let a2 = c.authorization(&good, "DESCRIBE", "rtsp://h/test", &mut st);
+        assert_eq!(
+            status_of(&mut h, &with_auth("DESCRIBE", "rtsp://h/test", 4, &a2)),
+            StatusCode::OK
+        );
+        let a3 = c.authorization(&good, "DESCRIBE", "rtsp://h/other", &mut st);
+        assert_eq!(
+            status_of(&mut h, &with_auth("DESCRIBE", "rtsp://h/test", 5, &a3)),
+            StatusCode::UNAUTHORIZED
+        );
+        // A whole session with the nonce.
+        let a = c.authorization(&good, "SETUP", "rtsp://h/test/stream=0", &mut st);
+        let r = h.request(
+            C1,
+            &req(
+                "SETUP",
+                "rtsp://h/test/stream=0",
+                6,
+                &[
+                    &format!("Authorization: {a}"),
+                    "Transport: RTP/AVP;unicast;client_port=5000-5001",
+                ],
+            ),
+        );
+        assert_eq!(r.status, StatusCode::OK);
+        // After the nonce lifetime: stale=true, and a fresh nonce works.
+        h.advance(Duration::from_secs(31));
+        let a = c.authorization(&good, "DESCRIBE", "rtsp://h/test", &mut st);
+        let r = h.request(C1, &with_auth("DESCRIBE", "rtsp://h/test", 7, &a));
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        let fresh = challenges(&r)
+            .into_iter()
+            .find(|c| c.algorithm == Some(alg))
+            .unwrap();
+        assert!(fresh.stale);
+        assert_ne!(fresh.nonce, c.nonce);
+        let a = fresh.authorization(&good, "DESCRIBE", "rtsp://h/test", &mut st);
+        assert_eq!(
+            status_of(&mut h, &with_auth("DESCRIBE", "rtsp://h/test", 8, &a)),
+            StatusCode::OK
+        );
+    }
+}
+
+#[test]
+fn basic_only_when_enabled() {
+    let basic = crate::auth::basic_authorization(&crate::auth::Credentials::new("alice", "s3cret"));
+    let mut h = H::with_config(auth_config(false));
+    h.connect(C1);
+    assert_eq!(
+        status_of(&mut h, &with_auth("DESCRIBE", "rtsp://h/test", 1, &basic)),
+        StatusCode::UNAUTHORIZED
+    );
+    let mut h = H::with_config(auth_config(true));
+    h.connect(C1);
+    let r = h.request(C1, &req("DESCRIBE", "rtsp://h/test", 1, &[]));
+    assert!(challenges(&r)
+        .iter()
+        .any(|c| c.scheme == crate::auth::Scheme::Basic));
+    assert_eq!(
+        status_of(&mut h, &with_auth("DESCRIBE", "rtsp://h/test", 2, &basic)),
+        StatusCode::OK
+    );
+    let wrong = crate::auth::basic_authorization(&crate::auth::Credentials::new("alice", "x"));
+    assert_eq!(
+        status_of(&mut h, &with_auth("DESCRIBE", "rtsp://h/test", 3, &wrong)),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// Unauthenticated requests naming a session do not keep it alive.
+#[test]
+fn unauthenticated_keepalives_do_not_count() {
+    let good = crate::auth::Credentials::new("alice", "s3cret");
+    let mut cfg = auth_config(false);
+    cfg.session_timeout = Duration::from_secs(10);
+    let mut h = H::with_config(cfg);
+    h.connect(C1);
+    let r = h.request(C1, &req("DESCRIBE", "rtsp://h/test", 1, &[]));
+    let c = crate::auth::Challenge::best(&challenges(&r)).unwrap().clone();
+    let mut st = crate::auth::DigestState::new("77");
+    let a = c.authorization(&good, "SETUP", "rtsp://h/test/stream=0", &mut st);
+    let r = h.request(
+        C1,
+        &req(
+            "SETUP",
+            "rtsp://h/test/stream=0",
+            2,
+            &[
+                &format!("Authorization: {a}"),
+                "Transport: RTP/AVP;unicast;client_port=5000-5001",
+            ],
+        ),
+    );
+    let sess = format!("Session: {}", session_of(&r));
+    for i in 0..3 {
+        h.advance(Duration::from_secs(4));
+        let r = h.request(C1, &req("GET_PARAMETER", "rtsp://h/test", 3 + i, &[&sess]));
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(h.server.session_count(), 0, "reaped despite the refused keepalives");
 }

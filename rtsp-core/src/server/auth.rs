@@ -1,0 +1,207 @@
+//! Server-side authentication: Digest (RFC 7616, MD5 and SHA-256, `qop=auth`) and optionally
+//! Basic (RFC 7617), on top of the primitives in [`crate::auth`].
+//!
+//! * Every request but OPTIONS must authenticate; the check comes before anything looks at
+//!   the request-URI, so a wrong or missing credential gets the same 401 whether the stream
+//!   exists or not.
+//! * A 401 carries a fresh server nonce in `Digest ... algorithm=SHA-256`, then
+//!   `Digest ... algorithm=MD5` (most preferred first, RFC 7616 §3.7; clients that keep the
+//!   last Digest challenge they can parse, like ffmpeg, end up with MD5), then `Basic` when
+//!   enabled.
+//! * Nonces expire after [`AuthConfig::nonce_lifetime`] (a correct answer to an expired one
+//!   gets `stale=true`), at most [`AuthConfig::max_nonces`] are outstanding (oldest evicted),
+//!   and each nonce count (`nc`) is accepted once and only above the last one seen for that
+//!   nonce: a captured request cannot be replayed.
+//! * The digest `uri` must be the request-URI.
+
+use super::util::SplitMix64;
+use crate::auth::{verify_basic, verify_digest, Algorithm, Authorization, Challenge, Credentials};
+use crate::message::{Method, Request};
+use crate::message::HeaderName;
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+/// Who may play, and how they prove it.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// Accepted user names and passwords.
+    pub users: Vec<Credentials>,
+    /// Accept Digest (MD5 and SHA-256).
+    pub digest: bool,
+    /// Accept Basic (the password crosses the network in the clear: off by default).
+    pub basic: bool,
+    /// The realm of the challenges.
+    pub realm: String,
+    /// How long a nonce may be used (default 5 minutes).
+    pub nonce_lifetime: Duration,
+    /// Most nonces remembered at once (default 4096); the oldest are forgotten first.
+    pub max_nonces: usize,
+}
+
+impl AuthConfig {
+    /// Digest only, realm `rtsp-mjpeg`, for these users.
+    pub fn new(users: Vec<Credentials>) -> Self {
+        Self {
+            users,
+            digest: true,
+            basic: false,
+            realm: "rtsp-mjpeg".into(),
+            nonce_lifetime: Duration::from_secs(300),
+            max_nonces: 4096,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct NonceState {
+    issued: Instant,
+    /// Highest nonce count accepted so far.
+    max_nc: u32,
+}
+
+/// Issued nonces and the checks.
+#[derive(Debug)]
+pub(crate) struct Authenticator {
+    config: AuthConfig,
+    nonces: BTreeMap<String, NonceState>,
+    order: VecDeque<String>,
+}
+
+/// Why a request was not authenticated: the `WWW-Authenticate` values of the 401.
+pub(crate) struct Challenges(pub(crate) Vec<String>);
+
+impl Authenticator {
+    pub(crate) fn new(config: AuthConfig) -> Self {
+        Self {
+            config,
+            nonces: BTreeMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    /// Whether `req` may proceed; otherwise the challenges for the 401.
+    pub(crate) fn check(
+        &mut self,
+        req: &Request,
+        now: Instant,
+        rng: &mut SplitMix64,
+    ) -> Result<(), Challenges> {
+        if req.method == Method::Options {
+            return Ok(());
+        }
+        let mut stale = false;
+        for value in req.headers.get_all(&HeaderName::AUTHORIZATION) {
+            let Ok(auth) = Authorization::parse(value) else {
+                continue;
+            };
+            match self.verify(&auth, req, now) {
+                Verdict::Ok => return Ok(()),
+                Verdict::Stale => stale = true,
+                Verdict::No => {}
+            }
+        }
+        Err(self.challenges(now, stale, rng))
+    }
+
+    fn verify(&mut self, auth: &Authorization, req: &Request, now: Instant) -> Verdict {
+        match auth {
+            Authorization::Basic(_) => {
+                let ok = self.config.basic
+                    && self.config.users.iter().any(|u| verify_basic(auth, u));
+                if ok {
+                    Verdict::Ok
+                } else {
+                    Verdict::No
+                }
+            }
+            Authorization::Digest(d) => {
+                if !self.config.digest || d.uri != req.uri {
+                    return Verdict::No;
+                }
+                let Some(algorithm @ (Algorithm::Md5 | Algorithm::Sha256)) = d.algorithm else {
+                    return Verdict::No;
+                };
+                let Some(state) = self.nonces.get(&d.nonce).copied() else {
+                    return Verdict::No;
+                };
+                let challenge = Challenge::digest(&self.config.realm, &d.nonce, algorithm);
+                let method = req.method.as_str();
+                if !self
+                    .config
+                    .users
+                    .iter()
+                    .any(|u| verify_digest(auth, &challenge, method, u))
+                {
+                    return Verdict::No;
+                }
+                if state.issued + self.config.nonce_lifetime <= now {
+                    return Verdict::Stale;
+                }
+                // qop is required (we offer only qop="auth"); the nonce count must grow.
+                let Some(nc) = d
+                    .qop
+                    .as_ref()
+                    .and_then(|(_, nc, _)| u32::from_str_radix(nc, 16).ok())
+                else {
+                    return Verdict::No;
+                };
+                if nc <= state.max_nc {
+                    return Verdict::No;
+                }
+                if let Some(s) = self.nonces.get_mut(&d.nonce) {
+                    s.max_nc = nc;
+                }
+                Verdict::Ok
+            }
+        }
+    }
+
+    fn challenges(&mut self, now: Instant, stale: bool, rng: &mut SplitMix64) -> Challenges {
+        let mut out = Vec::new();
+        if self.config.digest {
+            let nonce = self.new_nonce(now, rng);
+            for algorithm in [Algorithm::Sha256, Algorithm::Md5] {
+                let mut c = Challenge::digest(&self.config.realm, &nonce, algorithm);
+                c.stale = stale;
+                out.push(c.to_header());
+            }
+        }
+        if self.config.basic {
+            out.push(Challenge::basic(&self.config.realm).to_header());
+        }
+        Challenges(out)
+    }
+
+    fn new_nonce(&mut self, now: Instant, rng: &mut SplitMix64) -> String {
+        // Forget expired nonces, then the oldest beyond the cap.
+        while let Some(front) = self.order.front() {
+            let expired = self
+                .nonces
+                .get(front)
+                .is_none_or(|s| s.issued + self.config.nonce_lifetime <= now);
+            if !expired && self.nonces.len() < self.config.max_nonces.max(1) {
+                break;
+            }
+            if let Some(old) = self.order.pop_front() {
+                self.nonces.remove(&old);
+            }
+        }
+        let nonce = format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64());
+        self.nonces.insert(
+            nonce.clone(),
+            NonceState {
+                issued: now,
+                max_nc: 0,
+            },
+        );
+        self.order.push_back(nonce.clone());
+        nonce
+    }
+}
+
+enum Verdict {
+    Ok,
+    /// Right credentials, expired nonce.
+    Stale,
+    No,
+}

@@ -1,0 +1,406 @@
+//! Helpers for tests against real peers (ffmpeg, GStreamer) and raw sockets: a server with an
+//! event channel and its own configuration, external programs bounded by `timeout`, and a
+//! minimal blocking RTSP client that writes exactly the bytes a test gives it.
+
+use bytes::Bytes;
+use rtsp_core::server::{ServerConfig, ServerEvent};
+use runtime_std::media::FsCatalog;
+use runtime_std::{RunningServer, ServerOptions};
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+/// Whether an executable named `bin` is on `PATH`.
+pub fn have(bin: &str) -> bool {
+    find(bin).is_some()
+}
+
+fn find(bin: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(bin))
+        .find(|p| p.is_file())
+}
+
+/// Whether the peer `bin` is installed; if not, says so loudly (the test then passes).
+pub fn require_peer(bin: &str) -> bool {
+    if have(bin) {
+        return true;
+    }
+    eprintln!(
+        "\n!!!!!!!! SKIPPED: `{bin}` is not installed; this interop test did NOT run. \
+         .ci/run installs it (Debian packages ffmpeg / gstreamer1.0-tools). !!!!!!!!\n"
+    );
+    false
+}
+
+/// What a peer process did.
+#[derive(Debug)]
+pub struct PeerOutput {
+    /// Exit code (`None`: killed by a signal). 124 means `timeout` stopped it.
+    pub code: Option<i32>,
+    /// Its standard output.
+    pub stdout: String,
+    /// Its standard error.
+    pub stderr: String,
+}
+
+impl PeerOutput {
+    /// Both streams, for assertion messages.
+    pub fn log(&self) -> String {
+        format!(
+            "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+
+    /// Lines of both streams that contain any of `needles` (case-insensitive).
+    pub fn lines_with(&self, needles: &[&str]) -> Vec<String> {
+        self.stdout
+            .lines()
+            .chain(self.stderr.lines())
+            .filter(|l| {
+                let l = l.to_ascii_lowercase();
+                needles.iter().any(|n| l.contains(&n.to_ascii_lowercase()))
+            })
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// Runs `program args..` under `timeout` (SIGTERM after `limit`, SIGKILL 5 s later), with
+/// stdin closed, and waits for it. `timeout` itself kills the peer by its PID.
+pub fn run_peer(program: &str, args: &[&str], limit: Duration) -> PeerOutput {
+    let secs = limit.as_secs().max(1).to_string();
+    let out = Command::new("timeout")
+        .args(["-k", "5", &secs, program])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run `timeout` (coreutils)");
+    PeerOutput {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A server on runtime-mio over a media root, with every [`ServerEvent`] copied to a channel.
+pub struct EventServer {
+    /// The running server.
+    pub server: RunningServer,
+    /// Its events, in order.
+    pub events: Receiver<ServerEvent>,
+}
+
+impl EventServer {
+    /// Starts a server on `127.0.0.1:0` with `config` (ports, seed and wall clock are filled
+    /// in), files under `dir` played at `fps`.
+    pub fn start(dir: &Path, fps: f64, config: ServerConfig) -> Self {
+        Self::start_with(dir, fps, config, |_| {})
+    }
+
+    /// [`EventServer::start`], with a chance to change the options (runtime limits) first.
+    pub fn start_with(
+        dir: &Path,
+        fps: f64,
+        config: ServerConfig,
+        tweak: impl FnOnce(&mut ServerOptions),
+    ) -> Self {
+        let catalog = FsCatalog::new(dir).expect("catalog").with_fps(fps);
+        let mut opts = ServerOptions::new("127.0.0.1:0".parse().expect("addr"), Box::new(catalog));
+        opts.config = config;
+        let (tx, events) = mpsc::channel();
+        opts.on_event = Some(Box::new(move |e: &ServerEvent| {
+            let _ = tx.send(e.clone());
+        }));
+        tweak(&mut opts);
+        let server = runtime_mio::serve(opts).expect("server starts");
+        Self { server, events }
+    }
+
+    /// The URL of a stream.
+    pub fn url(&self, name: &str) -> String {
+        self.server.url(name)
+    }
+
+    /// The RTSP address.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.connect_addr()
+    }
+
+    /// Waits up to `within` for an event matching `pred`; returns it, or `None`.
+    pub fn wait_event(
+        &self,
+        within: Duration,
+        mut pred: impl FnMut(&ServerEvent) -> bool,
+    ) -> Option<ServerEvent> {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(e) if pred(&e) => return Some(e),
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
+                    return None
+                }
+            }
+        }
+    }
+
+    /// Every event received so far (without waiting).
+    pub fn drain_events(&self) -> Vec<ServerEvent> {
+        self.events.try_iter().collect()
+    }
+}
+
+/// A parsed reply from [`RawRtsp`].
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// The status code.
+    pub status: u16,
+    /// The lines of the head as received (line ending removed), status line first.
+    pub lines: Vec<String>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.lines.iter().skip(1).find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    /// The session id (without parameters) of the `Session` header.
+    pub fn session(&self) -> Option<String> {
+        self.header("Session")
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_string())
+    }
+}
+
+/// A blocking RTSP connection that sends bytes as given and parses replies.
+pub struct RawRtsp {
+    /// The socket.
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RawRtsp {
+    /// Connects with a 10 s read timeout.
+    pub fn connect(addr: SocketAddr) -> io::Result<Self> {
+        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        stream.set_nodelay(true)?;
+        Ok(Self {
+            stream,
+            buf: Vec::new(),
+        })
+    }
+
+    /// Sends raw bytes.
+    pub fn send(&mut self, data: &[u8]) -> io::Result<()> {
+        self.stream.write_all(data)
+    }
+
+    /// Sends `text` and reads one reply.
+    pub fn request(&mut self, text: &str) -> io::Result<RawResponse> {
+        self.send(text.as_bytes())?;
+        self.read_response()
+    }
+
+    /// Reads until one whole reply is buffered (interleaved `$` frames before it are
+    /// skipped), within the read timeout.
+    pub fn read_response(&mut self) -> io::Result<RawResponse> {
+        loop {
+            // Skip interleaved frames.
+            while self.buf.first() == Some(&b'$') && self.buf.len() >= 4 {
+                let len = usize::from(u16::from_be_bytes([self.buf[2], self.buf[3]]));
+                if self.buf.len() < 4 + len {
+                    break;
+                }
+                self.buf.drain(..4 + len);
+            }
+            if self.buf.first() != Some(&b'$') {
+                if let Some(r) = self.try_parse() {
+                    return Ok(r);
+                }
+            }
+            let mut chunk = [0u8; 65536];
+            let n = self.stream.read(&mut chunk)?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "connection closed; buffered: {:?}",
+                        String::from_utf8_lossy(&self.buf)
+                    ),
+                ));
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    fn try_parse(&mut self) -> Option<RawResponse> {
+        let end = self.buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+        let head = String::from_utf8_lossy(&self.buf[..end]).into_owned();
+        let lines: Vec<String> = head.split("\r\n").map(str::to_string).collect();
+        let len = lines
+            .iter()
+            .skip(1)
+            .find_map(|l| {
+                let (n, v) = l.split_once(':')?;
+                n.trim()
+                    .eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse::<usize>().ok())?
+            })
+            .unwrap_or(0);
+        if self.buf.len() < end + 4 + len {
+            return None;
+        }
+        let body = self.buf[end + 4..end + 4 + len].to_vec();
+        self.buf.drain(..end + 4 + len);
+        let status = lines[0].split(' ').nth(1)?.parse().ok()?;
+        Some(RawResponse {
+            status,
+            lines,
+            body,
+        })
+    }
+
+    /// Reads until EOF or error within `within`; returns whether the server closed the
+    /// connection (EOF or reset) in that time.
+    pub fn closed_within(&mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        let mut chunk = [0u8; 65536];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            let _ = self.stream.set_read_timeout(Some(left));
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return true,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return false
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return true,
+            }
+        }
+    }
+
+    /// What was received but not parsed as a reply yet.
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+/// A request in RFC 2326 form: `METHOD uri RTSP/1.0`, `CSeq`, the given headers, an empty line.
+pub fn req(method: &str, uri: &str, cseq: u32, headers: &[&str]) -> String {
+    let mut s = format!("{method} {uri} RTSP/1.0\r\nCSeq: {cseq}\r\n");
+    for h in headers {
+        s.push_str(h);
+        s.push_str("\r\n");
+    }
+    s.push_str("\r\n");
+    s
+}
+
+/// A UDP RTP/RTCP receiver pair on loopback (even/odd ports), 10 s read timeout.
+pub fn udp_pair() -> (UdpSocket, UdpSocket) {
+    let (rtp, rtcp) =
+        runtime_std::bind_udp_pair("127.0.0.1".parse().expect("ip")).expect("UDP pair");
+    for s in [&rtp, &rtcp] {
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+    }
+    (rtp, rtcp)
+}
+
+/// A plain RTP/AVP UDP session on `name`: SETUP + PLAY over `conn`, RTP to `rtp`.
+/// Returns the session id.
+pub fn play_udp(conn: &mut RawRtsp, url: &str, rtp: &UdpSocket) -> String {
+    let port = rtp.local_addr().expect("addr").port();
+    let r = conn
+        .request(&req(
+            "SETUP",
+            &format!("{url}/stream=0"),
+            1,
+            &[&format!(
+                "Transport: RTP/AVP;unicast;client_port={}-{}",
+                port,
+                port + 1
+            )],
+        ))
+        .expect("SETUP reply");
+    assert_eq!(r.status, 200, "SETUP: {:?}", r.lines);
+    let sid = r.session().expect("Session");
+    let r = conn
+        .request(&req("PLAY", url, 2, &[&format!("Session: {sid}")]))
+        .expect("PLAY reply");
+    assert_eq!(r.status, 200, "PLAY: {:?}", r.lines);
+    sid
+}
+
+/// Receives RTP datagrams on `sock` until `n` arrived or `within` passed; returns them.
+pub fn recv_datagrams(sock: &UdpSocket, n: usize, within: Duration) -> Vec<Vec<u8>> {
+    let deadline = Instant::now() + within;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    while out.len() < n {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let _ = sock.set_read_timeout(Some(left));
+        match sock.recv(&mut buf) {
+            Ok(len) => out.push(buf[..len].to_vec()),
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+/// Frames of an MJPEG file (concatenated or lab layout).
+pub fn read_mjpeg(path: &Path) -> Vec<Bytes> {
+    let data = Bytes::from(std::fs::read(path).expect("read MJPEG output"));
+    mjpeg::split_frames(&data).expect("split MJPEG").1
+}
+
+/// Largest absolute difference between two decoded images (`u8::MAX` if their sizes differ).
+pub fn max_pixel_diff(a: &[u8], b: &[u8]) -> u8 {
+    if a.len() != b.len() {
+        return u8::MAX;
+    }
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| x.abs_diff(*y))
+        .max()
+        .unwrap_or(0)
+}
+
+/// This process's resident set size in KiB (Linux `/proc/self/status`).
+pub fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}

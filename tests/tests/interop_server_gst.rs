@@ -1,0 +1,112 @@
+//! Our server (runtime-mio, in-process, loopback) played by GStreamer's `rtspsrc`, over UDP
+//! and over TCP interleaved: `rtspsrc ! rtpjpegdepay ! jpegdec ! identity eos-after=N !
+//! fakesink` reaches EOS after N decoded frames, exits 0, and logs no ERROR/WARNING.
+//! Also a stream that ends (RTCP BYE at the end of the file) ends the pipeline cleanly.
+//!
+//! Each test skips (loudly, and passes) only when `gst-launch-1.0` is not installed;
+//! `.ci/run` installs it. Every pipeline runs under `timeout`.
+
+use it::make_media_dir;
+use it::peers::{require_peer, run_peer, EventServer, PeerOutput};
+use rtsp_core::server::{ServerConfig, ServerEvent};
+use std::time::Duration;
+
+const FRAMES: usize = 120;
+const FPS: f64 = 50.0;
+const PEER_LIMIT: Duration = Duration::from_secs(60);
+const GST: &str = "gst-launch-1.0";
+
+fn gst_play(url: &str, protocols: &str, eos_after: Option<u32>) -> PeerOutput {
+    let location = format!("location={url}");
+    let protocols = format!("protocols={protocols}");
+    let mut args = vec![
+        "-e",
+        "rtspsrc",
+        &location,
+        &protocols,
+        "latency=100",
+        "!",
+        "rtpjpegdepay",
+        "!",
+        "jpegdec",
+        "!",
+    ];
+    let eos = eos_after.map(|n| format!("eos-after={n}"));
+    if let Some(eos) = eos.as_deref() {
+        args.extend(["identity", eos, "!"]);
+    }
+    args.push("fakesink");
+    run_peer(GST, &args, PEER_LIMIT)
+}
+
+fn assert_clean(out: &PeerOutput, what: &str) {
+    assert_eq!(
+        out.code,
+        Some(0),
+        "{what}: gst-launch failed\n{}",
+        out.log()
+    );
+    assert!(
+        out.stdout.contains("Got EOS"),
+        "{what}: the pipeline did not reach EOS\n{}",
+        out.log()
+    );
+    let bad = out.lines_with(&["ERROR", "WARNING", "CRITICAL"]);
+    assert!(
+        bad.is_empty(),
+        "{what}: gst complained: {bad:#?}\n{}",
+        out.log()
+    );
+}
+
+fn play_n(protocols: &str) {
+    if !require_peer(GST) {
+        return;
+    }
+    let (dir, name, _) = make_media_dir(FRAMES, false);
+    let server = EventServer::start(dir.path(), FPS, ServerConfig::default());
+    let out = gst_play(&server.url(&name), protocols, Some(60));
+    assert_clean(&out, protocols);
+    assert!(
+        server
+            .drain_events()
+            .iter()
+            .any(|e| matches!(e, ServerEvent::SessionCreated { .. })),
+        "gst never set up a session"
+    );
+    server.server.stop();
+    server.server.join().expect("server ends cleanly");
+}
+
+#[test]
+fn gst_udp_plays_to_eos_without_errors() {
+    play_n("udp");
+}
+
+#[test]
+fn gst_tcp_plays_to_eos_without_errors() {
+    play_n("tcp");
+}
+
+/// No `eos-after`: the file ends, the server sends RTCP BYE, rtspsrc turns it into EOS.
+#[test]
+fn gst_end_of_file_is_eos() {
+    if !require_peer(GST) {
+        return;
+    }
+    let (dir, name, _) = make_media_dir(40, false);
+    let server = EventServer::start(dir.path(), FPS, ServerConfig::default());
+    let out = gst_play(&server.url(&name), "tcp", None);
+    assert_clean(&out, "end of file");
+    assert!(
+        server
+            .wait_event(Duration::from_secs(1), |e| matches!(
+                e,
+                ServerEvent::EndOfStream { .. }
+            ))
+            .is_some(),
+        "the server never reached the end of the file"
+    );
+    server.server.stop();
+    server.server.join().expect("server ends cleanly");
+}

@@ -1,0 +1,393 @@
+//! The player window under Xvfb: client-std opens a window on our server's looping test
+//! pattern; a screenshot shows the colour bars (not a blank window); clicking Pause stops the
+//! picture, clicking Play makes it move again; `q` quits with exit code 0.
+//!
+//! Needs the Debian packages `xvfb`, `xdotool` and `imagemagick` (for `import`); without
+//! them the test says SKIPPED on stderr and passes. Needs `target/debug/client-std`
+//! (`cargo build -p client-std`, which `cargo test --workspace` does not always do).
+//! A screenshot is left at `target/player-window.png`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use rtsp_core::server::{Media, MemoryCatalog, ServerConfig};
+use runtime_std::ServerOptions;
+
+/// Picture area of the window (client-std's `window::VIDEO_W/H`): the 4:3 pattern fills it.
+const VIDEO_W: usize = 640;
+const VIDEO_H: usize = 480;
+/// Centre of button `i` relative to the window (`window::BUTTON_*`).
+fn button_centre(i: usize) -> (usize, usize) {
+    (10 + i * 120 + 55, VIDEO_H + 8 + 14)
+}
+const PAUSE: usize = 2;
+const PLAY: usize = 1;
+
+/// `target/debug` (or whichever profile dir holds this test binary).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/debug/deps/player_window-HASH
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_path_buf()
+}
+
+fn client_std() -> PathBuf {
+    let p = profile_dir().join("client-std");
+    assert!(
+        p.exists(),
+        "{} not found: run `cargo build -p client-std` before this test",
+        p.display()
+    );
+    p
+}
+
+fn on_path(tool: &str) -> bool {
+    Path::new(tool).is_absolute() && Path::new(tool).exists()
+        || std::env::var_os("PATH").is_some_and(|paths| {
+            std::env::split_paths(&paths).any(|d| d.join(tool).is_file())
+        })
+}
+
+/// Kills a `timeout`-wrapped child by its PID with SIGTERM (forwarded to the tool), then
+/// reaps it.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(self.0.id().to_string())
+                .status();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// Lines of a child's stream, on a channel.
+fn lines(r: impl Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(r).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for a line containing `want`; returns all lines read meanwhile on failure.
+fn wait_line(rx: &Receiver<String>, want: &str, within: Duration, log: &mut Vec<String>) {
+    let until = Instant::now() + within;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) => {
+                let hit = l.contains(want);
+                log.push(l);
+                if hit {
+                    return;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => panic!("no {want:?} within {within:?}: {log:#?}"),
+            Err(RecvTimeoutError::Disconnected) => panic!("client exited before {want:?}: {log:#?}"),
+        }
+    }
+}
+
+/// Starts Xvfb on a display number it picks itself (`-displayfd`) and waits until it is
+/// ready (it writes the number only then).
+fn start_xvfb() -> (Reaped, String) {
+    let mut child = Command::new("timeout")
+        .args(["120", "Xvfb", "-displayfd", "1", "-screen", "0", "1024x768x24"])
+        .args(["-nolisten", "tcp", "-nolisten", "unix-abstract"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start Xvfb");
+    let rx = lines(child.stdout.take().expect("stdout"));
+    let guard = Reaped(child);
+    let n = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("Xvfb reported its display number");
+    let n: u32 = n.trim().parse().expect("a display number");
+    (guard, format!(":{n}"))
+}
+
+/// An RGB screenshot of the whole screen.
+struct Shot {
+    w: usize,
+    h: usize,
+    rgb: Vec<u8>,
+}
+
+impl Shot {
+    fn take(display: &str) -> Self {
+        let out = Command::new("timeout")
+            .args(["20", "/usr/bin/import", "-window", "root", "-depth", "8", "ppm:-"])
+            .env("DISPLAY", display)
+            .output()
+            .expect("run import");
+        assert!(out.status.success(), "import failed: {out:?}");
+        Self::parse_ppm(&out.stdout)
+    }
+
+    /// Binary PPM (P6, maxval 255).
+    fn parse_ppm(data: &[u8]) -> Self {
+        let mut fields = Vec::new();
+        let mut i = 0;
+        while fields.len() < 4 {
+            while data[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            if data[i] == b'#' {
+                while data[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            let start = i;
+            while !data[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            fields.push(String::from_utf8_lossy(&data[start..i]).into_owned());
+        }
+        assert_eq!(fields[0], "P6");
+        assert_eq!(fields[3], "255");
+        let (w, h) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+        let rgb = data[i + 1..].to_vec();
+        assert_eq!(rgb.len(), w * h * 3);
+        Self { w, h, rgb }
+    }
+
+    fn px(&self, x: usize, y: usize) -> [u8; 3] {
+        assert!(x < self.w && y < self.h);
+        let o = (y * self.w + x) * 3;
+        [self.rgb[o], self.rgb[o + 1], self.rgb[o + 2]]
+    }
+
+    /// The pixels of a rectangle.
+    fn region(&self, x: usize, y: usize, w: usize, h: usize) -> Vec<u8> {
+        (y..y + h)
+            .flat_map(|row| {
+                let o = (row * self.w + x) * 3;
+                self.rgb[o..o + w * 3].iter().copied()
+            })
+            .collect()
+    }
+}
+
+fn xdotool(display: &str, args: &[&str]) -> String {
+    let out = Command::new("timeout")
+        .arg("20")
+        .arg("xdotool")
+        .args(args)
+        .env("DISPLAY", display)
+        .output()
+        .expect("run xdotool");
+    assert!(out.status.success(), "xdotool {args:?} failed: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The 75% colour bars of `mjpeg::testpattern`, left to right.
+const BARS: [[u8; 3]; 8] = [
+    [191, 191, 191],
+    [191, 191, 0],
+    [0, 191, 191],
+    [0, 191, 0],
+    [191, 0, 191],
+    [191, 0, 0],
+    [0, 0, 191],
+    [0, 0, 0],
+];
+
+fn close(a: [u8; 3], b: [u8; 3]) -> bool {
+    a.iter().zip(b).all(|(&x, y)| x.abs_diff(y) <= 40)
+}
+
+fn bars_ok(shot: &Shot, x0: usize, y0: usize) -> Result<(), String> {
+    // Bars fill the top 60% of the picture; sample each one's centre at 30% height.
+    for (i, want) in BARS.iter().enumerate() {
+        let x = x0 + (2 * i + 1) * VIDEO_W / 16;
+        let y = y0 + VIDEO_H * 3 / 10;
+        let got = shot.px(x, y);
+        if !close(got, *want) {
+            return Err(format!("bar {i} at ({x},{y}): {got:?}, want {want:?}"));
+        }
+    }
+    Ok(())
+}
+
+fn send(stdin: &mut ChildStdin, line: &str) {
+    let _ = writeln!(stdin, "{line}");
+}
+
+#[test]
+fn window_shows_the_test_pattern_and_pause_play_buttons_work() {
+    let missing: Vec<&str> = ["Xvfb", "xdotool", "/usr/bin/import", "timeout", "kill"]
+        .into_iter()
+        .filter(|t| !on_path(t))
+        .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "SKIPPED player_window: missing {missing:?} (Debian packages: xvfb xdotool imagemagick)"
+        );
+        return;
+    }
+    let client = client_std();
+
+    // Our server, in-process: a looping 2 s test pattern at 25 fps.
+    let frames = mjpeg::testpattern::frames(50, 384, 288);
+    let media = Media::from_jpegs("sample", 25.0, frames, 1400).expect("media");
+    let mut opts = ServerOptions::new(
+        (Ipv4Addr::LOCALHOST, 0).into(),
+        Box::new(MemoryCatalog::new().with(media)),
+    );
+    opts.config = ServerConfig {
+        loop_media: true,
+        ..ServerConfig::default()
+    };
+    let server = runtime_std::serve(opts).expect("server");
+    let url = server.url("sample");
+
+    let (_xvfb, display) = start_xvfb();
+    let mut child = Command::new("timeout")
+        .arg("90")
+        .arg(&client)
+        .args([url.as_str(), "--transport", "udp", "--stats"])
+        .env("DISPLAY", &display)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start client-std");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let stdout = lines(child.stdout.take().expect("stdout"));
+    let stderr = lines(child.stderr.take().expect("stderr"));
+    let mut player = Reaped(child);
+    let mut log = Vec::new();
+    wait_line(&stderr, "client-std: playing", Duration::from_secs(30), &mut log);
+
+    // The window is titled with the URL.
+    let wid = xdotool(&display, &["search", "--sync", "--name", &url]);
+    let wid = wid.lines().next().expect("a window id").trim().to_string();
+    let geom = xdotool(&display, &["getwindowgeometry", "--shell", &wid]);
+    let field = |k: &str| -> usize {
+        geom.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{k} in {geom}"))
+    };
+    let (wx, wy, ww, wh) = (field("X"), field("Y"), field("WIDTH"), field("HEIGHT"));
+    assert!(ww >= VIDEO_W && wh >= VIDEO_H, "{geom}");
+
+    // The picture: poll screenshots until the bars show (decoding starts a moment after PLAY).
+    let until = Instant::now() + Duration::from_secs(15);
+    let shot = loop {
+        let shot = Shot::take(&display);
+        match bars_ok(&shot, wx, wy) {
+            Ok(()) => break shot,
+            Err(e) if Instant::now() > until => panic!("no test pattern in the window: {e}"),
+            Err(_) => {}
+        }
+    };
+    // Not one flat colour: the bars differ from each other and from the background.
+    assert_ne!(shot.px(wx + 40, wy + 100), shot.px(wx + 600, wy + 100));
+    let png = profile_dir().join("..").join("player-window.png");
+    let _ = Command::new("timeout")
+        .args(["20", "/usr/bin/import", "-window", &wid])
+        .arg(&png)
+        .env("DISPLAY", &display)
+        .status();
+    eprintln!("screenshot: {}", png.display());
+
+    let picture = |s: &Shot| s.region(wx, wy, VIDEO_W, VIDEO_H);
+    let click = |i: usize| {
+        let (x, y) = button_centre(i);
+        xdotool(
+            &display,
+            &[
+                "mousemove",
+                "--window",
+                &wid,
+                &x.to_string(),
+                &y.to_string(),
+                "click",
+                "1",
+            ],
+        );
+    };
+
+    // The picture moves while playing (the frame number and the sweep change).
+    let first = picture(&shot);
+    let until = Instant::now() + Duration::from_secs(10);
+    while picture(&Shot::take(&display)) == first {
+        assert!(Instant::now() < until, "the picture does not change while playing");
+    }
+
+    // Pause: once the player reports it, the picture settles and then stays the same.
+    click(PAUSE);
+    wait_line(&stderr, "client-std: paused", Duration::from_secs(10), &mut log);
+    let until = Instant::now() + Duration::from_secs(10);
+    let mut prev = picture(&Shot::take(&display));
+    loop {
+        let now = picture(&Shot::take(&display));
+        if now == prev {
+            break;
+        }
+        assert!(Instant::now() < until, "the picture keeps changing after PAUSE");
+        prev = now;
+    }
+    // Watch it for 1.5 s (about 37 frame times at 25 fps).
+    let watch = Instant::now() + Duration::from_millis(1500);
+    let mut shots = 0;
+    while Instant::now() < watch || shots < 3 {
+        assert!(
+            picture(&Shot::take(&display)) == prev,
+            "the picture changed while paused"
+        );
+        shots += 1;
+    }
+
+    // Play again: the picture moves.
+    click(PLAY);
+    wait_line(&stderr, "client-std: playing", Duration::from_secs(10), &mut log);
+    let until = Instant::now() + Duration::from_secs(10);
+    while picture(&Shot::take(&display)) == prev {
+        assert!(Instant::now() < until, "the picture does not move after PLAY");
+    }
+
+    // The `q` key quits: TEARDOWN, exit 0, and the --stats line.
+    xdotool(&display, &["key", "--window", &wid, "q"]);
+    wait_line(&stderr, "client-std: torn down", Duration::from_secs(10), &mut log);
+    send(&mut stdin, "quit");
+    let json = stdout
+        .recv_timeout(Duration::from_secs(15))
+        .expect("the --stats line");
+    assert!(json.starts_with('{') && json.contains("\"frames_shown\":"), "{json}");
+    let shown: u64 = json
+        .split("\"frames_shown\":")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .expect("frames_shown");
+    assert!(shown > 10, "{json}");
+    let until = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = player.0.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(Instant::now() < until, "client-std did not exit");
+        let _ = stderr.recv_timeout(Duration::from_millis(100)).map(|l| log.push(l));
+    };
+    assert!(status.success(), "exit {status:?}: {log:#?}");
+    server.stop();
+}

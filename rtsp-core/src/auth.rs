@@ -194,7 +194,11 @@ impl Challenge {
     }
 
     /// A Digest challenge (server side) with `qop="auth"`.
-    pub fn digest(realm: impl Into<String>, nonce: impl Into<String>, algorithm: Algorithm) -> Self {
+    pub fn digest(
+        realm: impl Into<String>,
+        nonce: impl Into<String>,
+        algorithm: Algorithm,
+    ) -> Self {
         Self {
             scheme: Scheme::Digest,
             realm: realm.into(),
@@ -457,7 +461,9 @@ pub fn digest_response(input: &DigestInput<'_>) -> String {
     }
     let ha2 = a.hex(&format!("{}:{}", input.method, input.uri));
     match input.qop {
-        Some((qop, nc, cnonce)) => a.hex(&format!("{ha1}:{}:{nc}:{cnonce}:{qop}:{ha2}", input.nonce)),
+        Some((qop, nc, cnonce)) => {
+            a.hex(&format!("{ha1}:{}:{nc}:{cnonce}:{qop}:{ha2}", input.nonce))
+        }
         None => a.hex(&format!("{ha1}:{}:{ha2}", input.nonce)),
     }
 }
@@ -816,10 +822,7 @@ mod tests {
         let parsed = Authorization::parse(&v).unwrap();
         assert!(verify_basic(&parsed, &c));
         assert!(!verify_basic(&parsed, &Credentials::new("Aladdin", "x")));
-        assert_eq!(
-            Authorization::parse("Basic !!!"),
-            Err(AuthError::BadBasic)
-        );
+        assert_eq!(Authorization::parse("Basic !!!"), Err(AuthError::BadBasic));
     }
 
     /// RFC 2617 §3.5 example (MD5, qop=auth).
@@ -845,7 +848,12 @@ mod tests {
         let a = Authorization::parse(&v).unwrap();
         assert!(verify_digest(&a, c, "GET", &creds));
         assert!(!verify_digest(&a, c, "PUT", &creds));
-        assert!(!verify_digest(&a, c, "GET", &Credentials::new("Mufasa", "x")));
+        assert!(!verify_digest(
+            &a,
+            c,
+            "GET",
+            &Credentials::new("Mufasa", "x")
+        ));
         // The nonce count advances.
         let v2 = c.authorization(&creds, "GET", "/dir/index.html", &mut st);
         assert!(v2.contains("nc=00000002"));
@@ -866,7 +874,9 @@ mod tests {
         let mut st = DigestState::new("f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ");
         let v = best.authorization(&creds, "GET", "/dir/index.html", &mut st);
         assert!(
-            v.contains(r#"response="753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1""#),
+            v.contains(
+                r#"response="753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1""#
+            ),
             "{v}"
         );
         assert!(v.contains("algorithm=SHA-256"));
@@ -879,7 +889,10 @@ mod tests {
         );
         let a = Authorization::parse(&v).unwrap();
         assert!(verify_digest(&a, md5, "GET", &creds));
-        assert!(!verify_digest(&a, best, "GET", &creds), "algorithm mismatch");
+        assert!(
+            !verify_digest(&a, best, "GET", &creds),
+            "algorithm mismatch"
+        );
     }
 
     #[test]
@@ -896,7 +909,12 @@ mod tests {
         let want = Algorithm::Md5.hex(&format!("{ha1}:a1b2c3:{ha2}"));
         assert!(v.contains(&format!("response=\"{want}\"")), "{v}");
         assert!(!v.contains("nc=") && !v.contains("algorithm"));
-        assert!(verify_digest(&Authorization::parse(&v).unwrap(), c, "DESCRIBE", &creds));
+        assert!(verify_digest(
+            &Authorization::parse(&v).unwrap(),
+            c,
+            "DESCRIBE",
+            &creds
+        ));
     }
 
     #[test]
@@ -912,7 +930,12 @@ mod tests {
         assert_eq!(Challenge::best(&cs).unwrap().scheme, Scheme::Digest);
         assert!(Challenge::best(&cs[2..]).is_none());
 
-        for alg in [Algorithm::Md5, Algorithm::Sha256, Algorithm::Md5Sess, Algorithm::Sha256Sess] {
+        for alg in [
+            Algorithm::Md5,
+            Algorithm::Sha256,
+            Algorithm::Md5Sess,
+            Algorithm::Sha256Sess,
+        ] {
             let mut server = Challenge::digest("rtsp \"srv\"", "nonce-1", alg);
             server.opaque = Some("op".into());
             let parsed = Challenge::parse(&server.to_header()).unwrap();
@@ -922,7 +945,12 @@ mod tests {
             let v = parsed[0].authorization(&creds, "PLAY", "rtsp://h/s/", &mut st);
             let a = Authorization::parse(&v).unwrap();
             assert!(verify_digest(&a, &server, "PLAY", &creds), "{alg:?}");
-            assert!(!verify_digest(&a, &Challenge::digest("rtsp \"srv\"", "other", alg), "PLAY", &creds));
+            assert!(!verify_digest(
+                &a,
+                &Challenge::digest("rtsp \"srv\"", "other", alg),
+                "PLAY",
+                &creds
+            ));
         }
         let b = Challenge::basic("r");
         assert_eq!(Challenge::parse(&b.to_header()).unwrap(), vec![b]);
@@ -930,7 +958,14 @@ mod tests {
 
     #[test]
     fn malformed_headers_are_errors_not_panics() {
-        for bad in ["", "   ", "Digest realm=\"x", "=x", "Digest , =", "Digest realm=\"a\" junk"] {
+        for bad in [
+            "",
+            "   ",
+            "Digest realm=\"x",
+            "=x",
+            "Digest , =",
+            "Digest realm=\"a\" junk",
+        ] {
             assert!(Challenge::parse(bad).is_err(), "{bad:?}");
         }
         assert_eq!(
@@ -944,7 +979,9 @@ mod tests {
             let len = (seed % 40) as usize;
             let s: String = (0..len)
                 .map(|_| {
-                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     b" ,=\"\\aDigestBasicrealm"[(seed >> 59) as usize % 22] as char
                 })
                 .collect();

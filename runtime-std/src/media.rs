@@ -88,6 +88,7 @@ pub fn transcode_frames(
     opts: &TranscodeOptions,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<(Vec<Bytes>, TranscodeReport), FrameError> {
+    use std::panic::AssertUnwindSafe;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let offset_of = |f: &Bytes| {
         let (base, p) = (file.as_ptr() as usize, f.as_ptr() as usize);
@@ -112,7 +113,14 @@ pub fn transcode_frames(
                     scope.spawn(move || {
                         part.iter()
                             .map(|f| {
-                                let r = transcode::make_carriable_bytes(f, opts);
+                                // A decoder bug must not take the server's loop down: a
+                                // panic on one frame becomes that frame's error.
+                                let r = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                                    transcode::make_carriable_bytes(f, opts)
+                                }))
+                                .unwrap_or_else(|_| {
+                                    Err(TranscodeError::Decode("the decoder panicked".into()))
+                                });
                                 progress(done.fetch_add(1, Ordering::Relaxed) + 1);
                                 r
                             })

@@ -5,6 +5,7 @@ use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use rtsp_core::message::Method;
 use rtsp_core::server::{Catalog, Server, ServerConfig, ServerEvent};
 
 use crate::common::{bind_udp_pair, wake_addr, Flow, RuntimeHandle, RuntimeStats};
@@ -109,7 +110,9 @@ impl std::fmt::Debug for BoundServer {
     }
 }
 
-/// Logs a server event with `tracing` (connections and sessions at info, requests at debug).
+/// Logs a server event with `tracing`: sessions, requests (but successful keepalives),
+/// protocol errors and limits at info/warn, with the client's address; connections and
+/// keepalives at debug.
 pub fn log_server_event(ev: &ServerEvent) {
     match ev {
         ServerEvent::Connected { conn, peer } => {
@@ -124,7 +127,19 @@ pub fn log_server_event(ev: &ServerEvent) {
             uri,
             status,
             ..
-        } => tracing::debug!(%peer, %method, uri, %status, "request"),
+        } => {
+            // Keepalives every few seconds per client stay at debug; what a client did
+            // (DESCRIBE, SETUP, PLAY, ..., and every refusal) is logged at info.
+            let keepalive = matches!(
+                method,
+                Method::Options | Method::GetParameter | Method::SetParameter
+            );
+            if keepalive && status.is_success() {
+                tracing::debug!(%peer, %method, uri, %status, "request")
+            } else {
+                tracing::info!(%peer, %method, uri, %status, "request")
+            }
+        }
         ServerEvent::ProtocolError { peer, error, .. } => {
             tracing::info!(%peer, %error, "protocol error; connection closed")
         }

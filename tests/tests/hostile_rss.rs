@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 const CONNECTIONS: usize = 10_000;
 /// Connections open at once (opened, written to, then all dropped).
-const BATCH: usize = 50;
+const BATCH: usize = 100;
 /// Allowed RSS growth.
 const MAX_GROWTH_KIB: u64 = 4 * 1024;
 /// Bound on the whole run.

@@ -208,3 +208,90 @@ fn four_ffmpeg_clients_at_once_on_two_files() {
     server.server.stop();
     server.server.join().expect("server ends cleanly");
 }
+
+fn auth_server(dir: &std::path::Path, basic: bool) -> EventServer {
+    let mut auth = rtsp_core::server::AuthConfig::new(vec![rtsp_core::auth::Credentials::new(
+        "alice", "s3cret",
+    )]);
+    auth.basic = basic;
+    EventServer::start(
+        dir,
+        FPS,
+        ServerConfig {
+            auth: Some(auth),
+            ..ServerConfig::default()
+        },
+    )
+}
+
+/// Digest authentication with ffmpeg (MD5: the last Digest challenge, which ffmpeg keeps):
+/// the right password plays cleanly; a wrong one fails with 401 whether the stream exists
+/// or not.
+#[test]
+fn ffmpeg_digest_auth() {
+    if !require_peer("ffmpeg") {
+        return;
+    }
+    let (dir, name, _) = make_media_dir(FRAMES, false);
+    let server = auth_server(dir.path(), false);
+    let addr = server.addr();
+    let out = ffmpeg_decode(&format!("rtsp://alice:s3cret@{addr}/{name}"), "tcp", 20);
+    assert_clean(&out, "right password");
+    assert_eq!(frames_done(&out), Some(20), "{}", out.log());
+    for path in [name.as_str(), "no/such/stream.mjpeg"] {
+        let out = ffmpeg_decode(&format!("rtsp://alice:wrong@{addr}/{path}"), "tcp", 20);
+        assert_ne!(out.code, Some(0), "{path}: played with a wrong password");
+        assert!(
+            out.stderr.contains("401"),
+            "{path}: expected 401 Unauthorized\n{}",
+            out.log()
+        );
+        assert!(
+            !out.stderr.contains("404"),
+            "{path}: leaked existence\n{}",
+            out.log()
+        );
+    }
+    let refused = server
+        .drain_events()
+        .iter()
+        .filter(|e| {
+            matches!(e, rtsp_core::server::ServerEvent::Request { status, .. } if status.0 == 401)
+        })
+        .count();
+    assert!(refused >= 3, "expected 401 replies in the server's log");
+    server.server.stop();
+    server.server.join().expect("server ends cleanly");
+}
+
+/// Basic, when enabled, works with ffmpeg too.
+#[test]
+fn ffmpeg_basic_auth_when_enabled() {
+    if !require_peer("ffmpeg") {
+        return;
+    }
+    let (dir, name, _) = make_media_dir(FRAMES, false);
+    // Basic only: ffmpeg has to use it.
+    let mut auth = rtsp_core::server::AuthConfig::new(vec![rtsp_core::auth::Credentials::new(
+        "alice", "s3cret",
+    )]);
+    auth.basic = true;
+    auth.digest = false;
+    let server = EventServer::start(
+        dir.path(),
+        FPS,
+        ServerConfig {
+            auth: Some(auth),
+            ..ServerConfig::default()
+        },
+    );
+    let out = ffmpeg_decode(
+        &format!("rtsp://alice:s3cret@{}/{name}", server.addr()),
+        "udp",
+        20,
+    );
+    assert_clean(&out, "basic");
+    assert_eq!(frames_done(&out), Some(20), "{}", out.log());
+    server.server.stop();
+    server.server.join().expect("server ends cleanly");
+}

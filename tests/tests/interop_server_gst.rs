@@ -110,3 +110,59 @@ fn gst_end_of_file_is_eos() {
     server.server.stop();
     server.server.join().expect("server ends cleanly");
 }
+
+/// Digest authentication with rtspsrc's `user-id`/`user-pw`.
+#[test]
+fn gst_digest_auth() {
+    if !require_peer(GST) {
+        return;
+    }
+    let (dir, name, _) = make_media_dir(FRAMES, false);
+    let auth = rtsp_core::server::AuthConfig::new(vec![rtsp_core::auth::Credentials::new(
+        "alice", "s3cret",
+    )]);
+    let server = EventServer::start(
+        dir.path(),
+        FPS,
+        ServerConfig {
+            auth: Some(auth),
+            ..ServerConfig::default()
+        },
+    );
+    let location = format!("location={}", server.url(&name));
+    let run = |pw: &str| {
+        let pw = format!("user-pw={pw}");
+        run_peer(
+            GST,
+            &[
+                "-e",
+                "rtspsrc",
+                &location,
+                "protocols=tcp",
+                "user-id=alice",
+                &pw,
+                "!",
+                "rtpjpegdepay",
+                "!",
+                "jpegdec",
+                "!",
+                "identity",
+                "eos-after=20",
+                "!",
+                "fakesink",
+            ],
+            PEER_LIMIT,
+        )
+    };
+    let out = run("s3cret");
+    assert_clean(&out, "right password");
+    let out = run("wrong");
+    assert_ne!(
+        out.code,
+        Some(0),
+        "played with a wrong password\n{}",
+        out.log()
+    );
+    server.server.stop();
+    server.server.join().expect("server ends cleanly");
+}

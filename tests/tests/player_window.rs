@@ -49,9 +49,8 @@ fn client_std() -> PathBuf {
 
 fn on_path(tool: &str) -> bool {
     Path::new(tool).is_absolute() && Path::new(tool).exists()
-        || std::env::var_os("PATH").is_some_and(|paths| {
-            std::env::split_paths(&paths).any(|d| d.join(tool).is_file())
-        })
+        || std::env::var_os("PATH")
+            .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
 }
 
 /// Kills a `timeout`-wrapped child by its PID with SIGTERM (forwarded to the tool), then
@@ -98,7 +97,9 @@ fn wait_line(rx: &Receiver<String>, want: &str, within: Duration, log: &mut Vec<
                 }
             }
             Err(RecvTimeoutError::Timeout) => panic!("no {want:?} within {within:?}: {log:#?}"),
-            Err(RecvTimeoutError::Disconnected) => panic!("client exited before {want:?}: {log:#?}"),
+            Err(RecvTimeoutError::Disconnected) => {
+                panic!("client exited before {want:?}: {log:#?}")
+            }
         }
     }
 }
@@ -107,7 +108,15 @@ fn wait_line(rx: &Receiver<String>, want: &str, within: Duration, log: &mut Vec<
 /// ready (it writes the number only then).
 fn start_xvfb() -> (Reaped, String) {
     let mut child = Command::new("timeout")
-        .args(["120", "Xvfb", "-displayfd", "1", "-screen", "0", "1024x768x24"])
+        .args([
+            "120",
+            "Xvfb",
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "1024x768x24",
+        ])
         .args(["-nolisten", "tcp", "-nolisten", "unix-abstract"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -132,7 +141,15 @@ struct Shot {
 impl Shot {
     fn take(display: &str) -> Self {
         let out = Command::new("timeout")
-            .args(["20", "/usr/bin/import", "-window", "root", "-depth", "8", "ppm:-"])
+            .args([
+                "20",
+                "/usr/bin/import",
+                "-window",
+                "root",
+                "-depth",
+                "8",
+                "ppm:-",
+            ])
             .env("DISPLAY", display)
             .output()
             .expect("run import");
@@ -274,7 +291,12 @@ fn window_shows_the_test_pattern_and_pause_play_buttons_work() {
     let stderr = lines(child.stderr.take().expect("stderr"));
     let mut player = Reaped(child);
     let mut log = Vec::new();
-    wait_line(&stderr, "client-std: playing", Duration::from_secs(30), &mut log);
+    wait_line(
+        &stderr,
+        "client-std: playing",
+        Duration::from_secs(30),
+        &mut log,
+    );
 
     // The window is titled with the URL.
     let wid = xdotool(&display, &["search", "--sync", "--name", &url]);
@@ -301,15 +323,10 @@ fn window_shows_the_test_pattern_and_pause_play_buttons_work() {
     };
     // Not one flat colour: the bars differ from each other and from the background.
     assert_ne!(shot.px(wx + 40, wy + 100), shot.px(wx + 600, wy + 100));
-    let png = profile_dir().join("..").join("player-window.png");
-    let _ = Command::new("timeout")
-        .args(["20", "/usr/bin/import", "-window", &wid])
-        .arg(&png)
-        .env("DISPLAY", &display)
-        .status();
-    eprintln!("screenshot: {}", png.display());
 
     let picture = |s: &Shot| s.region(wx, wy, VIDEO_W, VIDEO_H);
+    // minifb samples the button state once per frame (60 Hz): hold the button like a person
+    // does (150 ms), or a press and release inside one frame go unseen.
     let click = |i: usize| {
         let (x, y) = button_centre(i);
         xdotool(
@@ -320,7 +337,11 @@ fn window_shows_the_test_pattern_and_pause_play_buttons_work() {
                 &wid,
                 &x.to_string(),
                 &y.to_string(),
-                "click",
+                "mousedown",
+                "1",
+                "sleep",
+                "0.15",
+                "mouseup",
                 "1",
             ],
         );
@@ -330,12 +351,20 @@ fn window_shows_the_test_pattern_and_pause_play_buttons_work() {
     let first = picture(&shot);
     let until = Instant::now() + Duration::from_secs(10);
     while picture(&Shot::take(&display)) == first {
-        assert!(Instant::now() < until, "the picture does not change while playing");
+        assert!(
+            Instant::now() < until,
+            "the picture does not change while playing"
+        );
     }
 
     // Pause: once the player reports it, the picture settles and then stays the same.
     click(PAUSE);
-    wait_line(&stderr, "client-std: paused", Duration::from_secs(10), &mut log);
+    wait_line(
+        &stderr,
+        "client-std: paused",
+        Duration::from_secs(10),
+        &mut log,
+    );
     let until = Instant::now() + Duration::from_secs(10);
     let mut prev = picture(&Shot::take(&display));
     loop {
@@ -343,7 +372,10 @@ fn window_shows_the_test_pattern_and_pause_play_buttons_work() {
         if now == prev {
             break;
         }
-        assert!(Instant::now() < until, "the picture keeps changing after PAUSE");
+        assert!(
+            Instant::now() < until,
+            "the picture keeps changing after PAUSE"
+        );
         prev = now;
     }
     // Watch it for 1.5 s (about 37 frame times at 25 fps).
@@ -359,20 +391,58 @@ fn window_shows_the_test_pattern_and_pause_play_buttons_work() {
 
     // Play again: the picture moves.
     click(PLAY);
-    wait_line(&stderr, "client-std: playing", Duration::from_secs(10), &mut log);
+    wait_line(
+        &stderr,
+        "client-std: playing",
+        Duration::from_secs(10),
+        &mut log,
+    );
     let until = Instant::now() + Duration::from_secs(10);
     while picture(&Shot::take(&display)) == prev {
-        assert!(Instant::now() < until, "the picture does not move after PLAY");
+        assert!(
+            Instant::now() < until,
+            "the picture does not move after PLAY"
+        );
     }
 
+    // A screenshot for the README (playing, status line filled in).
+    let png = profile_dir().join("..").join("player-window.png");
+    let _ = Command::new("timeout")
+        .args(["20", "/usr/bin/import", "-window", &wid])
+        .arg(&png)
+        .env("DISPLAY", &display)
+        .status();
+    eprintln!("screenshot: {}", png.display());
+
     // The `q` key quits: TEARDOWN, exit 0, and the --stats line.
-    xdotool(&display, &["key", "--window", &wid, "q"]);
-    wait_line(&stderr, "client-std: torn down", Duration::from_secs(10), &mut log);
+    xdotool(
+        &display,
+        &[
+            "windowfocus",
+            "--sync",
+            &wid,
+            "keydown",
+            "q",
+            "sleep",
+            "0.15",
+            "keyup",
+            "q",
+        ],
+    );
+    wait_line(
+        &stderr,
+        "client-std: torn down",
+        Duration::from_secs(10),
+        &mut log,
+    );
     send(&mut stdin, "quit");
     let json = stdout
         .recv_timeout(Duration::from_secs(15))
         .expect("the --stats line");
-    assert!(json.starts_with('{') && json.contains("\"frames_shown\":"), "{json}");
+    assert!(
+        json.starts_with('{') && json.contains("\"frames_shown\":"),
+        "{json}"
+    );
     let shown: u64 = json
         .split("\"frames_shown\":")
         .nth(1)
@@ -386,7 +456,9 @@ fn window_shows_the_test_pattern_and_pause_play_buttons_work() {
             break s;
         }
         assert!(Instant::now() < until, "client-std did not exit");
-        let _ = stderr.recv_timeout(Duration::from_millis(100)).map(|l| log.push(l));
+        let _ = stderr
+            .recv_timeout(Duration::from_millis(100))
+            .map(|l| log.push(l));
     };
     assert!(status.success(), "exit {status:?}: {log:#?}");
     server.stop();

@@ -45,7 +45,7 @@ fn script() -> Vec<Vec<u8>> {
 
 /// The stream as (RTSP replies, interleaved frames): the server may legitimately put a frame
 /// due at the same instant before or after a reply, depending on how many reads it was fed.
-fn items(stream: &[u8]) -> (Vec<Vec<u8>>, Vec<(u8, Vec<u8>)>) {
+fn items(stream: &[u8]) -> Items {
     use rtsp_core::message::{Decoded, Decoder, Limits, Message};
     let mut dec = Decoder::new(Limits::default());
     let mut buf = bytes::BytesMut::from(stream);
@@ -54,7 +54,9 @@ fn items(stream: &[u8]) -> (Vec<Vec<u8>>, Vec<(u8, Vec<u8>)>) {
         match dec.decode(&mut buf) {
             Ok(Some(Decoded::Message(Message::Response(r)))) => replies.push(r.to_bytes()),
             Ok(Some(Decoded::Message(m))) => panic!("unexpected {m:?}"),
-            Ok(Some(Decoded::Interleaved { channel, payload })) => frames.push((channel, payload.to_vec())),
+            Ok(Some(Decoded::Interleaved { channel, payload })) => {
+                frames.push((channel, payload.to_vec()))
+            }
             Ok(None) => break,
             Err(e) => panic!("server stream does not parse: {e}"),
         }
@@ -140,7 +142,10 @@ fn sim_byte_split_every_request_at_every_byte() {
 fn sim_byte_split_one_byte_per_read() {
     let seed = seed(32);
     let (reqs, expected) = reference(seed);
-    assert!(run(seed, &reqs, Split::EveryByte) == expected, "seed {seed}: one byte per read");
+    assert!(
+        run(seed, &reqs, Split::EveryByte) == expected,
+        "seed {seed}: one byte per read"
+    );
 }
 
 #[test]
@@ -150,7 +155,9 @@ fn sim_byte_split_random_cuts() {
     for i in 0..50 {
         let mut rng = it::sim::Rng::new(base ^ (i << 32));
         let total: u64 = reqs.iter().map(|r| r.len() as u64).sum();
-        let cuts: Vec<u64> = (0..1 + rng.below(40)).map(|_| 1 + rng.below(total - 1)).collect();
+        let cuts: Vec<u64> = (0..1 + rng.below(40))
+            .map(|_| 1 + rng.below(total - 1))
+            .collect();
         assert!(
             run(base, &reqs, Split::At(cuts.clone())) == expected,
             "seed {base}: cuts {cuts:?}"

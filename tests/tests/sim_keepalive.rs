@@ -22,7 +22,11 @@ fn setup_session(seed: u64, fps: f64) -> Sim {
         },
     );
     // Receiver reports never reach the server: only requests keep the session alive.
-    sim.net.add("no RTCP to server", |m| m.to_server_rtcp, Impair::blackhole());
+    sim.net.add(
+        "no RTCP to server",
+        |m| m.to_server_rtcp,
+        Impair::blackhole(),
+    );
     let c = sim.add_client(|_| {});
     sim.request(c, |c| c.options().unwrap());
     sim.request(c, |c| c.describe().unwrap());
@@ -40,7 +44,10 @@ fn no_trouble(sim: &Sim) {
             ClientEvent::Error(_) | ClientEvent::KeepaliveFailed { .. } | ClientEvent::Closed
         )),
         "client trouble: {:?}",
-        c.events.iter().filter(|(_, e)| !matches!(e, ClientEvent::Frame { .. })).collect::<Vec<_>>()
+        c.events
+            .iter()
+            .filter(|(_, e)| !matches!(e, ClientEvent::Frame { .. }))
+            .collect::<Vec<_>>()
     );
     assert!(
         !sim.server_events
@@ -55,7 +62,13 @@ fn keepalives(sim: &Sim) -> usize {
         .events
         .iter()
         .filter(|(_, e)| {
-            matches!(e, ClientEvent::Response { method: Method::GetParameter | Method::Options, .. })
+            matches!(
+                e,
+                ClientEvent::Response {
+                    method: Method::GetParameter | Method::Options,
+                    ..
+                }
+            )
         })
         .count()
 }
@@ -65,7 +78,11 @@ fn sim_keepalive_holds_a_ready_session_for_an_hour() {
     let mut sim = setup_session(seed(11), 25.0);
     sim.run_for(HOUR);
     no_trouble(&sim);
-    assert_eq!(sim.server.session_count(), 1, "session reaped despite keepalives");
+    assert_eq!(
+        sim.server.session_count(),
+        1,
+        "session reaped despite keepalives"
+    );
     assert_eq!(sim.client(0).machine.state(), ClientState::Ready);
     // min(T/2, T-5) with T = 55 s advertised: every 27.5 s.
     let n = keepalives(&sim);
@@ -80,9 +97,16 @@ fn sim_keepalive_holds_a_playing_session_for_an_hour() {
     sim.request(0, |c| c.play(None).unwrap());
     sim.run_for(HOUR);
     no_trouble(&sim);
-    assert_eq!(sim.server.session_count(), 1, "session reaped despite keepalives");
+    assert_eq!(
+        sim.server.session_count(),
+        1,
+        "session reaped despite keepalives"
+    );
     let frames = sim.client(0).machine.stats().frames;
-    assert!(frames >= 3600 * 5 - 5, "{frames} frames in an hour at 5 fps");
+    assert!(
+        frames >= 3600 * 5 - 5,
+        "{frames} frames in an hour at 5 fps"
+    );
 }
 
 /// Over TCP interleaved, RTCP on the connection is bytes on it too; the keepalive must still
@@ -101,6 +125,8 @@ fn setup_session_tcp(seed: u64) -> Sim {
     let c = sim.add_client(|_| {});
     sim.request(c, |c| c.options().unwrap());
     sim.request(c, |c| c.describe().unwrap());
-    sim.request(c, |c| c.setup(rtsp_core::client::TransportChoice::Tcp).unwrap());
+    sim.request(c, |c| {
+        c.setup(rtsp_core::client::TransportChoice::Tcp).unwrap()
+    });
     sim
 }

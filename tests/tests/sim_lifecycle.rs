@@ -48,3 +48,33 @@ fn sim_lifecycle_split_stream() {
         }
     }
 }
+
+/// The control connection stalls (TCP delayed, nothing lost): a reply 5 s late is still taken;
+/// one later than the request timeout (10 s) is reported as `RequestTimeout`, not waited for
+/// forever.
+#[test]
+fn sim_lifecycle_stalled_control_connection() {
+    use rtsp_core::client::{ClientError, ClientEvent};
+    let mut sim = sim(seed(4));
+    let c = sim.add_client(|_| {});
+    sim.request(c, |c| c.describe().unwrap());
+    let wire = sim.client(c).wire.unwrap();
+    let until = sim.now() + Duration::from_secs(5);
+    sim.wire_pipes(wire).1.stalled_until = until;
+    let udp = sim.client(c).udp();
+    sim.request(c, |c| c.setup(udp).unwrap());
+    let done = sim
+        .client(c)
+        .events
+        .iter()
+        .find_map(|(t, e)| matches!(e, ClientEvent::SetupDone { .. }).then_some(*t))
+        .expect("SETUP done after the stall");
+    assert!(done >= until, "reply arrived during the stall");
+    let until = sim.now() + Duration::from_secs(15);
+    sim.wire_pipes(wire).1.stalled_until = until;
+    sim.call(c, |c| c.play(None).unwrap());
+    sim.run_for(Duration::from_secs(11));
+    assert!(sim
+        .client(c)
+        .saw(|e| matches!(e, ClientEvent::Error(ClientError::RequestTimeout { .. }))));
+}

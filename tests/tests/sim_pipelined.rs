@@ -34,7 +34,13 @@ fn sim_pipelined_batches_are_answered_in_order() {
     let summary: Vec<(Option<u32>, u16)> = got.iter().map(|r| (r.cseq(), r.status.0)).collect();
     assert_eq!(
         summary,
-        vec![(Some(10), 200), (Some(11), 200), (Some(12), 404), (Some(13), 200), (Some(14), 455)],
+        vec![
+            (Some(10), 200),
+            (Some(11), 200),
+            (Some(12), 404),
+            (Some(13), 200),
+            (Some(14), 455)
+        ],
         "seed {}",
         sim.seed
     );
@@ -55,7 +61,13 @@ fn sim_pipelined_batches_are_answered_in_order() {
     let summary: Vec<(Option<u32>, u16)> = got.iter().map(|r| (r.cseq(), r.status.0)).collect();
     assert_eq!(
         summary,
-        vec![(Some(20), 200), (Some(21), 200), (Some(22), 200), (Some(23), 454), (Some(24), 200)],
+        vec![
+            (Some(20), 200),
+            (Some(21), 200),
+            (Some(22), 200),
+            (Some(23), 454),
+            (Some(24), 200)
+        ],
         "seed {}",
         sim.seed
     );
@@ -63,7 +75,10 @@ fn sim_pipelined_batches_are_answered_in_order() {
     // PLAY and PAUSE were processed in the same instant: at most the first frame went out.
     let tail = &sim.raws[raw].received[&wire][before..];
     let dollars = tail.windows(2).filter(|w| w == b"$\x00").count();
-    assert!(dollars <= 2, "{dollars} interleaved RTP frames between PLAY and PAUSE of one batch");
+    assert!(
+        dollars <= 2,
+        "{dollars} interleaved RTP frames between PLAY and PAUSE of one batch"
+    );
 }
 
 #[test]
@@ -84,11 +99,18 @@ fn sim_pipelined_client_requests() {
         })
         .collect();
     assert_eq!(replies, vec![a, b]);
-    assert!(sim.client(c).saw(|e| matches!(e, ClientEvent::Described { .. })));
+    assert!(sim
+        .client(c)
+        .saw(|e| matches!(e, ClientEvent::Described { .. })));
     // SETUP, then a second SETUP while the first is outstanding is refused locally.
     let udp = sim.client(c).udp();
     sim.call(c, |c| c.setup(udp).unwrap());
-    assert!(sim.call(c, |c| c.setup(udp)).is_err(), "second SETUP while one is outstanding");
+    assert!(
+        sim.call(c, |c| c.setup(udp)).is_err(),
+        "second SETUP while one is outstanding"
+    );
     sim.run_for(Duration::from_millis(100));
-    assert!(sim.client(c).saw(|e| matches!(e, ClientEvent::SetupDone { .. })));
+    assert!(sim
+        .client(c)
+        .saw(|e| matches!(e, ClientEvent::SetupDone { .. })));
 }

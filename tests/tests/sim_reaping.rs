@@ -26,7 +26,11 @@ fn sim(seed: u64) -> Sim {
 fn playing(sim: &mut Sim, tcp: bool) -> usize {
     let c = sim.add_client(|_| {});
     sim.request(c, |c| c.describe().unwrap());
-    let t = if tcp { TransportChoice::Tcp } else { sim.client(c).udp() };
+    let t = if tcp {
+        TransportChoice::Tcp
+    } else {
+        sim.client(c).udp()
+    };
     sim.request(c, |c| c.setup(t).unwrap());
     sim.request(c, |c| c.play(None).unwrap());
     sim.run_for(Duration::from_secs(2));
@@ -50,16 +54,27 @@ fn sim_reaping_silent_udp_client() {
     let wire = sim.client(c).wire.unwrap();
     // From now on nothing from the client reaches the server.
     let silent_from = sim.now();
-    sim.net.add("client silent", move |m| m.from.ip() == ip, Impair::blackhole());
+    sim.net.add(
+        "client silent",
+        move |m| m.from.ip() == ip,
+        Impair::blackhole(),
+    );
     sim.cut(wire, Cut::Silent);
     // The last thing heard from the client is before `silent_from`.
     sim.run_for(TIMEOUT - Duration::from_secs(3));
     assert_eq!(sim.server.session_count(), 1, "reaped too early");
     sim.run_for(Duration::from_secs(4));
-    assert_eq!(sim.server.session_count(), 0, "not reaped after the timeout");
+    assert_eq!(
+        sim.server.session_count(),
+        0,
+        "not reaped after the timeout"
+    );
     let (at, reason) = closed_at(&sim).expect("SessionClosed event");
     assert_eq!(reason, CloseReason::Timeout);
-    assert!(at <= silent_from + TIMEOUT, "reaped at {at:?}, silent from {silent_from:?}");
+    assert!(
+        at <= silent_from + TIMEOUT,
+        "reaped at {at:?}, silent from {silent_from:?}"
+    );
     // Nothing more is sent to it.
     let rtp_after = sim
         .rtp_to(sim.client(c).rtp)
@@ -73,7 +88,11 @@ fn sim_reaping_silent_udp_client() {
     sim.cut(wire, Cut::Reset);
     sim.run_for(Duration::from_secs(1));
     assert_eq!(sim.server.connection_count(), 0);
-    assert_eq!(sim.server_deadline(), None, "timers left with nothing to serve");
+    assert_eq!(
+        sim.server_deadline(),
+        None,
+        "timers left with nothing to serve"
+    );
 }
 
 /// A TCP (interleaved) client whose connection stays open but silent is reaped too.
@@ -85,7 +104,11 @@ fn sim_reaping_silent_tcp_client() {
     sim.cut(wire, Cut::Silent);
     let t0 = sim.now();
     sim.run_for(TIMEOUT + Duration::from_secs(1));
-    assert_eq!(sim.server.session_count(), 0, "interleaved session not reaped");
+    assert_eq!(
+        sim.server.session_count(),
+        0,
+        "interleaved session not reaped"
+    );
     let (at, reason) = closed_at(&sim).expect("SessionClosed");
     assert_eq!(reason, CloseReason::Timeout);
     assert!(at <= t0 + TIMEOUT);
@@ -101,8 +124,15 @@ fn sim_reaping_tcp_session_dies_with_its_connection() {
     sim.run_for(Duration::from_millis(100));
     assert_eq!(sim.server.session_count(), 0);
     assert_eq!(sim.server.connection_count(), 0);
-    assert_eq!(closed_at(&sim).map(|x| x.1), Some(CloseReason::ConnectionClosed));
-    assert_eq!(sim.server_deadline(), None, "timers left with nothing to serve");
+    assert_eq!(
+        closed_at(&sim).map(|x| x.1),
+        Some(CloseReason::ConnectionClosed)
+    );
+    assert_eq!(
+        sim.server_deadline(),
+        None,
+        "timers left with nothing to serve"
+    );
 }
 
 /// A UDP client whose connection closes without TEARDOWN keeps its session until the timeout
@@ -112,7 +142,11 @@ fn sim_reaping_udp_session_outlives_its_connection_until_timeout() {
     let mut sim = sim(seed(24));
     let c = playing(&mut sim, false);
     let ip = sim.client(c).ip;
-    sim.net.add("client silent", move |m| m.from.ip() == ip, Impair::blackhole());
+    sim.net.add(
+        "client silent",
+        move |m| m.from.ip() == ip,
+        Impair::blackhole(),
+    );
     let wire = sim.client(c).wire.unwrap();
     sim.cut(wire, Cut::Reset);
     sim.run_for(Duration::from_secs(1));
@@ -120,5 +154,9 @@ fn sim_reaping_udp_session_outlives_its_connection_until_timeout() {
     assert_eq!(sim.server.session_count(), 1);
     sim.run_for(TIMEOUT);
     assert_eq!(sim.server.session_count(), 0);
-    assert_eq!(sim.server_deadline(), None, "timers left with nothing to serve");
+    assert_eq!(
+        sim.server_deadline(),
+        None,
+        "timers left with nothing to serve"
+    );
 }

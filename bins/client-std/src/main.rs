@@ -321,7 +321,8 @@ fn run(args: &Args) -> Result<u8, String> {
     let mut redirected = false;
     let mut target = target;
     let (outcome, player, sink) = loop {
-        let (outcome, player, mut sink) = play_once(args, &target, recorder.take(), window.clone())?;
+        let (outcome, player, mut sink) =
+            play_once(args, &target, recorder.take(), window.clone())?;
         recorder = sink.recorder.take();
         match (&outcome.redirect, &target) {
             (Some(location), Target::Url(old)) if !redirected => {
@@ -613,7 +614,12 @@ fn install_inputs(handle: &Handle<Player>) -> Result<(), String> {
     if INSTALLED.swap(true, Ordering::SeqCst) {
         return Ok(());
     }
-    let current = || CURRENT.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let current = || {
+        CURRENT
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    };
     let interrupted = Arc::new(AtomicBool::new(false));
     ctrlc::set_handler(move || {
         if interrupted.swap(true, Ordering::SeqCst) {

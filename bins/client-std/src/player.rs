@@ -574,9 +574,9 @@ impl Player {
             self.quit_deadline,
             self.udp_check_at,
         ]
-            .into_iter()
-            .flatten()
-            .min()
+        .into_iter()
+        .flatten()
+        .min()
     }
 }
 
@@ -735,7 +735,8 @@ mod tests {
 
     #[test]
     fn seek_sends_a_range() {
-        let client = Client::new(ClientConfig::new("rtsp://127.0.0.1:1/x"), Instant::now()).unwrap();
+        let client =
+            Client::new(ClientConfig::new("rtsp://127.0.0.1:1/x"), Instant::now()).unwrap();
         let mut cfg = config(false);
         cfg.seek = Some(2.5);
         let mut p = Player::new(client, cfg);
@@ -743,7 +744,9 @@ mod tests {
         p.command("play");
         assert!(matches!(p.out.pop_front(), Some(PlayerEvent::Warn(m)) if m.contains("PLAY")));
         assert_eq!(
-            p.cfg.seek.map(|s| Range::from_start(NptTime::Seconds(s)).to_string()),
+            p.cfg
+                .seek
+                .map(|s| Range::from_start(NptTime::Seconds(s)).to_string()),
             Some("npt=2.500-".to_string())
         );
     }

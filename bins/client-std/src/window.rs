@@ -151,7 +151,10 @@ fn decode(jpeg: &[u8]) -> Option<Picture> {
     }
     let channels = raw.len() / (w * h);
     let pixels: Vec<u32> = match channels {
-        1 => raw.iter().map(|&g| u32::from_be_bytes([0, g, g, g])).collect(),
+        1 => raw
+            .iter()
+            .map(|&g| u32::from_be_bytes([0, g, g, g]))
+            .collect(),
         3 | 4 => raw
             .chunks_exact(channels)
             .map(|p| u32::from_be_bytes([0, p[0], p[1], p[2]]))

@@ -23,8 +23,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use rtsp_core::message::Limits;
 use rtsp_core::auth::Credentials;
+use rtsp_core::message::Limits;
 use rtsp_core::server::{AuthConfig, Catalog, Server, ServerConfig, MIN_MTU};
 use runtime_mio::media::FsCatalog;
 use runtime_mio::{Runtime, ServerOptions};
@@ -68,7 +68,12 @@ struct Args {
     users: Vec<(String, String)>,
     /// Accepted authentication schemes, comma-separated: digest (MD5 and SHA-256, RFC 7616)
     /// and/or basic (clear-text password: only over trusted networks).
-    #[arg(long, value_name = "SCHEMES", value_delimiter = ',', default_value = "digest")]
+    #[arg(
+        long,
+        value_name = "SCHEMES",
+        value_delimiter = ',',
+        default_value = "digest"
+    )]
     auth: Vec<AuthScheme>,
     /// Realm shown in authentication challenges.
     #[arg(long, value_name = "REALM", default_value = "rtsp-mjpeg")]

@@ -570,6 +570,34 @@ pub(super) fn encode_scan(
     Ok(())
 }
 
+/// Test support: encodes one component as its own (non-interleaved) scan, blocks in raster
+/// order over the component's own area, without restart markers.
+#[cfg(test)]
+pub(super) fn encode_component_scan(
+    frame: &Frame,
+    plane: usize,
+    dc: &HuffmanSpec,
+    ac: &HuffmanSpec,
+    out: &mut Vec<u8>,
+) {
+    let (dc, ac) = (EncodeTable::new(dc), EncodeTable::new(ac));
+    let p = &frame.planes[plane];
+    let mut w = BitWriter {
+        out,
+        acc: 0,
+        nbits: 0,
+    };
+    let mut pred = 0;
+    for y in 0..p.ch {
+        for x in 0..p.cw {
+            let idx = (y * p.bw + x) * BLOCK;
+            encode_block(&mut w, &p.coefs[idx..idx + BLOCK], &mut pred, &dc, &ac)
+                .expect("baseline coefficients");
+        }
+    }
+    w.flush();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -265,8 +265,10 @@ fn transcode_with(
     }
 }
 
-/// Whether `frame` can be re-coded losslessly into a carriable frame, and if not, the first
-/// reason; for reports (the `mjpeg-tool info` command) without doing the work.
+/// Whether `frame` is not carriable but [`make_carriable`] would fix it losslessly
+/// ([`TranscodeKind::Recoded`], unless its entropy data turns out corrupt); `false` for a
+/// carriable frame and for one that needs lossy re-encoding. Checks headers only, for reports
+/// (`mjpeg-tool info`) without doing the work.
 pub fn lossless_fix(frame: &[u8]) -> Result<bool, JpegError> {
     let info = parse_jpeg(frame)?;
     let problems = info.rtp_problems();

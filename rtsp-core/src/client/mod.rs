@@ -70,13 +70,13 @@ use bytes::BytesMut;
 use self::media::{Media, MediaOptions, Path};
 use self::target::Target;
 use self::timer::{Timer, TimerTable};
+use crate::auth::{Challenge, Credentials, DigestState};
 use crate::io::{ConnId, Dest, Input, Machine, Output, Transmit};
 use crate::message::headers::{Public, Range, RtpInfo, Session, Transport};
 use crate::message::{
     write_interleaved, Decoded, Decoder, HeaderName, Message, Method, ParseError, Request,
     Response, StatusCode,
 };
-use crate::auth::{Challenge, Credentials, DigestState};
 use crate::url::RtspUrl;
 
 /// What a request was for (decides how its response is handled).

@@ -1121,7 +1121,10 @@ fn rtcp_bye_from_the_source_is_end_of_stream_once() {
     h.datagram("0.0.0.0:45578", &pkts[1]);
     // A BYE from someone else is not the end.
     h.datagram("0.0.0.0:45579", &bye(0x1234));
-    assert!(h.outcomes().iter().all(|e| matches!(e, ClientEvent::Frame { .. })));
+    assert!(h
+        .outcomes()
+        .iter()
+        .all(|e| matches!(e, ClientEvent::Frame { .. })));
     h.datagram("0.0.0.0:45579", &bye(GST_SSRC));
     let ev = h.outcomes();
     assert!(
@@ -1175,7 +1178,12 @@ fn trace_reports_the_exchange_when_enabled() {
         })
         .collect();
     assert_eq!(traces.len(), 2, "{traces:?}");
-    assert!(traces[0].0 && traces[0].1.starts_with("OPTIONS rtsp://127.0.0.1:8554/test RTSP/1.0"));
+    assert!(
+        traces[0].0
+            && traces[0]
+                .1
+                .starts_with("OPTIONS rtsp://127.0.0.1:8554/test RTSP/1.0")
+    );
     assert!(!traces[1].0 && traces[1].1.starts_with("RTSP/1.0 200 OK"));
     assert!(traces[1].1.contains("GET_PARAMETER"));
     // Off by default.
@@ -1183,7 +1191,10 @@ fn trace_reports_the_exchange_when_enabled() {
     h.connect();
     h.c.options().unwrap();
     h.reply(GST_OPTIONS_REPLY);
-    assert!(!h.events().iter().any(|e| matches!(e, ClientEvent::Trace { .. })));
+    assert!(!h
+        .events()
+        .iter()
+        .any(|e| matches!(e, ClientEvent::Trace { .. })));
 }
 
 /// The `Authorization` header of a request, if any.
@@ -1201,7 +1212,10 @@ fn digest_auth_from_url_credentials_retries_once_and_signs_later_requests() {
     h.c.describe().unwrap();
     let first = h.one_sent();
     assert!(first.starts_with("DESCRIBE rtsp://127.0.0.1:8554/test RTSP/1.0"));
-    assert!(authorization(&first).is_none(), "no credentials before a challenge");
+    assert!(
+        authorization(&first).is_none(),
+        "no credentials before a challenge"
+    );
     let challenge = Challenge::digest("cam", "n0nce", Algorithm::Sha256);
     h.reply(&format!(
         "RTSP/1.0 401 Unauthorized\nCSeq: 1\nWWW-Authenticate: Basic realm=\"cam\"\nWWW-Authenticate: {}\n\n",
@@ -1227,7 +1241,10 @@ fn digest_auth_from_url_credentials_retries_once_and_signs_later_requests() {
         "RTSP/1.0 401 Unauthorized\nCSeq: 3\nWWW-Authenticate: {}\n\n",
         challenge.to_header()
     ));
-    assert!(h.one_sent().starts_with("SETUP "), "the first 401 of SETUP is retried");
+    assert!(
+        h.one_sent().starts_with("SETUP "),
+        "the first 401 of SETUP is retried"
+    );
     h.reply(&format!(
         "RTSP/1.0 401 Unauthorized\nCSeq: 4\nWWW-Authenticate: {}\n\n",
         challenge.to_header()
@@ -1259,7 +1276,10 @@ fn basic_auth_and_no_credentials() {
     h.reply("RTSP/1.0 401 Unauthorized\nCSeq: 1\nWWW-Authenticate: Basic realm=\"x\"\n\n");
     assert!(matches!(
         &h.outcomes()[..],
-        [ClientEvent::RequestFailed { method: Method::Describe, .. }]
+        [ClientEvent::RequestFailed {
+            method: Method::Describe,
+            ..
+        }]
     ));
     assert!(h.sent().is_empty());
 }
@@ -1298,5 +1318,8 @@ fn redirect_is_reported_with_the_resolved_location() {
     h.c.describe().unwrap();
     h.sent();
     h.reply("RTSP/1.0 302 Found\nCSeq: 1\n\n");
-    assert!(matches!(&h.outcomes()[..], [ClientEvent::RequestFailed { .. }]));
+    assert!(matches!(
+        &h.outcomes()[..],
+        [ClientEvent::RequestFailed { .. }]
+    ));
 }

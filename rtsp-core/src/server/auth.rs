@@ -13,11 +13,13 @@
 //!   and each nonce count (`nc`) is accepted once and only above the last one seen for that
 //!   nonce: a captured request cannot be replayed.
 //! * The digest `uri` must be the request-URI.
+//! * RFC 2069 answers (MD5, no `qop`: GStreamer 1.22) are accepted when
+//!   [`AuthConfig::allow_rfc2069`], with single-use nonces instead of nonce counts.
 
 use super::util::SplitMix64;
 use crate::auth::{verify_basic, verify_digest, Algorithm, Authorization, Challenge, Credentials};
-use crate::message::{Method, Request};
 use crate::message::HeaderName;
+use crate::message::{Method, Request};
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -36,6 +38,9 @@ pub struct AuthConfig {
     pub nonce_lifetime: Duration,
     /// Most nonces remembered at once (default 4096); the oldest are forgotten first.
     pub max_nonces: usize,
+    /// Accept RFC 2069 Digest answers (MD5 without `qop`, as GStreamer 1.22 sends), each
+    /// nonce then being single-use (default true).
+    pub allow_rfc2069: bool,
 }
 
 impl AuthConfig {
@@ -48,6 +53,7 @@ impl AuthConfig {
             realm: "rtsp-mjpeg".into(),
             nonce_lifetime: Duration::from_secs(300),
             max_nonces: 4096,
+            allow_rfc2069: true,
         }
     }
 }
@@ -106,8 +112,8 @@ impl Authenticator {
     fn verify(&mut self, auth: &Authorization, req: &Request, now: Instant) -> Verdict {
         match auth {
             Authorization::Basic(_) => {
-                let ok = self.config.basic
-                    && self.config.users.iter().any(|u| verify_basic(auth, u));
+                let ok =
+                    self.config.basic && self.config.users.iter().any(|u| verify_basic(auth, u));
                 if ok {
                     Verdict::Ok
                 } else {
@@ -124,7 +130,11 @@ impl Authenticator {
                 let Some(state) = self.nonces.get(&d.nonce).copied() else {
                     return Verdict::No;
                 };
-                let challenge = Challenge::digest(&self.config.realm, &d.nonce, algorithm);
+                let mut challenge = Challenge::digest(&self.config.realm, &d.nonce, algorithm);
+                if d.qop.is_none() {
+                    // Checked for the RFC 2069 form; whether it is allowed is decided below.
+                    challenge.qop.clear();
+                }
                 let method = req.method.as_str();
                 if !self
                     .config
@@ -137,21 +147,34 @@ impl Authenticator {
                 if state.issued + self.config.nonce_lifetime <= now {
                     return Verdict::Stale;
                 }
-                // qop is required (we offer only qop="auth"); the nonce count must grow.
-                let Some(nc) = d
-                    .qop
-                    .as_ref()
-                    .and_then(|(_, nc, _)| u32::from_str_radix(nc, 16).ok())
-                else {
-                    return Verdict::No;
-                };
-                if nc <= state.max_nc {
-                    return Verdict::No;
+                match &d.qop {
+                    // RFC 7616: the nonce count must grow.
+                    Some((_, nc, _)) => {
+                        let Ok(nc) = u32::from_str_radix(nc, 16) else {
+                            return Verdict::No;
+                        };
+                        if nc <= state.max_nc {
+                            return Verdict::No;
+                        }
+                        if let Some(s) = self.nonces.get_mut(&d.nonce) {
+                            s.max_nc = nc;
+                        }
+                        Verdict::Ok
+                    }
+                    // RFC 2069 form (no qop, MD5; GStreamer 1.22 sends it): without a nonce
+                    // count, a nonce is good for one request only. The next request gets
+                    // 401 with `stale=true` and a fresh nonce, which clients answer at once.
+                    None if self.config.allow_rfc2069 && algorithm == Algorithm::Md5 => {
+                        if state.max_nc == u32::MAX {
+                            return Verdict::Stale;
+                        }
+                        if let Some(s) = self.nonces.get_mut(&d.nonce) {
+                            s.max_nc = u32::MAX;
+                        }
+                        Verdict::Ok
+                    }
+                    None => Verdict::No,
                 }
-                if let Some(s) = self.nonces.get_mut(&d.nonce) {
-                    s.max_nc = nc;
-                }
-                Verdict::Ok
             }
         }
     }

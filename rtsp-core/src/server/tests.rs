@@ -2163,12 +2163,20 @@ fn auth_challenges_before_anything_else() {
     let mut h = H::with_config(auth_config(false));
     h.connect(C1);
     // OPTIONS needs nothing.
-    assert_eq!(status_of(&mut h, &req("OPTIONS", "*", 1, &[])), StatusCode::OK);
+    assert_eq!(
+        status_of(&mut h, &req("OPTIONS", "*", 1, &[])),
+        StatusCode::OK
+    );
     // Existing or not, forbidden or not: the same 401, and the catalog is never asked.
     let mut shapes = Vec::new();
-    for (i, uri) in ["rtsp://h/test", "rtsp://h/nope", "rtsp://h/secret", "rtsp://h/../x"]
-        .iter()
-        .enumerate()
+    for (i, uri) in [
+        "rtsp://h/test",
+        "rtsp://h/nope",
+        "rtsp://h/secret",
+        "rtsp://h/../x",
+    ]
+    .iter()
+    .enumerate()
     {
         let r = h.request(C1, &req("DESCRIBE", uri, 2 + i as u32, &[]));
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{uri}");
@@ -2177,8 +2185,14 @@ fn auth_challenges_before_anything_else() {
         assert_eq!(
             algs,
             vec![
-                (crate::auth::Scheme::Digest, Some(crate::auth::Algorithm::Sha256)),
-                (crate::auth::Scheme::Digest, Some(crate::auth::Algorithm::Md5)),
+                (
+                    crate::auth::Scheme::Digest,
+                    Some(crate::auth::Algorithm::Sha256)
+                ),
+                (
+                    crate::auth::Scheme::Digest,
+                    Some(crate::auth::Algorithm::Md5)
+                ),
             ],
             "{uri}"
         );
@@ -2190,7 +2204,9 @@ fn auth_challenges_before_anything_else() {
     // Wrong password: 401 for an existing and a missing stream alike.
     for uri in ["rtsp://h/test", "rtsp://h/nope"] {
         let r = h.request(C1, &req("DESCRIBE", uri, 9, &[]));
-        let c = crate::auth::Challenge::best(&challenges(&r)).unwrap().clone();
+        let c = crate::auth::Challenge::best(&challenges(&r))
+            .unwrap()
+            .clone();
         let mut st = crate::auth::DigestState::new("abcd");
         let bad = crate::auth::Credentials::new("alice", "wrong");
         let a = c.authorization(&bad, "DESCRIBE", uri, &mut st);
@@ -2305,7 +2321,9 @@ fn unauthenticated_keepalives_do_not_count() {
     let mut h = H::with_config(cfg);
     h.connect(C1);
     let r = h.request(C1, &req("DESCRIBE", "rtsp://h/test", 1, &[]));
-    let c = crate::auth::Challenge::best(&challenges(&r)).unwrap().clone();
+    let c = crate::auth::Challenge::best(&challenges(&r))
+        .unwrap()
+        .clone();
     let mut st = crate::auth::DigestState::new("77");
     let a = c.authorization(&good, "SETUP", "rtsp://h/test/stream=0", &mut st);
     let r = h.request(
@@ -2326,5 +2344,55 @@ fn unauthenticated_keepalives_do_not_count() {
         let r = h.request(C1, &req("GET_PARAMETER", "rtsp://h/test", 3 + i, &[&sess]));
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
-    assert_eq!(h.server.session_count(), 0, "reaped despite the refused keepalives");
+    assert_eq!(
+        h.server.session_count(),
+        0,
+        "reaped despite the refused keepalives"
+    );
+}
+
+/// GStreamer 1.22 answers Digest in the RFC 2069 form (MD5, no qop): accepted once per
+/// nonce (a replay gets a stale 401 and a fresh nonce); refused when not allowed.
+#[test]
+fn rfc2069_digest_is_single_use() {
+    let good = crate::auth::Credentials::new("alice", "s3cret");
+    for allow in [true, false] {
+        let mut cfg = auth_config(false);
+        if let Some(a) = cfg.auth.as_mut() {
+            a.allow_rfc2069 = allow;
+        }
+        let mut h = H::with_config(cfg);
+        h.connect(C1);
+        let r = h.request(C1, &req("DESCRIBE", "rtsp://h/test", 1, &[]));
+        let mut c = challenges(&r)
+            .into_iter()
+            .find(|c| c.algorithm == Some(crate::auth::Algorithm::Md5))
+            .unwrap();
+        c.qop.clear();
+        let mut st = crate::auth::DigestState::new("x");
+        let a = c.authorization(&good, "DESCRIBE", "rtsp://h/test", &mut st);
+        assert!(!a.contains("qop"));
+        let want = if allow {
+            StatusCode::OK
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        assert_eq!(
+            status_of(&mut h, &with_auth("DESCRIBE", "rtsp://h/test", 2, &a)),
+            want
+        );
+        let r = h.request(C1, &with_auth("DESCRIBE", "rtsp://h/test", 3, &a));
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "replayed");
+        assert_eq!(challenges(&r)[0].stale, allow);
+        // SHA-256 without qop is never accepted.
+        let mut c256 = c.clone();
+        c256.algorithm = Some(crate::auth::Algorithm::Sha256);
+        let r = h.request(C1, &req("DESCRIBE", "rtsp://h/test", 4, &[]));
+        c256.nonce = challenges(&r)[0].nonce.clone();
+        let a = c256.authorization(&good, "DESCRIBE", "rtsp://h/test", &mut st);
+        assert_eq!(
+            status_of(&mut h, &with_auth("DESCRIBE", "rtsp://h/test", 5, &a)),
+            StatusCode::UNAUTHORIZED
+        );
+    }
 }

@@ -16,9 +16,11 @@ pub trait Driver {
     /// The transport SETUP should ask for (UDP with the driver's bound ports, or TCP).
     fn transport(&self, tcp: bool) -> TransportChoice;
     /// Run `f` with the client machine (between inputs; outputs are drained after it).
-    fn client<T: Send + 'static>(&mut self, f: impl FnOnce(&mut Client) -> T + Send + 'static) -> T;
+    fn client<T: Send + 'static>(&mut self, f: impl FnOnce(&mut Client) -> T + Send + 'static)
+        -> T;
     /// Run `f` with the server machine.
-    fn server<T: Send + 'static>(&mut self, f: impl FnOnce(&mut Server) -> T + Send + 'static) -> T;
+    fn server<T: Send + 'static>(&mut self, f: impl FnOnce(&mut Server) -> T + Send + 'static)
+        -> T;
     /// Collect client events until `done` accepts one (`Ok`) or `within` passes (`Err`); both
     /// return every event collected, the accepted one last.
     fn wait(
@@ -59,11 +61,17 @@ impl Driver for SimDriver {
         }
     }
 
-    fn client<T: Send + 'static>(&mut self, f: impl FnOnce(&mut Client) -> T + Send + 'static) -> T {
+    fn client<T: Send + 'static>(
+        &mut self,
+        f: impl FnOnce(&mut Client) -> T + Send + 'static,
+    ) -> T {
         self.sim.call(0, f)
     }
 
-    fn server<T: Send + 'static>(&mut self, f: impl FnOnce(&mut Server) -> T + Send + 'static) -> T {
+    fn server<T: Send + 'static>(
+        &mut self,
+        f: impl FnOnce(&mut Server) -> T + Send + 'static,
+    ) -> T {
         self.sim.call_server(|s, _| f(s))
     }
 
@@ -142,7 +150,10 @@ pub fn lifecycle<D: Driver>(d: &mut D, tcp: bool, frames: usize, fps: f64) {
 
     let cseq = d.client(|c| c.options().expect("options"));
     let ev = d
-        .wait(STEP, &mut |e| matches!(e, ClientEvent::Response { cseq: c, .. } if *c == cseq))
+        .wait(
+            STEP,
+            &mut |e| matches!(e, ClientEvent::Response { cseq: c, .. } if *c == cseq),
+        )
         .unwrap_or_else(|ev| fail(d, "no OPTIONS reply", &ev));
     no_errors(d, &ev);
     assert!(
@@ -168,8 +179,15 @@ pub fn lifecycle<D: Driver>(d: &mut D, tcp: bool, frames: usize, fps: f64) {
         .wait(STEP, &mut |e| matches!(e, ClientEvent::SetupDone { .. }))
         .unwrap_or_else(|ev| fail(d, "no SETUP reply", &ev));
     no_errors(d, &ev);
-    let sid = d.client(|c| c.session_id().map(str::to_string)).expect("session id");
-    assert_eq!(d.server(|s| s.session_count()), 1, "{}: sessions after SETUP", d.name());
+    let sid = d
+        .client(|c| c.session_id().map(str::to_string))
+        .expect("session id");
+    assert_eq!(
+        d.server(|s| s.session_count()),
+        1,
+        "{}: sessions after SETUP",
+        d.name()
+    );
 
     // PLAY until half the frames are in.
     d.client(|c| c.play(None).expect("play"));
@@ -206,7 +224,12 @@ pub fn lifecycle<D: Driver>(d: &mut D, tcp: bool, frames: usize, fps: f64) {
     take_frames(&ev, &mut got);
     let s = sid.clone();
     let after = d.server(move |srv| srv.session_stats(&s)).expect("session");
-    assert_eq!(at_pause.packets, after.packets, "{}: RTP sent while paused", d.name());
+    assert_eq!(
+        at_pause.packets,
+        after.packets,
+        "{}: RTP sent while paused",
+        d.name()
+    );
     assert!(
         got.len() as u64 <= at_pause.frames,
         "{}: {} frames received, {} sent before PAUSE",
@@ -233,7 +256,12 @@ pub fn lifecycle<D: Driver>(d: &mut D, tcp: bool, frames: usize, fps: f64) {
         .unwrap_or_else(|ev| fail(d, "no TEARDOWN reply", &ev));
     no_errors(d, &ev);
     take_frames(&ev, &mut got);
-    assert_eq!(d.server(|s| s.session_count()), 0, "{}: sessions after TEARDOWN", d.name());
+    assert_eq!(
+        d.server(|s| s.session_count()),
+        0,
+        "{}: sessions after TEARDOWN",
+        d.name()
+    );
 
     assert_eq!(got.len(), frames, "{}: frame count", d.name());
     let step = (90_000.0 / fps).round() as u32;
@@ -245,7 +273,12 @@ pub fn lifecycle<D: Driver>(d: &mut D, tcp: bool, frames: usize, fps: f64) {
             d.name()
         );
         if i > 0 {
-            assert_eq!(ts.wrapping_sub(got[i - 1].0), step, "{}: frame {i} timestamp", d.name());
+            assert_eq!(
+                ts.wrapping_sub(got[i - 1].0),
+                step,
+                "{}: frame {i} timestamp",
+                d.name()
+            );
         }
     }
 }

@@ -251,12 +251,25 @@ struct Wire {
 
 #[derive(Debug)]
 enum What {
-    Connected { wire: u64 },
-    Stream { wire: u64, data: Vec<u8> },
-    Closed { wire: u64 },
-    Datagram { from: SocketAddr, to: SocketAddr, data: Vec<u8> },
+    Connected {
+        wire: u64,
+    },
+    Stream {
+        wire: u64,
+        data: Vec<u8>,
+    },
+    Closed {
+        wire: u64,
+    },
+    Datagram {
+        from: SocketAddr,
+        to: SocketAddr,
+        data: Vec<u8>,
+    },
     /// A held datagram's fallback release.
-    Release { token: u64 },
+    Release {
+        token: u64,
+    },
 }
 
 #[derive(Debug)]

@@ -265,7 +265,12 @@ impl Netem {
     }
 
     /// Append a rule; returns its id.
-    pub fn add(&mut self, name: &str, when: impl Fn(&Meta) -> bool + 'static, impair: Impair) -> RuleId {
+    pub fn add(
+        &mut self,
+        name: &str,
+        when: impl Fn(&Meta) -> bool + 'static,
+        impair: Impair,
+    ) -> RuleId {
         self.rules.push(Rule {
             name: name.to_string(),
             when: Box::new(when),
@@ -291,11 +296,7 @@ impl Netem {
 
     /// Decide a datagram's fate; may corrupt `data` in place.
     pub fn decide(&mut self, meta: &Meta, data: &mut [u8], rng: &mut Rng) -> Decision {
-        let Some(idx) = self
-            .rules
-            .iter()
-            .position(|r| r.enabled && (r.when)(meta))
-        else {
+        let Some(idx) = self.rules.iter().position(|r| r.enabled && (r.when)(meta)) else {
             return Decision {
                 delays: vec![self.base_latency],
                 fate: Fate::Delivered,
@@ -370,10 +371,7 @@ impl Netem {
             (Fate::Reordered, vec![delay + im.reorder_max_hold])
         } else if u < p_dup + p_re + p_cor && !data.is_empty() {
             let (byte, mask) = match &im.corrupt_mode {
-                Corrupt::Anywhere => (
-                    rng.below(data.len() as u64) as usize,
-                    1u8 << rng.below(8),
-                ),
+                Corrupt::Anywhere => (rng.below(data.len() as u64) as usize, 1u8 << rng.below(8)),
                 Corrupt::Bits(bits) => {
                     let ok: Vec<_> = bits.iter().filter(|(b, _)| *b < data.len()).collect();
                     if ok.is_empty() {
@@ -448,7 +446,12 @@ impl Pipe {
     }
 
     /// Cut `data` written at `now` into reads with their arrival times.
-    pub(super) fn schedule(&mut self, now: Duration, data: &[u8], rng: &mut Rng) -> Vec<(Duration, Vec<u8>)> {
+    pub(super) fn schedule(
+        &mut self,
+        now: Duration,
+        data: &[u8],
+        rng: &mut Rng,
+    ) -> Vec<(Duration, Vec<u8>)> {
         let mut cuts = Vec::new();
         match &self.split {
             Split::Whole => {}

@@ -26,14 +26,21 @@ pub struct RealDriver {
 
 impl std::fmt::Debug for RealDriver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RealDriver").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("RealDriver")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
 impl RealDriver {
     /// Start a server on `server_rt` serving `catalog` at 127.0.0.1 and a client on
     /// `client_rt` for `stream`, its control connection open.
-    pub fn start(server_rt: ServerRuntime, client_rt: ClientRuntime, catalog: MemoryCatalog, stream: &str) -> Self {
+    pub fn start(
+        server_rt: ServerRuntime,
+        client_rt: ClientRuntime,
+        catalog: MemoryCatalog,
+        stream: &str,
+    ) -> Self {
         let mut opts = ServerOptions::new("127.0.0.1:0".parse().expect("addr"), Box::new(catalog));
         opts.config.seed = 7;
         let server = match server_rt {
@@ -42,7 +49,8 @@ impl RealDriver {
         }
         .expect("server starts");
         let url = server.url(stream);
-        let (rtp, rtcp) = runtime_std::bind_udp_pair("127.0.0.1".parse().expect("ip")).expect("udp pair");
+        let (rtp, rtcp) =
+            runtime_std::bind_udp_pair("127.0.0.1".parse().expect("ip")).expect("udp pair");
         let rtp_local = rtp.local_addr().expect("addr");
         let rtcp_local = rtcp.local_addr().expect("addr");
         let client = Client::new(ClientConfig::new(url), Instant::now()).expect("client");
@@ -111,7 +119,10 @@ impl Driver for RealDriver {
         }
     }
 
-    fn client<T: Send + 'static>(&mut self, f: impl FnOnce(&mut Client) -> T + Send + 'static) -> T {
+    fn client<T: Send + 'static>(
+        &mut self,
+        f: impl FnOnce(&mut Client) -> T + Send + 'static,
+    ) -> T {
         let (tx, rx) = mpsc::channel();
         assert!(
             self.client.command(Box::new(move |c| {
@@ -122,7 +133,10 @@ impl Driver for RealDriver {
         rx.recv_timeout(SLACK).expect("client answered")
     }
 
-    fn server<T: Send + 'static>(&mut self, f: impl FnOnce(&mut Server) -> T + Send + 'static) -> T {
+    fn server<T: Send + 'static>(
+        &mut self,
+        f: impl FnOnce(&mut Server) -> T + Send + 'static,
+    ) -> T {
         let (tx, rx) = mpsc::channel();
         let server = self.server.as_ref().expect("server");
         assert!(

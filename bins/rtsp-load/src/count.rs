@@ -1,0 +1,278 @@
+//! Per-stream counting from RTP headers only: packets, bytes, loss (sequence numbers) and frame
+//! timing (RTP timestamp against arrival time).
+//!
+//! A frame is complete when its marker packet arrives. Its due time is the arrival of the
+//! stream's first complete frame plus the RTP timestamp difference (90 kHz). A frame arriving more
+//! than one frame interval (its timestamp step) after its due time is *late*; more than one
+//! interval before it, *early* (a server running fast, or catching up in a burst).
+
+use std::time::{Duration, Instant};
+
+/// RTP/JPEG video clock (RFC 2435).
+pub const CLOCK_RATE: f64 = 90_000.0;
+
+/// A timestamp jump larger than this (or backwards) restarts the timing reference.
+const MAX_TS_STEP: u32 = 10 * 90_000;
+
+/// The fields of a fixed RTP header this tool looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RtpHead {
+    /// Marker bit (last fragment of a video frame).
+    pub marker: bool,
+    /// Sequence number.
+    pub seq: u16,
+    /// Timestamp.
+    pub ts: u32,
+    /// Synchronisation source.
+    pub ssrc: u32,
+}
+
+impl RtpHead {
+    /// Reads the fixed header; `None` when shorter than 12 bytes or not version 2.
+    pub fn parse(d: &[u8]) -> Option<Self> {
+        if d.len() < 12 || d[0] >> 6 != 2 {
+            return None;
+        }
+        Some(Self {
+            marker: d[1] & 0x80 != 0,
+            seq: u16::from_be_bytes([d[2], d[3]]),
+            ts: u32::from_be_bytes([d[4], d[5], d[6], d[7]]),
+            ssrc: u32::from_be_bytes([d[8], d[9], d[10], d[11]]),
+        })
+    }
+
+    /// Writes a fixed 12-byte header (version 2, no padding/extension/CSRC).
+    pub fn write(&self, pt: u8, out: &mut [u8; 12]) {
+        out[0] = 0x80;
+        out[1] = (u8::from(self.marker) << 7) | (pt & 0x7f);
+        out[2..4].copy_from_slice(&self.seq.to_be_bytes());
+        out[4..8].copy_from_slice(&self.ts.to_be_bytes());
+        out[8..12].copy_from_slice(&self.ssrc.to_be_bytes());
+    }
+}
+
+/// Counters of one RTP stream.
+#[derive(Debug, Clone, Default)]
+pub struct StreamCounter {
+    /// Packets received (valid RTP v2).
+    pub packets: u64,
+    /// Bytes of those packets (RTP header included, UDP/IP not).
+    pub bytes: u64,
+    /// Datagrams that were not RTP v2.
+    pub invalid: u64,
+    /// Complete frames (marker packets, or frames reported by a depacketizer).
+    pub frames: u64,
+    /// Frames more than one interval after their due time.
+    pub late: u64,
+    /// Frames more than one interval before their due time.
+    pub early: u64,
+    /// Largest lateness seen (arrival − due), in seconds (negative: always early).
+    pub max_late_s: f64,
+    /// Timestamp discontinuities (backwards or > 10 s) that restarted the timing reference.
+    pub discontinuities: u64,
+    /// Arrival of the first and the latest complete frame.
+    pub first_frame_at: Option<Instant>,
+    /// Arrival of the latest complete frame.
+    pub last_frame_at: Option<Instant>,
+    seq: Option<SeqState>,
+    timing: Option<Timing>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct SeqState {
+    /// Extended sequence number of the first packet.
+    base: u64,
+    /// Highest extended sequence number seen.
+    max: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    anchor_at: Instant,
+    anchor_ts_ext: i64,
+    last_ts: u32,
+    last_ts_ext: i64,
+    /// Smallest timestamp step seen: the frame interval.
+    min_step: u32,
+}
+
+impl StreamCounter {
+    /// Counts one datagram that arrived at `now`.
+    pub fn on_datagram(&mut self, data: &[u8], now: Instant) {
+        let Some(h) = RtpHead::parse(data) else {
+            self.invalid += 1;
+            return;
+        };
+        self.packets += 1;
+        self.bytes += data.len() as u64;
+        self.on_seq(h.seq);
+        if h.marker {
+            self.on_frame(h.ts, now);
+        }
+    }
+
+    /// Counts a sequence number (for loss).
+    pub fn on_seq(&mut self, seq: u16) {
+        match &mut self.seq {
+            None => {
+                let ext = u64::from(seq) + (1 << 16);
+                self.seq = Some(SeqState { base: ext, max: ext });
+            }
+            Some(s) => {
+                let diff = seq.wrapping_sub(s.max as u16) as i16;
+                if diff > 0 {
+                    s.max += diff as u64;
+                }
+            }
+        }
+    }
+
+    /// Packets expected from the first to the highest sequence number seen.
+    pub fn expected(&self) -> u64 {
+        self.seq.map_or(0, |s| s.max - s.base + 1)
+    }
+
+    /// Packets lost (expected − received, never negative).
+    pub fn lost(&self) -> u64 {
+        self.expected().saturating_sub(self.packets)
+    }
+
+    /// Counts a complete frame with RTP timestamp `ts` arriving at `now`.
+    pub fn on_frame(&mut self, ts: u32, now: Instant) {
+        self.frames += 1;
+        if self.first_frame_at.is_none() {
+            self.first_frame_at = Some(now);
+        }
+        self.last_frame_at = Some(now);
+        let Some(t) = &mut self.timing else {
+            self.timing = Some(Timing {
+                anchor_at: now,
+                anchor_ts_ext: 0,
+                last_ts: ts,
+                last_ts_ext: 0,
+                min_step: u32::MAX,
+            });
+            return;
+        };
+        let step = ts.wrapping_sub(t.last_ts);
+        if step == 0 {
+            // A second marker with the same timestamp: nothing to time.
+            return;
+        }
+        if step > MAX_TS_STEP {
+            self.discontinuities += 1;
+            *t = Timing {
+                anchor_at: now,
+                anchor_ts_ext: 0,
+                last_ts: ts,
+                last_ts_ext: 0,
+                min_step: t.min_step,
+            };
+            return;
+        }
+        let ts_ext = t.last_ts_ext + i64::from(step);
+        t.last_ts = ts;
+        t.last_ts_ext = ts_ext;
+        t.min_step = t.min_step.min(step);
+        let due_s = (ts_ext - t.anchor_ts_ext) as f64 / CLOCK_RATE;
+        let arrived_s = now.duration_since(t.anchor_at).as_secs_f64();
+        let lateness = arrived_s - due_s;
+        let interval = f64::from(t.min_step) / CLOCK_RATE;
+        if lateness > interval {
+            self.late += 1;
+        } else if lateness < -interval {
+            self.early += 1;
+        }
+        if self.frames == 2 || lateness > self.max_late_s {
+            self.max_late_s = lateness;
+        }
+    }
+
+    /// Frames per second between the first and the latest complete frame (0 below 2 frames).
+    pub fn fps_span(&self) -> f64 {
+        match (self.first_frame_at, self.last_frame_at) {
+            (Some(a), Some(b)) if b > a && self.frames >= 2 => {
+                (self.frames - 1) as f64 / b.duration_since(a).as_secs_f64()
+            }
+            _ => 0.0,
+        }
+    }
+}
+
+/// Frames counted in a window `[start, end]`, as frames per second, for a stream whose counter
+/// read `frames_at_start` at `start`: time before the stream's first frame does not count.
+pub fn window_fps(c: &StreamCounter, frames_at_start: u64, start: Instant, end: Instant) -> f64 {
+    let Some(first) = c.first_frame_at else {
+        return 0.0;
+    };
+    let from = start.max(first);
+    let span = end.saturating_duration_since(from);
+    if span < Duration::from_millis(500) {
+        return 0.0;
+    }
+    c.frames.saturating_sub(frames_at_start) as f64 / span.as_secs_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkt(seq: u16, ts: u32, marker: bool) -> Vec<u8> {
+        let mut h = [0u8; 12];
+        RtpHead {
+            marker,
+            seq,
+            ts,
+            ssrc: 7,
+        }
+        .write(26, &mut h);
+        let mut v = h.to_vec();
+        v.extend_from_slice(&[0u8; 100]);
+        v
+    }
+
+    #[test]
+    fn loss_across_wrap() {
+        let mut c = StreamCounter::default();
+        let t = Instant::now();
+        for s in [65530u16, 65531, 65533, 65535, 0, 1, 3] {
+            c.on_datagram(&pkt(s, 0, false), t);
+        }
+        assert_eq!(c.packets, 7);
+        assert_eq!(c.expected(), 10);
+        assert_eq!(c.lost(), 3);
+        // A late (reordered) packet fills a hole.
+        c.on_datagram(&pkt(2, 0, false), t);
+        assert_eq!(c.lost(), 2);
+    }
+
+    #[test]
+    fn frame_timing() {
+        let mut c = StreamCounter::default();
+        let t0 = Instant::now();
+        // 25 fps: 3600 ticks, 40 ms.
+        for k in 0..10u32 {
+            c.on_frame(k * 3600, t0 + Duration::from_millis(u64::from(k) * 40 + 3));
+        }
+        assert_eq!((c.frames, c.late, c.early), (10, 0, 0));
+        assert!((c.fps_span() - 25.0).abs() < 0.01);
+        // A frame 100 ms late, then one on time again.
+        c.on_frame(10 * 3600, t0 + Duration::from_millis(500));
+        c.on_frame(11 * 3600, t0 + Duration::from_millis(440));
+        assert_eq!((c.late, c.early), (1, 0));
+        // A server running fast: frame 20 arrives at 500 ms instead of 800 ms.
+        c.on_frame(20 * 3600, t0 + Duration::from_millis(500));
+        assert_eq!(c.early, 1);
+        // Backwards timestamp: new reference, no verdict.
+        c.on_frame(5, t0 + Duration::from_millis(900));
+        assert_eq!(c.discontinuities, 1);
+    }
+
+    #[test]
+    fn rejects_non_rtp() {
+        let mut c = StreamCounter::default();
+        c.on_datagram(&[0u8; 4], Instant::now());
+        c.on_datagram(&[0u8; 20], Instant::now());
+        assert_eq!((c.packets, c.invalid), (0, 2));
+    }
+}

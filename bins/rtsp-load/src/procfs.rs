@@ -1,0 +1,123 @@
+//! Readings from `/proc`: CPU time and resident memory of a process, and the kernel's UDP
+//! counters (to tell receive-buffer drops from loss elsewhere).
+
+use std::time::{Duration, Instant};
+
+use crate::sys;
+
+/// CPU time (user + system, all threads) of process `pid`, from `/proc/PID/stat`.
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may contain spaces: fields start after the last ')'.
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // rest[0] is field 3 (state): utime is field 14, stime field 15.
+    let utime: u64 = f.get(11)?.parse().ok()?;
+    let stime: u64 = f.get(12)?.parse().ok()?;
+    let tck = sys::clock_ticks_per_sec();
+    Some(Duration::from_secs_f64((utime + stime) as f64 / tck as f64))
+}
+
+/// Resident set size of process `pid` in KiB (`VmRSS` of `/proc/PID/status`).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Samples a process's CPU use as a percentage of one core between two readings.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuMeter {
+    at: Instant,
+    cpu: Duration,
+}
+
+impl CpuMeter {
+    /// A reading now.
+    pub fn new(at: Instant, cpu: Duration) -> Self {
+        Self { at, cpu }
+    }
+
+    /// Percent of one core used from `self` to (`at`, `cpu`).
+    pub fn percent(&self, at: Instant, cpu: Duration) -> f64 {
+        let wall = at.saturating_duration_since(self.at).as_secs_f64();
+        if wall <= 0.0 {
+            return 0.0;
+        }
+        100.0 * cpu.saturating_sub(self.cpu).as_secs_f64() / wall
+    }
+}
+
+/// The kernel's global UDP counters (`Udp:` lines of `/proc/net/snmp`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UdpCounters {
+    /// Datagrams delivered to sockets.
+    pub in_datagrams: u64,
+    /// Datagrams dropped because a socket's receive buffer was full.
+    pub rcvbuf_errors: u64,
+    /// Datagrams dropped because a socket's send buffer was full.
+    pub sndbuf_errors: u64,
+    /// Datagrams sent.
+    pub out_datagrams: u64,
+}
+
+impl UdpCounters {
+    /// Reads `/proc/net/snmp` (zeros when it cannot be read).
+    pub fn read() -> Self {
+        let Ok(s) = std::fs::read_to_string("/proc/net/snmp") else {
+            return Self::default();
+        };
+        let mut lines = s.lines().filter(|l| l.starts_with("Udp:"));
+        let (Some(names), Some(values)) = (lines.next(), lines.next()) else {
+            return Self::default();
+        };
+        let get = |name: &str| -> u64 {
+            names
+                .split_whitespace()
+                .position(|n| n == name)
+                .and_then(|i| values.split_whitespace().nth(i))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        Self {
+            in_datagrams: get("InDatagrams"),
+            rcvbuf_errors: get("RcvbufErrors"),
+            sndbuf_errors: get("SndbufErrors"),
+            out_datagrams: get("OutDatagrams"),
+        }
+    }
+
+    /// Counter growth from `earlier` to `self`.
+    pub fn since(&self, earlier: &Self) -> Self {
+        Self {
+            in_datagrams: self.in_datagrams.saturating_sub(earlier.in_datagrams),
+            rcvbuf_errors: self.rcvbuf_errors.saturating_sub(earlier.rcvbuf_errors),
+            sndbuf_errors: self.sndbuf_errors.saturating_sub(earlier.sndbuf_errors),
+            out_datagrams: self.out_datagrams.saturating_sub(earlier.out_datagrams),
+        }
+    }
+}
+
+/// The 1-minute load average (`/proc/loadavg`).
+pub fn loadavg1() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_own_process() {
+        let pid = std::process::id();
+        assert!(cpu_time(pid).is_some());
+        assert!(rss_kib(pid).unwrap() > 0);
+        let u = UdpCounters::read();
+        assert_eq!(u.since(&u), UdpCounters::default());
+    }
+}

@@ -1,0 +1,144 @@
+//! Sequence number and RTP timestamp wraparound: a server seed is chosen so that the first
+//! session's initial sequence number is within a few hundred packets of 65535 and its initial
+//! timestamp within a few seconds of 2^32; the client must see every frame, in order, with
+//! 90 kHz steps across both wraps, no loss, duplicate or reorder reported — on a clean network,
+//! with reordering and duplication around the wrap, and over TCP.
+
+use it::sim::netem::Impair;
+use it::sim::{media, seed, Rng, Setup, Sim};
+use rtsp_core::client::{ClientEvent, TransportChoice};
+use rtsp_core::server::ServerConfig;
+use std::time::Duration;
+
+const FRAMES: usize = 50;
+/// Frames played: both wraps must happen within them.
+const PLAYED: u64 = 250;
+/// The server's initial values are at most this far from the wrap.
+const SEQ_MARGIN: u32 = 120;
+const TS_MARGIN: u64 = 3600 * 120;
+
+/// The server draws, from a splitmix64 seeded with `ServerConfig::seed`: the session id, then
+/// SSRC, initial sequence number and initial timestamp (each the high 32 bits of one draw).
+/// Find a seed that puts both near their wrap. Verified against RTP-Info below: if the server's
+/// draw order changes, the test says so.
+fn wrap_seed(from: u64) -> (u64, u16, u32) {
+    for s in from.. {
+        let mut r = Rng::new(s);
+        r.next_u64();
+        r.next_u64();
+        let seq = (r.next_u64() >> 32) as u16;
+        if u32::from(seq) < 65_536 - SEQ_MARGIN {
+            continue;
+        }
+        let ts = (r.next_u64() >> 32) as u32;
+        if u64::from(ts) >= (1u64 << 32) - TS_MARGIN {
+            return (s, seq, ts);
+        }
+    }
+    unreachable!()
+}
+
+fn wrap(tcp: bool, impair: Option<Impair>, seed: u64) {
+    let (server_seed, seq0, ts0) = wrap_seed(seed.wrapping_mul(1_000_003) % (1 << 40));
+    let mut sim = Sim::with_setup(
+        seed,
+        Setup {
+            frames: FRAMES,
+            fps: 25.0,
+            looping: true,
+            // ~4 packets per frame: reordering happens within a frame's burst or across one
+            // frame interval (40 ms), inside the client's 50 ms reordering wait.
+            mtu: 400,
+            server: ServerConfig {
+                seed: server_seed,
+                ..ServerConfig::default()
+            },
+            ..Setup::default()
+        },
+    );
+    let c = sim.add_client(|_| {});
+    let rtp = sim.client(c).rtp;
+    let reorder = impair.map(|im| {
+        sim.net.add(
+            "around the wrap",
+            move |m| m.to == rtp && m.rtp.is_some(),
+            im,
+        )
+    });
+    let t = if tcp {
+        TransportChoice::Tcp
+    } else {
+        sim.client(c).udp()
+    };
+    sim.request(c, |c| c.setup(t).unwrap());
+    sim.request(c, |c| c.play(None).unwrap());
+    let info = sim.client(c).events.iter().find_map(|(_, e)| match e {
+        ClientEvent::Playing { rtp_info, .. } => rtp_info.first().cloned(),
+        _ => None,
+    });
+    let info = info.expect("RTP-Info");
+    assert_eq!(
+        (info.seq, info.rtptime),
+        (Some(seq0), Some(ts0)),
+        "server seed {server_seed}: the server no longer draws id, SSRC, seq, ts in this order — update wrap_seed"
+    );
+    sim.run_for(Duration::from_secs_f64(PLAYED as f64 / 25.0));
+    sim.request(c, |c| c.pause().unwrap());
+    sim.run_for(Duration::from_millis(300));
+
+    let frames = sim.client(c).frames();
+    assert!(frames.len() as u64 >= PLAYED, "{} frames", frames.len());
+    for (i, (_, ts, data)) in frames.iter().enumerate() {
+        assert_eq!(media::frame_index(data), Some(i % FRAMES), "frame {i}");
+        assert_eq!(
+            *ts,
+            ts0.wrapping_add(3600 * i as u32),
+            "frame {i} timestamp"
+        );
+    }
+    let last_ts = frames.last().unwrap().1;
+    assert!(last_ts < ts0, "the timestamp wrapped");
+    if !tcp {
+        let seqs: Vec<u16> = sim
+            .rtp_to(rtp)
+            .iter()
+            .map(|r| r.meta.rtp.unwrap().seq)
+            .collect();
+        assert!(
+            seqs.contains(&65_535) && seqs.contains(&0),
+            "the sequence number wrapped"
+        );
+    }
+    let st = sim.client(c).machine.stats();
+    let (dup, re) = reorder.map_or((0, 0), |r| {
+        let s = sim.net.stats(r);
+        (s.duplicated, s.reordered)
+    });
+    assert_eq!(st.frames_dropped, 0, "{st:?}");
+    assert_eq!(st.duplicates, dup, "{st:?}");
+    assert_eq!(st.reordered, re, "{st:?}");
+    assert_eq!(st.lost, -(dup as i64), "{st:?}");
+}
+
+#[test]
+fn sim_wraparound_clean() {
+    wrap(false, None, seed(81));
+}
+
+#[test]
+fn sim_wraparound_tcp() {
+    wrap(true, None, seed(82));
+}
+
+#[test]
+fn sim_wraparound_with_reorder_and_duplicates() {
+    for s in 0..3 {
+        let im = Impair {
+            reorder: 0.1,
+            reorder_depth: 2,
+            duplicate: 0.05,
+            ..Impair::default()
+        };
+        wrap(false, Some(im), seed(83 + s));
+    }
+}

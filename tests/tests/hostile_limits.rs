@@ -342,3 +342,42 @@ fn traversal_is_refused_over_a_real_socket() {
         assert!(r.body.is_empty(), "{path}: a body was served");
     }
 }
+
+/// RTP rate per session: a 60 KB/s cap on a ~500 KB/s stream; what arrives stays within the
+/// cap (plus the one-second bucket), the server reports the limit once.
+#[test]
+fn session_rate_is_capped_over_a_real_socket() {
+    const CAP: u64 = 60_000;
+    let (dir, name, _) = make_media_dir(20, false);
+    let server = EventServer::start(
+        dir.path(),
+        FPS,
+        ServerConfig {
+            max_session_rate: CAP,
+            ..looping()
+        },
+    );
+    let mut conn = RawRtsp::connect(server.addr()).expect("connect");
+    let (rtp, _rtcp) = udp_pair();
+    play_udp(&mut conn, &server.url(&name), &rtp);
+    let window = Duration::from_secs(2);
+    let started = Instant::now();
+    let mut bytes = 0u64;
+    let mut buf = vec![0u8; 65536];
+    while started.elapsed() < window {
+        let left = window
+            .saturating_sub(started.elapsed())
+            .max(Duration::from_millis(1));
+        rtp.set_read_timeout(Some(left)).expect("timeout");
+        if let Ok(n) = rtp.recv(&mut buf) {
+            bytes += n.saturating_sub(12) as u64;
+        }
+    }
+    assert!(bytes > 0, "nothing at all arrived");
+    // Bucket (1 s) + 2 s at the cap, with slack for the RTP/JPEG headers counted here.
+    assert!(
+        bytes <= CAP * 3 + 10_000,
+        "{bytes} bytes in {window:?} over a {CAP} B/s cap"
+    );
+    wait_limit(&server, Limit::SessionRate);
+}

@@ -16,8 +16,11 @@
 //! libjpeg-turbo-progs (jpegtran). Missing tools make the tests say SKIPPED and pass.
 //! Needs `target/debug/client-std` (`cargo build -p client-std`).
 
+mod interop_client_support;
+
+use interop_client_support::client_std;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -28,24 +31,6 @@ const PEER: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/peers/gst_rtsp_mjpeg_server.py"
 );
-
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>")
-        .to_path_buf()
-}
-
-fn client_std() -> PathBuf {
-    let p = profile_dir().join("client-std");
-    assert!(
-        p.exists(),
-        "{} not found: run `cargo build -p client-std` before this test",
-        p.display()
-    );
-    p
-}
 
 fn have(tool: &str) -> bool {
     Path::new(tool).is_absolute() && Path::new(tool).exists()

@@ -7,9 +7,12 @@
 //! (`cargo build -p client-std`, which `cargo test --workspace` does not always do).
 //! A screenshot is left at `target/player-window.png`.
 
+mod interop_client_support;
+
+use interop_client_support::{client_std, profile_dir};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -26,26 +29,6 @@ fn button_centre(i: usize) -> (usize, usize) {
 }
 const PAUSE: usize = 2;
 const PLAY: usize = 1;
-
-/// `target/debug` (or whichever profile dir holds this test binary).
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    // target/debug/deps/player_window-HASH
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>")
-        .to_path_buf()
-}
-
-fn client_std() -> PathBuf {
-    let p = profile_dir().join("client-std");
-    assert!(
-        p.exists(),
-        "{} not found: run `cargo build -p client-std` before this test",
-        p.display()
-    );
-    p
-}
 
 fn on_path(tool: &str) -> bool {
     Path::new(tool).is_absolute() && Path::new(tool).exists()

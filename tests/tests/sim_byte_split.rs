@@ -43,8 +43,8 @@ fn script() -> Vec<Vec<u8>> {
     .collect()
 }
 
-/// The stream as (RTSP replies, interleaved frames): the server may legitimately put a frame
-/// due at the same instant before or after a reply, depending on how many reads it was fed.
+/// The stream as (RTSP replies, interleaved frames, raw bytes); it must parse completely.
+/// Runs are compared on all three: byte for byte.
 fn items(stream: &[u8]) -> Items {
     use rtsp_core::message::{Decoded, Decoder, Limits, Message};
     let mut dec = Decoder::new(Limits::default());
@@ -62,7 +62,7 @@ fn items(stream: &[u8]) -> Items {
         }
     }
     assert!(buf.is_empty(), "trailing bytes");
-    (replies, frames)
+    (replies, frames, stream.to_vec())
 }
 
 /// Run the conversation (`reqs` already concrete) with the upstream cut at `cuts`; returns the
@@ -83,7 +83,8 @@ fn run(seed: u64, reqs: &[Vec<u8>], split: Split) -> Items {
 }
 
 /// The reference run, sending requests whole, learning the session id on the way.
-type Items = (Vec<Vec<u8>>, Vec<(u8, Vec<u8>)>);
+/// (replies, interleaved frames, the raw stream).
+type Items = (Vec<Vec<u8>>, Vec<(u8, Vec<u8>)>, Vec<u8>);
 
 fn reference(seed: u64) -> (Vec<Vec<u8>>, Items) {
     let mut sim = Sim::new(seed);

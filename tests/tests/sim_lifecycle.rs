@@ -78,3 +78,44 @@ fn sim_lifecycle_stalled_control_connection() {
         .client(c)
         .saw(|e| matches!(e, ClientEvent::Error(ClientError::RequestTimeout { .. }))));
 }
+
+/// The course-lab dialect (LF-only requests, unterminated replies, whole JPEGs per packet),
+/// with the control stream cut at random bytes: SETUP → PLAY → PAUSE → PLAY → TEARDOWN, every
+/// frame the original file's, in order.
+#[test]
+fn sim_lifecycle_lab_dialect() {
+    use rtsp_core::client::{ClientEvent, Dialect};
+    for s in 0..3 {
+        let mut sim = sim(seed(200 + s));
+        sim.pipe.split = Split::Random { max: 9 };
+        let c = sim.add_client(|cfg| cfg.dialect = Dialect::Lab);
+        let udp = sim.client(c).udp();
+        sim.request(c, |c| c.setup(udp).unwrap());
+        sim.run_for(Duration::from_millis(400));
+        assert!(sim.client(c).machine.session_id().is_some(), "lab SETUP");
+        sim.request(c, |c| c.play(None).unwrap());
+        sim.run_for(Duration::from_millis(800));
+        sim.request(c, |c| c.pause().unwrap());
+        sim.run_for(Duration::from_millis(800));
+        sim.request(c, |c| c.play(None).unwrap());
+        sim.run_for(Duration::from_secs(2));
+        sim.request(c, |c| c.teardown().unwrap());
+        sim.run_for(Duration::from_millis(400));
+        let node = sim.client(c);
+        assert!(
+            node.saw(|e| matches!(e, ClientEvent::TornDown)),
+            "{:?}",
+            node.events
+                .iter()
+                .filter(|(_, e)| !matches!(e, ClientEvent::Frame { .. }))
+                .collect::<Vec<_>>()
+        );
+        let frames = node.frames();
+        assert_eq!(frames.len(), FRAMES, "every frame once");
+        let source = it::sim::media::frames(FRAMES);
+        for (i, (_, _, data)) in frames.iter().enumerate() {
+            assert_eq!(*data, source[i], "frame {i} is the file's JPEG");
+        }
+        assert_eq!(sim.server.session_count(), 0);
+    }
+}

@@ -10,6 +10,7 @@
 
 use it::sim::netem::{Impair, Loss, RuleId, RuleStats};
 use it::sim::{seed, Setup, Sim};
+use rtsp_core::server::ServerEvent;
 use std::time::Duration;
 
 const FPS: f64 = 25.0;
@@ -49,7 +50,8 @@ fn run_with(seed: u64, impair: Impair, mtu: usize, windowed: bool) -> (Sim, Rule
     sim.net.rules[rule.0].impair.queue_limit = Duration::from_secs(60);
     sim.run_until(Duration::from_secs(12));
     sim.request(c, |c| c.pause().unwrap());
-    sim.run_for(Duration::from_millis(500));
+    // Paused: receiver reports go on (every ~5 s); the last ones carry the final counts.
+    sim.run_for(Duration::from_secs(8));
     (sim, rule)
 }
 
@@ -70,6 +72,15 @@ fn check(sim: &Sim, rule: RuleId) -> RuleStats {
         sent - ns.dropped() + ns.duplicated,
         "packets; {ctx}"
     );
+    // What the server hears in the client's last receiver report agrees (RFC 3550: 24-bit
+    // signed cumulative loss).
+    let last_rr = sim.server_events.iter().rev().find_map(|(_, e)| match e {
+        ServerEvent::ReceiverReport {
+            cumulative_lost, ..
+        } => Some(*cumulative_lost),
+        _ => None,
+    });
+    assert_eq!(last_rr, Some(st.lost as i32), "receiver report; {ctx}");
     ns
 }
 

@@ -429,7 +429,7 @@ fn run_requests(seed: u64, ops: &[Op], split: bool) -> Result<(), TestCaseError>
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, .. ProptestConfig::default() })]
 
     #[test]
     fn sim_properties_request_sequences(seed in any::<u64>(), split in any::<bool>(), ops in prop::collection::vec(op(), 1..30)) {
@@ -599,10 +599,161 @@ fn run_net(seed: u64, n: &Net) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, .. ProptestConfig::default() })]
 
     #[test]
     fn sim_properties_any_network(seed in any::<u64>(), n in net()) {
         run_net(seed, &n)?;
+    }
+}
+
+/// A client API call.
+#[derive(Debug, Clone)]
+enum Call {
+    Options,
+    Describe,
+    Setup(bool),
+    Play(Option<u8>),
+    Pause,
+    Teardown,
+    Wait(u64),
+}
+
+fn call() -> impl Strategy<Value = Call> {
+    prop_oneof![
+        1 => Just(Call::Options),
+        2 => Just(Call::Describe),
+        3 => any::<bool>().prop_map(Call::Setup),
+        3 => prop::option::of(0u8..25).prop_map(Call::Play),
+        2 => Just(Call::Pause),
+        1 => Just(Call::Teardown),
+        4 => prop_oneof![1 => 0u64..300, 1 => 1_000u64..20_000].prop_map(Call::Wait),
+    ]
+}
+
+/// Any sequence of client API calls (refused ones included), on a lossy, jittery network:
+/// every accepted request is answered or reported (response, error or close) within the
+/// request timeout; frames only come while a PLAY has succeeded; the server's session count
+/// follows the client's; TEARDOWN + close frees everything.
+fn run_calls(seed: u64, calls: &[Call], lossy: bool) -> Result<(), TestCaseError> {
+    let mut sim = Sim::with_setup(
+        seed,
+        Setup {
+            frames: 25,
+            mtu: 400,
+            looping: seed & 1 == 0,
+            ..Setup::default()
+        },
+    );
+    sim.pipe.split = Split::Random { max: 30 };
+    if lossy {
+        sim.net.add(
+            "lossy UDP",
+            |_| true,
+            Impair {
+                jitter: Duration::from_millis(20),
+                loss: Loss::Bernoulli(0.05),
+                duplicate: 0.02,
+                reorder: 0.02,
+                ..Impair::default()
+            },
+        );
+    }
+    let c = sim.add_client(|_| {});
+    let mut accepted: Vec<(u32, Duration)> = Vec::new();
+    for call in calls {
+        let udp = sim.client(c).udp();
+        let r = match call {
+            Call::Options => sim.call(c, |c| c.options()),
+            Call::Describe => sim.call(c, |c| c.describe()),
+            Call::Setup(tcp) => {
+                let t = if *tcp { TransportChoice::Tcp } else { udp };
+                sim.call(c, |c| c.setup(t))
+            }
+            Call::Play(x) => {
+                let range = x.map(|x| rtsp_core::message::headers::Range::Npt {
+                    start: rtsp_core::message::headers::NptTime::Seconds(f64::from(x) / 10.0),
+                    end: None,
+                });
+                sim.call(c, |c| c.play(range))
+            }
+            Call::Pause => sim.call(c, |c| c.pause()),
+            Call::Teardown => sim.call(c, |c| c.teardown()),
+            Call::Wait(ms) => {
+                sim.run_for(Duration::from_millis(*ms));
+                continue;
+            }
+        };
+        if let Ok(cseq) = r {
+            accepted.push((cseq, sim.now()));
+        }
+        sim.run_for(Duration::from_millis(20));
+    }
+    sim.run_for(Duration::from_secs(11));
+    let node = sim.client(c);
+    let closed = node.saw(|e| matches!(e, ClientEvent::Closed));
+    for (cseq, at) in &accepted {
+        let answered = node.events.iter().any(|(t, e)| {
+            *t >= *at
+                && match e {
+                    ClientEvent::Response { cseq: x, .. } => x == cseq,
+                    ClientEvent::Error(rtsp_core::client::ClientError::RequestTimeout {
+                        cseq: x,
+                        ..
+                    }) => x == cseq,
+                    _ => false,
+                }
+        });
+        prop_assert!(
+            answered || closed,
+            "CSeq {} sent at {:?} never answered",
+            cseq,
+            at
+        );
+    }
+    // Frames only between a Playing and the next Paused/TornDown (plus what was in flight).
+    let mut playing_since: Option<Duration> = None;
+    let mut stopped_at: Option<Duration> = None;
+    for (t, e) in &node.events {
+        match e {
+            ClientEvent::Playing { .. } => playing_since = Some(*t),
+            ClientEvent::Paused | ClientEvent::TornDown => {
+                playing_since = None;
+                stopped_at = Some(*t);
+            }
+            ClientEvent::Frame { data, .. } => {
+                prop_assert!(media::frame_index(data).is_some(), "corrupt frame");
+                let in_flight = stopped_at.is_some_and(|s| *t <= s + Duration::from_millis(300));
+                prop_assert!(
+                    playing_since.is_some() || in_flight,
+                    "frame at {:?} while not playing",
+                    t
+                );
+            }
+            _ => {}
+        }
+    }
+    let has_session = sim.client(c).machine.session_id().is_some();
+    if !closed {
+        prop_assert_eq!(sim.server.session_count(), usize::from(has_session));
+    }
+    if has_session {
+        sim.call(c, |c| c.teardown().unwrap());
+        sim.run_for(Duration::from_secs(11));
+    }
+    sim.call(c, |c| c.close());
+    sim.run_for(Duration::from_secs(61));
+    prop_assert_eq!(sim.server.session_count(), 0);
+    prop_assert_eq!(sim.server.connection_count(), 0);
+    prop_assert_eq!(sim.server_deadline(), None);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, .. ProptestConfig::default() })]
+
+    #[test]
+    fn sim_properties_client_call_sequences(seed in any::<u64>(), lossy in any::<bool>(), calls in prop::collection::vec(call(), 1..25)) {
+        run_calls(seed, &calls, lossy)?;
     }
 }

@@ -114,3 +114,39 @@ fn sim_timing_odd_rates() {
     pace(7.5, seed(72));
     pace(29.97, seed(73));
 }
+
+/// The client's RFC 3550 interarrival jitter matches the network: 0 on a constant-latency path
+/// (25 fps: timestamps and send times both exact); about J/3 with delays uniform in [0, J]
+/// (the mean |difference| of two such delays).
+#[test]
+fn sim_timing_jitter_estimate() {
+    use it::sim::netem::Impair;
+    for (jitter_ms, lo, hi) in [(0u64, 0.0, 0.0), (30, 7.0, 13.0), (90, 21.0, 39.0)] {
+        let mut sim = Sim::with_setup(
+            seed(74),
+            Setup {
+                mtu: 400,
+                ..Setup::default()
+            },
+        );
+        let c = sim.add_client(|cfg| cfg.reorder_window = 0);
+        let rtp = sim.client(c).rtp;
+        sim.net.add(
+            "jitter",
+            move |m| m.to == rtp,
+            Impair {
+                jitter: Duration::from_millis(jitter_ms),
+                ..Impair::default()
+            },
+        );
+        let udp = sim.client(c).udp();
+        sim.request(c, |c| c.setup(udp).unwrap());
+        sim.request(c, |c| c.play(None).unwrap());
+        sim.run_for(Duration::from_secs(20));
+        let j = sim.client(c).machine.stats().jitter_ms;
+        assert!(
+            (lo..=hi).contains(&j),
+            "jitter {jitter_ms} ms: client estimates {j} ms, expected {lo}..={hi}"
+        );
+    }
+}

@@ -34,7 +34,7 @@ use rtsp_core::client::{Client, ClientConfig, ClientEvent, TransportChoice};
 use rtsp_core::io::{ConnId, Dest, Input, Machine, Output};
 use rtsp_core::url::RtspUrl;
 use rtsp_load::count::{window_fps, StreamCounter};
-use rtsp_load::procfs::{self, CpuMeter, UdpCounters};
+use rtsp_load::procfs::{self, CpuMeter, MachineCpu, UdpCounters};
 use rtsp_load::sys::{self, RecvBatch};
 use rtsp_load::{percentile, resolve_loopback};
 
@@ -216,6 +216,7 @@ struct Snapshot {
     frames: Vec<u64>,
     client_cpu: Duration,
     server_cpu: Option<Duration>,
+    machine: MachineCpu,
 }
 
 impl Load {
@@ -267,6 +268,7 @@ impl Load {
                     frames: self.sessions.iter().map(|s| s.counter.frames).collect(),
                     client_cpu: sys::process_cpu(),
                     server_cpu: srv_cpu(),
+                    machine: MachineCpu::read(),
                 });
             }
             // Timers.
@@ -424,6 +426,7 @@ impl Load {
                 frames: self.sessions.iter().map(|s| s.counter.frames).collect(),
                 client_cpu: sys::process_cpu(),
                 server_cpu: self.args.server_pid.and_then(procfs::cpu_time),
+                machine: MachineCpu::read(),
             },
             |w| Snapshot {
                 at: w.at,
@@ -432,6 +435,7 @@ impl Load {
                 frames: w.frames.clone(),
                 client_cpu: w.client_cpu,
                 server_cpu: w.server_cpu,
+                machine: w.machine,
             },
         );
         let secs = end.saturating_duration_since(w.at).as_secs_f64().max(1e-3);
@@ -468,6 +472,7 @@ impl Load {
             (Some(a), Some(b)) => Some(CpuMeter::new(w.at, a).percent(end, b)),
             _ => None,
         };
+        let machine = MachineCpu::read().percent_since(&w.machine, procfs::ncpu());
         let rss_end = self.args.server_pid.and_then(procfs::rss_kib);
         let rss_max = match (rss_peak, rss_end) {
             (Some(a), Some(b)) => Some(a.max(b)),
@@ -485,7 +490,7 @@ impl Load {
             0.0
         };
         let mut line = format!(
-            "sessions={k} established={} pps={pps:.0} mbps={mbps:.2} loss={:.2}% late={late} early={early} max_late_ms={:.1} fps_min={:.2} fps_mean={fps_mean:.2} fps_max={:.2} setup_p50_ms={:.1} setup_p99_ms={:.1} setup_max_ms={:.1} client_cpu={ccpu:.1}%",
+            "sessions={k} established={} pps={pps:.0} mbps={mbps:.2} loss={:.2}% late={late} early={early} max_late_ms={:.1} fps_min={:.2} fps_mean={fps_mean:.2} fps_max={:.2} setup_p50_ms={:.1} setup_p99_ms={:.1} setup_max_ms={:.1} client_cpu={ccpu:.1}% machine_cpu={machine:.1}%",
             self.established,
             pct(lost, exp),
             nan0(max_late_ms),

@@ -100,6 +100,53 @@ impl UdpCounters {
     }
 }
 
+/// Machine-wide CPU jiffies from the `cpu` line of `/proc/stat`: (busy, total).
+/// Busy includes softirq time (where loopback packet delivery is often charged).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MachineCpu {
+    busy: u64,
+    total: u64,
+}
+
+impl MachineCpu {
+    /// Reads `/proc/stat` (zeros when it cannot be read).
+    pub fn read() -> Self {
+        let Ok(s) = std::fs::read_to_string("/proc/stat") else {
+            return Self::default();
+        };
+        let Some(line) = s.lines().find(|l| l.starts_with("cpu ")) else {
+            return Self::default();
+        };
+        let v: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal (guest is already in user).
+        let total: u64 = v.iter().take(8).sum();
+        let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+        Self {
+            busy: total.saturating_sub(idle),
+            total,
+        }
+    }
+
+    /// Busy share of the whole machine from `earlier` to `self`, in percent of ONE core
+    /// (so 2 busy cores read 200%).
+    pub fn percent_since(&self, earlier: &Self, ncpu: usize) -> f64 {
+        let total = self.total.saturating_sub(earlier.total);
+        if total == 0 {
+            return 0.0;
+        }
+        100.0 * ncpu as f64 * self.busy.saturating_sub(earlier.busy) as f64 / total as f64
+    }
+}
+
+/// Online CPUs.
+pub fn ncpu() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// The 1-minute load average (`/proc/loadavg`).
 pub fn loadavg1() -> f64 {
     std::fs::read_to_string("/proc/loadavg")

@@ -42,6 +42,22 @@
 //! emits complete JPEGs as [`ClientEvent::Frame`] and drops (and counts) frames with a missing
 //! fragment. [`Client::stats`] gives RFC 3550 loss and jitter.
 //!
+//! The end of the stream: an RTCP BYE from the media source (not one answering our TEARDOWN)
+//! is reported once as [`ClientEvent::EndOfStream`], after the frames still held for
+//! reordering; the application usually answers with TEARDOWN.
+//!
+//! Authentication: with credentials in the URL (`rtsp://user:pass@host/...`), a `401` is
+//! answered once per request with the strongest challenge offered (Digest SHA-256, Digest
+//! MD5, Basic; see [`crate::auth`]) and every later request carries a fresh `Authorization`.
+//! A second 401 (or a 401 without credentials) is a [`ClientEvent::RequestFailed`], unless the
+//! server marks the nonce `stale`.
+//!
+//! Redirects: a 3xx with `Location` is reported as [`ClientEvent::Redirected`]; following it
+//! needs a new connection, so the application creates a new `Client` for the location.
+//!
+//! With [`ClientConfig::trace_messages`] every RTSP message sent or received is also reported
+//! as [`ClientEvent::Trace`] (for `-v` logs).
+//!
 //! The lab dialect ([`Dialect::Lab`]) sends the course lab's LF-only requests
 //! (`SETUP movie.Mjpeg RTSP/1.0\nCSeq: 1\nTransport: RTP/UDP; client_port= 25000\n\n`), one at
 //! a time, and takes each RTP packet as one whole JPEG.

@@ -145,7 +145,8 @@ pub struct ServerConfig {
     /// otherwise the server answers 408 and closes the connection (slowloris).
     pub request_timeout: Duration,
     /// A connection that carries no session and sent no complete request for this long is
-    /// closed (default 60 s). Connections with a session live as long as it does.
+    /// closed (default 300 s: the course-lab client connects at start-up and sends SETUP
+    /// only when its user clicks). Connections with a session live as long as it does.
     pub idle_timeout: Duration,
     /// Most control connections at once (default 1000); more are closed at once.
     pub max_connections: usize,
@@ -178,7 +179,7 @@ impl Default for ServerConfig {
             wallclock_at_start: Duration::ZERO,
             lab_max_packet: 20_480,
             request_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(300),
             max_connections: 1000,
             max_connections_per_ip: 32,
             max_interleaved: 8192,

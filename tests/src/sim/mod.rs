@@ -13,6 +13,12 @@
 //!   the seed.
 //! * **Livelock.** The drive loop is bounded: too many steps at one virtual instant, or in one
 //!   `run_*` call, fails the test (with its seed) instead of hanging it.
+//!
+//! Scenarios live in `tests/tests/sim_*.rs`, one file per behaviour (lifecycle, byte_split,
+//! pipelined, keepalive, reaping, seek, end_of_stream, wraparound, loss_stats, corruption,
+//! many_clients, server_restart, timing, properties, harness); `sim_real_runtimes.rs` runs the
+//! lifecycle scenario ([`driver::lifecycle`]) unchanged on real sockets through
+//! [`real::RealDriver`]. Replay a failure with `SIM_SEED=<seed> cargo test -p it --test <file>`.
 
 pub mod driver;
 pub mod media;
@@ -376,6 +382,9 @@ pub struct Sim {
     held: HashMap<u64, Held>,
     addrs: HashMap<SocketAddr, Node>,
     same_instant: (Duration, u64),
+    /// Steps at one virtual instant before the run fails as a livelock
+    /// (default [`SAME_INSTANT_LIMIT`]).
+    pub same_instant_limit: u64,
     /// Steps taken so far.
     pub steps: u64,
 }
@@ -435,6 +444,7 @@ impl Sim {
             held: HashMap::new(),
             addrs,
             same_instant: (Duration::ZERO, 0),
+            same_instant_limit: SAME_INSTANT_LIMIT,
             steps: 0,
         };
         sim.drain(Node::Server);
@@ -544,7 +554,8 @@ impl Sim {
         id
     }
 
-    /// Give every new connection's pipes (and the existing ones of `wire`, if given) this shape.
+    /// The (client → server, server → client) pipes of a connection, to reshape them: split,
+    /// latency, jitter, a stall (`stalled_until`). New connections copy [`Sim::pipe`].
     pub fn wire_pipes(&mut self, wire: u64) -> (&mut Pipe, &mut Pipe) {
         let w = self.wires.get_mut(&wire).expect("wire");
         (&mut w.up, &mut w.down)
@@ -714,12 +725,9 @@ impl Sim {
         }
         if w.reset_on_write {
             w.open = false;
-            let (peer, lat) = (w.peer, w.up.latency);
+            let lat = w.up.latency;
             // The writer gets the reset after a round trip.
             self.schedule(now + lat * 2, node, What::Closed { wire });
-            if node != Node::Server {
-                let _ = peer;
-            }
             return;
         }
         let (to, pipe) = if node == Node::Server {
@@ -796,9 +804,8 @@ impl Sim {
                 }
             }
             self.net.rules[r.0].held.retain(|(_, l)| *l > 0);
-            for (k, d) in delays.iter().enumerate() {
+            for d in &delays {
                 if let Some(to_node) = dest {
-                    let _ = k;
                     self.schedule(
                         self.now + *d,
                         to_node,
@@ -921,7 +928,7 @@ impl Sim {
         if self.same_instant.0 == self.now {
             self.same_instant.1 += 1;
             assert!(
-                self.same_instant.1 < SAME_INSTANT_LIMIT,
+                self.same_instant.1 < self.same_instant_limit,
                 "seed {}: livelock: {} steps at virtual time {:?} (server deadline {:?})",
                 self.seed,
                 self.same_instant.1,
@@ -1114,7 +1121,6 @@ impl Sim {
                 )
             })
         });
-        // Let the outcome event that follows the response drain (same instant).
         r
     }
 

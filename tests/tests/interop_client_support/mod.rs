@@ -30,15 +30,58 @@ pub fn profile_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// `target/<profile>/client-std` (panics with a hint when it was not built).
+/// `target/<profile>/client-std`. Panics with a hint when it was not built, or is older than
+/// its sources (`cargo test` does not rebuild another package's binary).
 pub fn client_std() -> PathBuf {
     let p = profile_dir().join("client-std");
-    assert!(
-        p.exists(),
-        "{} not found: run `cargo build -p client-std` before this test",
-        p.display()
-    );
+    let built = std::fs::metadata(&p)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| {
+            panic!(
+                "{} not found: run `cargo build -p client-std` before this test",
+                p.display()
+            )
+        });
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for dir in [
+        "bins/client-std/src",
+        "rtsp-core/src",
+        "rtp-core/src",
+        "runtime-std/src",
+    ] {
+        if let Some((file, t)) = newest(&root.join(dir)) {
+            assert!(
+                t <= built,
+                "{} is older than {}: run `cargo build -p client-std` before this test",
+                p.display(),
+                file.display()
+            );
+        }
+    }
     p
+}
+
+/// The most recently modified file below `dir`.
+fn newest(dir: &Path) -> Option<(PathBuf, std::time::SystemTime)> {
+    let mut best: Option<(PathBuf, std::time::SystemTime)> = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let found = if path.is_dir() {
+            newest(&path)
+        } else {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .map(|t| (path, t))
+        };
+        if let Some((f, t)) = found {
+            if best.as_ref().is_none_or(|(_, b)| t > *b) {
+                best = Some((f, t));
+            }
+        }
+    }
+    best
 }
 
 /// Whether `tool` is on PATH.

@@ -5,6 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use rtsp_core::url::{join, percent_decode, RtspUrl};
+use rtsp_mjpeg_fuzz::ignored;
 
 fn check(u: &RtspUrl) {
     let w = u.to_string();
@@ -41,7 +42,11 @@ fuzz_target!(|data: &[u8]| {
         let _ = percent_decode(control);
         if let Ok(u) = &parsed {
             if let Ok(j) = u.join(control) {
-                check(&j);
+                // Known issue `url-join-ws`: join keeps (Unicode) whitespace at the end of the
+                // control in the path; parse trims it, so the joined URL does not round-trip.
+                if !(ignored("url-join-ws") && control.trim() != control) {
+                    check(&j);
+                }
             }
         }
     }

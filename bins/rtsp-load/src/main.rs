@@ -293,7 +293,7 @@ impl Load {
                 if let Some(rss) = server_pid.and_then(procfs::rss_kib) {
                     rss_peak = Some(rss_peak.unwrap_or(0).max(rss));
                 }
-                if !self.args.quiet {
+                if !self.args.quiet && !tearing {
                     let playing = self.established.max(1) as f64;
                     let srv = match (tick_snap.6, scpu) {
                         (Some(a), Some(b)) => {

@@ -48,7 +48,7 @@ enum TransportArg {
 
 /// RTSP/MJPEG player.
 ///
-/// Plays rtsp://[USER:PASS@]HOST:PORT/NAME in a window (or headless without a display or with
+/// Plays `rtsp://[USER:PASS@]HOST:PORT/NAME` in a window (or headless without a display or with
 /// --headless), or in the course lab's form HOST RTSP_PORT RTP_PORT FILE (lab dialect, RTP on
 /// the given UDP port). Window keys: s setup, p play, space play/pause, t teardown, q quit.
 /// Commands on stdin, one per line: setup, play, pause, toggle, teardown, stats, quit.

@@ -307,6 +307,16 @@ impl Harness {
                     // Known issue `client-bad-uri`: a Content-Base or control URL with blanks
                     // ends up in a request line. Skip the rest of this output.
                     if ignored("client-bad-uri") {
+                        // Still note the CSeqs of what was written.
+                        let text = String::from_utf8_lossy(&self.rx).into_owned();
+                        for line in text.lines() {
+                            if let Some(v) = line.strip_prefix("CSeq:") {
+                                if let Ok(c) = v.trim().parse::<u32>() {
+                                    self.sent.insert(c);
+                                    self.outstanding.insert(c);
+                                }
+                            }
+                        }
                         self.decoder = Decoder::new(Limits::default());
                         self.rx.clear();
                         break;

@@ -16,6 +16,7 @@
 //! Invariant: every `handle_input` must be followed by a full drain of
 //! `poll_output` (until `Output::Timeout`) before the next input.
 
+use bytes::Bytes;
 use core::net::SocketAddr;
 use std::time::Instant;
 
@@ -90,6 +91,126 @@ pub struct Transmit {
     pub data: Vec<u8>,
 }
 
+/// Capacity of an [`InlineHeader`]: a `$` interleave prefix (4 bytes) plus a 12-byte RTP
+/// header.
+pub const INLINE_HEADER_CAPACITY: usize = 16;
+
+/// A few bytes written per packet in front of a payload shared by many packets (an RTP
+/// header, optionally preceded by the `$`-interleave prefix). Stored inline: no allocation.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct InlineHeader {
+    bytes: [u8; INLINE_HEADER_CAPACITY],
+    len: u8,
+}
+
+impl InlineHeader {
+    /// A header holding `bytes`; `None` if longer than [`INLINE_HEADER_CAPACITY`].
+    pub fn new(bytes: &[u8]) -> Option<Self> {
+        let mut h = Self::default();
+        h.bytes.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        h.len = bytes.len() as u8;
+        Some(h)
+    }
+
+    /// Appends `bytes`; `false` (and unchanged) if they do not fit.
+    pub fn push(&mut self, bytes: &[u8]) -> bool {
+        let at = usize::from(self.len);
+        match self.bytes.get_mut(at..at + bytes.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(bytes);
+                self.len += bytes.len() as u8;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The header bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// Whether it holds no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl std::fmt::Debug for InlineHeader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "InlineHeader({:02x?})", self.as_slice())
+    }
+}
+
+/// A packet made of a small per-packet header and a payload shared with other packets
+/// (reference-counted, never copied): the fan-out form of a media packet, which runtimes send
+/// with vectored I/O (`sendmsg`/`sendmmsg` with two iovecs, UDP GSO, `writev`).
+///
+/// For [`Dest::Udp`] it is one datagram `header ++ body`; for [`Dest::Stream`] it is
+/// appended to the byte stream (the header then starts with the `$` prefix).
+#[must_use]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedTransmit {
+    /// Where to send it.
+    pub dest: Dest,
+    /// The per-packet bytes, sent first.
+    pub header: InlineHeader,
+    /// The shared payload, sent after the header.
+    pub body: Bytes,
+    /// The first packet of a media frame. A runtime that must shed load on a slow stream
+    /// drops whole frames: it may skip from such a packet up to (not including) the next.
+    pub frame_start: bool,
+}
+
+impl SharedTransmit {
+    /// Total length in bytes (header + body).
+    pub fn len(&self) -> usize {
+        self.header.len() + self.body.len()
+    }
+
+    /// Whether it holds no bytes at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends header and body to `out`.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.header.as_slice());
+        out.extend_from_slice(&self.body);
+    }
+
+    /// The contiguous form (copies the body).
+    pub fn into_transmit(self) -> Transmit {
+        let mut data = Vec::with_capacity(self.len());
+        self.write_to(&mut data);
+        Transmit {
+            dest: self.dest,
+            data,
+        }
+    }
+}
+
+/// What [`Machine::poll_emit`] returns: an ordinary output, or a media packet in shared form.
+#[must_use]
+#[derive(Debug)]
+pub enum Emit<E> {
+    /// An ordinary output (as [`Machine::poll_output`] would return it).
+    Output(Output<E>),
+    /// A packet to send without copying its body.
+    Shared(SharedTransmit),
+}
+
+impl<E> From<Output<E>> for Emit<E> {
+    fn from(o: Output<E>) -> Self {
+        Self::Output(o)
+    }
+}
+
 /// One output of a machine, drained with [`Machine::poll_output`].
 #[must_use]
 #[derive(Debug)]
@@ -112,4 +233,11 @@ pub trait Machine {
     fn handle_input(&mut self, input: Input<'_>);
     /// Next output; call until it returns [`Output::Timeout`].
     fn poll_output(&mut self) -> Output<Self::Event>;
+    /// Next output like [`Machine::poll_output`] (same order, same end at
+    /// [`Output::Timeout`]), except that media packets may come as [`SharedTransmit`]s:
+    /// the zero-copy form for runtimes with vectored I/O. A runtime uses one of the two for
+    /// a whole drain. The default returns what `poll_output` does.
+    fn poll_emit(&mut self) -> Emit<Self::Event> {
+        Emit::Output(self.poll_output())
+    }
 }

@@ -8,9 +8,9 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod client;
 pub mod io;
 pub mod message;
 pub mod sdp;
-pub mod url;
-pub mod client;
 pub mod server;
+pub mod url;

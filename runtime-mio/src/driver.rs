@@ -1,17 +1,23 @@
 //! The event loop: one `mio::Poll`, every socket registered with a token.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use mio::net::{TcpListener, TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token, Waker};
-use rtsp_core::io::{ConnId, Dest, Input, Machine, Output, Transmit};
-use runtime_std::{find_udp, Command, Flow, RuntimeHandle, RuntimeStats, SharedStats};
+use rtsp_core::io::{
+    ConnId, Dest, Emit, InlineHeader, Input, Machine, Output, SharedTransmit, Transmit,
+};
+use runtime_std::{Command, Flow, RuntimeHandle, RuntimeStats, SharedStats};
+
+#[cfg(target_os = "linux")]
+use crate::sys::{self, Datagram};
 
 /// Token of the waker (commands and stop).
 const WAKER: Token = Token(0);
@@ -25,6 +31,44 @@ const DEFAULT_MAX_CONNS: usize = 4096;
 const FLUSH_ON_STOP: Duration = Duration::from_secs(1);
 /// Consecutive UDP receive errors tolerated in one readiness event.
 const MAX_UDP_ERRORS: u32 = 16;
+/// Default queue size of a control connection above which media frames are dropped whole.
+const DEFAULT_MAX_FRAME_QUEUE: usize = 512 * 1024;
+/// Datagrams batched before a send is forced in the middle of a drain.
+const MAX_BATCH: usize = 4096;
+/// Slices per `writev`.
+const MAX_WRITE_SLICES: usize = 64;
+/// GSO sends the kernel may refuse before GSO is turned off.
+const MAX_GSO_ERRORS: usize = 16;
+
+/// A piece of a control connection's output queue.
+enum Chunk {
+    /// Contiguous bytes (RTSP replies, RTCP).
+    Owned(Vec<u8>),
+    /// A media packet: `$` prefix and RTP header, then the shared payload.
+    Shared(InlineHeader, Bytes),
+}
+
+impl Chunk {
+    fn len(&self) -> usize {
+        match self {
+            Chunk::Owned(v) => v.len(),
+            Chunk::Shared(h, b) => h.len() + b.len(),
+        }
+    }
+
+    /// Its bytes from `off` on, as up to two slices.
+    fn parts(&self, off: usize) -> [&[u8]; 2] {
+        let (a, b): (&[u8], &[u8]) = match self {
+            Chunk::Owned(v) => (v, &[]),
+            Chunk::Shared(h, b) => (h.as_slice(), b),
+        };
+        if off < a.len() {
+            [&a[off..], b]
+        } else {
+            [&[], &b[off - a.len()..]]
+        }
+    }
+}
 
 enum Msg<M> {
     Command(Command<M>),
@@ -99,7 +143,11 @@ struct Conn {
     id: ConnId,
     stream: TcpStream,
     /// Output not yet accepted by the kernel; the front is written from `head_off`.
-    queue: VecDeque<Vec<u8>>,
+    queue: VecDeque<Chunk>,
+    /// Dropping the media frame being queued (the queue was over the frame cap at its start).
+    dropping: bool,
+    /// Listed in `Runtime::dirty` (has output to write at the end of the drain).
+    dirty: bool,
     head_off: usize,
     /// Bytes in `queue` not yet written.
     queued: usize,
@@ -110,6 +158,17 @@ struct Conn {
 struct Udp {
     token: Token,
     socket: UdpSocket,
+}
+
+/// Media datagrams collected during a drain, sent together at its end.
+#[derive(Default)]
+struct UdpBatch {
+    /// Index in `Runtime::udp` of the socket they leave from.
+    sock: usize,
+    #[cfg(target_os = "linux")]
+    pkts: Vec<Datagram>,
+    #[cfg(not(target_os = "linux"))]
+    pkts: Vec<(SocketAddr, InlineHeader, Bytes)>,
 }
 
 /// Inputs the runtime generates itself, fed at the end of a drain.
@@ -148,7 +207,18 @@ pub struct Runtime<M: Machine> {
     pending: VecDeque<Pending>,
     buf: Vec<u8>,
     max_queue: usize,
+    max_frame_queue: usize,
     max_conns: usize,
+    batch: UdpBatch,
+    /// Connections with output to write at the end of the drain.
+    dirty: Vec<Token>,
+    #[cfg(target_os = "linux")]
+    sender: sys::Sender,
+    /// UDP GSO: allowed (`set_gso`) and supported by every UDP socket so far.
+    gso: bool,
+    gso_errors: usize,
+    #[cfg(not(target_os = "linux"))]
+    scratch: Vec<u8>,
     deadline: Option<Instant>,
     stopping: bool,
     last_now: Instant,
@@ -183,7 +253,16 @@ impl<M: Machine + 'static> Runtime<M> {
             pending: VecDeque::new(),
             buf: vec![0; READ_BUF],
             max_queue: DEFAULT_MAX_QUEUE,
+            max_frame_queue: DEFAULT_MAX_FRAME_QUEUE,
             max_conns: DEFAULT_MAX_CONNS,
+            batch: UdpBatch::default(),
+            dirty: Vec::new(),
+            #[cfg(target_os = "linux")]
+            sender: sys::Sender::new(),
+            gso: cfg!(target_os = "linux"),
+            gso_errors: 0,
+            #[cfg(not(target_os = "linux"))]
+            scratch: Vec::new(),
             deadline: None,
             stopping: false,
             last_now: Instant::now(),
@@ -194,6 +273,24 @@ impl<M: Machine + 'static> Runtime<M> {
     /// connection whose peer does not read fast enough to stay under it is closed.
     pub fn set_max_queue(&mut self, bytes: usize) {
         self.max_queue = bytes;
+    }
+
+    /// Sets the queue size of a control connection above which media packets
+    /// ([`SharedTransmit`]s) are dropped, whole frames at a time (default 512 KiB): a slow
+    /// interleaved reader loses frames instead of growing the queue.
+    pub fn set_max_frame_queue(&mut self, bytes: usize) {
+        self.max_frame_queue = bytes;
+    }
+
+    /// Allows or forbids UDP GSO (default: allowed where the kernel supports it, probed on
+    /// every UDP socket; without it, datagrams are still batched with `sendmmsg`).
+    pub fn set_gso(&mut self, enabled: bool) {
+        self.gso = enabled && cfg!(target_os = "linux") && self.udp.iter().all(|(_, u)| gso_ok(u));
+    }
+
+    /// Whether UDP GSO is in use.
+    pub fn gso(&self) -> bool {
+        self.gso
     }
 
     /// Sets the cap on simultaneous control connections (default 4096); connections
@@ -251,7 +348,12 @@ impl<M: Machine + 'static> Runtime<M> {
         self.poll
             .registry()
             .register(&mut socket, token, Interest::READABLE)?;
-        self.udp.push((local, Udp { token, socket }));
+        let udp = Udp { token, socket };
+        if self.gso && !gso_ok(&udp) {
+            tracing::debug!(%local, "UDP GSO not supported; batching with sendmmsg only");
+            self.gso = false;
+        }
+        self.udp.push((local, udp));
         Ok(local)
     }
 
@@ -293,6 +395,8 @@ impl<M: Machine + 'static> Runtime<M> {
                 id,
                 stream,
                 queue: VecDeque::new(),
+                dropping: false,
+                dirty: false,
                 head_off: 0,
                 queued: 0,
                 closing: false,
@@ -545,11 +649,19 @@ impl<M: Machine + 'static> Runtime<M> {
     {
         let mut events = VecDeque::new();
         loop {
-            match self.machine.poll_output() {
+            let out = match self.machine.poll_emit() {
+                Emit::Shared(t) => {
+                    self.transmit_shared(t);
+                    continue;
+                }
+                Emit::Output(o) => o,
+            };
+            match out {
                 Output::Transmit(t) => self.transmit(t),
                 Output::Close(conn) => self.close(conn),
                 Output::Event(e) => events.push_back(e),
                 Output::Timeout(deadline) => {
+                    self.flush_output();
                     if let Some(p) = self.pending.pop_front() {
                         let now = self.now();
                         let input = match p {
@@ -575,16 +687,36 @@ impl<M: Machine + 'static> Runtime<M> {
         }
     }
 
+    /// Index in `self.udp` of the socket bound to `local` (see [`runtime_std::find_udp`]).
+    fn udp_index(&self, local: SocketAddr) -> Option<usize> {
+        let socks = &self.udp;
+        socks
+            .iter()
+            .position(|(a, _)| *a == local)
+            .or_else(|| {
+                socks
+                    .iter()
+                    .position(|(a, _)| a.port() == local.port() && a.ip().is_unspecified())
+            })
+            .or_else(|| {
+                socks
+                    .iter()
+                    .position(|(a, _)| a.port() == local.port() && local.ip().is_unspecified())
+            })
+    }
+
     fn transmit(&mut self, t: Transmit) {
         match t.dest {
-            Dest::Stream(id) => self.transmit_stream(id, t.data),
+            Dest::Stream(id) => self.queue_stream(id, Chunk::Owned(t.data), false),
             Dest::Udp { local, remote } => {
-                let Some(udp) = find_udp(&self.udp, local) else {
+                // Keep datagrams in order: what is batched goes first.
+                self.flush_udp();
+                let Some(idx) = self.udp_index(local) else {
                     tracing::debug!(%local, "no UDP socket bound to this address; datagram dropped");
                     self.stats.udp_dropped();
                     return;
                 };
-                match udp.socket.send_to(&t.data, remote) {
+                match self.udp[idx].1.socket.send_to(&t.data, remote) {
                     Ok(_) => self.stats.udp_sent(),
                     Err(e) => {
                         if e.kind() != io::ErrorKind::WouldBlock {
@@ -597,42 +729,109 @@ impl<M: Machine + 'static> Runtime<M> {
         }
     }
 
-    fn transmit_stream(&mut self, id: ConnId, data: Vec<u8>) {
+    fn transmit_shared(&mut self, t: SharedTransmit) {
+        match t.dest {
+            Dest::Stream(id) => {
+                self.queue_stream(id, Chunk::Shared(t.header, t.body), t.frame_start)
+            }
+            Dest::Udp { local, remote } => {
+                let Some(idx) = self.udp_index(local) else {
+                    tracing::debug!(%local, "no UDP socket bound to this address; datagram dropped");
+                    self.stats.udp_dropped();
+                    return;
+                };
+                if self.batch.sock != idx || self.batch.pkts.len() >= MAX_BATCH {
+                    self.flush_udp();
+                    self.batch.sock = idx;
+                }
+                #[cfg(target_os = "linux")]
+                self.batch.pkts.push(Datagram {
+                    remote,
+                    header: t.header,
+                    body: t.body,
+                });
+                #[cfg(not(target_os = "linux"))]
+                self.batch.pkts.push((remote, t.header, t.body));
+            }
+        }
+    }
+
+    /// Sends the batched datagrams.
+    fn flush_udp(&mut self) {
+        if self.batch.pkts.is_empty() {
+            return;
+        }
+        let Some((_, udp)) = self.udp.get(self.batch.sock) else {
+            self.batch.pkts.clear();
+            return;
+        };
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let r = self
+                .sender
+                .send(udp.socket.as_raw_fd(), &self.batch.pkts, self.gso);
+            self.stats.udp_sent_n(r.sent as u64);
+            self.stats.udp_dropped_n(r.dropped as u64);
+            if r.gso_errors > 0 {
+                self.gso_errors += r.gso_errors;
+                if self.gso && self.gso_errors > MAX_GSO_ERRORS {
+                    tracing::warn!("UDP GSO sends keep failing; using sendmmsg without GSO");
+                    self.gso = false;
+                }
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        for (remote, header, body) in &self.batch.pkts {
+            self.scratch.clear();
+            self.scratch.extend_from_slice(header.as_slice());
+            self.scratch.extend_from_slice(body);
+            match udp.socket.send_to(&self.scratch, *remote) {
+                Ok(_) => self.stats.udp_sent(),
+                Err(_) => self.stats.udp_dropped(),
+            }
+        }
+        self.batch.pkts.clear();
+    }
+
+    /// Sends batched datagrams and writes the queues of connections that got output.
+    fn flush_output(&mut self) {
+        self.flush_udp();
+        while let Some(token) = self.dirty.pop() {
+            if let Some(c) = self.conns.get_mut(&token) {
+                c.dirty = false;
+            }
+            self.flush(token);
+        }
+    }
+
+    /// Queues output for a connection; it is written at the end of the drain. Media
+    /// (`shared`) frames are dropped whole while the queue is over the frame cap.
+    fn queue_stream(&mut self, id: ConnId, chunk: Chunk, frame_start: bool) {
         let token = Token(id.0 as usize);
         let Some(conn) = self.conns.get_mut(&token) else {
             tracing::debug!(conn = ?id, "transmit to a closed connection dropped");
             return;
         };
-        if conn.closing || data.is_empty() {
+        let len = chunk.len();
+        if conn.closing || len == 0 {
             return;
         }
-        self.stats.stream_bytes(data.len());
-        if conn.queue.is_empty() {
-            let mut off = 0;
-            while off < data.len() {
-                match conn.stream.write(&data[off..]) {
-                    Ok(0) => {
-                        self.fail_conn(token, "write returned 0");
-                        return;
-                    }
-                    Ok(n) => off += n,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        self.fail_conn(token, &e.to_string());
-                        return;
-                    }
-                }
+        if let Chunk::Shared(..) = chunk {
+            if frame_start {
+                conn.dropping = conn.queued > self.max_frame_queue;
             }
-            if off == data.len() {
+            if conn.dropping {
+                self.stats.stream_dropped(len);
                 return;
             }
-            conn.queued = data.len() - off;
-            conn.head_off = off;
-            conn.queue.push_back(data);
-        } else {
-            conn.queued += data.len();
-            conn.queue.push_back(data);
+        }
+        self.stats.stream_bytes(len);
+        conn.queued += len;
+        conn.queue.push_back(chunk);
+        if !conn.dirty {
+            conn.dirty = true;
+            self.dirty.push(token);
         }
         if conn.queued > self.max_queue {
             self.fail_conn(token, "output queue over its cap (peer not reading)");
@@ -644,18 +843,41 @@ impl<M: Machine + 'static> Runtime<M> {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
-        while let Some(front) = conn.queue.front() {
-            match conn.stream.write(&front[conn.head_off..]) {
+        while !conn.queue.is_empty() {
+            let mut slices: [IoSlice<'_>; MAX_WRITE_SLICES] = [IoSlice::new(&[]); MAX_WRITE_SLICES];
+            let mut n_slices = 0;
+            for (i, chunk) in conn.queue.iter().enumerate() {
+                let off = if i == 0 { conn.head_off } else { 0 };
+                for part in chunk.parts(off) {
+                    if !part.is_empty() && n_slices < MAX_WRITE_SLICES {
+                        slices[n_slices] = IoSlice::new(part);
+                        n_slices += 1;
+                    }
+                }
+                if n_slices + 2 > MAX_WRITE_SLICES {
+                    break;
+                }
+            }
+            match conn.stream.write_vectored(&slices[..n_slices]) {
                 Ok(0) => {
                     self.fail_conn(token, "write returned 0");
                     return;
                 }
-                Ok(n) => {
-                    conn.head_off += n;
+                Ok(mut n) => {
                     conn.queued -= n;
-                    if conn.head_off == front.len() {
-                        conn.queue.pop_front();
-                        conn.head_off = 0;
+                    while n > 0 {
+                        let Some(front) = conn.queue.front() else {
+                            break;
+                        };
+                        let left = front.len() - conn.head_off;
+                        if n >= left {
+                            n -= left;
+                            conn.queue.pop_front();
+                            conn.head_off = 0;
+                        } else {
+                            conn.head_off += n;
+                            n = 0;
+                        }
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -678,6 +900,11 @@ impl<M: Machine + 'static> Runtime<M> {
     /// The machine asked to close: now if nothing is queued, else once the queue drains.
     fn close(&mut self, id: ConnId) {
         let token = Token(id.0 as usize);
+        if !self.conns.contains_key(&token) {
+            return;
+        }
+        // Write what is queued first (the reply before the close).
+        self.flush(token);
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
@@ -741,6 +968,18 @@ impl<M: Machine + 'static> Runtime<M> {
         self.listeners.clear();
         self.udp.clear();
     }
+}
+
+/// Whether UDP GSO works on this socket.
+#[cfg(target_os = "linux")]
+fn gso_ok(udp: &Udp) -> bool {
+    use std::os::fd::AsRawFd;
+    sys::probe_gso(udp.socket.as_raw_fd())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn gso_ok(_: &Udp) -> bool {
+    false
 }
 
 /// A runtime running on its own thread (from [`Runtime::spawn`]).

@@ -15,8 +15,13 @@
 //!     }
 //!     if deadline <= now { Input::Timeout(now) }
 //! }
-//! drain: loop match machine.poll_output() {
-//!     Transmit(Stream)  => write; the rest is queued (bounded) and written on WRITABLE
+//! drain: loop match machine.poll_emit() {
+//!     Shared(Udp)       => batched: at the end of the drain (or before any other UDP send)
+//!                          one sendmmsg per socket, header + shared payload as two iovecs,
+//!                          runs to one destination as one UDP GSO message (probed at start)
+//!     Shared(Stream)    => queued (whole frames dropped while the queue is over the frame cap)
+//!     Transmit(Stream)  => queued (bounded); queues are written with writev at the end of the
+//!                          drain, the rest on WRITABLE
 //!     Transmit(Udp)     => send_to; WouldBlock drops the datagram (counted)
 //!     Close(conn)       => close once its queue is written
 //!     Event(e)          => on_event(&mut machine, e) after the drain, then drain again
@@ -42,6 +47,8 @@
 
 mod driver;
 mod serve;
+#[cfg(target_os = "linux")]
+mod sys;
 
 pub use driver::{Handle, Runtime, Spawned};
 pub use runtime_std::media;

@@ -41,6 +41,9 @@ pub struct RuntimeStats {
     /// Control connections the runtime dropped: write error, write timeout, or (mio) output
     /// queue over its cap.
     pub conns_dropped: u64,
+    /// (mio) Bytes of interleaved media dropped, whole frames at a time, because the
+    /// connection's queue was over its frame cap (a slow reader).
+    pub stream_dropped: u64,
 }
 
 /// Atomic [`RuntimeStats`], shared between a runtime and its handles (public so that
@@ -51,6 +54,7 @@ pub struct SharedStats {
     udp_dropped: AtomicU64,
     stream_bytes: AtomicU64,
     conns_dropped: AtomicU64,
+    stream_dropped: AtomicU64,
 }
 
 impl SharedStats {
@@ -61,6 +65,22 @@ impl SharedStats {
     /// Counts a dropped datagram.
     pub fn udp_dropped(&self) {
         self.udp_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+    /// Counts `n` datagrams handed to the OS.
+    pub fn udp_sent_n(&self, n: u64) {
+        if n > 0 {
+            self.udp_sent.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+    /// Counts `n` dropped datagrams.
+    pub fn udp_dropped_n(&self, n: u64) {
+        if n > 0 {
+            self.udp_dropped.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+    /// Counts media bytes dropped for a slow control connection.
+    pub fn stream_dropped(&self, n: usize) {
+        self.stream_dropped.fetch_add(n as u64, Ordering::Relaxed);
     }
     /// Counts bytes written to control connections.
     pub fn stream_bytes(&self, n: usize) {
@@ -77,6 +97,7 @@ impl SharedStats {
             udp_dropped: self.udp_dropped.load(Ordering::Relaxed),
             stream_bytes: self.stream_bytes.load(Ordering::Relaxed),
             conns_dropped: self.conns_dropped.load(Ordering::Relaxed),
+            stream_dropped: self.stream_dropped.load(Ordering::Relaxed),
         }
     }
 }

@@ -188,3 +188,82 @@ fn sim_many_clients_session_limit() {
         assert!(sim.client(i).machine.stats().frames >= 24);
     }
 }
+
+/// 100 clients over a lossy, jittery, duplicating network, control streams cut at random bytes:
+/// nobody fails, nobody gets another's packets or a corrupt frame, each client's loss statistics
+/// are its own (the sum of what the emulator did to its packets), and TEARDOWN frees everyone.
+#[test]
+fn sim_many_clients_lossy_network() {
+    use it::sim::netem::{Fate, Impair, Loss, Split};
+    let mut sim = Sim::with_setup(
+        seed(133),
+        Setup {
+            frames: FRAMES,
+            mtu: 400,
+            looping: true,
+            ..Setup::default()
+        },
+    );
+    sim.pipe.split = Split::Random { max: 40 };
+    sim.net.add(
+        "lossy media",
+        // Clean before and after (the first and last packets anchor "expected").
+        |m| m.rtp.is_some() && m.at >= Duration::from_secs(1) && m.at < Duration::from_secs(4),
+        Impair {
+            loss: Loss::Bernoulli(0.03),
+            duplicate: 0.02,
+            ..Impair::default()
+        },
+    );
+    for i in 0..100 {
+        let c = sim.add_client(|_| {});
+        let t = if i % 3 == 0 {
+            TransportChoice::Tcp
+        } else {
+            sim.client(c).udp()
+        };
+        sim.call(c, |c| c.setup(t).unwrap());
+    }
+    sim.run_for(Duration::from_millis(200));
+    for c in 0..100 {
+        sim.call(c, |c| c.play(None).unwrap());
+    }
+    sim.run_for(Duration::from_secs(5));
+    for c in 0..100 {
+        sim.call(c, |c| c.pause().unwrap());
+    }
+    sim.run_for(Duration::from_millis(300));
+    for c in 0..100 {
+        let node = sim.client(c);
+        assert!(
+            !node.saw(|e| matches!(
+                e,
+                ClientEvent::Error(_) | ClientEvent::RequestFailed { .. } | ClientEvent::Closed
+            )),
+            "client {c}"
+        );
+        let st = node.machine.stats();
+        assert_eq!(st.ignored, 0, "client {c}");
+        for (_, _, d) in node.frames() {
+            assert!(
+                media::frame_index(&d).is_some(),
+                "client {c}: corrupt frame"
+            );
+        }
+        if c % 3 != 0 {
+            let mine = sim.rtp_to(node.rtp);
+            let dropped = mine
+                .iter()
+                .filter(|r| matches!(r.fate, Fate::Dropped(_)))
+                .count() as i64;
+            let dup = mine.iter().filter(|r| r.fate == Fate::Duplicated).count() as i64;
+            assert_eq!(st.duplicates as i64, dup, "client {c}");
+            assert_eq!(st.lost, dropped - dup, "client {c}: its own losses");
+        }
+    }
+    for c in 0..100 {
+        sim.call(c, |c| c.teardown().unwrap());
+    }
+    sim.run_for(Duration::from_secs(1));
+    assert_eq!(sim.server.session_count(), 0);
+}

@@ -17,6 +17,15 @@ use rtsp_core::server::ServerConfig;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+/// Case count: `SIM_CASES` from the environment (for a longer hunt), else `default` (sized so
+/// the whole simulated suite stays well under a minute in debug on 2 cores).
+fn cases(default: u32) -> u32 {
+    std::env::var("SIM_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Meth {
     Options,
@@ -400,6 +409,14 @@ fn run_requests(seed: u64, ops: &[Op], split: bool) -> Result<(), TestCaseError>
             "wire {w}: {} replies to {expect} requests",
             m.replies
         );
+        if m.checked.is_none() {
+            prop_assert_eq!(
+                m.replies,
+                m.reqs.len(),
+                "wire {}: exactly one reply per request",
+                w
+            );
+        }
     }
     // TEARDOWN of every session the server told us about leaves none.
     if !sim.wire_open(wire) {
@@ -429,7 +446,7 @@ fn run_requests(seed: u64, ops: &[Op], split: bool) -> Result<(), TestCaseError>
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(256), failure_persistence: None, .. ProptestConfig::default() })]
 
     #[test]
     fn sim_properties_request_sequences(seed in any::<u64>(), split in any::<bool>(), ops in prop::collection::vec(op(), 1..30)) {
@@ -599,7 +616,7 @@ fn run_net(seed: u64, n: &Net) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(64), failure_persistence: None, .. ProptestConfig::default() })]
 
     #[test]
     fn sim_properties_any_network(seed in any::<u64>(), n in net()) {
@@ -750,7 +767,7 @@ fn run_calls(seed: u64, calls: &[Call], lossy: bool) -> Result<(), TestCaseError
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(128), failure_persistence: None, .. ProptestConfig::default() })]
 
     #[test]
     fn sim_properties_client_call_sequences(seed in any::<u64>(), lossy in any::<bool>(), calls in prop::collection::vec(call(), 1..25)) {

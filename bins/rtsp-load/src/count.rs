@@ -116,7 +116,10 @@ impl StreamCounter {
         match &mut self.seq {
             None => {
                 let ext = u64::from(seq) + (1 << 16);
-                self.seq = Some(SeqState { base: ext, max: ext });
+                self.seq = Some(SeqState {
+                    base: ext,
+                    max: ext,
+                });
             }
             Some(s) => {
                 let diff = seq.wrapping_sub(s.max as u16) as i16;

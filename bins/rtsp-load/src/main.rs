@@ -19,8 +19,8 @@
 //! `sessions=K established=E pps=… mbps=… loss=…% late=… early=… fps_min=… fps_mean=…
 //! setup_p50_ms=… setup_p99_ms=… client_cpu=…% server_cpu=…% …`
 
-use std::collections::BinaryHeap;
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdp};
 use std::os::fd::AsRawFd;
@@ -34,7 +34,7 @@ use rtsp_core::client::{Client, ClientConfig, ClientEvent, TransportChoice};
 use rtsp_core::io::{ConnId, Dest, Input, Machine, Output};
 use rtsp_core::url::RtspUrl;
 use rtsp_load::count::{window_fps, StreamCounter};
-use rtsp_load::procfs::{self, CpuMeter, MachineCpu, UdpCounters};
+use rtsp_load::procfs::{self, CpuMeter, ListenCounters, MachineCpu, UdpCounters};
 use rtsp_load::sys::{self, RecvBatch};
 use rtsp_load::{percentile, resolve_loopback};
 
@@ -160,6 +160,7 @@ struct Load {
     fail_reasons: Vec<String>,
     pkts: u64,
     bytes: u64,
+    listen0: ListenCounters,
 }
 
 fn main() -> ExitCode {
@@ -203,6 +204,7 @@ fn run(args: Args) -> Result<ExitCode, String> {
         fail_reasons: Vec::new(),
         pkts: 0,
         bytes: 0,
+        listen0: ListenCounters::default(),
         args,
     };
     load.run()
@@ -237,6 +239,7 @@ impl Load {
         let srv_cpu = || server_pid.and_then(procfs::cpu_time);
         let rss0 = server_pid.and_then(procfs::rss_kib);
         let udp0 = UdpCounters::read();
+        self.listen0 = ListenCounters::read();
         let load0 = procfs::loadavg1();
 
         let mut next_start = 0usize;
@@ -297,7 +300,10 @@ impl Load {
                     let playing = self.established.max(1) as f64;
                     let srv = match (tick_snap.6, scpu) {
                         (Some(a), Some(b)) => {
-                            format!(" server_cpu={:.1}%", 100.0 * b.saturating_sub(a).as_secs_f64() / dt)
+                            format!(
+                                " server_cpu={:.1}%",
+                                100.0 * b.saturating_sub(a).as_secs_f64() / dt
+                            )
                         }
                         _ => String::new(),
                     };
@@ -324,7 +330,8 @@ impl Load {
             if now >= end && !tearing {
                 tearing = true;
                 let w_end = now;
-                let final_line = self.final_line(window.as_ref(), w_end, rss0, rss_peak, &udp0, load0);
+                let final_line =
+                    self.final_line(window.as_ref(), w_end, rss0, rss_peak, &udp0, load0);
                 for i in 0..k {
                     self.teardown(i, now);
                 }
@@ -341,7 +348,11 @@ impl Load {
                 }
             }
             // Sleep until the next thing.
-            let mut wake = if tearing { hard_end } else { end.min(next_tick) };
+            let mut wake = if tearing {
+                hard_end
+            } else {
+                end.min(next_tick)
+            };
             if next_start < k {
                 wake = wake.min(start_at(next_start));
             }
@@ -467,8 +478,15 @@ impl Load {
         };
         let mut setup: Vec<f64> = self.sessions.iter().filter_map(|s| s.setup_ms).collect();
         setup.sort_by(f64::total_cmp);
-        let ccpu = 100.0 * sys::process_cpu().saturating_sub(w.client_cpu).as_secs_f64() / secs;
-        let scpu = match (w.server_cpu, self.args.server_pid.and_then(procfs::cpu_time)) {
+        let ccpu = 100.0
+            * sys::process_cpu()
+                .saturating_sub(w.client_cpu)
+                .as_secs_f64()
+            / secs;
+        let scpu = match (
+            w.server_cpu,
+            self.args.server_pid.and_then(procfs::cpu_time),
+        ) {
             (Some(a), Some(b)) => Some(CpuMeter::new(w.at, a).percent(end, b)),
             _ => None,
         };
@@ -479,6 +497,7 @@ impl Load {
             (a, b) => a.or(b),
         };
         let udp = UdpCounters::read().since(udp0);
+        let listen = ListenCounters::read().since(&self.listen0);
         let pkts_per_frame = if frames > 0 {
             self.pkts as f64 / frames as f64
         } else {
@@ -516,8 +535,8 @@ impl Load {
             );
         }
         line += &format!(
-            " lost={lost} frames={frames} pkts_per_frame={pkts_per_frame:.2} bytes_per_pkt={bytes_per_pkt:.0} window_s={secs:.1} udp_rcvbuf_errors={} udp_sndbuf_errors={} failed={} loadavg={load0:.2}",
-            udp.rcvbuf_errors, udp.sndbuf_errors, self.failed
+            " lost={lost} frames={frames} pkts_per_frame={pkts_per_frame:.2} bytes_per_pkt={bytes_per_pkt:.0} window_s={secs:.1} udp_rcvbuf_errors={} udp_sndbuf_errors={} tcp_listen_overflows={} tcp_listen_drops={} syncookies={} failed={} loadavg={load0:.2}",
+            udp.rcvbuf_errors, udp.sndbuf_errors, listen.overflows, listen.drops, listen.syncookies, self.failed
         );
         line
     }
@@ -545,14 +564,16 @@ impl Load {
                     let (a, b) = (rtp.local_addr().ok(), rtcp.local_addr().ok());
                     let mut rtp = UdpSocket::from_std(rtp);
                     let mut rtcp = UdpSocket::from_std(rtcp);
-                    let r1 = self
-                        .poll
-                        .registry()
-                        .register(&mut rtp, token(i, KIND_RTP), Interest::READABLE);
-                    let r2 = self
-                        .poll
-                        .registry()
-                        .register(&mut rtcp, token(i, KIND_RTCP), Interest::READABLE);
+                    let r1 = self.poll.registry().register(
+                        &mut rtp,
+                        token(i, KIND_RTP),
+                        Interest::READABLE,
+                    );
+                    let r2 = self.poll.registry().register(
+                        &mut rtcp,
+                        token(i, KIND_RTCP),
+                        Interest::READABLE,
+                    );
                     if let Err(e) = r1.and(r2) {
                         return self.fail(i, format!("register udp: {e}"));
                     }
@@ -1013,7 +1034,10 @@ mod tests {
     #[test]
     fn pair_is_even_odd() {
         let (a, b) = bind_pair("127.0.0.1".parse().unwrap()).unwrap();
-        let (pa, pb) = (a.local_addr().unwrap().port(), b.local_addr().unwrap().port());
+        let (pa, pb) = (
+            a.local_addr().unwrap().port(),
+            b.local_addr().unwrap().port(),
+        );
         assert_eq!(pa % 2, 0);
         assert_eq!(pb, pa + 1);
     }

@@ -100,6 +100,52 @@ impl UdpCounters {
     }
 }
 
+/// The kernel's TCP listen-queue counters (`TcpExt:` lines of `/proc/net/netstat`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListenCounters {
+    /// Connections dropped because an accept queue was full.
+    pub overflows: u64,
+    /// SYNs dropped at a listening socket (overflows included).
+    pub drops: u64,
+    /// SYN cookies sent (the SYN queue was full).
+    pub syncookies: u64,
+}
+
+impl ListenCounters {
+    /// Reads `/proc/net/netstat` (zeros when it cannot be read).
+    pub fn read() -> Self {
+        let Ok(s) = std::fs::read_to_string("/proc/net/netstat") else {
+            return Self::default();
+        };
+        let mut lines = s.lines().filter(|l| l.starts_with("TcpExt:"));
+        let (Some(names), Some(values)) = (lines.next(), lines.next()) else {
+            return Self::default();
+        };
+        let get = |name: &str| -> u64 {
+            names
+                .split_whitespace()
+                .position(|n| n == name)
+                .and_then(|i| values.split_whitespace().nth(i))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        Self {
+            overflows: get("ListenOverflows"),
+            drops: get("ListenDrops"),
+            syncookies: get("SyncookiesSent"),
+        }
+    }
+
+    /// Counter growth from `earlier` to `self`.
+    pub fn since(&self, earlier: &Self) -> Self {
+        Self {
+            overflows: self.overflows.saturating_sub(earlier.overflows),
+            drops: self.drops.saturating_sub(earlier.drops),
+            syncookies: self.syncookies.saturating_sub(earlier.syncookies),
+        }
+    }
+}
+
 /// Machine-wide CPU jiffies from the `cpu` line of `/proc/stat`: (busy, total).
 /// Busy includes softirq time (where loopback packet delivery is often charged).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

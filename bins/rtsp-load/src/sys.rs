@@ -80,7 +80,12 @@ pub fn set_sndbuf(fd: RawFd, bytes: usize) -> io::Result<()> {
     setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, bytes as libc::c_int)
 }
 
-fn setsockopt_int(fd: RawFd, level: libc::c_int, name: libc::c_int, v: libc::c_int) -> io::Result<()> {
+fn setsockopt_int(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    v: libc::c_int,
+) -> io::Result<()> {
     // SAFETY: pointer and length describe a live c_int.
     let r = unsafe {
         libc::setsockopt(
@@ -126,7 +131,9 @@ impl CAddr {
                     sin_zero: [0; 8],
                 };
                 // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
-                unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin) };
+                unsafe {
+                    std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin)
+                };
                 mem::size_of::<libc::sockaddr_in>()
             }
             SocketAddr::V6(a) => {
@@ -140,7 +147,9 @@ impl CAddr {
                     sin6_scope_id: a.scope_id(),
                 };
                 // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
-                unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6) };
+                unsafe {
+                    std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6)
+                };
                 mem::size_of::<libc::sockaddr_in6>()
             }
         };
@@ -388,9 +397,8 @@ impl<'a> SendBatch<'a> {
             let n = (self.hdrs.len() - at).min(1024);
             // SAFETY: every header points into self.iov / self.cmsg / self.msgs, and the iovecs
             // into self.headers and the borrowed payloads; none is moved or freed during the call.
-            let r = unsafe {
-                libc::sendmmsg(fd, self.hdrs.as_mut_ptr().add(at), n as libc::c_uint, 0)
-            };
+            let r =
+                unsafe { libc::sendmmsg(fd, self.hdrs.as_mut_ptr().add(at), n as libc::c_uint, 0) };
             res.syscalls += 1;
             if r <= 0 {
                 // Drop the message that failed (buffer full, or refused) and go on.

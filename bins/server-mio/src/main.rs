@@ -8,7 +8,15 @@
 //!            [--max-head B] [--max-body B] [--max-interleaved B] [--max-pending-output B]
 //!            [--max-session-rate B/s] [--lab-max-packet B]
 //!            [--user NAME:PASSWORD]... [--auth digest,basic] [--realm REALM]
+//!            [--threads N] [--no-transcode] [--preload] [--no-gso]
 //! ```
+//!
+//! `--threads N` (default: the number of cores) runs N event loops, each with its own
+//! `Server` machine, its own RTP/RTCP socket pair and its own listening socket on the same
+//! port (`SO_REUSEPORT`: the kernel spreads connections over the loops). Media are loaded
+//! once and shared by every loop. A session lives in the loop of the connection that set it
+//! up: a client that sends PLAY on another connection than SETUP may reach another loop and
+//! get 454 (every common client keeps one connection); the limits apply per loop.
 //!
 //! `--bind` defaults to `0.0.0.0` (every IPv4 interface); use `--bind 127.0.0.1` to serve
 //! this machine only.
@@ -16,18 +24,19 @@
 //! Serves every MJPEG file below the media root (named by its relative path) and the built-in
 //! `sample` test pattern. Ctrl-C ends every session (RTCP BYE) and exits 0.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use rtsp_core::auth::Credentials;
 use rtsp_core::message::Limits;
-use rtsp_core::server::{AuthConfig, Catalog, Server, ServerConfig, MIN_MTU};
+use rtsp_core::server::{AuthConfig, Catalog, LookupError, Media, Server, ServerConfig, MIN_MTU};
 use runtime_mio::media::FsCatalog;
-use runtime_mio::{Runtime, ServerOptions};
+use runtime_mio::{bind_udp_pair, Runtime};
 
 /// RTSP/MJPEG streaming server (mio event loop).
 ///
@@ -78,6 +87,53 @@ struct Args {
     /// Realm shown in authentication challenges.
     #[arg(long, value_name = "REALM", default_value = "rtsp-mjpeg")]
     realm: String,
+    /// Event loops (default: the number of cores), each with its own sessions, sharing the
+    /// RTSP port (SO_REUSEPORT).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Refuse (503 at DESCRIBE) files with frames RTP/JPEG cannot carry instead of
+    /// transcoding them at load time.
+    #[arg(long)]
+    no_transcode: bool,
+    /// Load (and transcode) every file under the media root at start instead of at its
+    /// first DESCRIBE.
+    #[arg(long)]
+    preload: bool,
+    /// Do not use UDP GSO even where the kernel supports it (datagrams are still batched
+    /// with sendmmsg).
+    #[arg(long)]
+    no_gso: bool,
+}
+
+/// One catalog shared by every event loop: each file is loaded once.
+#[derive(Clone)]
+struct SharedCatalog(Arc<Mutex<FsCatalog>>);
+
+impl Catalog for SharedCatalog {
+    fn lookup(&mut self, path: &str) -> Result<Arc<Media>, LookupError> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .lookup(path)
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).names()
+    }
+}
+
+/// A TCP listener with a long backlog (1000 clients may connect at once), sharing its port
+/// with the other loops' listeners when `reuse_port`.
+fn listen(addr: SocketAddr, reuse_port: bool) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    s.set_reuse_address(true)?;
+    if reuse_port {
+        s.set_reuse_port(true)?;
+    }
+    s.bind(&addr.into())?;
+    s.listen(4096)?;
+    Ok(s.into())
 }
 
 /// An authentication scheme named on the command line.
@@ -197,8 +253,9 @@ fn run(args: Args) -> Result<(), String> {
         return Err("--fps must be in (0, 1000]".into());
     }
     let started = Instant::now();
-    let catalog = FsCatalog::new(&args.media)
+    let mut catalog = FsCatalog::new(&args.media)
         .map_err(|e| e.to_string())?
+        .with_transcode(!args.no_transcode)
         .with_mtu(args.mtu)
         .with_fps(args.fps)
         .with_sample()
@@ -206,13 +263,28 @@ fn run(args: Args) -> Result<(), String> {
     tracing::debug!(elapsed = ?started.elapsed(), "built-in sample generated");
     let root = catalog.root().to_path_buf();
     let names = catalog.names();
+    if args.preload {
+        let started = Instant::now();
+        for name in catalog.file_names() {
+            if let Err(e) = catalog.lookup(&name) {
+                tracing::warn!(name, error = %e, "cannot preload");
+            }
+        }
+        tracing::info!(elapsed = ?started.elapsed(), "media preloaded");
+    }
+    let catalog = SharedCatalog(Arc::new(Mutex::new(catalog)));
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 || threads > 256 {
+        return Err("--threads must be between 1 and 256".into());
+    }
 
-    let mut opts = ServerOptions::new(SocketAddr::new(args.bind, port), Box::new(catalog));
     let l = &args.limits;
     if l.request_timeout == 0 || l.idle_timeout == 0 {
         return Err("--request-timeout and --idle-timeout must be at least 1 second".into());
     }
-    opts.config = ServerConfig {
+    let config = ServerConfig {
         session_timeout: Duration::from_secs(args.session_timeout),
         mtu: args.mtu,
         loop_media: args.loop_media,
@@ -233,38 +305,60 @@ fn run(args: Args) -> Result<(), String> {
         auth: auth_config(&args)?,
         ..ServerConfig::default()
     };
-    opts.max_pending_output = l.max_pending_output;
-    let bound = opts.bind().map_err(|e| match e.kind() {
+    let addr = SocketAddr::new(args.bind, port);
+    let bind_error = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::AddrInUse => format!(
-            "cannot listen on {}: port {port} is already in use (another server running? try --port)",
-            SocketAddr::new(args.bind, port)
+            "cannot listen on {addr}: port {port} is already in use (another server running? try --port)"
         ),
-        std::io::ErrorKind::PermissionDenied => format!(
-            "cannot listen on {}: permission denied (ports below 1024 need privileges)",
-            SocketAddr::new(args.bind, port)
-        ),
-        _ => format!("cannot listen on {}: {e}", SocketAddr::new(args.bind, port)),
-    })?;
-    let local = bound.listener.local_addr().map_err(|e| e.to_string())?;
-    let rtp = bound.rtp.local_addr().map_err(|e| e.to_string())?;
-    let on_event = runtime_std::server_event_handler(bound.on_event);
-
-    let mut rt = Runtime::new(bound.server).map_err(|e| e.to_string())?;
-    rt.set_max_queue(bound.max_pending_output);
-    rt.tcp_listener(bound.listener).map_err(|e| e.to_string())?;
-    rt.udp_socket(bound.rtp).map_err(|e| e.to_string())?;
-    rt.udp_socket(bound.rtcp).map_err(|e| e.to_string())?;
+        std::io::ErrorKind::PermissionDenied => {
+            format!("cannot listen on {addr}: permission denied (ports below 1024 need privileges)")
+        }
+        _ => format!("cannot listen on {addr}: {e}"),
+    };
+    let wall = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut runtimes = Vec::with_capacity(threads);
+    let mut local = addr;
+    let mut rtp_ports = Vec::with_capacity(threads);
+    for i in 0..threads {
+        // The first listener may pick the port (0); the others share it.
+        let listener = listen(local, threads > 1).map_err(bind_error)?;
+        local = listener.local_addr().map_err(|e| e.to_string())?;
+        let (rtp, rtcp) = bind_udp_pair(args.bind).map_err(|e| e.to_string())?;
+        let mut config = config.clone();
+        config.rtp_local = rtp.local_addr().map_err(|e| e.to_string())?;
+        config.rtcp_local = rtcp.local_addr().map_err(|e| e.to_string())?;
+        config.wallclock_at_start = wall;
+        config.seed = ((wall.as_nanos() as u64) ^ (u64::from(std::process::id()) << 32) | 1)
+            .wrapping_add((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        rtp_ports.push(config.rtp_local.port());
+        let server = Server::new(config, Box::new(catalog.clone()), Instant::now());
+        let mut rt = Runtime::new(server).map_err(|e| e.to_string())?;
+        rt.set_max_queue(l.max_pending_output);
+        rt.tcp_listener(listener).map_err(|e| e.to_string())?;
+        rt.udp_socket(rtp).map_err(|e| e.to_string())?;
+        rt.udp_socket(rtcp).map_err(|e| e.to_string())?;
+        if args.no_gso {
+            rt.set_gso(false);
+        }
+        runtimes.push(rt);
+    }
+    let gso = runtimes.iter().all(|rt| rt.gso());
+    tracing::info!(threads, gso, "event loops ready");
 
     // Ctrl-C: end every session (RTCP BYE), then stop; a second Ctrl-C exits at once.
-    let handle = rt.handle();
+    let handles: Vec<_> = runtimes.iter().map(|rt| rt.handle()).collect();
     let interrupted = AtomicBool::new(false);
     ctrlc::set_handler(move || {
         if interrupted.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
         tracing::info!("interrupted: ending sessions");
-        handle.command(|s: &mut Server| s.shutdown(Instant::now()));
-        handle.stop();
+        for handle in &handles {
+            handle.command(|s: &mut Server| s.shutdown(Instant::now()));
+            handle.stop();
+        }
     })
     .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
 
@@ -280,11 +374,15 @@ fn run(args: Args) -> Result<(), String> {
         }
     };
     let port = local.port();
+    let udp = rtp_ports
+        .iter()
+        .map(|p| format!("{p}-{}", p + 1))
+        .collect::<Vec<_>>()
+        .join(", ");
     println!(
-        "server-mio: RTSP on {local}, RTP/RTCP on UDP {}-{}, media root {}",
-        rtp.port(),
-        rtp.port() + 1,
-        root.display()
+        "server-mio: RTSP on {local}, RTP/RTCP on UDP {udp}, media root {}, {threads} event loop{}",
+        root.display(),
+        if threads == 1 { "" } else { "s" }
     );
     println!("streams:");
     for name in &names {
@@ -298,7 +396,29 @@ fn run(args: Args) -> Result<(), String> {
     // Make the listing visible at once even when stdout is a pipe.
     let _ = std::io::Write::flush(&mut std::io::stdout());
 
-    rt.run(on_event).map_err(|e| e.to_string())?;
+    let mut runtimes = runtimes.into_iter();
+    let first = runtimes.next().ok_or("no event loop")?;
+    let others = runtimes
+        .enumerate()
+        .map(|(i, rt)| {
+            std::thread::Builder::new()
+                .name(format!("server-mio-{}", i + 1))
+                .spawn(move || rt.run(runtime_std::server_event_handler(None)).map(|_| ()))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let mut result = first
+        .run(runtime_std::server_event_handler(None))
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    for t in others {
+        let r = t
+            .join()
+            .map_err(|_| "event loop thread panicked".to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()));
+        result = result.and(r);
+    }
+    result?;
     tracing::info!("server stopped");
     Ok(())
 }

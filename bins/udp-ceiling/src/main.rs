@@ -60,6 +60,10 @@ struct Args {
     /// Datagrams per recvmmsg call.
     #[arg(long, default_value_t = 64)]
     batch: usize,
+    /// Pacing granularity in milliseconds: the sender wakes at most this often and sends every
+    /// frame that is due (a frame leaves up to this late).
+    #[arg(long, default_value_t = 1.0)]
+    tick_ms: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -230,13 +234,14 @@ fn send(
     let (segs, last) = split(args.frame_bytes, args.datagram);
     let segs = segs.min(GSO_MAX_SEGMENTS);
     let payload = vec![0x5au8; full];
-    let tick = 90_000.0 / args.fps;
+    let ts_step = 90_000.0 / args.fps;
     let slot = Duration::from_secs_f64(1.0 / args.fps / n as f64);
     let mut seq = vec![0u16; n];
     let mut scratch = Vec::with_capacity(args.datagram);
     let mut batch: SendBatch<'_> = SendBatch::new();
     let mut out = Sent::default();
     let fd = tx.as_raw_fd();
+    let tick = Duration::from_secs_f64(args.tick_ms.clamp(0.0, 40.0) / 1000.0);
     let mut m: u64 = 0; // frames queued so far, all sessions
     loop {
         let now = Instant::now();
@@ -258,7 +263,7 @@ fn send(
             }
             let s = (m % n as u64) as usize;
             let frame = m / n as u64;
-            let ts = (frame as f64 * tick) as u32;
+            let ts = (frame as f64 * ts_step) as u32;
             let dest = dests[s];
             let headers = (0..segs).map(|j| {
                 let mut h = [0u8; 12];
@@ -301,8 +306,9 @@ fn send(
         if !args.max {
             let due = t0 + slot.mul_f64(m as f64);
             let now = Instant::now();
-            if due > now {
-                std::thread::sleep((due - now).min(end.saturating_duration_since(now)));
+            let wake = due.max(now + tick).min(end);
+            if wake > now {
+                std::thread::sleep(wake - now);
             }
         }
     }
@@ -351,8 +357,7 @@ fn receive(
             }
         }
     }
-    let frames_at_start =
-        frames_at_start.unwrap_or_else(|| counters.iter().map(|_| 0).collect());
+    let frames_at_start = frames_at_start.unwrap_or_else(|| counters.iter().map(|_| 0).collect());
     Ok(Received {
         counters,
         frames_at_start,

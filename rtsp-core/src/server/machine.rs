@@ -7,7 +7,7 @@ use super::rtcp;
 use super::session::{Delivery, Session, Tx};
 use super::util::{http_date, SplitMix64};
 use super::{CloseReason, Limit, ServerConfig, ServerEvent, SessionStats};
-use crate::io::{ConnId, Dest, Input, Machine, Output, Transmit};
+use crate::io::{ConnId, Dest, Emit, Input, Machine, Output, Transmit};
 use crate::message::headers::{LowerTransport, NptTime, Range, RtpInfo, Session as SessionHeader};
 use crate::message::headers::{Transport, TransportMode};
 use crate::message::{
@@ -16,7 +16,8 @@ use crate::message::{
 use crate::sdp::SessionDescription;
 use bytes::{Bytes, BytesMut};
 use core::net::SocketAddr;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,17 @@ struct Conn {
     partial_since: Option<Instant>,
     /// When the connection was accepted or last completed a request.
     last_request: Instant,
+    /// Due time of this connection's live entry in the timer heap.
+    timer_at: Option<Instant>,
+}
+
+/// What a timer-heap entry wakes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerKey {
+    /// A session, by its [`Session::key`].
+    Session(u64),
+    /// A control connection (lab flush, request and idle timeouts).
+    Conn(ConnId),
 }
 
 /// A reply being built by a method handler.
@@ -48,7 +60,7 @@ struct Reply {
     headers: Vec<(HeaderName, String)>,
     body: Bytes,
     /// Outputs that must follow the reply (events, RTCP BYE).
-    after: Vec<Output<ServerEvent>>,
+    after: Vec<Emit<ServerEvent>>,
 }
 
 impl Reply {
@@ -98,7 +110,13 @@ pub struct Server {
     rng: SplitMix64,
     conns: BTreeMap<ConnId, Conn>,
     sessions: BTreeMap<String, Session>,
-    out: VecDeque<Output<ServerEvent>>,
+    /// Session id by [`Session::key`] (the timer heap holds keys, not strings).
+    keys: HashMap<u64, String>,
+    next_key: u64,
+    /// Deadlines of sessions and connections, earliest first. Entries are checked when they
+    /// come due (lazy deletion): one whose time is not the owner's `timer_at` is stale.
+    timers: BinaryHeap<Reverse<(Instant, TimerKey)>>,
+    out: VecDeque<Emit<ServerEvent>>,
     shut_down: bool,
     auth: Option<Authenticator>,
 }
@@ -132,6 +150,9 @@ impl Server {
             rng,
             conns: BTreeMap::new(),
             sessions: BTreeMap::new(),
+            keys: HashMap::new(),
+            next_key: 0,
+            timers: BinaryHeap::new(),
             out: VecDeque::new(),
             shut_down: false,
         }
@@ -193,7 +214,7 @@ impl Server {
     }
 
     fn event(&mut self, e: ServerEvent) {
-        self.out.push_back(Output::Event(e));
+        self.out.push_back(Output::Event(e).into());
     }
 
     // ----------------------------------------------------------------------------------
@@ -201,7 +222,7 @@ impl Server {
 
     fn on_connected(&mut self, conn: ConnId, peer: SocketAddr) {
         if self.shut_down {
-            self.out.push_back(Output::Close(conn));
+            self.out.push_back(Output::Close(conn).into());
             return;
         }
         if self.conns.contains_key(&conn) {
@@ -222,7 +243,7 @@ impl Server {
             None
         };
         if let Some(limit) = limit {
-            self.out.push_back(Output::Close(conn));
+            self.out.push_back(Output::Close(conn).into());
             self.event(ServerEvent::LimitExceeded { peer, limit });
             return;
         }
@@ -236,8 +257,10 @@ impl Server {
                 flush_at: None,
                 partial_since: None,
                 last_request: self.now,
+                timer_at: None,
             },
         );
+        self.schedule_conn(conn);
         self.event(ServerEvent::Connected { conn, peer });
     }
 
@@ -256,7 +279,7 @@ impl Server {
             self.close_session(&id, CloseReason::ConnectionClosed, false);
         }
         if close {
-            self.out.push_back(Output::Close(conn));
+            self.out.push_back(Output::Close(conn).into());
         }
         self.event(ServerEvent::Disconnected { conn, peer: c.peer });
     }
@@ -331,6 +354,7 @@ impl Server {
                 c.partial_since = Some(now);
             }
         }
+        self.schedule_conn(conn);
     }
 
     fn on_parse_error(&mut self, conn: ConnId, error: ParseError) {
@@ -353,10 +377,10 @@ impl Server {
             resp.headers.append(HeaderName::CSEQ, cseq.to_string());
         }
         self.common_headers(&mut resp);
-        self.out.push_back(Output::Transmit(Transmit {
+        self.out.push_back(Emit::Output(Output::Transmit(Transmit {
             dest: Dest::Stream(conn),
             data: resp.to_bytes(),
-        }));
+        })));
         self.event(ServerEvent::ProtocolError { conn, peer, error });
         self.drop_conn(conn, true);
     }
@@ -482,10 +506,10 @@ impl Server {
             resp.headers.append(name, value);
         }
         resp.body = reply.body;
-        self.out.push_back(Output::Transmit(Transmit {
+        self.out.push_back(Emit::Output(Output::Transmit(Transmit {
             dest: Dest::Stream(conn),
             data: resp.to_bytes(),
-        }));
+        })));
         self.event(ServerEvent::Request {
             conn,
             peer,
@@ -547,10 +571,12 @@ impl Server {
         self.catalog.lookup(name).map_err(|error| {
             let mut reply = Reply::new(error.status());
             if !matches!(error, LookupError::NotFound) {
-                reply.after.push(Output::Event(ServerEvent::LookupFailed {
-                    stream: name.to_string(),
-                    error,
-                }));
+                reply
+                    .after
+                    .push(Emit::Output(Output::Event(ServerEvent::LookupFailed {
+                        stream: name.to_string(),
+                        error,
+                    })));
             }
             reply
         })
@@ -660,7 +686,11 @@ impl Server {
                     self.now,
                 );
                 session.control = Some(conn);
+                session.key = self.next_key;
+                self.next_key += 1;
+                self.keys.insert(session.key, id.clone());
                 self.sessions.insert(id.clone(), session);
+                self.schedule_session(&id);
                 self.event(ServerEvent::SessionCreated {
                     session: id.clone(),
                     peer,
@@ -817,6 +847,7 @@ impl Server {
         if !s.is_playing() || seek.is_some() {
             s.play(now, seek);
         }
+
         let range = Range::Npt {
             start: NptTime::Seconds(s.position_secs()),
             end: (!s.looping).then(|| NptTime::Seconds(s.media.duration().as_secs_f64())),
@@ -830,6 +861,7 @@ impl Server {
             .header(HeaderName::RANGE, range.to_string())
             .header(HeaderName::RTP_INFO, rtp_info.to_string());
         reply.session = header;
+        self.schedule_session(&id);
         reply
     }
 
@@ -906,51 +938,155 @@ impl Server {
         if bye {
             s.send_rtcp(now, true, &mut tx);
         }
+        self.keys.remove(&s.key);
+        // Its connections may now idle out.
+        for conn in [s.control, s.conn()].into_iter().flatten() {
+            self.schedule_conn(conn);
+        }
         self.event(ServerEvent::SessionClosed {
             session: s.id,
             reason,
         });
     }
 
-    /// Fire everything due at `now`: lab flushes, expiries, frames and sender reports.
-    fn run_timers(&mut self) {
-        let now = self.now;
-        let flush: Vec<ConnId> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.flush_at.is_some_and(|t| t <= now))
-            .map(|(id, _)| *id)
-            .collect();
-        for conn in flush {
-            if let Some(c) = self.conns.get_mut(&conn) {
-                c.flush_at = None;
-            }
-            self.decode(conn, true);
-        }
-        self.cut_slow_connections();
+    /// Puts a session's next wake-up into the timer heap if it is earlier than the entry
+    /// there (later wake-ups are found when that entry comes due).
+    fn schedule_session(&mut self, id: &str) {
         let timeout = self.config.session_timeout;
-        let expired: Vec<String> = self
-            .sessions
-            .values()
-            .filter(|s| self.expires(s) && s.last_seen + timeout <= now)
-            .map(|s| s.id.clone())
-            .collect();
-        for id in expired {
-            self.close_session(&id, CloseReason::Timeout, false);
-        }
-        let (mut tx, sessions) = self.tx();
-        for s in sessions.values_mut() {
-            s.pump(now, &mut tx);
+        let Some(s) = self.sessions.get_mut(id) else {
+            return;
+        };
+        let Some(at) = session_wake(s, expires(&self.conns, s), timeout) else {
+            return;
+        };
+        if s.timer_at.is_none_or(|t| at < t) {
+            s.timer_at = Some(at);
+            self.timers.push(Reverse((at, TimerKey::Session(s.key))));
         }
     }
 
-    /// Connections that hold a session (they are exempt from the idle timeout).
-    fn session_conns(&self) -> BTreeSet<ConnId> {
-        self.sessions
+    /// Puts a connection's next deadline (a lower bound: the idle timeout is included even
+    /// if the connection holds a session) into the timer heap.
+    fn schedule_conn(&mut self, conn: ConnId) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let at = [
+            c.flush_at,
+            c.partial_since.map(|t| t + self.config.request_timeout),
+            Some(c.last_request + self.config.idle_timeout),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        // Connection deadlines move both ways (a request pushes the idle timeout back):
+        // re-arm on any change; the old entry goes stale.
+        if at != c.timer_at {
+            c.timer_at = at;
+            if let Some(at) = at {
+                self.timers.push(Reverse((at, TimerKey::Conn(conn))));
+            }
+        }
+    }
+
+    /// Fire everything due at `now` (lab flushes, timeouts, frames, sender reports): only
+    /// the entries at the top of the timer heap, not every session.
+    fn run_timers(&mut self) {
+        let now = self.now;
+        while let Some(&Reverse((at, key))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            match key {
+                TimerKey::Conn(conn) => self.conn_timer(conn, at),
+                TimerKey::Session(key) => self.session_timer(key, at),
+            }
+        }
+    }
+
+    fn conn_timer(&mut self, conn: ConnId, at: Instant) {
+        let now = self.now;
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if c.timer_at != Some(at) {
+            return; // stale
+        }
+        c.timer_at = None;
+        if c.flush_at.is_some_and(|t| t <= now) {
+            c.flush_at = None;
+            self.decode(conn, true);
+        }
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        let held = self
+            .sessions
             .values()
-            .flat_map(|s| [s.control, s.conn()])
-            .flatten()
-            .collect()
+            .any(|s| s.control == Some(conn) || s.conn() == Some(conn));
+        match self.conn_deadline(c, held) {
+            Some((t, partial)) if t <= now => self.cut_connection(conn, partial),
+            Some((t, _)) => {
+                let c = self.conns.get_mut(&conn).expect("looked up above");
+                let t = c.flush_at.map_or(t, |f| f.min(t));
+                if c.timer_at.is_none_or(|x| t < x) {
+                    c.timer_at = Some(t);
+                    self.timers.push(Reverse((t, TimerKey::Conn(conn))));
+                }
+            }
+            None => self.schedule_conn_flush(conn),
+        }
+    }
+
+    /// Re-arms only the lab flush timer of a connection that has no other deadline.
+    fn schedule_conn_flush(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            if let Some(t) = c.flush_at {
+                if c.timer_at.is_none_or(|x| t < x) {
+                    c.timer_at = Some(t);
+                    self.timers.push(Reverse((t, TimerKey::Conn(conn))));
+                }
+            }
+        }
+    }
+
+    fn session_timer(&mut self, key: u64, at: Instant) {
+        let now = self.now;
+        let timeout = self.config.session_timeout;
+        let wallclock = self.wallclock();
+        let Some(id) = self.keys.get(&key) else {
+            return;
+        };
+        let Some(s) = self.sessions.get_mut(id) else {
+            return;
+        };
+        if s.timer_at != Some(at) {
+            return; // stale
+        }
+        s.timer_at = None;
+        let expires = expires(&self.conns, s);
+        if expires && s.last_seen + timeout <= now {
+            let id = id.clone();
+            self.close_session(&id, CloseReason::Timeout, false);
+            return;
+        }
+        let mut tx = Tx {
+            rtp_local: self.config.rtp_local,
+            rtcp_local: self.config.rtcp_local,
+            max_rate: self.config.max_session_rate,
+            lab_max_packet: self.config.lab_max_packet,
+            wallclock,
+            rng: &mut self.rng,
+            out: &mut self.out,
+        };
+        s.pump(now, &mut tx);
+        if let Some(next) = session_wake(s, expires, timeout) {
+            // Never due again at `now`: that would spin (pump always moves past `now`).
+            let next = next.max(now + Duration::from_micros(1));
+            s.timer_at = Some(next);
+            self.timers.push(Reverse((next, TimerKey::Session(key))));
+        }
     }
 
     /// When a connection times out (`true`: an incomplete request, `false`: idle).
@@ -962,66 +1098,66 @@ impl Server {
         partial.into_iter().chain(idle).min_by_key(|(t, _)| *t)
     }
 
-    /// Close connections whose request is too slow (408) or which idle without a session.
-    fn cut_slow_connections(&mut self) {
-        let now = self.now;
-        let held = self.session_conns();
-        let due: Vec<(ConnId, SocketAddr, bool)> = self
-            .conns
-            .iter()
-            .filter_map(|(id, c)| {
-                let (t, partial) = self.conn_deadline(c, held.contains(id))?;
-                (t <= now).then_some((*id, c.peer, partial))
-            })
-            .collect();
-        for (conn, peer, partial) in due {
-            if partial {
-                let mut resp = Response::new(StatusCode::REQUEST_TIMEOUT);
-                self.common_headers(&mut resp);
-                self.out.push_back(Output::Transmit(Transmit {
-                    dest: Dest::Stream(conn),
-                    data: resp.to_bytes(),
-                }));
-            }
-            let limit = if partial {
-                Limit::RequestTimeout
-            } else {
-                Limit::IdleTimeout
-            };
-            self.event(ServerEvent::LimitExceeded { peer, limit });
-            self.drop_conn(conn, true);
+    /// Closes a connection whose request is too slow (408) or which idles without a session.
+    fn cut_connection(&mut self, conn: ConnId, partial: bool) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        let peer = c.peer;
+        if partial {
+            let mut resp = Response::new(StatusCode::REQUEST_TIMEOUT);
+            self.common_headers(&mut resp);
+            self.out.push_back(Emit::Output(Output::Transmit(Transmit {
+                dest: Dest::Stream(conn),
+                data: resp.to_bytes(),
+            })));
         }
+        let limit = if partial {
+            Limit::RequestTimeout
+        } else {
+            Limit::IdleTimeout
+        };
+        self.event(ServerEvent::LimitExceeded { peer, limit });
+        self.drop_conn(conn, true);
     }
 
-    /// Whether a session can expire: not while the connection it dies with is open (the
-    /// course-lab client sends nothing while it plays). Interleaved sessions are refreshed by
-    /// every byte on their connection instead.
-    fn expires(&self, s: &Session) -> bool {
-        !(s.is_lab() && s.conn().is_some_and(|c| self.conns.contains_key(&c)))
+    /// The earliest live timer, after dropping stale entries from the top of the heap.
+    fn next_deadline(&mut self) -> Option<Instant> {
+        while let Some(&Reverse((at, key))) = self.timers.peek() {
+            let live = match key {
+                TimerKey::Conn(c) => self.conns.get(&c).is_some_and(|c| c.timer_at == Some(at)),
+                TimerKey::Session(k) => self
+                    .keys
+                    .get(&k)
+                    .and_then(|id| self.sessions.get(id))
+                    .is_some_and(|s| s.timer_at == Some(at)),
+            };
+            if live {
+                return Some(at);
+            }
+            self.timers.pop();
+        }
+        None
     }
+}
 
-    fn next_deadline(&self) -> Option<Instant> {
-        let timeout = self.config.session_timeout;
-        let held = self.session_conns();
-        let conns = self.conns.iter().flat_map(|(id, c)| {
-            [
-                c.flush_at,
-                self.conn_deadline(c, held.contains(id)).map(|(t, _)| t),
-            ]
-            .into_iter()
-            .flatten()
-        });
-        let sessions = self.sessions.values().flat_map(|s| {
-            [
-                self.expires(s).then(|| s.last_seen + timeout),
-                s.next_frame_due(),
-                s.next_sr,
-            ]
-            .into_iter()
-            .flatten()
-        });
-        conns.chain(sessions).min()
-    }
+/// Whether a session can expire: not while the connection it dies with is open (the
+/// course-lab client sends nothing while it plays). Interleaved sessions are refreshed by
+/// every byte on their connection instead.
+fn expires(conns: &BTreeMap<ConnId, Conn>, s: &Session) -> bool {
+    !(s.is_lab() && s.conn().is_some_and(|c| conns.contains_key(&c)))
+}
+
+/// When a session next needs attention: its next frame, its next SR or its expiry.
+fn session_wake(s: &Session, expires: bool, timeout: Duration) -> Option<Instant> {
+    [
+        expires.then(|| s.last_seen + timeout),
+        s.next_frame_due(),
+        s.next_sr,
+    ]
+    .into_iter()
+    .flatten()
+    .min()
 }
 
 impl Machine for Server {
@@ -1057,9 +1193,30 @@ impl Machine for Server {
 
     fn poll_output(&mut self) -> Output<ServerEvent> {
         match self.out.pop_front() {
-            Some(o) => o,
+            Some(Emit::Output(o)) => o,
+            Some(Emit::Shared(t)) => {
+                // The contiguous form: on a stream, a whole frame in one transmit.
+                let mut data = Vec::with_capacity(t.len());
+                t.write_to(&mut data);
+                if let Dest::Stream(_) = t.dest {
+                    while let Some(Emit::Shared(n)) = self.out.front() {
+                        if n.dest != t.dest || n.frame_start {
+                            break;
+                        }
+                        n.write_to(&mut data);
+                        self.out.pop_front();
+                    }
+                }
+                Output::Transmit(Transmit { dest: t.dest, data })
+            }
             None => Output::Timeout(self.next_deadline()),
         }
+    }
+
+    fn poll_emit(&mut self) -> Emit<ServerEvent> {
+        self.out
+            .pop_front()
+            .unwrap_or_else(|| Emit::Output(Output::Timeout(self.next_deadline())))
     }
 }
 

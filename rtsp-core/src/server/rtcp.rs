@@ -10,84 +10,47 @@ pub(crate) struct SenderInfo {
     pub(crate) octets: u32,
 }
 
-/// A compound packet: SR, SDES with one CNAME item, and a BYE if `bye`.
+use rtp_core::rtcp::{Bye, RtcpPacket, Sdes, SenderReport};
+pub(crate) use rtp_core::rtcp::ReportBlock;
+use rtp_core::NtpTime;
+
+/// A compound packet: SR, SDES with one CNAME item, and a BYE if `bye` (written with
+/// [`rtp_core::rtcp`]; a few per session every 5 s, not on the hot path).
 pub(crate) fn write_report(info: &SenderInfo, cname: &str, bye: bool, out: &mut Vec<u8>) {
-    // SR: V=2 P=0 RC=0, PT=200, length 6 (28 bytes).
-    out.extend_from_slice(&[0x80, 200, 0, 6]);
-    out.extend_from_slice(&info.ssrc.to_be_bytes());
-    out.extend_from_slice(&info.ntp.to_be_bytes());
-    out.extend_from_slice(&info.rtp_time.to_be_bytes());
-    out.extend_from_slice(&info.packets.to_be_bytes());
-    out.extend_from_slice(&info.octets.to_be_bytes());
-    // SDES: one chunk, CNAME item, END, padded to 32 bits.
-    let cname = &cname.as_bytes()[..cname.len().min(255)];
-    let chunk_len = 4 + 2 + cname.len() + 1;
-    let padded = chunk_len.div_ceil(4) * 4;
-    let words = (4 + padded) / 4 - 1;
-    out.extend_from_slice(&[0x81, 202]);
-    out.extend_from_slice(&(words as u16).to_be_bytes());
-    out.extend_from_slice(&info.ssrc.to_be_bytes());
-    out.push(1);
-    out.push(cname.len() as u8);
-    out.extend_from_slice(cname);
-    out.resize(out.len() + (padded - chunk_len) + 1, 0);
+    SenderReport {
+        ssrc: info.ssrc,
+        ntp_time: NtpTime(info.ntp),
+        rtp_timestamp: info.rtp_time,
+        packet_count: info.packets,
+        octet_count: info.octets,
+        reports: Vec::new(),
+    }
+    .write(out);
+    Sdes::cname(info.ssrc, cname).write(out);
     if bye {
-        out.extend_from_slice(&[0x81, 203, 0, 1]);
-        out.extend_from_slice(&info.ssrc.to_be_bytes());
+        Bye {
+            ssrcs: vec![info.ssrc],
+            reason: None,
+        }
+        .write(out);
     }
 }
 
-/// One report block of an RR or SR (RFC 3550 §6.4.1), as received.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ReportBlock {
-    pub(crate) ssrc: u32,
-    pub(crate) fraction_lost: u8,
-    pub(crate) cumulative_lost: i32,
-    pub(crate) highest_seq: u32,
-    pub(crate) jitter: u32,
-}
-
-/// The report blocks of a compound RTCP packet, `None` if it is not RTCP at all
-/// (hole-punch junk, a truncated packet, an RTP packet).
-pub(crate) fn parse_report_blocks(mut data: &[u8]) -> Option<Vec<ReportBlock>> {
-    let mut blocks = Vec::new();
-    if data.len() < 8 {
+/// The report blocks (of SRs and RRs) of a compound RTCP packet, `None` if it is not RTCP
+/// at all (hole-punch junk, a truncated packet, an RTP packet).
+pub(crate) fn parse_report_blocks(data: &[u8]) -> Option<Vec<ReportBlock>> {
+    // RTCP packet types are 192..=223 (RFC 5761 §4); an RTP packet or junk is not RTCP.
+    if data.len() < 8 || !(192..=223).contains(&data[1]) {
         return None;
     }
-    while !data.is_empty() {
-        if data.len() < 4 || data[0] >> 6 != 2 {
-            return None;
+    let packets = RtcpPacket::parse_compound(data).ok()?;
+    let mut blocks = Vec::new();
+    for p in packets {
+        match p {
+            RtcpPacket::SenderReport(sr) => blocks.extend(sr.reports),
+            RtcpPacket::ReceiverReport(rr) => blocks.extend(rr.reports),
+            _ => {}
         }
-        let count = usize::from(data[0] & 0x1F);
-        let pt = data[1];
-        let len = (usize::from(u16::from_be_bytes([data[2], data[3]])) + 1) * 4;
-        if len > data.len() || !(192..=223).contains(&pt) {
-            return None;
-        }
-        let body = &data[4..len];
-        let skip = match pt {
-            200 => Some(24), // SR: sender SSRC + 20 bytes of sender info
-            201 => Some(4),  // RR: sender SSRC
-            _ => None,
-        };
-        if let Some(skip) = skip {
-            let mut rest = body.get(skip..)?;
-            for _ in 0..count {
-                let b = rest.get(..24)?;
-                let word = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-                let lost24 = word(4) & 0x00FF_FFFF;
-                let cumulative_lost = ((lost24 << 8) as i32) >> 8;
-                blocks.push(ReportBlock {
-                    ssrc: word(0),
-                    fraction_lost: b[4],
-                    cumulative_lost,
-                    highest_seq: word(8),
-                    jitter: word(12),
-                });
-                rest = &rest[24..];
-            }
-        }
-        data = &data[len..];
     }
     Some(blocks)
 }
@@ -137,8 +100,10 @@ mod tests {
                 ssrc: 0xAABB_CCDD,
                 fraction_lost: 64,
                 cumulative_lost: -2,
-                highest_seq: 100,
-                jitter: 7
+                extended_highest_seq: 100,
+                jitter: 7,
+                last_sr: 0,
+                delay_since_last_sr: 0,
             }]
         );
         // Junk and hole-punch packets are not RTCP.

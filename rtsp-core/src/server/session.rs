@@ -4,8 +4,9 @@ use super::media::{Media, RTP_HEADER_LEN};
 use super::rtcp::{self, SenderInfo};
 use super::util::{ntp_time, SplitMix64};
 use super::{Limit, ServerEvent, SessionStats};
-use crate::io::{ConnId, Dest, Output, Transmit};
+use crate::io::{ConnId, Dest, Emit, InlineHeader, Output, SharedTransmit, Transmit};
 use crate::message::write_interleaved;
+use bytes::Bytes;
 use core::net::SocketAddr;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -15,8 +16,10 @@ use std::time::{Duration, Instant};
 const PT_JPEG: u8 = 26;
 /// Largest UDP payload over IPv4.
 const MAX_DATAGRAM: usize = 65_507;
-/// A late runtime gets at most this many frames at once; further behind, pacing skips ahead.
-const MAX_BURST: u64 = 4;
+/// A late runtime never gets a catch-up burst: up to this many frames behind, the schedule
+/// slips (the due frame goes now, the next one a frame interval later); further behind,
+/// pacing skips ahead to the current frame.
+const MAX_SLIP: u64 = 4;
 /// First RTCP SR after PLAY.
 const SR_FIRST_DELAY: Duration = Duration::from_secs(1);
 /// RTCP SR interval: 5 s, randomized by ±1 s (RFC 3550 §6.2 randomizes too).
@@ -58,7 +61,7 @@ pub(crate) struct Tx<'a> {
     /// Wall-clock time now, since the UNIX epoch.
     pub(crate) wallclock: Duration,
     pub(crate) rng: &'a mut SplitMix64,
-    pub(crate) out: &'a mut VecDeque<Output<ServerEvent>>,
+    pub(crate) out: &'a mut VecDeque<Emit<ServerEvent>>,
 }
 
 #[derive(Debug)]
@@ -88,6 +91,10 @@ pub(crate) struct Session {
     pub(crate) last_seen: Instant,
     pub(crate) next_sr: Option<Instant>,
     pub(crate) stats: SessionStats,
+    /// Its key in the server's timer heap.
+    pub(crate) key: u64,
+    /// Due time of its live entry in the timer heap.
+    pub(crate) timer_at: Option<Instant>,
     cname: String,
     /// Rate cap: bytes that may be sent now (a bucket holding one second), refilled at
     /// `refilled`.
@@ -134,6 +141,8 @@ impl Session {
             last_seen: now,
             next_sr: None,
             stats: SessionStats::default(),
+            key: 0,
+            timer_at: None,
             cname,
             tokens: f64::INFINITY,
             refilled: now,
@@ -220,8 +229,8 @@ impl Session {
         self.pos as f64 / self.media.fps()
     }
 
-    /// Send every frame due at `now` (at most [`MAX_BURST`]; further behind, skip ahead),
-    /// and the RTCP SR if due.
+    /// Send the frame due at `now` (one at most: late by up to [`MAX_SLIP`] frames the
+    /// schedule slips, further behind it skips ahead), and the RTCP SR if due.
     pub(crate) fn pump(&mut self, now: Instant, tx: &mut Tx<'_>) {
         if let PlayState::Playing { start, k0 } = self.state {
             if now >= start {
@@ -235,20 +244,21 @@ impl Session {
                 }
                 let sent = self.k - k0;
                 if last >= sent {
-                    let mut behind = last + 1 - sent;
-                    if behind > MAX_BURST {
+                    let behind = last + 1 - sent;
+                    if behind > MAX_SLIP {
                         for _ in 0..behind - 1 {
                             self.stats.frames_skipped += 1;
                             if !self.advance(tx) {
                                 break;
                             }
                         }
-                        behind = 1;
+                    } else if behind > 1 {
+                        self.state = PlayState::Playing {
+                            start: now,
+                            k0: self.k,
+                        };
                     }
-                    for _ in 0..behind {
-                        if !self.is_playing() {
-                            break;
-                        }
+                    if self.is_playing() {
                         self.send_frame(now, tx);
                         self.advance(tx);
                     }
@@ -277,9 +287,10 @@ impl Session {
                 self.at_end = true;
                 self.pause();
                 self.send_rtcp_at_end(tx);
-                tx.out.push_back(Output::Event(ServerEvent::EndOfStream {
-                    session: self.id.clone(),
-                }));
+                tx.out
+                    .push_back(Emit::Output(Output::Event(ServerEvent::EndOfStream {
+                        session: self.id.clone(),
+                    })));
                 return false;
             }
         }
@@ -293,12 +304,25 @@ impl Session {
         }
     }
 
-    fn write_rtp_header(&self, marker: bool, seq: u16, ts: u32, out: &mut Vec<u8>) {
-        out.push(0x80);
-        out.push(if marker { 0x80 | PT_JPEG } else { PT_JPEG });
-        out.extend_from_slice(&seq.to_be_bytes());
-        out.extend_from_slice(&ts.to_be_bytes());
-        out.extend_from_slice(&self.ssrc.to_be_bytes());
+    /// The 12-byte RTP header (V=2, no CSRC, no extension, PT 26) of one packet.
+    fn rtp_header(&self, marker: bool, seq: u16, ts: u32) -> [u8; RTP_HEADER_LEN] {
+        let mut h = [0u8; RTP_HEADER_LEN];
+        h[0] = 0x80;
+        h[1] = if marker { 0x80 | PT_JPEG } else { PT_JPEG };
+        h[2..4].copy_from_slice(&seq.to_be_bytes());
+        h[4..8].copy_from_slice(&ts.to_be_bytes());
+        h[8..12].copy_from_slice(&self.ssrc.to_be_bytes());
+        h
+    }
+
+    /// Queues one packet: a per-session header in front of a shared payload (no copy).
+    fn emit_shared(tx: &mut Tx<'_>, dest: Dest, header: InlineHeader, body: &Bytes, first: bool) {
+        tx.out.push_back(Emit::Shared(SharedTransmit {
+            dest,
+            header,
+            body: body.clone(),
+            frame_start: first,
+        }));
     }
 
     /// Whether the rate cap lets `bytes` go now; takes them from the bucket if so.
@@ -317,10 +341,11 @@ impl Session {
         self.stats.frames_skipped += 1;
         if !self.reported_rate {
             self.reported_rate = true;
-            tx.out.push_back(Output::Event(ServerEvent::LimitExceeded {
-                peer: self.peer,
-                limit: Limit::SessionRate,
-            }));
+            tx.out
+                .push_back(Emit::Output(Output::Event(ServerEvent::LimitExceeded {
+                    peer: self.peer,
+                    limit: Limit::SessionRate,
+                })));
         }
         false
     }
@@ -346,71 +371,58 @@ impl Session {
                     self.stats.frames_skipped += 1;
                     if !self.reported_lab_size {
                         self.reported_lab_size = true;
-                        tx.out.push_back(Output::Event(ServerEvent::LimitExceeded {
-                            peer: self.peer,
-                            limit: Limit::LabFrameTooLarge,
-                        }));
+                        tx.out
+                            .push_back(Emit::Output(Output::Event(ServerEvent::LimitExceeded {
+                                peer: self.peer,
+                                limit: Limit::LabFrameTooLarge,
+                            })));
                     }
                     return;
                 }
                 // The lab client wants frame numbers from 1 that only grow (1 = restart).
                 let seq = lab_seq(self.k);
-                let mut data = Vec::with_capacity(RTP_HEADER_LEN + frame.jpeg.len());
-                self.write_rtp_header(false, seq, ts, &mut data);
-                data.extend_from_slice(&frame.jpeg);
+                let header =
+                    InlineHeader::new(&self.rtp_header(false, seq, ts)).unwrap_or_default();
                 self.stats.packets += 1;
                 self.stats.octets += frame.jpeg.len() as u64;
-                tx.out.push_back(Output::Transmit(Transmit {
-                    dest: Dest::Udp {
-                        local: tx.rtp_local,
-                        remote: rtp,
-                    },
-                    data,
-                }));
+                let dest = Dest::Udp {
+                    local: tx.rtp_local,
+                    remote: rtp,
+                };
+                Self::emit_shared(tx, dest, header, &frame.jpeg, true);
             }
             Delivery::Udp { rtp, .. } => {
+                let dest = Dest::Udp {
+                    local: tx.rtp_local,
+                    remote: rtp,
+                };
                 let n = frame.fragments.len();
                 for (i, frag) in frame.fragments.iter().enumerate() {
-                    let mut data = Vec::with_capacity(RTP_HEADER_LEN + frag.len());
-                    self.write_rtp_header(i + 1 == n, self.seq, ts, &mut data);
-                    data.extend_from_slice(frag);
+                    let header = InlineHeader::new(&self.rtp_header(i + 1 == n, self.seq, ts))
+                        .unwrap_or_default();
                     self.seq = self.seq.wrapping_add(1);
                     self.stats.packets += 1;
                     self.stats.octets += frag.len() as u64;
-                    tx.out.push_back(Output::Transmit(Transmit {
-                        dest: Dest::Udp {
-                            local: tx.rtp_local,
-                            remote: rtp,
-                        },
-                        data,
-                    }));
+                    Self::emit_shared(tx, dest, header, frag, i == 0);
                 }
             }
             Delivery::Interleaved {
                 conn, rtp_channel, ..
             } => {
-                // One transmit per frame: all fragments, each `$`-framed.
+                // Each packet `$`-framed: `$`, channel, length, RTP header, shared payload.
+                let dest = Dest::Stream(conn);
                 let n = frame.fragments.len();
-                let total: usize = frame
-                    .fragments
-                    .iter()
-                    .map(|f| 4 + RTP_HEADER_LEN + f.len())
-                    .sum();
-                let mut data = Vec::with_capacity(total);
-                let mut packet = Vec::with_capacity(RTP_HEADER_LEN + 1500);
                 for (i, frag) in frame.fragments.iter().enumerate() {
-                    packet.clear();
-                    self.write_rtp_header(i + 1 == n, self.seq, ts, &mut packet);
-                    packet.extend_from_slice(frag);
-                    write_interleaved(rtp_channel, &packet, &mut data);
+                    let len = (RTP_HEADER_LEN + frag.len()) as u16;
+                    let mut header = InlineHeader::default();
+                    let [hi, lo] = len.to_be_bytes();
+                    header.push(&[b'$', rtp_channel, hi, lo]);
+                    header.push(&self.rtp_header(i + 1 == n, self.seq, ts));
                     self.seq = self.seq.wrapping_add(1);
                     self.stats.packets += 1;
                     self.stats.octets += frag.len() as u64;
+                    Self::emit_shared(tx, dest, header, frag, i == 0);
                 }
-                tx.out.push_back(Output::Transmit(Transmit {
-                    dest: Dest::Stream(conn),
-                    data,
-                }));
             }
         }
         self.stats.frames += 1;
@@ -467,7 +479,7 @@ impl Session {
             }
             Delivery::Lab { .. } => return,
         };
-        tx.out.push_back(Output::Transmit(transmit));
+        tx.out.push_back(Emit::Output(Output::Transmit(transmit)));
     }
 }
 

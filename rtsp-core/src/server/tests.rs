@@ -805,7 +805,8 @@ fn late_polls_never_burst() {
     // The frame sent is the current one (frame 8), with its own timestamp.
     let media = test_media("test");
     assert_eq!(pkts[0].payload, media.fragments(8).unwrap()[0].to_vec());
-    // A little late (0.25 s = 2 frames due): both are sent.
+    // A little late (0.25 s = 2 frames due): one frame, no catch-up burst; the schedule
+    // slips (nothing skipped) and the next frame is due a frame interval later.
     h.now += Duration::from_millis(250);
     let now = h.now;
     h.input(Input::Timeout(now));
@@ -814,7 +815,10 @@ fn late_polls_never_burst() {
         .iter()
         .filter(|d| rtp(d).marker)
         .count();
-    assert_eq!(n, 2);
+    assert_eq!(n, 1);
+    let stats = h.server.session_stats(&sid).unwrap();
+    assert_eq!((stats.frames, stats.frames_skipped), (3, 7));
+    assert_eq!(h.deadline, Some(now + Duration::from_millis(100)));
 }
 
 #[test]

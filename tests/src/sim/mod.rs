@@ -380,6 +380,8 @@ pub struct Sim {
     queue: BinaryHeap<Reverse<Scheduled>>,
     counter: u64,
     held: HashMap<u64, Held>,
+    /// Held datagrams in order: (token, destination, later datagrams still to overtake it).
+    held_order: Vec<(u64, SocketAddr, usize)>,
     addrs: HashMap<SocketAddr, Node>,
     same_instant: (Duration, u64),
     /// Steps at one virtual instant before the run fails as a livelock
@@ -442,6 +444,7 @@ impl Sim {
             queue: BinaryHeap::new(),
             counter: 0,
             held: HashMap::new(),
+            held_order: Vec::new(),
             addrs,
             same_instant: (Duration::ZERO, 0),
             same_instant_limit: SAME_INSTANT_LIMIT,
@@ -793,51 +796,13 @@ impl Sim {
                 rule: None,
             }
         };
-        // Datagrams of a rule overtake its held ones.
-        if let (Some(r), true) = (rule, !delays.is_empty() && fate != Fate::Reordered) {
-            let first = self.now + delays[0];
-            let mut release = Vec::new();
-            for (token, left) in self.net.rules[r.0].held.iter_mut() {
-                *left = left.saturating_sub(1);
-                if *left == 0 {
-                    release.push(*token);
-                }
-            }
-            self.net.rules[r.0].held.retain(|(_, l)| *l > 0);
-            for d in &delays {
-                if let Some(to_node) = dest {
-                    self.schedule(
-                        self.now + *d,
-                        to_node,
-                        What::Datagram {
-                            from,
-                            to,
-                            data: data.clone(),
-                        },
-                    );
-                }
-            }
-            for token in release {
-                if let Some(h) = self.held.remove(&token) {
-                    let at = first.max(self.now + h.latency);
-                    self.schedule(
-                        at,
-                        h.to,
-                        What::Datagram {
-                            from: h.from,
-                            to: h.dst,
-                            data: h.data,
-                        },
-                    );
-                }
-            }
-        } else if fate == Fate::Reordered {
+        if fate == Fate::Reordered {
             let r = rule.expect("a rule reordered it");
             let token = self.counter + 1_000_000_000;
             self.counter += 1;
             let depth = self.net.rules[r.0].impair.reorder_depth.max(1);
             let latency = self.net.rules[r.0].impair.latency;
-            self.net.rules[r.0].held.push((token, depth));
+            self.held_order.push((token, to, depth));
             self.held.insert(
                 token,
                 Held {
@@ -850,16 +815,40 @@ impl Sim {
             );
             let at = self.now + delays[0];
             self.schedule(at, Node::Server, What::Release { token });
-        } else {
+        } else if let (Some(to_node), false) = (dest, delays.is_empty()) {
+            let first = self.now + delays[0];
             for d in &delays {
-                if let Some(to_node) = dest {
+                self.schedule(
+                    self.now + *d,
+                    to_node,
+                    What::Datagram {
+                        from,
+                        to,
+                        data: data.clone(),
+                    },
+                );
+            }
+            // Datagrams to the same address overtake the held ones (whatever rule decided).
+            let mut release = Vec::new();
+            for (token, dst, left) in self.held_order.iter_mut() {
+                if *dst == to {
+                    *left = left.saturating_sub(1);
+                    if *left == 0 {
+                        release.push(*token);
+                    }
+                }
+            }
+            self.held_order.retain(|(_, _, l)| *l > 0);
+            for token in release {
+                if let Some(h) = self.held.remove(&token) {
+                    let at = first.max(self.now + h.latency);
                     self.schedule(
-                        self.now + *d,
-                        to_node,
+                        at,
+                        h.to,
                         What::Datagram {
-                            from,
-                            to,
-                            data: data.clone(),
+                            from: h.from,
+                            to: h.dst,
+                            data: h.data,
                         },
                     );
                 }
@@ -945,9 +934,7 @@ impl Sim {
         match (s.to, s.what) {
             (_, What::Release { token }) => {
                 if let Some(h) = self.held.remove(&token) {
-                    for r in &mut self.net.rules {
-                        r.held.retain(|(t, _)| *t != token);
-                    }
+                    self.held_order.retain(|(t, _, _)| *t != token);
                     let what = What::Datagram {
                         from: h.from,
                         to: h.dst,

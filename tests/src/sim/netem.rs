@@ -84,8 +84,8 @@ pub struct Impair {
     pub loss: Loss,
     /// Probability that a datagram is delivered twice (the copy right after the original).
     pub duplicate: f64,
-    /// Probability that a datagram is held back until `reorder_depth` later datagrams of the
-    /// same rule were delivered (or `reorder_max_hold` passed).
+    /// Probability that a datagram is held back until `reorder_depth` later datagrams to the
+    /// same address were delivered (or `reorder_max_hold` passed).
     pub reorder: f64,
     /// How many later datagrams overtake a held one.
     pub reorder_depth: usize,
@@ -220,8 +220,6 @@ pub struct Rule {
     pub stats: RuleStats,
     bad: bool,
     busy_until: Duration,
-    /// Held datagrams: (token, later datagrams still to overtake it).
-    pub(super) held: Vec<(u64, usize)>,
 }
 
 impl std::fmt::Debug for Rule {
@@ -279,7 +277,6 @@ impl Netem {
             stats: RuleStats::default(),
             bad: false,
             busy_until: Duration::ZERO,
-            held: Vec::new(),
         });
         RuleId(self.rules.len() - 1)
     }

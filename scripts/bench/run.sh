@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Reproduces the BENCHMARKS.md table: the raw loopback UDP ceiling (udp-ceiling), our server
+# (server-mio) and gst-rtsp-server (per-client pipelines and --shared), all measured with the same
+# load generator (rtsp-load) at the same session counts, on loopback only.
+#
+#   scripts/bench/run.sh                    # counts 1 100 1000 2000, ~8-9 min
+#   COUNTS="1 100" DUR=5 scripts/bench/run.sh   # quicker
+#   OUT=/tmp/bench scripts/bench/run.sh     # results directory (default target/bench/DATE)
+#   SKIP_BUILD=1 scripts/bench/run.sh       # use the release binaries already built
+#
+# Needs: cargo, ffmpeg (to make the MJPEG file), /usr/bin/python3 with gst-rtsp-server GI
+# bindings (see ../shared/interop/README.md; the gst part is skipped without them).
+# Every server runs under `timeout` and is stopped by its PID; every load run is bounded.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+COUNTS=${COUNTS:-"1 100 1000 2000"}
+GST_COUNTS=${GST_COUNTS:-"1 100 1000"}
+DUR=${DUR:-10}          # seconds of load per run (setup included)
+GST_DUR=${GST_DUR:-15}  # gst-rtsp-server accepts with a backlog of 5: give setup more time
+OUT=${OUT:-$ROOT/target/bench/$(date +%Y%m%d-%H%M%S)}
+PORT_OURS=${PORT_OURS:-18554}
+PORT_GST=${PORT_GST:-18556}
+GST_LAUNCHER=${GST_LAUNCHER:-$ROOT/../shared/interop/gst_rtsp_mjpeg_server.py}
+mkdir -p "$OUT"
+BIN=$ROOT/target/release
+RESULTS=$OUT/results.txt
+: > "$RESULTS"
+
+log() { echo "[$(date +%T)] $*" | tee -a "$OUT/run.log" >&2; }
+
+machine() {
+    echo "date: $(date -u +%FT%TZ)"
+    echo "nproc: $(nproc)"
+    echo "kernel: $(uname -r)"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+    echo "mem: $(free -h | awk '/Mem:/ {print $2}')"
+    echo "uptime: $(uptime)"
+    echo "rustc: $(rustc --version)"
+    echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo none) (dirty: $(git status --porcelain 2>/dev/null | wc -l) files)"
+}
+
+# record LABEL COMMAND... : runs a bounded measurement, keeps its last machine-readable line.
+record() {
+    local label=$1; shift
+    local f="$OUT/$(echo "$label" | tr ' /=' '___').log"
+    log "$label: $*"
+    local load; load=$(cut -d' ' -f1 /proc/loadavg)
+    set +e
+    "$@" > "$f" 2>&1
+    local rc=$?
+    set -e
+    local last; last=$(grep -E '^(sessions=|mode=)' "$f" | tail -1 || true)
+    echo "$label | rc=$rc load_before=$load | $last" | tee -a "$RESULTS" >&2
+}
+
+wait_port() {  # wait (bounded) until something listens on 127.0.0.1:$1
+    for _ in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    return 1
+}
+
+child_of() {  # the PID of the (single) child of PID $1: the server under `timeout`
+    local c=""
+    for _ in $(seq 1 50); do
+        c=$(cat "/proc/$1/task/$1/children" 2>/dev/null | awk '{print $1}')
+        [ -n "$c" ] && break
+        sleep 0.1
+    done
+    echo "$c"
+}
+
+stop() {  # stop server PID $1 (SIGINT, then SIGKILL), reap its timeout wrapper $2
+    kill -INT "$1" 2>/dev/null || true
+    for _ in $(seq 1 30); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$2" 2>/dev/null || true
+}
+
+machine | tee "$OUT/machine.txt" >&2
+
+if [ "${SKIP_BUILD:-0}" = 1 ]; then
+    log "SKIP_BUILD=1: using the binaries already in $BIN"
+else
+    log "building (release)"
+    cargo build --release -p server-mio -p rtsp-load -p udp-ceiling 2>&1 | tail -1 >&2
+fi
+for b in server-mio rtsp-load udp-ceiling; do
+    [ -x "$BIN/$b" ] || { echo "missing $BIN/$b" >&2; exit 1; }
+done
+
+# The MJPEG file every server streams: 384x288, 25 fps, 10 s, RFC 2435 carriable (4:2:0,
+# standard Huffman tables), concatenated JPEG.
+MEDIA=$OUT/media
+mkdir -p "$MEDIA"
+if [ ! -s "$MEDIA/sample.mjpeg" ]; then
+    ffmpeg -loglevel error -y -f lavfi -i testsrc=size=384x288:rate=25 -t 10 -pix_fmt yuvj420p \
+        -huffman default -force_duplicated_matrix 1 -f mjpeg "$MEDIA/sample.mjpeg"
+fi
+log "media: $(stat -c %s "$MEDIA/sample.mjpeg") bytes"
+
+# ---------------------------------------------------------------------------------------------
+# (b) our server, then (a) the ceiling with the datagram sizes rtsp-load measured on it.
+PPF=5; BPP=1240
+for k in $COUNTS; do
+    t=$((DUR + 30))
+    RUST_LOG=warn timeout -k 5 "$t" "$BIN/server-mio" --port "$PORT_OURS" --bind 127.0.0.1 \
+        --media "$MEDIA" --loop --fps 25 --max-sessions 20000 --max-connections 20000 \
+        --max-connections-per-ip 20000 > "$OUT/server-mio-$k.log" 2>&1 &
+    tp=$!
+    sp=$(child_of "$tp")
+    wait_port "$PORT_OURS" || { log "server-mio did not start"; stop "$sp" "$tp"; continue; }
+    sleep 0.5
+    record "ours k=$k" timeout -k 5 $((DUR + 20)) "$BIN/rtsp-load" \
+        "rtsp://127.0.0.1:$PORT_OURS/sample.mjpeg" --sessions "$k" --duration "$DUR" --server-pid "$sp"
+    stop "$sp" "$tp"
+    line=$(tail -1 "$RESULTS")
+    p=$(echo "$line" | grep -o 'pkts_per_frame=[0-9.]*' | cut -d= -f2 || true)
+    b=$(echo "$line" | grep -o 'bytes_per_pkt=[0-9]*' | cut -d= -f2 || true)
+    if [ -n "$p" ] && [ "$p" != "0.00" ]; then PPF=$p; BPP=$b; fi
+    sleep 1
+done
+FRAME_BYTES=$(python3 -c "print(round($PPF*$BPP))")
+log "ceiling frame: $FRAME_BYTES bytes (measured $PPF datagrams x $BPP B)"
+
+for k in $COUNTS; do
+    for mode in gso sendmmsg sendto; do
+        record "ceiling $mode k=$k" timeout -k 5 $((DUR + 20)) "$BIN/udp-ceiling" \
+            --sessions "$k" --duration "$DUR" --mode "$mode" --frame-bytes "$FRAME_BYTES"
+    done
+done
+for mode in gso sendmmsg sendto; do
+    record "ceiling-max $mode k=1000" timeout -k 5 25 "$BIN/udp-ceiling" \
+        --sessions 1000 --duration 5 --mode "$mode" --max --frame-bytes "$FRAME_BYTES"
+done
+
+# ---------------------------------------------------------------------------------------------
+# (c) gst-rtsp-server: a pipeline per client, then one shared pipeline.
+if [ -f "$GST_LAUNCHER" ] && /usr/bin/python3 -c 'import gi; gi.require_version("GstRtspServer", "1.0")' 2>/dev/null; then
+    for shared in no yes; do
+        counts=$GST_COUNTS; [ "$shared" = yes ] && counts=$COUNTS
+        for k in $counts; do
+            extra=(); [ "$shared" = yes ] && extra=(--shared)
+            t=$((GST_DUR + 40))
+            timeout -k 5 "$t" /usr/bin/python3 "$GST_LAUNCHER" --port "$PORT_GST" \
+                --file "$MEDIA/sample.mjpeg" --fps 25 --seconds $((t - 5)) "${extra[@]}" \
+                > "$OUT/gst-$shared-$k.log" 2>&1 &
+            tp=$!
+            sp=$(child_of "$tp")
+            wait_port "$PORT_GST" || { log "gst did not start"; stop "$sp" "$tp"; continue; }
+            sleep 0.5
+            record "gst shared=$shared k=$k" timeout -k 5 $((GST_DUR + 20)) "$BIN/rtsp-load" \
+                "rtsp://127.0.0.1:$PORT_GST/test" --sessions "$k" --duration "$GST_DUR" --server-pid "$sp"
+            stop "$sp" "$tp"
+            sleep 1
+        done
+    done
+else
+    log "gst-rtsp-server (python3-gi, gir1.2-gst-rtsp-server-1.0) not available: skipped"
+fi
+
+log "done: $RESULTS"
+machine | tail -4 >&2
+python3 "$ROOT/scripts/bench/table.py" "$RESULTS" | tee "$OUT/table.md"

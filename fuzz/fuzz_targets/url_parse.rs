@@ -9,6 +9,11 @@ use rtsp_mjpeg_fuzz::ignored;
 
 fn check(u: &RtspUrl) {
     let w = u.to_string();
+    // Known issue `url-ws`: a URL can end in (Unicode) whitespace (before a `#fragment`, or
+    // from a joined control), which `parse` trims, so it does not round-trip.
+    if ignored("url-ws") && w.trim_end() != w {
+        return;
+    }
     let again = RtspUrl::parse(&w).unwrap_or_else(|e| panic!("`{w}` does not re-parse: {e}"));
     assert_eq!(again, u.without_credentials(), "`{w}`");
     assert_eq!(again.to_string(), w);
@@ -42,11 +47,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = percent_decode(control);
         if let Ok(u) = &parsed {
             if let Ok(j) = u.join(control) {
-                // Known issue `url-join-ws`: join keeps (Unicode) whitespace at the end of the
-                // control in the path; parse trims it, so the joined URL does not round-trip.
-                if !(ignored("url-join-ws") && control.trim() != control) {
-                    check(&j);
-                }
+                check(&j);
             }
         }
     }

@@ -51,16 +51,16 @@ enum Chunk {
 impl Chunk {
     fn len(&self) -> usize {
         match self {
-            Chunk::Owned(v) => v.len(),
-            Chunk::Shared(h, b) => h.len() + b.len(),
+            Self::Owned(v) => v.len(),
+            Self::Shared(h, b) => h.len() + b.len(),
         }
     }
 
     /// Its bytes from `off` on, as up to two slices.
     fn parts(&self, off: usize) -> [&[u8]; 2] {
         let (a, b): (&[u8], &[u8]) = match self {
-            Chunk::Owned(v) => (v, &[]),
-            Chunk::Shared(h, b) => (h.as_slice(), b),
+            Self::Owned(v) => (v, &[]),
+            Self::Shared(h, b) => (h.as_slice(), b),
         };
         if off < a.len() {
             [&a[off..], b]

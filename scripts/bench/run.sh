@@ -123,6 +123,22 @@ for k in $COUNTS; do
     if [ -n "$p" ] && [ "$p" != "0.00" ]; then PPF=$p; BPP=$b; fi
     sleep 1
 done
+# One TCP-interleaved run (the client machine depacketizes; counted from its frames).
+TCP_K=${TCP_K:-100}
+if [ "$TCP_K" -gt 0 ]; then
+    RUST_LOG=warn timeout -k 5 $((DUR + 30)) "$BIN/server-mio" --port "$PORT_OURS" --bind 127.0.0.1 \
+        --media "$MEDIA" --loop --fps 25 --max-sessions 20000 --max-connections 20000 \
+        --max-connections-per-ip 20000 > "$OUT/server-mio-tcp.log" 2>&1 &
+    tp=$!
+    sp=$(child_of "$tp")
+    if wait_port "$PORT_OURS"; then
+        sleep 0.5
+        record "ours-tcp k=$TCP_K" timeout -k 5 $((DUR + 20)) "$BIN/rtsp-load" \
+            "rtsp://127.0.0.1:$PORT_OURS/sample.mjpeg" --sessions "$TCP_K" --duration "$DUR" \
+            --transport tcp --server-pid "$sp"
+    fi
+    stop "$sp" "$tp"
+fi
 FRAME_BYTES=$(python3 -c "print(round($PPF*$BPP))")
 log "ceiling frame: $FRAME_BYTES bytes (measured $PPF datagrams x $BPP B)"
 

@@ -117,7 +117,7 @@ fn sim_loss_stats_burst_loss_duplicates_reorder() {
 fn sim_loss_stats_long_bursts() {
     let im = Impair {
         loss: Loss::GilbertElliott {
-            p_gb: 0.01,
+            p_gb: 0.02,
             p_bg: 0.05,
             loss_good: 0.0,
             loss_bad: 1.0,
@@ -126,7 +126,7 @@ fn sim_loss_stats_long_bursts() {
     };
     let (sim, rule) = run(seed(97), im, 400);
     let ns = check(&sim, rule);
-    assert!(ns.lost > 20, "{ns:?}");
+    assert!(ns.lost > 5, "{ns:?}");
     assert!(sim.client(0).machine.stats().frames_dropped > 0);
 }
 

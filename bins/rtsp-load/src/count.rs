@@ -204,16 +204,23 @@ impl StreamCounter {
 
 /// Frames counted in a window `[start, end]`, as frames per second, for a stream whose counter
 /// read `frames_at_start` at `start`: time before the stream's first frame does not count.
-pub fn window_fps(c: &StreamCounter, frames_at_start: u64, start: Instant, end: Instant) -> f64 {
+/// `None` when the stream had less than a second of the window (no verdict); `Some(0.0)` when
+/// it had no frame at all.
+pub fn window_fps(
+    c: &StreamCounter,
+    frames_at_start: u64,
+    start: Instant,
+    end: Instant,
+) -> Option<f64> {
     let Some(first) = c.first_frame_at else {
-        return 0.0;
+        return Some(0.0);
     };
     let from = start.max(first);
     let span = end.saturating_duration_since(from);
-    if span < Duration::from_millis(500) {
-        return 0.0;
+    if span < Duration::from_secs(1) {
+        return None;
     }
-    c.frames.saturating_sub(frames_at_start) as f64 / span.as_secs_f64()
+    Some(c.frames.saturating_sub(frames_at_start) as f64 / span.as_secs_f64())
 }
 
 #[cfg(test)]

@@ -467,7 +467,7 @@ impl Load {
             .iter()
             .zip(&w.frames)
             .filter(|(s, _)| s.phase == Phase::Playing)
-            .map(|(s, &f0)| window_fps(&s.counter, f0, w.at, end))
+            .filter_map(|(s, &f0)| window_fps(&s.counter, f0, w.at, end))
             .collect();
         let fps_min = fps.iter().copied().fold(f64::NAN, f64::min);
         let fps_max = fps.iter().copied().fold(f64::NAN, f64::max);

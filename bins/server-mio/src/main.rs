@@ -306,7 +306,8 @@ fn run(args: Args) -> Result<(), String> {
         ..ServerConfig::default()
     };
     let addr = SocketAddr::new(args.bind, port);
-    let bind_error = |e: std::io::Error| match e.kind() {
+    let bind_error = |e: std::io::Error| {
+        match e.kind() {
         std::io::ErrorKind::AddrInUse => format!(
             "cannot listen on {addr}: port {port} is already in use (another server running? try --port)"
         ),
@@ -314,6 +315,7 @@ fn run(args: Args) -> Result<(), String> {
             format!("cannot listen on {addr}: permission denied (ports below 1024 need privileges)")
         }
         _ => format!("cannot listen on {addr}: {e}"),
+    }
     };
     let wall = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -175,10 +175,10 @@ fn run(args: &Args) -> Result<(), String> {
         .counters
         .iter()
         .zip(&recv.frames_at_start)
-        .map(|(c, &f0)| window_fps(c, f0, w0, w1))
+        .filter_map(|(c, &f0)| window_fps(c, f0, w0, w1))
         .collect();
     let fps_min = fps.iter().copied().fold(f64::INFINITY, f64::min);
-    let fps_mean = fps.iter().sum::<f64>() / fps.len() as f64;
+    let fps_mean = fps.iter().sum::<f64>() / fps.len().max(1) as f64;
     let sender_cpu = 100.0 * sent.cpu.as_secs_f64() / wall;
     let (segs, _) = split(args.frame_bytes, args.datagram);
     println!(

@@ -1028,11 +1028,12 @@ impl Server {
         match self.conn_deadline(c, held) {
             Some((t, partial)) if t <= now => self.cut_connection(conn, partial),
             Some((t, _)) => {
-                let c = self.conns.get_mut(&conn).expect("looked up above");
-                let t = c.flush_at.map_or(t, |f| f.min(t));
-                if c.timer_at.is_none_or(|x| t < x) {
-                    c.timer_at = Some(t);
-                    self.timers.push(Reverse((t, TimerKey::Conn(conn))));
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    let t = c.flush_at.map_or(t, |f| f.min(t));
+                    if c.timer_at.is_none_or(|x| t < x) {
+                        c.timer_at = Some(t);
+                        self.timers.push(Reverse((t, TimerKey::Conn(conn))));
+                    }
                 }
             }
             None => self.schedule_conn_flush(conn),

@@ -10,8 +10,8 @@ pub(crate) struct SenderInfo {
     pub(crate) octets: u32,
 }
 
-use rtp_core::rtcp::{Bye, RtcpPacket, Sdes, SenderReport};
 pub(crate) use rtp_core::rtcp::ReportBlock;
+use rtp_core::rtcp::{Bye, RtcpPacket, Sdes, SenderReport};
 use rtp_core::NtpTime;
 
 /// A compound packet: SR, SDES with one CNAME item, and a BYE if `bye` (written with

@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 const PT_JPEG: u8 = 26;
 /// Largest UDP payload over IPv4.
 const MAX_DATAGRAM: usize = 65_507;
-/// A late runtime never gets a catch-up burst: up to this many frames behind, the schedule
-/// slips (the due frame goes now, the next one a frame interval later); further behind,
-/// pacing skips ahead to the current frame.
+/// A late runtime never gets a catch-up burst: a late frame goes at once and the schedule
+/// slips (the next frame a frame interval later), as long as the total slip since PLAY stays
+/// under this many frame intervals; beyond, pacing returns to the PLAY schedule and skips
+/// the frames in between (a stream never lags real time by more than this).
 const MAX_SLIP: u64 = 4;
 /// First RTCP SR after PLAY.
 const SR_FIRST_DELAY: Duration = Duration::from_secs(1);
@@ -78,6 +79,10 @@ pub(crate) struct Session {
     pub(crate) control: Option<ConnId>,
     pub(crate) looping: bool,
     pub(crate) state: PlayState,
+    /// The schedule PLAY set (`start`, `k0`), which `state` slips from.
+    origin: (Instant, u64),
+    /// How far `state`'s schedule has slipped behind `origin`.
+    slip: Duration,
     pub(crate) ssrc: u32,
     /// Next RTP sequence number.
     pub(crate) seq: u16,
@@ -132,6 +137,8 @@ impl Session {
             delivery,
             control: None,
             state: PlayState::Ready,
+            origin: (now, 0),
+            slip: Duration::ZERO,
             ssrc,
             seq,
             ts_base,
@@ -213,6 +220,8 @@ impl Session {
             start: now,
             k0: self.k,
         };
+        self.origin = (now, self.k);
+        self.slip = Duration::ZERO;
         if self.next_sr.is_none() && !self.is_lab() {
             self.next_sr = Some(now + SR_FIRST_DELAY);
         }
@@ -229,39 +238,58 @@ impl Session {
         self.pos as f64 / self.media.fps()
     }
 
-    /// Send the frame due at `now` (one at most: late by up to [`MAX_SLIP`] frames the
-    /// schedule slips, further behind it skips ahead), and the RTCP SR if due.
+    /// The index (from `start`) of the last frame due at `now`; `None` before `start`.
+    fn last_due(&self, start: Instant, now: Instant) -> Option<u64> {
+        if now < start {
+            return None;
+        }
+        let elapsed = u64::try_from((now - start).as_nanos()).unwrap_or(u64::MAX);
+        let mut last = (elapsed as f64 * self.media.fps() / 1e9).floor() as u64;
+        while self.due_ns(last + 1) <= elapsed {
+            last += 1;
+        }
+        while last > 0 && self.due_ns(last) > elapsed {
+            last -= 1;
+        }
+        Some(last)
+    }
+
+    /// Send the frame due at `now`: one at most, never a catch-up burst. A late frame slips
+    /// the schedule (up to [`MAX_SLIP`] frame intervals in all since PLAY); further behind,
+    /// pacing returns to the PLAY schedule, skipping frames. Then the RTCP SR if due.
     pub(crate) fn pump(&mut self, now: Instant, tx: &mut Tx<'_>) {
         if let PlayState::Playing { start, k0 } = self.state {
-            if now >= start {
-                let elapsed = u64::try_from((now - start).as_nanos()).unwrap_or(u64::MAX);
-                let mut last = (elapsed as f64 * self.media.fps() / 1e9).floor() as u64;
-                while self.due_ns(last + 1) <= elapsed {
-                    last += 1;
-                }
-                while last > 0 && self.due_ns(last) > elapsed {
-                    last -= 1;
-                }
+            if let Some(last) = self.last_due(start, now) {
                 let sent = self.k - k0;
-                if last >= sent {
-                    let behind = last + 1 - sent;
-                    if behind > MAX_SLIP {
-                        for _ in 0..behind - 1 {
+                if last > sent {
+                    // Late: frame `sent` was due at `due`. Slip the schedule by the lateness
+                    // while the total slip stays under MAX_SLIP frame intervals; beyond, go
+                    // back to the PLAY schedule and skip to the frame due there.
+                    let due = start + Duration::from_nanos(self.due_ns(sent));
+                    let slip = self.slip + now.saturating_duration_since(due);
+                    let max = Duration::from_secs_f64(MAX_SLIP as f64 / self.media.fps());
+                    if slip <= max {
+                        self.slip = slip;
+                        self.state = PlayState::Playing {
+                            start: now,
+                            k0: self.k,
+                        };
+                    } else {
+                        let (start, k0) = self.origin;
+                        self.slip = Duration::ZERO;
+                        self.state = PlayState::Playing { start, k0 };
+                        let last = self.last_due(start, now).unwrap_or(0);
+                        while self.k - k0 < last {
                             self.stats.frames_skipped += 1;
                             if !self.advance(tx) {
                                 break;
                             }
                         }
-                    } else if behind > 1 {
-                        self.state = PlayState::Playing {
-                            start: now,
-                            k0: self.k,
-                        };
                     }
-                    if self.is_playing() {
-                        self.send_frame(now, tx);
-                        self.advance(tx);
-                    }
+                }
+                if last >= sent && self.is_playing() {
+                    self.send_frame(now, tx);
+                    self.advance(tx);
                 }
             }
         }

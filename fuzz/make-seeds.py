@@ -173,6 +173,8 @@ for name in sorted(os.listdir(TD)):
     if name.endswith(".jpg"):
         write("jpeg_parse", name, read(TD, name))
 write("jpeg_parse", "ffmpeg-frame0.jpg", read(V, "ffmpeg-rtpenc-sample", "frame0.jpg"))
+# corpus/jpeg_parse/post-scan-dqt.jpg (not made here): mjpeg::testpattern::frame(1, 64, 48) with
+# a DQT (table 0, all ones) inserted before its EOI.
 
 mj = read(TD, "ffmpeg-420-std.mjpeg")
 write("mjpeg_split", "concatenated", b"\x00" * 8 + mj)

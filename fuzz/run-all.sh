@@ -29,7 +29,8 @@ for t in "${targets[@]}"; do
         -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         ${FUZZ_FLAGS:-} >"work/$t.log" 2>&1
     rc=$?
-    grep -E "DONE|stat::number_of_executed_units|ERROR|SUMMARY|Test unit written|panicked|^Done [0-9]+ runs" "work/$t.log" | grep -v "^INFO"
+    grep -E -A1 "panicked" "work/$t.log" | head -2
+    grep -E "DONE|stat::number_of_executed_units|SUMMARY|Test unit written|^Done [0-9]+ runs" "work/$t.log" | grep -v "^INFO"
     if [ "$rc" -ne 0 ]; then
         echo "!!! $t crashed; see fuzz/work/$t.log and fuzz/artifacts/$t/"
         failed+=("$t")

@@ -7,6 +7,7 @@ use libfuzzer_sys::fuzz_target;
 use mjpeg::parse_jpeg;
 use rtp_core::jpeg::{packetize, JpegDepacketizer, JpegPayload, PacketizeError};
 use rtp_core::{RtpHeader, RtpPacket};
+use rtsp_mjpeg_fuzz::ignored;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(info) = parse_jpeg(data) else {
@@ -87,6 +88,11 @@ fuzz_target!(|data: &[u8]| {
         parse_jpeg(&head).ok().map(|i| i.qtables_for_rtp())
     };
     if let Some(sent) = at_sos(data, &info) {
+        // Known issue `post-scan-dqt`: a DQT between the scan data and EOI redefines the
+        // tables `qtables_for_rtp` reports (and travels inside `scan`).
+        if ignored("post-scan-dqt") && qtables != sent {
+            return;
+        }
         assert_eq!(
             qtables, sent,
             "qtables_for_rtp sends tables the scan does not use"

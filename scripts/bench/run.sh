@@ -15,8 +15,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-COUNTS=${COUNTS:-"1 100 1000 2000"}
-GST_COUNTS=${GST_COUNTS:-"1 100 1000"}
+COUNTS=${COUNTS-"1 100 1000 2000"}
+GST_COUNTS=${GST_COUNTS-"1 100 1000"}
 DUR=${DUR:-10}          # seconds of load per run (setup included)
 GST_DUR=${GST_DUR:-15}  # gst-rtsp-server accepts with a backlog of 5: give setup more time
 OUT=${OUT:-$ROOT/target/bench/$(date +%Y%m%d-%H%M%S)}

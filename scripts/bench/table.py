@@ -44,7 +44,7 @@ def main():
     rows = parse(sys.argv[1])
     load = [r for r in rows if "established" in r]
     ceil = [r for r in rows if "mode" in r]
-    print("### Servers under rtsp-load (UDP)\n")
+    print("### Servers under rtsp-load (UDP unless the label says tcp)\n")
     print("| run | est/K | pps | Mbit/s | loss % | late | early | fps min/mean | setup p50/p99 ms | server CPU % | CPU/session % | CPU µs/pkt | server RSS KiB | client CPU % | listen overflows | load |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in load:

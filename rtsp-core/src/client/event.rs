@@ -204,11 +204,25 @@ pub enum ClientError {
     /// The SDP has no RTP/JPEG video track (SETUP would use the request URL).
     #[error("no JPEG video track in the SDP")]
     NoVideoTrack,
-    /// The control connection closed while requests were outstanding.
-    #[error("connection closed with {pending} request(s) outstanding")]
+    /// The control connection closed while requests were outstanding or a session existed
+    /// (Ready or Playing: the session is lost without TEARDOWN). Fatal.
+    #[error("control connection lost ({pending} request(s) unanswered)")]
     ConnectionLost {
         /// How many requests got no response.
         pending: usize,
+    },
+    /// The server went silent: [`ClientEvent::KeepaliveFailed`] for `keepalives` keepalives in
+    /// a row (no response at all) and no RTP or RTCP for `silent_for`, at least the session
+    /// timeout — the server has dropped the session by now, or cannot be reached. The
+    /// connection is closed (fatal).
+    #[error(
+        "server silent for {silent_for:?} ({keepalives} keepalive(s) unanswered, no RTP/RTCP)"
+    )]
+    ServerSilent {
+        /// Keepalives in a row that got no response.
+        keepalives: u32,
+        /// Time since the last RTP/RTCP packet (or the SETUP / PLAY reply).
+        silent_for: Duration,
     },
 }
 

@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use rtp_core::jpeg::{lab_frame, JpegDepacketizer};
 use rtp_core::rtcp::{Bye, ReceiverReport, RtcpPacket, Sdes, SdesChunk, SdesItem};
-use rtp_core::{ReceiverStats, RtpPacket, SeqStatus};
+use rtp_core::{seq_diff, RtpPacket, SeqStatus};
 
 use super::event::{ClientEvent, ClientStats};
+use super::loss::LossStats;
 use super::reorder::{Held, Reorder, Verdict};
 use crate::io::Output;
 
@@ -17,6 +18,10 @@ const JPEG_CLOCK: u32 = 90_000;
 /// Packets from one foreign SSRC, with none from the announced one, before we re-lock to it
 /// (servers whose `Transport: ssrc=` does not match what they send).
 const RELOCK_AFTER: u32 = 16;
+/// How far after PLAY's announced first sequence number the first packet may arrive for the
+/// announcement to be believed; farther (or before it), the server's `RTP-Info` is wrong and
+/// the first packet that arrived is the start.
+const ANNOUNCED_SEQ_SLACK: i16 = 100;
 
 /// Where media and RTCP travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +57,11 @@ pub(super) struct Media {
     ssrc_unconfirmed: bool,
     /// A foreign SSRC seen while `ssrc_unconfirmed`, and how many packets of it in a row.
     foreign: Option<(u32, u32)>,
-    stats: ReceiverStats,
+    stats: LossStats,
+    /// PLAY's `RTP-Info: seq=`, until the first packet shows whether to believe it.
+    announced_seq: Option<u16>,
+    /// When the last RTP or RTCP packet of the media source arrived.
+    last_heard: Option<Instant>,
     depack: JpegDepacketizer,
     reorder: Option<Reorder>,
     epoch: Instant,
@@ -79,7 +88,9 @@ impl Media {
             ssrc: None,
             ssrc_unconfirmed: false,
             foreign: None,
-            stats: ReceiverStats::new(JPEG_CLOCK),
+            stats: LossStats::new(JPEG_CLOCK),
+            announced_seq: None,
+            last_heard: None,
             depack: JpegDepacketizer::new(opts.max_frame_len),
             reorder,
             epoch,
@@ -96,6 +107,24 @@ impl Media {
             self.ssrc = Some(ssrc);
             self.ssrc_unconfirmed = true;
         }
+    }
+
+    /// PLAY announced the sequence number of the first packet (`RTP-Info: seq=`). Used only
+    /// before any packet arrived: the reordering buffer then waits for that packet even if a
+    /// later one overtakes it, and loss counts from it.
+    pub(super) fn announce_seq(&mut self, seq: u16) {
+        if self.counters.packets > 0 || self.lab {
+            return;
+        }
+        self.announced_seq = Some(seq);
+        if let Some(r) = self.reorder.as_mut() {
+            r.start_at(seq);
+        }
+    }
+
+    /// When the last RTP or RTCP packet from the media source arrived, if any did.
+    pub(super) fn last_heard(&self) -> Option<Instant> {
+        self.last_heard
     }
 
     /// Whether the UDP socket at `local` is our RTP (`Some(true)`) or RTCP (`Some(false)`) one.
@@ -165,6 +194,16 @@ impl Media {
             return;
         }
         let seq = pkt.header.sequence;
+        self.last_heard = Some(now);
+        if let Some(first) = self.announced_seq.take() {
+            let ahead = seq_diff(seq, first);
+            if (0..=ANNOUNCED_SEQ_SLACK).contains(&ahead) {
+                self.stats.set_before_first(ahead as u64);
+            } else if let Some(r) = self.reorder.as_mut() {
+                // A wrong announcement: start from this packet instead of dropping it.
+                r.reset();
+            }
+        }
         self.counters.packets += 1;
         self.counters.bytes += data.len() as u64;
         let arrival = self.arrival_units(now);
@@ -256,7 +295,9 @@ impl Media {
                     self.ssrc = Some(ssrc);
                     self.ssrc_unconfirmed = false;
                     self.foreign = None;
-                    self.stats = ReceiverStats::new(JPEG_CLOCK);
+                    self.stats = LossStats::new(JPEG_CLOCK);
+                    // The announced first packet was of the other numbering.
+                    self.announced_seq = None;
                     if let Some(r) = self.reorder.as_mut() {
                         r.reset();
                     }
@@ -310,6 +351,7 @@ impl Media {
         let Ok(packets) = RtcpPacket::parse_compound(data) else {
             return None;
         };
+        self.last_heard = Some(now);
         let mut ended = None;
         for p in packets {
             match p {

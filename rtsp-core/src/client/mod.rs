@@ -40,7 +40,16 @@
 //! than the locked one (from the SETUP reply, else the first packet) are ignored. Over UDP a
 //! small reordering buffer puts packets back in sequence order; the RFC 2435 depacketizer then
 //! emits complete JPEGs as [`ClientEvent::Frame`] and drops (and counts) frames with a missing
-//! fragment. [`Client::stats`] gives RFC 3550 loss and jitter.
+//! fragment. [`Client::stats`] gives RFC 3550 loss and jitter. The first PLAY reply's
+//! `RTP-Info: seq=` (the track's entry, else the only one) names the first packet: the
+//! reordering buffer waits for it and loss counts from it — unless the first packet that
+//! arrives is more than 100 after it, or before it (a wrong announcement): then that packet is
+//! the start.
+//!
+//! Losing the control connection while a session exists (Ready or Playing) or a request is
+//! outstanding is [`ClientError::ConnectionLost`], then [`ClientEvent::Closed`]. A server that
+//! falls silent — two keepalives in a row unanswered and no RTP/RTCP for the session timeout
+//! (a partition, a dead host) — is [`ClientError::ServerSilent`]: the client closes.
 //!
 //! The end of the stream: an RTCP BYE from the media source (not one answering our TEARDOWN)
 //! is reported once as [`ClientEvent::EndOfStream`], after the frames still held for
@@ -65,6 +74,7 @@
 mod config;
 mod describe;
 mod event;
+mod loss;
 mod media;
 mod reorder;
 mod target;
@@ -141,11 +151,22 @@ struct Pending {
     auth_retry: bool,
 }
 
+/// Consecutive unanswered keepalives after which a server that also sends no RTP/RTCP for the
+/// session timeout is given up on ([`ClientError::ServerSilent`]).
+const SILENT_KEEPALIVES: u32 = 2;
+
 /// The session the server gave us.
 #[derive(Debug, Clone)]
 struct SessionInfo {
     id: String,
     timeout: Duration,
+    /// The SETUP request-URI (the track's URL, to find its `RTP-Info` entry).
+    track_url: String,
+    /// Keepalives in a row that got no response (any response resets it).
+    keepalive_misses: u32,
+    /// When the session was set up or last (re)started playing: silence counts from the later
+    /// of this and the last RTP/RTCP packet.
+    heard_at: Instant,
 }
 
 /// splitmix64: a small deterministic PRNG for our SSRC and RTCP interval jitter.
@@ -724,6 +745,10 @@ impl Client {
         let Some(p) = idx.and_then(|i| self.pending.remove(i)) else {
             return; // Unsolicited, or it already timed out.
         };
+        if let Some(session) = self.session.as_mut() {
+            // The server answers: whatever else is wrong, it is not silent.
+            session.keepalive_misses = 0;
+        }
         let status = resp.status;
         self.out.push_back(Output::Event(ClientEvent::Response {
             cseq: p.cseq,
@@ -760,7 +785,7 @@ impl Client {
             }),
             Kind::Options => self.note_public(&resp),
             Kind::Describe { url } => self.on_described(p.cseq, &resp, &url),
-            Kind::Setup { choice } => self.on_setup_done(now, p.cseq, &resp, choice),
+            Kind::Setup { choice } => self.on_setup_done(now, p.cseq, &resp, choice, &p.uri),
             Kind::Play => {
                 self.state = ClientState::Playing;
                 let range = resp
@@ -772,6 +797,13 @@ impl Client {
                     .get(&HeaderName::RTP_INFO)
                     .and_then(|v| RtpInfo::parse_list(v).ok())
                     .unwrap_or_default();
+                if let Some(session) = self.session.as_mut() {
+                    session.heard_at = now;
+                    let seq = track_seq(&rtp_info, &session.track_url);
+                    if let (Some(seq), Some(media)) = (seq, self.media.as_mut()) {
+                        media.announce_seq(seq);
+                    }
+                }
                 self.emit(ClientEvent::Playing {
                     cseq: p.cseq,
                     range,
@@ -831,7 +863,14 @@ impl Client {
         }
     }
 
-    fn on_setup_done(&mut self, now: Instant, cseq: u32, resp: &Response, choice: TransportChoice) {
+    fn on_setup_done(
+        &mut self,
+        now: Instant,
+        cseq: u32,
+        resp: &Response,
+        choice: TransportChoice,
+        uri: &str,
+    ) {
         let bad = |reason: &str| ClientError::BadResponse {
             cseq,
             method: Method::Setup,
@@ -906,6 +945,9 @@ impl Client {
         self.session = Some(SessionInfo {
             id: session.id.clone(),
             timeout,
+            track_url: uri.to_string(),
+            keepalive_misses: 0,
+            heard_at: now,
         });
         self.state = ClientState::Ready;
         if !self.is_lab() {
@@ -957,7 +999,24 @@ impl Client {
         }
         consider(self.timers.next());
         consider(self.media.as_ref().and_then(Media::deadline));
+        consider(self.silence().map(|(_, _, at)| at));
         next
+    }
+
+    /// Once [`SILENT_KEEPALIVES`] keepalives in a row went unanswered: their number, when the
+    /// server was last heard (its last RTP/RTCP packet, or the SETUP / PLAY reply if later),
+    /// and when it counts as silent (the session timeout after that).
+    fn silence(&self) -> Option<(u32, Instant, Instant)> {
+        let session = self.session.as_ref()?;
+        if session.keepalive_misses < SILENT_KEEPALIVES {
+            return None;
+        }
+        let heard = match self.media.as_ref().and_then(Media::last_heard) {
+            Some(t) => t.max(session.heard_at),
+            None => session.heard_at,
+        };
+        let at = after(heard, session.timeout);
+        Some((session.keepalive_misses, heard, at))
     }
 
     fn run_timers(&mut self, now: Instant) {
@@ -984,6 +1043,9 @@ impl Client {
                 break;
             };
             if matches!(p.kind, Kind::Keepalive) {
+                if let Some(session) = self.session.as_mut() {
+                    session.keepalive_misses += 1;
+                }
                 self.emit(ClientEvent::KeepaliveFailed { status: None });
             } else {
                 self.emit(ClientEvent::Error(ClientError::RequestTimeout {
@@ -992,6 +1054,16 @@ impl Client {
                 }));
             }
             self.flush_requests(Some(now));
+        }
+        if let Some((keepalives, heard, at)) = self.silence() {
+            if at <= now {
+                let error = ClientError::ServerSilent {
+                    keepalives,
+                    silent_for: now.saturating_duration_since(heard),
+                };
+                self.shut_down(Some(error), true);
+                return;
+            }
         }
         if self.timers.is_due(Timer::LabFlush, now) {
             self.lab_flush(now);
@@ -1116,6 +1188,25 @@ fn redirect_location(p: &Pending, resp: &Response) -> Option<String> {
     Some(crate::url::join(&p.uri, location))
 }
 
+/// The first sequence number PLAY's `RTP-Info` announces for the track at `track_url`: its
+/// entry, else the only entry.
+fn track_seq(rtp_info: &[RtpInfo], track_url: &str) -> Option<u16> {
+    let norm = |u: &str| u.trim().trim_end_matches('/').to_string();
+    let track = norm(track_url);
+    let matches = |info: &RtpInfo| {
+        let url = norm(&info.url);
+        !url.is_empty()
+            && (url == track
+                || (!url.contains("://")
+                    && track.ends_with(&format!("/{}", url.trim_start_matches('/')))))
+    };
+    match rtp_info.iter().find(|i| matches(i)) {
+        Some(info) => info.seq,
+        None if rtp_info.len() == 1 => rtp_info[0].seq,
+        None => None,
+    }
+}
+
 /// `now + d`, saturating far in the future instead of overflowing (configured or announced
 /// durations may be absurd).
 fn after(now: Instant, d: Duration) -> Instant {
@@ -1169,8 +1260,11 @@ impl Machine for Client {
                     if self.is_lab() && !self.rx.is_empty() {
                         self.lab_flush(now);
                     }
+                    // Outstanding requests get no answer; a session (Ready or Playing) is
+                    // gone without TEARDOWN: either way the application must hear why.
                     let outstanding = self.pending.len();
-                    let err = (outstanding > 0).then_some(ClientError::ConnectionLost {
+                    let lost = outstanding > 0 || self.session.is_some();
+                    let err = lost.then_some(ClientError::ConnectionLost {
                         pending: outstanding,
                     });
                     self.shut_down(err, false);

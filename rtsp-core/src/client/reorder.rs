@@ -149,7 +149,14 @@ impl Reorder {
             .map(|t| t + self.delay)
     }
 
-    /// Forget the expected sequence number (e.g. after PLAY announced a new one).
+    /// Expect `seq` first (announced by PLAY's `RTP-Info`): a later packet that arrives
+    /// before it is held for it, not taken as the start.
+    pub(super) fn start_at(&mut self, seq: u16) {
+        self.held.clear();
+        self.next = Some((seq, 1 << 32));
+    }
+
+    /// Forget the expected sequence number (e.g. when the announced one proved wrong).
     pub(super) fn reset(&mut self) {
         self.next = None;
         self.held.clear();
@@ -238,6 +245,16 @@ mod tests {
         r.advance(7);
         // The late 6 is dropped, 8 flows.
         assert_eq!(run(&mut r, &[6, 8], t), vec![8]);
+    }
+
+    #[test]
+    fn announced_start_waits_for_the_first_packet() {
+        let t = Instant::now();
+        let mut r = Reorder::new(8, Duration::from_millis(50));
+        r.start_at(65535);
+        // 0 overtook 65535: held until it arrives.
+        assert_eq!(run(&mut r, &[0], t), Vec::<u16>::new());
+        assert_eq!(run(&mut r, &[65535, 1], t), vec![65535, 0, 1]);
     }
 
     #[test]

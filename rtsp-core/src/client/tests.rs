@@ -470,6 +470,192 @@ fn mild_reordering_and_duplicates_are_repaired() {
     assert_eq!(h.deadline.map(|d| d > h.now), Some(true), "nothing held");
 }
 
+/// PLAY's `RTP-Info: seq=25069` names the first packet: when 25070 overtakes it, 25070 waits
+/// for it instead of becoming the start (which would drop 25069 as late and lose the frame).
+#[test]
+fn rtp_info_seq_puts_an_overtaken_first_packet_back() {
+    let mut h = gst_playing("");
+    let a = jpeg_packets(25069, 0, GST_SSRC, &scan(1, 3000));
+    let b = jpeg_packets(25072, 3000, GST_SSRC, &scan(2, 3000));
+    for pkt in [&a[1], &a[0], &a[2], &b[0], &b[1], &b[2]] {
+        h.datagram("0.0.0.0:45578", pkt);
+    }
+    let frames = h.frames();
+    assert_eq!(frames.len(), 2);
+    assert_frame(&frames[0].1, &scan(1, 3000));
+    let st = h.c.stats();
+    assert_eq!(
+        (st.lost, st.reordered, st.frames_dropped),
+        (0, 1, 0),
+        "{st:?}"
+    );
+    // The receiver report agrees.
+    h.udp.clear();
+    h.advance(Duration::from_secs(8));
+    let (_, _, rr) = h.udp.first().expect("a receiver report");
+    match &RtcpPacket::parse_compound(rr).unwrap()[0] {
+        RtcpPacket::ReceiverReport(r) => {
+            assert_eq!(
+                (r.reports[0].cumulative_lost, r.reports[0].fraction_lost),
+                (0, 0)
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The announced first packet never comes: it is lost (and counted), its frame dropped.
+#[test]
+fn rtp_info_seq_counts_a_lost_first_packet() {
+    let mut h = gst_playing("");
+    let a = jpeg_packets(25069, 0, GST_SSRC, &scan(1, 3000));
+    let b = jpeg_packets(25072, 3000, GST_SSRC, &scan(2, 3000));
+    for pkt in [&a[1], &a[2], &b[0], &b[1], &b[2]] {
+        h.datagram("0.0.0.0:45578", pkt);
+    }
+    h.advance(Duration::from_millis(60));
+    let frames = h.frames();
+    assert_eq!(frames.len(), 1);
+    assert_frame(&frames[0].1, &scan(2, 3000));
+    let st = h.c.stats();
+    assert_eq!((st.lost, st.frames_dropped), (1, 1), "{st:?}");
+}
+
+/// A server whose `RTP-Info: seq=` is far from what it sends (either way): the first packet
+/// that arrives is the start, nothing is held or dropped for the announcement.
+#[test]
+fn wrong_rtp_info_seq_falls_back_to_the_first_packet() {
+    for first in [25069u16 + 101, 25069 - 1, 7] {
+        let mut h = gst_playing("");
+        let a = jpeg_packets(first, 0, GST_SSRC, &scan(1, 3000));
+        for pkt in &a {
+            h.datagram("0.0.0.0:45578", pkt);
+        }
+        let frames = h.frames();
+        assert_eq!(frames.len(), 1, "first={first}: not held");
+        let st = h.c.stats();
+        assert_eq!(
+            (st.lost, st.frames_dropped),
+            (0, 0),
+            "first={first}: {st:?}"
+        );
+    }
+    // Within the slack the announcement is believed: the packets before count as lost.
+    let mut h = gst_playing("");
+    for pkt in &jpeg_packets(25069 + 100, 0, GST_SSRC, &scan(1, 3000)) {
+        h.datagram("0.0.0.0:45578", pkt);
+    }
+    h.advance(Duration::from_millis(60));
+    assert_eq!(h.frames().len(), 1);
+    assert_eq!(h.c.stats().lost, 100);
+}
+
+#[test]
+fn rtp_info_entry_is_picked_by_track_url() {
+    let info = |url: &str, seq: u16| RtpInfo {
+        url: url.to_string(),
+        seq: Some(seq),
+        rtptime: None,
+    };
+    let track = "rtsp://h/test/stream=1";
+    let list = [
+        info("rtsp://h/test/stream=0", 1),
+        info("rtsp://h/test/stream=1", 2),
+    ];
+    assert_eq!(track_seq(&list, track), Some(2));
+    let list = [info("stream=0", 1), info("stream=1", 2)];
+    assert_eq!(track_seq(&list, track), Some(2), "relative URLs");
+    assert_eq!(track_seq(&list[..1], track), Some(1), "the only entry");
+    let list = [info("rtsp://h/a", 1), info("rtsp://h/b", 2)];
+    assert_eq!(track_seq(&list, track), None);
+    assert_eq!(track_seq(&[], track), None);
+}
+
+/// Behind a partition no keepalive is answered and no media arrives: after two unanswered
+/// keepalives and the session timeout without RTP/RTCP the client gives up.
+#[test]
+fn silent_server_is_given_up() {
+    let mut h = gst_playing(";timeout=30");
+    for pkt in &jpeg_packets(25069, 0, GST_SSRC, &scan(1, 3000)) {
+        h.datagram("0.0.0.0:45578", pkt);
+    }
+    let start = h.now;
+    // Keepalives at 15 s and 30 s (request timeout 10 s), never answered.
+    h.advance(Duration::from_secs(39));
+    let ev = h.outcomes();
+    assert_eq!(
+        ev.iter()
+            .filter(|e| matches!(e, ClientEvent::KeepaliveFailed { status: None }))
+            .count(),
+        1,
+        "{ev:?}"
+    );
+    assert_eq!(h.c.state(), ClientState::Playing);
+    h.advance(Duration::from_secs(1));
+    let ev = h.outcomes();
+    assert!(
+        matches!(
+            &ev[..],
+            [
+                ClientEvent::Frame { .. },
+                ClientEvent::KeepaliveFailed { status: None },
+                ClientEvent::Error(ClientError::ServerSilent { keepalives: 2, silent_for }),
+                ClientEvent::Closed,
+            ] | [
+                ClientEvent::KeepaliveFailed { status: None },
+                ClientEvent::Error(ClientError::ServerSilent { keepalives: 2, silent_for }),
+                ClientEvent::Closed,
+            ] if *silent_for == Duration::from_secs(40)
+        ),
+        "{ev:?}"
+    );
+    assert_eq!(h.now - start, Duration::from_secs(40));
+    assert!(h.closed, "the connection is closed");
+    assert_eq!(h.deadline, None);
+}
+
+/// Unanswered keepalives alone are not fatal while media flows; nor is silence while the
+/// server answers (even with an error).
+#[test]
+fn silence_needs_both_unanswered_keepalives_and_no_media() {
+    let mut h = gst_playing(";timeout=30");
+    let mut seq = 25069u16;
+    for i in 0..200u32 {
+        for pkt in &jpeg_packets(seq, 3000 * i, GST_SSRC, &scan(1, 3000)) {
+            h.datagram("0.0.0.0:45578", pkt);
+            seq = seq.wrapping_add(1);
+        }
+        h.advance(Duration::from_millis(500));
+    }
+    let ev = h.outcomes();
+    assert!(
+        ev.iter()
+            .filter(|e| matches!(e, ClientEvent::KeepaliveFailed { status: None }))
+            .count()
+            >= 5
+    );
+    assert!(!ev
+        .iter()
+        .any(|e| matches!(e, ClientEvent::Error(_) | ClientEvent::Closed)));
+    assert_eq!(h.c.state(), ClientState::Playing);
+
+    // No media, but every other keepalive answered (454): never two misses in a row.
+    let mut h = gst_playing(";timeout=30");
+    for i in 0..8 {
+        h.advance(Duration::from_secs(15));
+        let k = h.one_sent();
+        if i % 2 == 0 {
+            let cseq = k.lines().find_map(|l| l.strip_prefix("CSeq: ")).unwrap();
+            h.reply(&format!("RTSP/1.0 454 Session Not Found\nCSeq: {cseq}\n\n"));
+        }
+    }
+    assert_eq!(h.c.state(), ClientState::Playing);
+    assert!(!h
+        .outcomes()
+        .iter()
+        .any(|e| matches!(e, ClientEvent::Error(_) | ClientEvent::Closed)));
+}
+
 #[test]
 fn packets_from_other_ssrc_are_ignored() {
     let mut h = gst_playing("");
@@ -833,6 +1019,38 @@ fn connection_loss_closes() {
 }
 
 #[test]
+fn connection_loss_with_a_session_and_nothing_outstanding_is_an_error() {
+    let mut h = gst_playing("");
+    h.input(Input::StreamClosed {
+        now: h.now,
+        conn: CONN,
+    });
+    let ev = h.outcomes();
+    assert!(
+        matches!(
+            &ev[..],
+            [
+                ClientEvent::Error(ClientError::ConnectionLost { pending: 0 }),
+                ClientEvent::Closed
+            ]
+        ),
+        "{ev:?}"
+    );
+    assert_eq!(h.c.state(), ClientState::Closed);
+    // Without a session (after TEARDOWN) a close is no error.
+    let mut h = gst_playing("");
+    h.c.teardown().unwrap();
+    h.sent();
+    h.reply("RTSP/1.0 200 OK\nCSeq: 5\nSession: _tM3Rk5yk5mNuuDx\n\n");
+    assert!(matches!(&h.outcomes()[..], [ClientEvent::TornDown]));
+    h.input(Input::StreamClosed {
+        now: h.now,
+        conn: CONN,
+    });
+    assert!(matches!(&h.outcomes()[..], [ClientEvent::Closed]));
+}
+
+#[test]
 fn server_requests_get_501() {
     let mut h = Harness::url("rtsp://127.0.0.1:8554/test");
     h.connect();
@@ -977,8 +1195,15 @@ fn lab_reply_with_extra_lines_and_terminated_replies() {
     });
     let ev = h.outcomes();
     assert!(
-        matches!(&ev[..], [ClientEvent::Paused, ClientEvent::Closed]),
-        "{ev:?}"
+        matches!(
+            &ev[..],
+            [
+                ClientEvent::Paused,
+                ClientEvent::Error(ClientError::ConnectionLost { pending: 0 }),
+                ClientEvent::Closed
+            ]
+        ),
+        "the session is lost: {ev:?}"
     );
 }
 

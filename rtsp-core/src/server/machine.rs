@@ -15,7 +15,7 @@ use crate::message::{
 };
 use crate::sdp::SessionDescription;
 use bytes::{Bytes, BytesMut};
-use core::net::SocketAddr;
+use core::net::{IpAddr, SocketAddr};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -41,6 +41,9 @@ struct Conn {
     last_request: Instant,
     /// Due time of this connection's live entry in the timer heap.
     timer_at: Option<Instant>,
+    /// A SETUP on it chose interleaved or course-lab delivery: sessions may live and die
+    /// with it (else no session needs a scan when it gets bytes or closes).
+    media: bool,
 }
 
 /// What a timer-heap entry wakes.
@@ -109,6 +112,8 @@ pub struct Server {
     now: Instant,
     rng: SplitMix64,
     conns: BTreeMap<ConnId, Conn>,
+    /// Open connections per peer address.
+    per_ip: HashMap<IpAddr, usize>,
     sessions: BTreeMap<String, Session>,
     /// Session id by [`Session::key`] (the timer heap holds keys, not strings).
     keys: HashMap<u64, String>,
@@ -149,6 +154,7 @@ impl Server {
             now,
             rng,
             conns: BTreeMap::new(),
+            per_ip: HashMap::new(),
             sessions: BTreeMap::new(),
             keys: HashMap::new(),
             next_key: 0,
@@ -231,11 +237,7 @@ impl Server {
         }
         let limit = if self.conns.len() >= self.config.max_connections {
             Some(Limit::Connections)
-        } else if self
-            .conns
-            .values()
-            .filter(|c| c.peer.ip() == peer.ip())
-            .count()
+        } else if self.per_ip.get(&peer.ip()).copied().unwrap_or(0)
             >= self.config.max_connections_per_ip
         {
             Some(Limit::ConnectionsPerIp)
@@ -258,8 +260,10 @@ impl Server {
                 partial_since: None,
                 last_request: self.now,
                 timer_at: None,
+                media: false,
             },
         );
+        *self.per_ip.entry(peer.ip()).or_default() += 1;
         self.schedule_conn(conn);
         self.event(ServerEvent::Connected { conn, peer });
     }
@@ -269,12 +273,21 @@ impl Server {
         let Some(c) = self.conns.remove(&conn) else {
             return;
         };
-        let ids: Vec<String> = self
-            .sessions
-            .values()
-            .filter(|s| s.conn() == Some(conn))
-            .map(|s| s.id.clone())
-            .collect();
+        if let Some(n) = self.per_ip.get_mut(&c.peer.ip()) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_ip.remove(&c.peer.ip());
+            }
+        }
+        let ids: Vec<String> = if c.media {
+            self.sessions
+                .values()
+                .filter(|s| s.conn() == Some(conn))
+                .map(|s| s.id.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
         for id in ids {
             self.close_session(&id, CloseReason::ConnectionClosed, false);
         }
@@ -291,9 +304,11 @@ impl Server {
         };
         c.buf.extend_from_slice(data);
         // Bytes on the connection keep its interleaved sessions alive.
-        for s in self.sessions.values_mut() {
-            if s.conn() == Some(conn) {
-                s.last_seen = now;
+        if c.media {
+            for s in self.sessions.values_mut() {
+                if s.conn() == Some(conn) {
+                    s.last_seen = now;
+                }
             }
         }
         self.decode(conn, false);
@@ -658,6 +673,11 @@ impl Server {
         else {
             return StatusCode::UNSUPPORTED_TRANSPORT.into();
         };
+        if !matches!(delivery, Delivery::Udp { .. }) {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.media = true;
+            }
+        }
         let id = match existing {
             Some(id) => {
                 if let Some(s) = self.sessions.get_mut(&id) {

@@ -332,15 +332,9 @@ impl Session {
         }
     }
 
-    /// The 12-byte RTP header (V=2, no CSRC, no extension, PT 26) of one packet.
+    /// The 12-byte RTP header of one of this session's packets.
     fn rtp_header(&self, marker: bool, seq: u16, ts: u32) -> [u8; RTP_HEADER_LEN] {
-        let mut h = [0u8; RTP_HEADER_LEN];
-        h[0] = 0x80;
-        h[1] = if marker { 0x80 | PT_JPEG } else { PT_JPEG };
-        h[2..4].copy_from_slice(&seq.to_be_bytes());
-        h[4..8].copy_from_slice(&ts.to_be_bytes());
-        h[8..12].copy_from_slice(&self.ssrc.to_be_bytes());
-        h
+        rtp_header(marker, seq, ts, self.ssrc)
     }
 
     /// Queues one packet: a per-session header in front of a shared payload (no copy).
@@ -515,4 +509,49 @@ impl Session {
 /// it would take for a restart after a wrap).
 fn lab_seq(k: u64) -> u16 {
     (k % 65_535) as u16 + 1
+}
+
+/// The 12-byte RTP header (V=2, no padding, CSRC or extension, PT 26) of one packet, written
+/// into an array: the per-packet work of the fan-out. It is what
+/// [`rtp_core::RtpHeader::write`] writes for the same fields (see the test), without the
+/// `Vec` that needs.
+fn rtp_header(marker: bool, seq: u16, ts: u32, ssrc: u32) -> [u8; RTP_HEADER_LEN] {
+    let mut h = [0u8; RTP_HEADER_LEN];
+    h[0] = 0x80;
+    h[1] = if marker { 0x80 | PT_JPEG } else { PT_JPEG };
+    h[2..4].copy_from_slice(&seq.to_be_bytes());
+    h[4..8].copy_from_slice(&ts.to_be_bytes());
+    h[8..12].copy_from_slice(&ssrc.to_be_bytes());
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rtp_header_matches_rtp_core() {
+        for (marker, seq, ts, ssrc) in [
+            (false, 0, 0, 0),
+            (true, 65_535, u32::MAX, 0xDEAD_BEEF),
+            (false, 1234, 90_000, 7),
+        ] {
+            let h = rtp_core::RtpHeader {
+                padding: false,
+                marker,
+                payload_type: PT_JPEG,
+                sequence: seq,
+                timestamp: ts,
+                ssrc,
+                csrc: Vec::new(),
+                extension: None,
+            };
+            let mut want = Vec::new();
+            h.write(&mut want);
+            assert_eq!(
+                rtp_header(marker, seq, ts, ssrc).as_slice(),
+                want.as_slice()
+            );
+        }
+    }
 }

@@ -153,10 +153,7 @@ pub struct TestClient {
 impl TestClient {
     /// Runs `f` with the client machine on its thread.
     pub fn command(&self, f: impl FnOnce(&mut Client) + Send + 'static) {
-        assert!(
-            self.handle.command(Box::new(f)),
-            "client runtime has ended"
-        );
+        assert!(self.handle.command(Box::new(f)), "client runtime has ended");
     }
 
     /// Runs `f` on the client's thread and returns its result (bounded wait).
@@ -258,8 +255,7 @@ pub fn scan_of(jpeg: &[u8]) -> Vec<u8> {
 
 /// Decoded pixels of a JPEG.
 pub fn decode_pixels(jpeg: &[u8]) -> Vec<u8> {
-    let mut d =
-        zune_jpeg::JpegDecoder::new(zune_jpeg::zune_core::bytestream::ZCursor::new(jpeg));
+    let mut d = zune_jpeg::JpegDecoder::new(zune_jpeg::zune_core::bytestream::ZCursor::new(jpeg));
     d.decode().expect("decodes")
 }
 

@@ -41,7 +41,9 @@ fn lifecycle(server_rt: ServerRuntime, client_rt: ClientRuntime, tcp: bool, lab_
         c.setup(choice).expect("setup");
     });
     recv_until(&client.events, STEP, |e| matches!(e, Ev::SetupDone)).expect("SETUP reply");
-    let session = client.query(|c| c.session_id().map(str::to_string)).expect("session id");
+    let session = client
+        .query(|c| c.session_id().map(str::to_string))
+        .expect("session id");
 
     // PLAY until half the frames are in.
     client.command(|c| {
@@ -136,7 +138,11 @@ fn lifecycle(server_rt: ServerRuntime, client_rt: ClientRuntime, tcp: bool, lab_
             "frame {i}: pixels differ"
         );
         if i > 0 {
-            assert_eq!(ts.wrapping_sub(got[i - 1].0), step, "frame {i}: timestamp step");
+            assert_eq!(
+                ts.wrapping_sub(got[i - 1].0),
+                step,
+                "frame {i}: timestamp step"
+            );
         }
     }
     client.stop();

@@ -99,6 +99,9 @@ struct Args {
     /// first DESCRIBE.
     #[arg(long)]
     preload: bool,
+    /// Print the streams this media root would serve, with their URLs, and exit.
+    #[arg(long)]
+    list: bool,
     /// Do not use UDP GSO even where the kernel supports it (datagrams are still batched
     /// with sendmmsg).
     #[arg(long)]
@@ -218,6 +221,28 @@ fn main() -> ExitCode {
     }
 }
 
+/// `--list`: the streams below the media root (and `sample`), one URL a line, without
+/// binding anything or loading any file.
+fn list_streams(args: &Args, port: u16) -> Result<(), String> {
+    let catalog = FsCatalog::new(&args.media).map_err(|e| e.to_string())?;
+    let host = if args.bind.is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        match args.bind {
+            IpAddr::V4(ip) => ip.to_string(),
+            IpAddr::V6(ip) => format!("[{ip}]"),
+        }
+    };
+    let mut names = catalog.file_names();
+    if !names.iter().any(|n| n == "sample") {
+        names.insert(0, "sample".to_string());
+    }
+    for name in names {
+        println!("rtsp://{host}:{port}/{name}");
+    }
+    Ok(())
+}
+
 /// The authentication configuration from `--user`, `--auth` and `--realm`.
 fn auth_config(args: &Args) -> Result<Option<AuthConfig>, String> {
     if args.users.is_empty() {
@@ -251,6 +276,9 @@ fn run(args: Args) -> Result<(), String> {
     }
     if !(args.fps.is_finite() && args.fps > 0.0 && args.fps <= 1000.0) {
         return Err("--fps must be in (0, 1000]".into());
+    }
+    if args.list {
+        return list_streams(&args, port);
     }
     let started = Instant::now();
     let mut catalog = FsCatalog::new(&args.media)

@@ -26,7 +26,6 @@ use rtsp_core::io::{ConnId, Dest, Input, Machine, Output};
 use rtsp_core::message::headers::{NptTime, Range};
 use rtsp_core::message::{write_interleaved, Decoded, Decoder, Limits, Message, Method};
 use rtsp_core::server::Media;
-use rtsp_mjpeg_fuzz::ignored;
 use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -304,23 +303,6 @@ impl Harness {
                         .unwrap_or_else(|e| panic!("bad interleaved RTCP on {channel}: {e}"));
                 }
                 Err(e) => {
-                    // Known issue `client-bad-uri`: a Content-Base or control URL with blanks
-                    // ends up in a request line. Skip the rest of this output.
-                    if ignored("client-bad-uri") {
-                        // Still note the CSeqs of what was written.
-                        let text = String::from_utf8_lossy(&self.rx).into_owned();
-                        for line in text.lines() {
-                            if let Some(v) = line.strip_prefix("CSeq:") {
-                                if let Ok(c) = v.trim().parse::<u32>() {
-                                    self.sent.insert(c);
-                                    self.outstanding.insert(c);
-                                }
-                            }
-                        }
-                        self.decoder = Decoder::new(Limits::default());
-                        self.rx.clear();
-                        break;
-                    }
                     panic!(
                         "client output does not decode: {e}\n{:?}",
                         String::from_utf8_lossy(&self.rx)

@@ -7,7 +7,7 @@
 use libfuzzer_sys::fuzz_target;
 use rtp_core::jpeg::{JpegDepacketizer, LabDepacketizer};
 use rtp_core::RtpPacket;
-use rtsp_mjpeg_fuzz::{ignored, records};
+use rtsp_mjpeg_fuzz::records;
 
 const MAX_FRAME: usize = 256 * 1024;
 
@@ -27,11 +27,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(d.starts_with(&[0xFF, 0xD8]), "frame without SOI");
             assert!(d.ends_with(&[0xFF, 0xD9]), "frame without EOI");
             if let Err(e) = mjpeg::parse_jpeg(d) {
-                // Known issue `depack-scan`: scan data with an unstuffed FF xx (corrupt or
-                // hostile payloads) is copied as is, and the frame does not parse.
-                if !ignored("depack-scan") {
-                    panic!("depacketized frame does not parse: {e}");
-                }
+                panic!("depacketized frame does not parse: {e}");
             }
         }
         let _ = lab.push(&pkt);

@@ -273,6 +273,19 @@ pub enum NotCarriable {
         /// Number of SOS segments.
         count: u32,
     },
+    /// Marker segments (DQT, DHT, DRI, APPn, COM, …) between the scan data and EOI: the scan
+    /// must be followed directly by EOI. Such segments redefine tables after the scan (which
+    /// RFC 2435 receivers, rebuilding the headers from the RTP/JPEG header, never see) and would
+    /// be carried inside the scan data. (A further SOS is reported as
+    /// [`MultipleScans`](Self::MultipleScans).)
+    #[error(
+        "{} segment after the scan data: RFC 2435 carries one scan followed by EOI (no tables redefined after the scan)",
+        crate::jpeg::marker_name(*marker)
+    )]
+    SegmentAfterScan {
+        /// The marker code that ends the scan data (the first one that is neither RSTn nor EOI).
+        marker: u8,
+    },
     /// The scan is not interleaved over the 3 components in frame order.
     #[error(
         "the scan covers components {ids:?}: RFC 2435 needs one interleaved scan of Y, Cb, Cr"

@@ -85,8 +85,13 @@ pub struct JpegInfo {
     pub standard_huffman: bool,
     /// Entropy-coded data starts here: the first byte after the (first) SOS header.
     pub scan_offset: usize,
-    /// Length of the entropy-coded data, up to but not including the final EOI.
+    /// Length of the first scan's entropy-coded data: up to (not including) the first marker
+    /// after it other than RSTn — the final EOI for a single-scan image.
     pub scan_len: usize,
+    /// The marker code that ends the first scan's entropy-coded data (at
+    /// `scan_offset + scan_len`, after any fill bytes): `0xD9` (EOI) when the image is one scan
+    /// followed by EOI; SOS, DQT, DHT, DRI, … when more segments follow the scan.
+    pub scan_end_marker: u8,
     /// The SOFn marker code (0xC0 baseline, 0xC1 extended sequential, 0xC2 progressive).
     pub sof_marker: u8,
     /// Frame-header components with their sampling factors.
@@ -135,6 +140,9 @@ struct Parser {
     restart_interval: u16,
     standard_huffman: bool,
     scan_offset: usize,
+    /// End of the first scan's entropy-coded data and the marker found there.
+    scan_end: usize,
+    scan_end_marker: u8,
     scan_components: Vec<ScanComponent>,
     scan_count: u32,
 }
@@ -426,7 +434,13 @@ pub fn parse_jpeg(frame: &[u8]) -> Result<JpegInfo, JpegError> {
                     None => return Err(JpegError::MissingEoi { offset: end }),
                     Some(0x00 | 0xD0..=0xD7) => pos += 2,
                     Some(0xFF) => pos += 1,
-                    Some(_) => break,
+                    Some(&m) => {
+                        if p.scan_count == 1 {
+                            p.scan_end = pos;
+                            p.scan_end_marker = m;
+                        }
+                        break;
+                    }
                 }
             }
         }
@@ -446,7 +460,8 @@ pub fn parse_jpeg(frame: &[u8]) -> Result<JpegInfo, JpegError> {
         restart_interval: p.restart_interval,
         standard_huffman: p.standard_huffman,
         scan_offset: p.scan_offset,
-        scan_len: eoi.saturating_sub(p.scan_offset),
+        scan_len: p.scan_end.saturating_sub(p.scan_offset),
+        scan_end_marker: p.scan_end_marker,
         sof_marker,
         components: p.components,
         scan_components: p.scan_components,
@@ -489,7 +504,8 @@ impl JpegInfo {
     /// * 8-bit quantization tables, Cb and Cr sharing one (Y may share it too);
     /// * the standard Huffman tables (JPEG Annex K.3) or none, used as DC/AC 0 for Y and 1 for
     ///   Cb/Cr;
-    /// * one interleaved scan of Y, Cb, Cr.
+    /// * one interleaved scan of Y, Cb, Cr, followed directly by EOI (no DQT, DHT, DRI or other
+    ///   segment after the scan data: receivers would never see tables redefined there).
     ///
     /// A restart interval (DRI) is carriable (types 64/65 with a restart marker header).
     pub fn rtp_problems(&self) -> Vec<NotCarriable> {
@@ -555,6 +571,10 @@ impl JpegInfo {
         if self.scan_count > 1 {
             out.push(NotCarriable::MultipleScans {
                 count: self.scan_count,
+            });
+        } else if self.scan_end_marker != 0xD9 {
+            out.push(NotCarriable::SegmentAfterScan {
+                marker: self.scan_end_marker,
             });
         }
         let frame_ids: Vec<u8> = self.components.iter().map(|c| c.id).collect();
@@ -1042,10 +1062,66 @@ mod tests {
         assert_eq!(info.scan_count, 3);
         assert_eq!(info.scan_components.len(), 1);
         assert_eq!(info.scan_offset, first_scan_end - 2);
-        assert_eq!(info.scan_offset + info.scan_len, f.len() - 2);
+        // The scan is the first one only, up to the DHT.
+        assert_eq!(info.scan_offset + info.scan_len, first_scan_end);
+        assert_eq!(info.scan(&f), [0x11, 0x22]);
+        assert_eq!(info.scan_end_marker, 0xC4);
         let p = info.rtp_problems();
         assert!(p.contains(&NotCarriable::MultipleScans { count: 3 }));
         assert!(p.contains(&NotCarriable::NonInterleavedScan { ids: vec![1] }));
+    }
+
+    /// Fuzz `post-scan-dqt` (fuzz/artifacts/jpeg_parse/crash-aabd17c2…, and the seed
+    /// fuzz/corpus/jpeg_parse/post-scan-dqt.jpg): a DQT between the scan data and EOI was
+    /// accepted by `check_rtp`, carried inside `scan()`, and redefined the tables
+    /// `qtables_for_rtp` sends.
+    #[test]
+    fn segments_between_scan_and_eoi_are_not_carriable() {
+        for f in [
+            &include_bytes!("../testdata/fuzz-post-scan-dqt-crash.jpg")[..],
+            &include_bytes!("../testdata/fuzz-post-scan-dqt.jpg")[..],
+        ] {
+            let info = parse_jpeg(f).unwrap();
+            assert_eq!(info.scan_count, 1);
+            assert_eq!(info.scan_end_marker, 0xDB);
+            let end = info.scan_offset + info.scan_len;
+            assert_eq!(f[end..end + 2], [0xFF, 0xDB], "the scan ends at the DQT");
+            assert!(!info.scan(f).windows(2).any(|w| w == [0xFF, 0xDB]));
+            assert_eq!(
+                info.check_rtp(),
+                Err(NotCarriable::SegmentAfterScan { marker: 0xDB })
+            );
+            let msg = info.check_rtp().unwrap_err().to_string();
+            assert!(msg.contains("DQT segment after the scan"), "{msg}");
+        }
+        // Built by hand: DQT, DHT, DRI, COM after the scan; the scan itself stays carriable.
+        for (marker, body) in [
+            (0xDB, qtable8(0, 7)),
+            (0xC4, dht_standard()),
+            (0xDD, vec![0, 4]),
+            (0xFE, b"late".to_vec()),
+        ] {
+            let mut f = jpeg_420();
+            let eoi = f.len() - 2;
+            f.truncate(eoi);
+            f.extend(seg(marker, &body));
+            f.extend([0xFF, 0xD9]);
+            let info = parse_jpeg(&f).unwrap();
+            assert_eq!(info.scan(&f), SCAN, "{marker:02X}");
+            assert_eq!(info.scan_offset + info.scan_len, eoi);
+            assert_eq!(
+                info.check_rtp(),
+                Err(NotCarriable::SegmentAfterScan { marker })
+            );
+        }
+        // Fill bytes and RSTn before EOI are fine.
+        let mut f = jpeg_420();
+        let eoi = f.len() - 2;
+        f.truncate(eoi);
+        f.extend([0xFF, 0xD0, 0x12, 0xFF, 0xFF, 0xD9]);
+        let info = parse_jpeg(&f).unwrap();
+        assert_eq!(info.scan_end_marker, 0xD9);
+        assert_eq!(info.check_rtp(), Ok(()));
     }
 
     #[test]

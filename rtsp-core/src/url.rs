@@ -90,7 +90,12 @@ impl RtspUrl {
     pub fn parse(input: &str) -> Result<Self, UrlError> {
         let s = input.trim();
         let lead = input.len() - input.trim_start().len();
-        if let Some(offset) = s.bytes().position(|b| b <= b' ' || b == 0x7f) {
+        // Blanks and control characters (Unicode ones included: `trim` strips Unicode
+        // whitespace, so a URL holding any would not survive `Display` → `parse`).
+        if let Some((offset, _)) = s
+            .char_indices()
+            .find(|&(_, c)| c.is_whitespace() || c.is_control())
+        {
             return Err(UrlError::Character {
                 offset: lead + offset,
             });
@@ -497,6 +502,39 @@ mod tests {
             RtspUrl::parse("rtsp://h/a b"),
             Err(UrlError::Character { offset: 10 })
         );
+        // Fuzz `url-ws`: Unicode whitespace and control characters anywhere (here before a
+        // `#fragment`, which used to leave the query ending in U+2005) are rejected.
+        assert_eq!(
+            RtspUrl::parse("rtsp://h/a?\u{2005}#x"),
+            Err(UrlError::Character { offset: 11 })
+        );
+        assert_eq!(
+            RtspUrl::parse("rtsp://h/a\u{85}b"),
+            Err(UrlError::Character { offset: 10 })
+        );
+        assert_eq!(
+            RtspUrl::parse("rtsp://h/\u{a0}x"),
+            Err(UrlError::Character { offset: 9 })
+        );
+        assert_eq!(
+            RtspUrl::parse("rtsp://h/x#\u{3000}y"),
+            Err(UrlError::Character { offset: 11 })
+        );
+        // Leading/trailing blanks are trimmed, as before.
+        assert_eq!(
+            RtspUrl::parse(" rtsp://h/x\u{2005}").unwrap().to_string(),
+            "rtsp://h/x"
+        );
+        // fuzz/artifacts/url_parse/crash-61e02508…: a control with C1 controls and U+2004.
+        let input = String::from_utf8_lossy(
+            b"rtsp://j\ns\xc2\x8a\xc2\x82\x85\xe2\x80\x84#1\x80\x85*\xc2rt",
+        );
+        let (base, control) = input.split_once('\n').unwrap();
+        let base = RtspUrl::parse(base).unwrap();
+        assert!(matches!(
+            base.join(control),
+            Err(UrlError::Character { offset: 10 })
+        ));
         assert!(matches!(
             RtspUrl::parse("rtsp://u%zz@h/"),
             Err(UrlError::PercentEscape { .. })

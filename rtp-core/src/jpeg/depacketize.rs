@@ -37,7 +37,8 @@ pub struct DepacketizeStats {
     /// Complete frames produced.
     pub frames_emitted: u64,
     /// Frames dropped: lost or reordered fragments, a timestamp change without a marker, a frame
-    /// that started without its first fragment, bad headers, oversized frames, unpulled overflow.
+    /// that started without its first fragment, bad headers, scan data with a marker other than
+    /// RSTn before the final EOI, oversized frames, unpulled overflow.
     pub frames_dropped: u64,
     /// Packets ignored: duplicates and the rest of a frame already dropped.
     pub packets_ignored: u64,
@@ -439,6 +440,11 @@ impl JpegDepacketizer {
         if !scan.ends_with(&[0xff, 0xd9]) {
             p.buf.extend_from_slice(&[0xff, 0xd9]); // EOI (ffmpeg leaves it out; gst and VLC send it)
         }
+        if !scan_markers_ok(&p.buf[p.scan_start..]) {
+            // Corrupt or hostile scan data: the frame would not parse as a JPEG.
+            self.stats.frames_dropped += 1;
+            return;
+        }
         if self.ready.len() >= MAX_READY {
             self.ready.pop_front();
             self.stats.frames_dropped += 1;
@@ -483,4 +489,21 @@ impl JpegDepacketizer {
             }
         };
     }
+}
+
+/// Whether entropy-coded data followed by EOI (`scan` ends with `FF D9`) has a valid marker
+/// structure, so that the rebuilt frame parses: every `FF` is followed by `00` (stuffing), a
+/// restart marker RST0–7, another `FF` (fill), or is the final EOI.
+pub(super) fn scan_markers_ok(scan: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(k) = scan[i..].iter().position(|&b| b == 0xFF) {
+        i += k;
+        match scan.get(i + 1) {
+            Some(0x00 | 0xD0..=0xD7) => i += 2,
+            Some(0xFF) => i += 1,
+            Some(0xD9) => return i + 2 == scan.len(),
+            _ => return false,
+        }
+    }
+    false // no EOI
 }

@@ -874,13 +874,26 @@ fn jpeg_params() -> impl Strategy<Value = (u8, u8, u16, u16, u16, Vec<u8>)> {
     )
 }
 
+/// Random bytes made into valid entropy-coded data: every `FF` stuffed with a `00` (the
+/// depacketizer drops scans with other markers).
+fn stuffed(bytes: Vec<u8>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 128);
+    for b in bytes {
+        out.push(b);
+        if b == 0xFF {
+            out.push(0x00);
+        }
+    }
+    out
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn packetize_depacketize_roundtrip(
         (type_, q, width, height, ri, qt) in jpeg_params(),
-        scan in prop::collection::vec(any::<u8>(), 1..20_000),
+        scan in prop::collection::vec(any::<u8>(), 1..20_000).prop_map(stuffed),
         max_payload in 200usize..3000,
         seq in any::<u16>(),
         ts in any::<u32>(),
@@ -910,7 +923,7 @@ proptest! {
     /// of the frames sent, and a frame whose packets did not all arrive in order is never emitted.
     #[test]
     fn impaired_stream_never_emits_corrupt_frames(
-        scans in prop::collection::vec(prop::collection::vec(any::<u8>(), 1..4000), 1..5),
+        scans in prop::collection::vec(prop::collection::vec(any::<u8>(), 1..4000).prop_map(stuffed), 1..5),
         max_payload in 200usize..1500,
         ops in prop::collection::vec((0u8..10, any::<prop::sample::Index>()), 0..8),
         seq0 in any::<u16>(),
@@ -1036,4 +1049,65 @@ fn late_packet_of_previous_frame_does_not_kill_the_next() {
     assert_eq!(f[0].timestamp, 4000);
     assert_eq!(d.stats().frames_dropped, 1);
     assert_eq!(d.stats().packets_ignored, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scan marker structure (fuzz `depack-scan`)
+
+/// fuzz/artifacts/jpeg_depacketize/min-depack-scan: one packet (marker set, type 0, Q 1,
+/// 1968x24) whose scan is `FF 70`, an unstuffed `FF` followed by a non-marker byte. The frame
+/// used to be emitted and did not parse as a JPEG; it is now dropped and counted.
+#[test]
+fn scan_with_invalid_marker_is_dropped() {
+    const ARTIFACT: &[u8] = &[
+        0x05, 0xa8, 0xc0, 0x80, 0xef, 0xed, 0x31, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x01, 0xf6, 0x03, 0xff, 0x70,
+    ];
+    let pkt = RtpPacket::parse_lenient(&ARTIFACT[2..]).unwrap();
+    let mut d = JpegDepacketizer::new(1 << 20);
+    let _ = d.push(&pkt);
+    assert_eq!(d.pull(), None);
+    assert_eq!(d.stats().frames_emitted, 0);
+    assert_eq!(d.stats().frames_dropped, 1);
+}
+
+#[test]
+fn scan_marker_structure() {
+    let t = tables();
+    let frame = |scan: &[u8]| {
+        let mut d = JpegDepacketizer::new(1 << 20);
+        let pkts = to_rtp(&packetize(&payload(1, 255, &t, scan), 1400).unwrap(), 7, 90);
+        let frames = push_all(&mut d, &pkts);
+        assert_eq!(
+            d.stats().frames_emitted + d.stats().frames_dropped,
+            1,
+            "{scan:02X?}"
+        );
+        frames.into_iter().next().map(|f| scan_of(&f.data).to_vec())
+    };
+    // Stuffing, RST0-7, fill bytes, with or without the final EOI: kept as is.
+    for scan in [
+        &[0x12, 0xFF, 0x00, 0x34][..],
+        &[0x12, 0xFF, 0xD0, 0x34, 0xFF, 0xD7, 0x56],
+        &[0x12, 0xFF, 0xFF, 0xD3, 0x34],
+        &[0x12, 0x34, 0xFF, 0xD9],
+        &[0x12, 0x34, 0xFF, 0xFF, 0xD9],
+        &[0x12, 0x34, 0xFF],
+    ] {
+        let kept = frame(scan).unwrap_or_else(|| panic!("{scan:02X?} dropped"));
+        assert_eq!(kept, scan.strip_suffix(&[0xFF, 0xD9]).unwrap_or(scan));
+    }
+    // Any other marker, or EOI before the end: dropped.
+    for scan in [
+        &[0xFF, 0x70][..],
+        &[0x12, 0xFF, 0x01, 0x34],
+        &[0x12, 0xFF, 0xDB, 0x00, 0x43],
+        &[0x12, 0xFF, 0xD9, 0x34],
+        &[0x12, 0xFF, 0xD8, 0x34, 0xFF, 0xD9],
+        &[0xFF, 0xDA, 0x00, 0x0C],
+    ] {
+        assert_eq!(frame(scan), None, "{scan:02X?}");
+    }
+    assert!(depacketize::scan_markers_ok(&[0xFF, 0xD9]));
+    assert!(!depacketize::scan_markers_ok(&[0x12]));
 }

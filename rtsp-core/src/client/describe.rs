@@ -5,26 +5,44 @@ use bytes::Bytes;
 use super::event::{Presentation, Track};
 use crate::message::{HeaderName, Response};
 use crate::sdp;
-use crate::url::join;
+use crate::url::{join, RtspUrl};
+
+/// `url` (trimmed) when it is a valid `rtsp://` URL: [`RtspUrl::parse`] rejects blanks and
+/// control characters, so the result can go into a request line as is.
+fn valid_url(url: &str) -> Option<&str> {
+    let url = url.trim();
+    RtspUrl::parse(url).is_ok().then_some(url)
+}
+
+/// `control` resolved against `base_url` (see [`join`]); `base_url` itself when the result is
+/// not a valid `rtsp://` URL.
+fn control_url(base_url: &str, control: Option<&str>) -> String {
+    control
+        .map(|c| join(base_url, c))
+        .filter(|u| valid_url(u).is_some())
+        .unwrap_or_else(|| base_url.to_string())
+}
 
 /// Build the presentation from a 2xx DESCRIBE response to `request_url`. The base URL is
-/// `Content-Base`, else `Content-Location`, else the request URL (RFC 2326 §C.1.1). An SDP that
-/// cannot be parsed gives a presentation without tracks.
+/// `Content-Base`, else `Content-Location`, else the request URL (RFC 2326 §C.1.1); a header
+/// that is not a valid `rtsp://` URL (blanks, control characters, …) is ignored, and so is a
+/// control that does not resolve to one (the base URL is used instead), so no request line
+/// ever carries such a URL. An SDP that cannot be parsed gives a presentation without tracks.
 pub(super) fn presentation(resp: &Response, request_url: &str) -> Presentation {
     let base_url = resp
         .headers
         .get(&HeaderName::CONTENT_BASE)
-        .or_else(|| resp.headers.get(&HeaderName::CONTENT_LOCATION))
-        .map(str::trim)
-        .filter(|b| !b.is_empty())
+        .and_then(valid_url)
+        .or_else(|| {
+            resp.headers
+                .get(&HeaderName::CONTENT_LOCATION)
+                .and_then(valid_url)
+        })
         .unwrap_or(request_url)
         .to_string();
     let text = String::from_utf8_lossy(&resp.body);
     let parsed = sdp::parse(&text).unwrap_or_default();
-    let aggregate_url = match parsed.control.as_deref() {
-        Some(c) => join(&base_url, c),
-        None => base_url.clone(),
-    };
+    let aggregate_url = control_url(&base_url, parsed.control.as_deref());
     let tracks: Vec<Track> = parsed
         .media
         .iter()
@@ -40,10 +58,7 @@ pub(super) fn presentation(resp: &Response, request_url: &str) -> Presentation {
                 clock_rate: map.as_ref().map_or(90_000, |r| r.clock_rate),
                 framerate: m.framerate,
                 dimensions: m.dimensions,
-                control_url: match m.control.as_deref() {
-                    Some(c) => join(&base_url, c),
-                    None => base_url.clone(),
-                },
+                control_url: control_url(&base_url, m.control.as_deref()),
             }
         })
         .collect();

@@ -1548,3 +1548,81 @@ fn redirect_is_reported_with_the_resolved_location() {
         [ClientEvent::RequestFailed { .. }]
     ));
 }
+
+/// Fuzz `client-bad-uri` (fuzz/artifacts/client_session/crash-328326a4…): a DESCRIBE reply with
+/// `Content-Base: not a url` made the client send `SETUP not a url/track1 RTSP/1.0`. Bad
+/// Content-Base / Content-Location / control URLs are ignored; the request URL is used instead.
+#[test]
+fn invalid_content_base_and_controls_fall_back_to_valid_urls() {
+    let request_line_ok = |req: &str| {
+        let line = req.lines().next().unwrap();
+        assert_eq!(line.split(' ').count(), 3, "{line:?}");
+        crate::message::Decoder::default()
+            .decode(&mut bytes::BytesMut::from(req.as_bytes()))
+            .unwrap_or_else(|e| panic!("{req:?}: {e}"))
+            .expect("a whole request");
+    };
+    let sdp = "v=0\no=- 1 1 IN IP4 1.2.3.4\ns=x\nt=0 0\na=control:*\nm=video 0 RTP/AVP 26\na=control:track1\n";
+    let setup_uri = |headers: &str, sdp: &str| {
+        let mut h = Harness::url("rtsp://127.0.0.1:8554/test");
+        h.connect();
+        h.c.describe().unwrap();
+        h.sent();
+        let body = crlf(sdp);
+        h.recv(
+            format!(
+                "RTSP/1.0 200 OK\r\nCSeq: 1\r\n{headers}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        assert!(matches!(&h.outcomes()[..], [ClientEvent::Described { .. }]));
+        h.c.setup(udp()).unwrap();
+        let s = h.one_sent();
+        request_line_ok(&s);
+        let uri = s.split(' ').nth(1).unwrap().to_string();
+        h.reply("RTSP/1.0 200 OK\nCSeq: 2\nTransport: RTP/AVP;unicast;client_port=45578-45579;server_port=60682-60683\nSession: 1234\n\n");
+        h.c.play(None).unwrap();
+        let p = h.one_sent();
+        request_line_ok(&p);
+        (uri, p.split(' ').nth(1).unwrap().to_string())
+    };
+    // The artifact's case: Content-Base with blanks → the request URL is the base.
+    assert_eq!(
+        setup_uri("Content-Base: not a url\r\n", sdp),
+        (
+            "rtsp://127.0.0.1:8554/test/track1".into(),
+            "rtsp://127.0.0.1:8554/test".into()
+        )
+    );
+    // Not an rtsp:// URL, or with Unicode blanks / control characters.
+    for bad in [
+        "http://h/x/",
+        "rtsp://h/a\u{2005}b/",
+        "rtsp://h/\u{85}/",
+        "track1",
+    ] {
+        let (setup, _) = setup_uri(&format!("Content-Base: {bad}\r\n"), sdp);
+        assert_eq!(setup, "rtsp://127.0.0.1:8554/test/track1", "{bad:?}");
+    }
+    // A bad Content-Base falls back to a good Content-Location.
+    assert_eq!(
+        setup_uri(
+            "Content-Base: not a url\r\nContent-Location: rtsp://127.0.0.1:8554/loc/\r\n",
+            sdp
+        )
+        .0,
+        "rtsp://127.0.0.1:8554/loc/track1"
+    );
+    // Controls that do not resolve to a valid URL are replaced by the base.
+    let bad_controls = sdp
+        .replace("a=control:*", "a=control:rtsp://h/a b")
+        .replace("a=control:track1", "a=control:tr ack1");
+    assert_eq!(
+        setup_uri("Content-Base: rtsp://127.0.0.1:8554/b/\r\n", &bad_controls),
+        (
+            "rtsp://127.0.0.1:8554/b/".into(),
+            "rtsp://127.0.0.1:8554/b/".into()
+        )
+    );
+}

@@ -37,7 +37,7 @@ impl Response {
     /// Append the wire form to `out`. Adds `Content-Length` when there is a body and none is set.
     pub fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(
-            format!("{} {} {}\r\n", self.version, self.status.0, self.reason).as_bytes(),
+            format!("{} {:03} {}\r\n", self.version, self.status.0, self.reason).as_bytes(),
         );
         write_headers_and_body(&self.headers, &self.body, out);
     }

@@ -10,7 +10,7 @@ use nom::{
     branch::alt,
     bytes::complete::{tag, take_while, take_while1, take_while_m_n},
     character::complete::{char, digit1},
-    combinator::{all_consuming, map, map_res, rest},
+    combinator::{all_consuming, map, map_res, rest, verify},
     error::{context, ContextError, ErrorKind, FromExternalError, ParseError as NomParseError},
     number::complete::{be_u16, be_u8},
     sequence::{preceded, separated_pair, terminated, tuple},
@@ -221,13 +221,18 @@ fn request_line_rule(i: &[u8]) -> Res<'_, (Method, &[u8], Proto)> {
     )(i)
 }
 
-/// `Status-Code = 3DIGIT` (RFC 2326 §7.1.1).
+/// `Status-Code = 3DIGIT` (RFC 2326 §7.1.1). The defined classes start with 1–5; any code
+/// 100–999 is accepted (a leading `0` is rejected: `020` could not be written back as 3 digits
+/// with the same meaning).
 fn status_code(i: &[u8]) -> Res<'_, u16> {
     context(
         "status code",
-        map(
-            take_while_m_n(3, 3, |c: u8| c.is_ascii_digit()),
-            |d: &[u8]| d.iter().fold(0u16, |acc, c| acc * 10 + u16::from(c - b'0')),
+        verify(
+            map(
+                take_while_m_n(3, 3, |c: u8| c.is_ascii_digit()),
+                |d: &[u8]| d.iter().fold(0u16, |acc, c| acc * 10 + u16::from(c - b'0')),
+            ),
+            |c: &u16| *c >= 100,
         ),
     )(i)
 }
@@ -471,6 +476,11 @@ mod tests {
         assert_eq!(status_code(b"999").unwrap().1, 999);
         assert!(status_code(b"20").is_err());
         assert!(status_code(b"x00").is_err());
+        // Fuzz `status-digits`: below 100 is not a status code (it would be written as 2 digits).
+        assert!(status_code(b"020").is_err());
+        assert!(status_code(b"000").is_err());
+        assert_eq!(status_code(b"100").unwrap().1, 100);
+        assert!(status_line_rule(b"RTSP/1.0 020 OK").is_err());
         // Four digits: the rule takes three, the status line then fails on the fourth.
         assert!(status_line_rule(b"RTSP/1.0 2000 OK").is_err());
     }

@@ -152,6 +152,21 @@ fn status_line_variants() {
     assert_eq!(r.status, StatusCode(299));
 }
 
+/// Fuzz `status-digits` (fuzz/artifacts/rtsp_decoder/crash-c01bbebe…): `020` decoded as status
+/// 20, which `Response::write` wrote back as `20` (not 3 digits) and which then did not decode.
+#[test]
+fn status_code_below_100_is_malformed_and_write_keeps_three_digits() {
+    let err = decode_str("RTSP/0.0 020 OK\r\nCSnt: Lavst\n\n").unwrap_err();
+    assert!(matches!(err, ParseError::Malformed { .. }), "{err:?}");
+    assert!(decode_str("RTSP/1.0 20 OK\r\n\r\n").is_err());
+    // Written with three digits, whatever the value.
+    let r = response(one_message("RTSP/1.0 100 Continue\r\n\r\n"));
+    assert!(r.to_bytes().starts_with(b"RTSP/1.0 100 Continue\r\n"));
+    let mut r = r;
+    r.status = StatusCode(7);
+    assert!(r.to_bytes().starts_with(b"RTSP/1.0 007 "));
+}
+
 #[test]
 fn other_rtsp_versions_are_parsed_not_rejected() {
     let r = request(one_message(

@@ -1127,6 +1127,12 @@ impl Server {
         let peer = c.peer;
         if partial {
             let mut resp = Response::new(StatusCode::REQUEST_TIMEOUT);
+            // The CSeq, if the partial request has a complete `CSeq` line already (a line still
+            // arriving may be cut short: `CSeq: 1` of `CSeq: 12`).
+            let complete = c.buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            if let Some(cseq) = sniff_cseq(&c.buf[..complete]) {
+                resp.headers.append(HeaderName::CSEQ, cseq.to_string());
+            }
             self.common_headers(&mut resp);
             self.out.push_back(Emit::Output(Output::Transmit(Transmit {
                 dest: Dest::Stream(conn),

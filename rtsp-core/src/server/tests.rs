@@ -1862,6 +1862,37 @@ fn slow_requests_are_cut_and_others_keep_playing() {
     assert_eq!(h.server.connection_count(), 1);
 }
 
+/// The 408 for a slow partial request carries its CSeq when a complete `CSeq` line arrived
+/// (sniffed as for 400), and none when the line is still incomplete.
+#[test]
+fn request_timeout_echoes_a_complete_cseq_line() {
+    let mut h = H::new();
+    for (conn, text, cseq) in [
+        (
+            C1,
+            &b"OPTIONS * RTSP/1.0\r\nCSeq: 17\r\nUser-Agent: slow"[..],
+            Some("17"),
+        ),
+        (ConnId(2), b"OPTIONS * RTSP/1.0\r\nCSeq: 1", None),
+        (
+            ConnId(3),
+            b"\r\nDESCRIBE rtsp://h/test RTSP/1.0\ncseq:  5\n",
+            Some("5"),
+        ),
+        (ConnId(4), b"OPTI", None),
+    ] {
+        h.connect(conn);
+        h.send(conn, text);
+        assert!(!closed(&h.take(), conn));
+        h.advance(Duration::from_secs(11));
+        let outs = h.take();
+        assert!(closed(&outs, conn));
+        let r = &responses(&outs, conn)[0];
+        assert_eq!(r.status, StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(r.headers.get(&HeaderName::CSEQ), cseq, "{text:?}");
+    }
+}
+
 /// A connection without a session is closed after `idle_timeout` without a complete request;
 /// bare CRLFs do not count; requests do; a connection holding a session never idles out.
 #[test]

@@ -553,7 +553,8 @@ impl Load {
             Err(e) => return self.fail(i, format!("client: {e}")),
         };
         let s = &mut self.sessions[i];
-        s.started = Some(now);
+        // Setup time counts from the connect, not from the loop iteration that started a batch.
+        s.started = Some(Instant::now());
         s.phase = Phase::Connecting;
         if self.args.transport == Transport::Udp {
             match bind_pair(self.server.ip()) {

@@ -1,10 +1,18 @@
 //! Per-stream counting from RTP headers only: packets, bytes, loss (sequence numbers) and frame
 //! timing (RTP timestamp against arrival time).
 //!
-//! A frame is complete when its marker packet arrives. Its due time is the arrival of the
-//! stream's first complete frame plus the RTP timestamp difference (90 kHz). A frame arriving more
-//! than one frame interval (its timestamp step) after its due time is *late*; more than one
-//! interval before it, *early* (a server running fast, or catching up in a burst).
+//! A frame is complete when its marker packet arrives. The stream's schedule is anchored on its
+//! *best* frame so far: the anchor is the smallest (arrival − media time) over the frames seen,
+//! media time being the RTP timestamp difference at 90 kHz. A frame's due time is the anchor
+//! plus its media time. A frame arriving more than one frame interval (its timestamp step)
+//! after its due time is *late*. A frame that moves the anchor earlier by more than one
+//! interval is *early* (the server ran fast or caught up in a burst, or the earlier frames
+//! were all late by more than an interval).
+//!
+//! Anchoring on the first frame instead would make every later frame look early whenever that
+//! first frame is read late (many sessions set up at once). The anchor is a running minimum,
+//! O(1) per frame: each frame is judged against the best anchor known when it arrives, so
+//! frames before a better anchor was found are judged by the older one (not recounted).
 
 use std::time::{Duration, Instant};
 
@@ -66,8 +74,11 @@ pub struct StreamCounter {
     pub late: u64,
     /// Frames more than one interval before their due time.
     pub early: u64,
-    /// Largest lateness seen (arrival − due), in seconds (negative: always early).
+    /// Largest lateness seen (arrival − due, due from the running anchor), in seconds.
     pub max_late_s: f64,
+    /// How far the anchor moved earlier after the first frame, in seconds (how late the
+    /// first frame was against the best schedule seen).
+    pub anchor_shift_s: f64,
     /// Timestamp discontinuities (backwards or > 10 s) that restarted the timing reference.
     pub discontinuities: u64,
     /// Arrival of the first and the latest complete frame.
@@ -88,8 +99,12 @@ struct SeqState {
 
 #[derive(Debug, Clone, Copy)]
 struct Timing {
+    /// Reference instant: arrival of the first frame (after a discontinuity: of that frame).
     anchor_at: Instant,
     anchor_ts_ext: i64,
+    /// The anchor: min over frames of (arrival − media time), seconds after `anchor_at`
+    /// (0 or negative).
+    best_s: f64,
     last_ts: u32,
     last_ts_ext: i64,
     /// Smallest timestamp step seen: the frame interval.
@@ -151,6 +166,7 @@ impl StreamCounter {
             self.timing = Some(Timing {
                 anchor_at: now,
                 anchor_ts_ext: 0,
+                best_s: 0.0,
                 last_ts: ts,
                 last_ts_ext: 0,
                 min_step: u32::MAX,
@@ -167,6 +183,7 @@ impl StreamCounter {
             *t = Timing {
                 anchor_at: now,
                 anchor_ts_ext: 0,
+                best_s: 0.0,
                 last_ts: ts,
                 last_ts_ext: 0,
                 min_step: t.min_step,
@@ -179,12 +196,19 @@ impl StreamCounter {
         t.min_step = t.min_step.min(step);
         let due_s = (ts_ext - t.anchor_ts_ext) as f64 / CLOCK_RATE;
         let arrived_s = now.duration_since(t.anchor_at).as_secs_f64();
-        let lateness = arrived_s - due_s;
+        let offset = arrived_s - due_s;
         let interval = f64::from(t.min_step) / CLOCK_RATE;
+        if offset < t.best_s {
+            // A better anchor: this frame is on time by definition.
+            if t.best_s - offset > interval {
+                self.early += 1;
+            }
+            t.best_s = offset;
+            self.anchor_shift_s = self.anchor_shift_s.max(-offset);
+        }
+        let lateness = offset - t.best_s;
         if lateness > interval {
             self.late += 1;
-        } else if lateness < -interval {
-            self.early += 1;
         }
         if self.frames == 2 || lateness > self.max_late_s {
             self.max_late_s = lateness;
@@ -276,6 +300,32 @@ mod tests {
         // Backwards timestamp: new reference, no verdict.
         c.on_frame(5, t0 + Duration::from_millis(900));
         assert_eq!(c.discontinuities, 1);
+    }
+
+    #[test]
+    fn a_first_frame_read_late_does_not_make_later_frames_early() {
+        let mut c = StreamCounter::default();
+        let t0 = Instant::now();
+        // Frames 0..8 sat in the socket buffer and are read together at 300 ms.
+        for k in 0..8u32 {
+            c.on_frame(
+                k * 3600,
+                t0 + Duration::from_micros(300_000 + u64::from(k) * 50),
+            );
+        }
+        // Then every frame on time against the server's schedule (frame k at k * 40 ms).
+        for k in 8..100u32 {
+            c.on_frame(k * 3600, t0 + Duration::from_millis(u64::from(k) * 40 + 1));
+        }
+        assert_eq!((c.frames, c.late, c.early), (100, 0, 0));
+        assert!(
+            (c.anchor_shift_s - 0.299).abs() < 0.001,
+            "{}",
+            c.anchor_shift_s
+        );
+        // Against that anchor a frame 100 ms behind is late.
+        c.on_frame(100 * 3600, t0 + Duration::from_millis(4101));
+        assert_eq!((c.late, c.early), (1, 0));
     }
 
     #[test]

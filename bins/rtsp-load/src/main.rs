@@ -142,6 +142,9 @@ const KIND_RTP: usize = 1;
 const KIND_RTCP: usize = 2;
 const KINDS: usize = 3;
 
+/// Sessions started per event-loop turn at most (see `Load::run`).
+const START_BATCH: usize = 32;
+
 fn token(i: usize, kind: usize) -> Token {
     Token(i * KINDS + kind)
 }
@@ -253,7 +256,11 @@ impl Load {
         loop {
             let now = Instant::now();
             // Start due sessions.
-            while next_start < k && start_at(next_start) <= now {
+            // At most START_BATCH per loop turn: replies to the first sessions are read
+            // while later ones are still being opened (else the first sessions' setup time
+            // would include opening all K).
+            let batch_end = next_start + START_BATCH;
+            while next_start < k.min(batch_end) && start_at(next_start) <= now {
                 self.start(next_start, now);
                 next_start += 1;
             }
@@ -462,6 +469,11 @@ impl Load {
             .filter(|s| s.counter.frames >= 2)
             .map(|s| s.counter.max_late_s * 1000.0)
             .fold(f64::NAN, f64::max);
+        let anchor_shift_max_ms = self
+            .sessions
+            .iter()
+            .map(|s| s.counter.anchor_shift_s * 1000.0)
+            .fold(0.0, f64::max);
         let fps: Vec<f64> = self
             .sessions
             .iter()
@@ -509,7 +521,7 @@ impl Load {
             0.0
         };
         let mut line = format!(
-            "sessions={k} established={} pps={pps:.0} mbps={mbps:.2} loss={:.2}% late={late} early={early} max_late_ms={:.1} fps_min={:.2} fps_mean={fps_mean:.2} fps_max={:.2} setup_p50_ms={:.1} setup_p99_ms={:.1} setup_max_ms={:.1} client_cpu={ccpu:.1}% machine_cpu={machine:.1}%",
+            "sessions={k} established={} pps={pps:.0} mbps={mbps:.2} loss={:.2}% late={late} early={early} max_late_ms={:.1} anchor_shift_max_ms={anchor_shift_max_ms:.1} fps_min={:.2} fps_mean={fps_mean:.2} fps_max={:.2} setup_p50_ms={:.1} setup_p99_ms={:.1} setup_max_ms={:.1} client_cpu={ccpu:.1}% machine_cpu={machine:.1}%",
             self.established,
             pct(lost, exp),
             nan0(max_late_ms),

@@ -140,7 +140,8 @@ impl fmt::Display for SessionDescription {
         write!(f, "t=0 0\r\n")?;
         write!(f, "a=control:*\r\n")?;
         match self.duration.filter(|d| d.is_finite() && *d >= 0.0) {
-            Some(d) => write!(f, "a=range:npt=0-{d}\r\n")?,
+            // `+ 0.0` turns -0.0 into 0.0, which would otherwise print as "-0".
+            Some(d) => write!(f, "a=range:npt=0-{}\r\n", d + 0.0)?,
             None => write!(f, "a=range:npt=0-\r\n")?,
         }
         write!(f, "m=video 0 RTP/AVP {JPEG_PAYLOAD_TYPE}\r\n")?;
@@ -526,6 +527,12 @@ mod tests {
             .to_string();
         assert!(s.contains("s= \r\n"));
         assert!(s.contains("a=range:npt=0-\r\n"));
+        // Found by fuzzing: a negative zero duration printed as "npt=0--0" did not parse back.
+        let z = SessionDescription::new("", IpAddr::V4(Ipv4Addr::LOCALHOST))
+            .duration(Some(-0.0))
+            .to_string();
+        assert!(z.contains("a=range:npt=0-0\r\n"), "{z}");
+        assert_eq!(parse(&z).expect("parses").duration(), Some(0.0));
         assert!(!s.contains("framerate"));
         assert_eq!(s.lines().count(), s.matches("\r\n").count());
     }

@@ -66,21 +66,7 @@ pub struct UdpCounters {
 impl UdpCounters {
     /// Reads `/proc/net/snmp` (zeros when it cannot be read).
     pub fn read() -> Self {
-        let Ok(s) = std::fs::read_to_string("/proc/net/snmp") else {
-            return Self::default();
-        };
-        let mut lines = s.lines().filter(|l| l.starts_with("Udp:"));
-        let (Some(names), Some(values)) = (lines.next(), lines.next()) else {
-            return Self::default();
-        };
-        let get = |name: &str| -> u64 {
-            names
-                .split_whitespace()
-                .position(|n| n == name)
-                .and_then(|i| values.split_whitespace().nth(i))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
-        };
+        let get = |name: &str| proc_counter("/proc/net/snmp", "Udp:", name);
         Self {
             in_datagrams: get("InDatagrams"),
             rcvbuf_errors: get("RcvbufErrors"),
@@ -114,21 +100,7 @@ pub struct ListenCounters {
 impl ListenCounters {
     /// Reads `/proc/net/netstat` (zeros when it cannot be read).
     pub fn read() -> Self {
-        let Ok(s) = std::fs::read_to_string("/proc/net/netstat") else {
-            return Self::default();
-        };
-        let mut lines = s.lines().filter(|l| l.starts_with("TcpExt:"));
-        let (Some(names), Some(values)) = (lines.next(), lines.next()) else {
-            return Self::default();
-        };
-        let get = |name: &str| -> u64 {
-            names
-                .split_whitespace()
-                .position(|n| n == name)
-                .and_then(|i| values.split_whitespace().nth(i))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
-        };
+        let get = |name: &str| proc_counter("/proc/net/netstat", "TcpExt:", name);
         Self {
             overflows: get("ListenOverflows"),
             drops: get("ListenDrops"),
@@ -199,6 +171,24 @@ pub fn loadavg1() -> f64 {
         .ok()
         .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
         .unwrap_or(0.0)
+}
+
+/// One counter from a `/proc/net/{snmp,netstat}` table: the first line starting with `prefix`
+/// holds the names, the second the values. 0 when it cannot be read.
+fn proc_counter(path: &str, prefix: &str, name: &str) -> u64 {
+    let Ok(s) = std::fs::read_to_string(path) else {
+        return 0;
+    };
+    let mut lines = s.lines().filter(|l| l.starts_with(prefix));
+    let (Some(names), Some(values)) = (lines.next(), lines.next()) else {
+        return 0;
+    };
+    names
+        .split_whitespace()
+        .position(|n| n == name)
+        .and_then(|i| values.split_whitespace().nth(i))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! rtsp-load URL --sessions K --duration SECS [--transport udp|tcp] [--ramp N/s]
-//!           [--server-pid PID] [--batch 64] [--rcvbuf BYTES] [--quiet]
+//!           [--server-pid PID] [--batch 64] [--rcvbuf BYTES] [--quiet] [--setup-trace CSV]
 //! ```
 //!
 //! One `rtsp_core::client::Client` machine per session, all driven by one mio loop in this
@@ -68,6 +68,10 @@ struct Args {
     /// No per-second lines.
     #[arg(long, short)]
     quiet: bool,
+    /// Write one CSV line per session with the setup timeline (ms from the start: connect,
+    /// connected, DESCRIBE reply, SETUP reply, PLAY reply) to this file.
+    #[arg(long)]
+    setup_trace: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -109,6 +113,8 @@ struct Session {
     rtcp_local: Option<SocketAddr>,
     started: Option<Instant>,
     setup_ms: Option<f64>,
+    /// Setup timeline (see `--setup-trace`): connect, connected, described, set up, playing.
+    marks: [Option<Instant>; 5],
     deadline: Option<Instant>,
     counter: StreamCounter,
     /// TCP only: packets/bytes/lost from the client's own statistics.
@@ -129,6 +135,7 @@ impl Session {
             rtcp_local: None,
             started: None,
             setup_ms: None,
+            marks: [None; 5],
             deadline: None,
             counter: StreamCounter::default(),
             tcp_stats: (0, 0, 0),
@@ -402,12 +409,36 @@ impl Load {
         for r in reasons.iter().take(5) {
             eprintln!("rtsp-load: failure: {r}");
         }
+        if let Some(path) = &self.args.setup_trace {
+            self.write_trace(path, t0)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
         println!("{final_line}");
         Ok(if self.established == k {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(1)
         })
+    }
+
+    /// `--setup-trace`: one CSV line per session, ms from `t0` (empty when not reached).
+    fn write_trace(&self, path: &std::path::Path, t0: Instant) -> io::Result<()> {
+        // The start on CLOCK_MONOTONIC, to line the trace up with `perf record -k CLOCK_MONOTONIC`.
+        let t0_mono = sys::monotonic().saturating_sub(t0.elapsed());
+        let mut out = format!("# t0_monotonic_s={:.6}\n", t0_mono.as_secs_f64());
+        out.push_str("session,connect,connected,described,setup,playing\n");
+        for (i, s) in self.sessions.iter().enumerate() {
+            out.push_str(&i.to_string());
+            for m in s.marks {
+                out.push(',');
+                if let Some(t) = m {
+                    let ms = t.duration_since(t0).as_secs_f64() * 1000.0;
+                    out.push_str(&format!("{ms:.3}"));
+                }
+            }
+            out.push('\n');
+        }
+        std::fs::write(path, out)
     }
 
     fn loss(&self) -> (u64, u64) {
@@ -567,6 +598,7 @@ impl Load {
         let s = &mut self.sessions[i];
         // Setup time counts from the connect, not from the loop iteration that started a batch.
         s.started = Some(Instant::now());
+        s.marks[0] = s.started;
         s.phase = Phase::Connecting;
         if self.args.transport == Transport::Udp {
             match bind_pair(self.server.ip()) {
@@ -758,6 +790,7 @@ impl Load {
         let s = &mut self.sessions[i];
         match e {
             ClientEvent::Described { .. } => {
+                s.marks[2] = Some(now);
                 let choice = match (self.args.transport, s.rtp_local, s.rtcp_local) {
                     (Transport::Udp, Some(rtp_local), Some(rtcp_local)) => TransportChoice::Udp {
                         rtp_local,
@@ -774,6 +807,7 @@ impl Load {
                 true
             }
             ClientEvent::SetupDone { .. } => {
+                s.marks[3] = Some(now);
                 if let Some(c) = s.client.as_mut() {
                     if let Err(e) = c.play(None) {
                         self.fail(i, format!("play: {e}"));
@@ -785,6 +819,7 @@ impl Load {
             ClientEvent::Playing { .. } => {
                 if s.phase != Phase::Playing && s.phase != Phase::TearingDown {
                     s.phase = Phase::Playing;
+                    s.marks[4] = Some(now);
                     s.setup_ms = s
                         .started
                         .map(|t| now.duration_since(t).as_secs_f64() * 1000.0);
@@ -878,6 +913,7 @@ impl Load {
             match tcp.peer_addr() {
                 Ok(peer) => {
                     s.phase = Phase::SettingUp;
+                    s.marks[1] = Some(Instant::now());
                     self.input(
                         i,
                         Input::Connected {

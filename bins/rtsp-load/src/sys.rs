@@ -65,6 +65,11 @@ pub fn process_cpu() -> Duration {
     clock(libc::CLOCK_PROCESS_CPUTIME_ID)
 }
 
+/// `CLOCK_MONOTONIC` now (the clock `Instant` and `perf record -k CLOCK_MONOTONIC` use).
+pub fn monotonic() -> Duration {
+    clock(libc::CLOCK_MONOTONIC)
+}
+
 /// CPU time (user + system) of the calling thread.
 pub fn thread_cpu() -> Duration {
     clock(libc::CLOCK_THREAD_CPUTIME_ID)

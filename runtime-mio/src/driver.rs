@@ -39,6 +39,8 @@ const MAX_BATCH: usize = 4096;
 const MAX_WRITE_SLICES: usize = 64;
 /// GSO sends the kernel may refuse before GSO is turned off.
 const MAX_GSO_ERRORS: usize = 16;
+/// Events handled between two checks of the machine's deadline within one poll.
+const EVENTS_PER_TIMER_CHECK: usize = 64;
 
 /// A piece of a control connection's output queue.
 enum Chunk {
@@ -155,6 +157,14 @@ struct Conn {
     closing: bool,
 }
 
+/// A listening socket. `TCP_NODELAY` is set on it so that accepted connections inherit it
+/// (Linux does); the first accepted connection is checked, and if it did not inherit it,
+/// every accepted connection gets its own `setsockopt`.
+struct Listener {
+    socket: TcpListener,
+    nodelay_inherited: Option<bool>,
+}
+
 struct Udp {
     token: Token,
     socket: UdpSocket,
@@ -200,7 +210,7 @@ pub struct Runtime<M: Machine> {
     tx: Sender<Msg<M>>,
     rx: Receiver<Msg<M>>,
     stats: Arc<SharedStats>,
-    listeners: HashMap<Token, TcpListener>,
+    listeners: HashMap<Token, Listener>,
     conns: HashMap<Token, Conn>,
     udp: Vec<(SocketAddr, Udp)>,
     next_token: usize,
@@ -329,12 +339,23 @@ impl<M: Machine + 'static> Runtime<M> {
     pub fn tcp_listener(&mut self, listener: std::net::TcpListener) -> io::Result<SocketAddr> {
         listener.set_nonblocking(true)?;
         let local = listener.local_addr()?;
-        let mut listener = TcpListener::from_std(listener);
+        // Inherited by accepted connections on Linux: one setsockopt less per accept.
+        let inherit = socket2::SockRef::from(&listener)
+            .set_tcp_nodelay(true)
+            .is_ok();
+        let mut socket = TcpListener::from_std(listener);
         let token = self.token();
         self.poll
             .registry()
-            .register(&mut listener, token, Interest::READABLE)?;
-        self.listeners.insert(token, listener);
+            .register(&mut socket, token, Interest::READABLE)?;
+        let nodelay_inherited = if inherit { None } else { Some(false) };
+        self.listeners.insert(
+            token,
+            Listener {
+                socket,
+                nodelay_inherited,
+            },
+        );
         Ok(local)
     }
 
@@ -442,9 +463,14 @@ impl<M: Machine + 'static> Runtime<M> {
                 }
                 return Err(e);
             }
-            for ev in events.iter() {
+            for (i, ev) in events.iter().enumerate() {
                 if self.stopping {
                     break;
+                }
+                // A storm of connections or requests must not hold back media that is due:
+                // every EVENTS_PER_TIMER_CHECK events, run the machine's timers if due.
+                if i > 0 && i % EVENTS_PER_TIMER_CHECK == 0 {
+                    self.fire_deadline(&mut on_event);
                 }
                 let token = ev.token();
                 if token == WAKER {
@@ -456,7 +482,10 @@ impl<M: Machine + 'static> Runtime<M> {
                         self.flush(token);
                     }
                     if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                        self.read_conn(token, &mut on_event);
+                        // Read to the end when the peer's FIN is already reported: no
+                        // later event would announce it.
+                        let to_end = ev.is_read_closed() || ev.is_error();
+                        self.read_conn(token, to_end, &mut on_event);
                     }
                 } else {
                     self.recv_udp(token, &mut on_event);
@@ -465,20 +494,27 @@ impl<M: Machine + 'static> Runtime<M> {
             if self.stopping {
                 break;
             }
-            if let Some(d) = self.deadline {
-                let now = self.now();
-                if d <= now {
-                    self.machine.handle_input(Input::Timeout(now));
-                    self.drain(&mut on_event);
-                    if self.deadline.is_some_and(|d| d <= now) {
-                        tracing::trace!("machine returned an expired deadline after Timeout");
-                        self.deadline = Some(now + Duration::from_millis(1));
-                    }
-                }
-            }
+            self.fire_deadline(&mut on_event);
         }
         self.finish();
         Ok(self.machine)
+    }
+
+    /// Feeds [`Input::Timeout`] if the machine's deadline has passed.
+    fn fire_deadline<F>(&mut self, on_event: &mut F)
+    where
+        F: FnMut(&mut M, M::Event) -> Flow,
+    {
+        let Some(d) = self.deadline else { return };
+        let now = self.now();
+        if d <= now {
+            self.machine.handle_input(Input::Timeout(now));
+            self.drain(on_event);
+            if self.deadline.is_some_and(|d| d <= now) {
+                tracing::trace!("machine returned an expired deadline after Timeout");
+                self.deadline = Some(now + Duration::from_millis(1));
+            }
+        }
     }
 
     /// Keeps input times monotonic.
@@ -514,16 +550,28 @@ impl<M: Machine + 'static> Runtime<M> {
         F: FnMut(&mut M, M::Event) -> Flow,
     {
         loop {
-            let Some(listener) = self.listeners.get(&token) else {
+            let Some(listener) = self.listeners.get_mut(&token) else {
                 return;
             };
-            match listener.accept() {
+            match listener.socket.accept() {
                 Ok((stream, peer)) => {
                     if self.conns.len() >= self.max_conns {
                         tracing::warn!(%peer, "too many connections; refusing");
                         continue;
                     }
-                    let _ = stream.set_nodelay(true);
+                    match listener.nodelay_inherited {
+                        Some(true) => {}
+                        Some(false) => {
+                            let _ = stream.set_nodelay(true);
+                        }
+                        None => {
+                            let inherited = stream.nodelay().unwrap_or(false);
+                            if !inherited {
+                                let _ = stream.set_nodelay(true);
+                            }
+                            listener.nodelay_inherited = Some(inherited);
+                        }
+                    }
                     let conn = match self.add_conn(stream) {
                         Ok(c) => c,
                         Err(e) => {
@@ -549,7 +597,8 @@ impl<M: Machine + 'static> Runtime<M> {
         }
     }
 
-    fn read_conn<F>(&mut self, token: Token, on_event: &mut F)
+    /// Reads `token` until WouldBlock, or (unless `to_end`) until a short read.
+    fn read_conn<F>(&mut self, token: Token, to_end: bool, on_event: &mut F)
     where
         F: FnMut(&mut M, M::Event) -> Flow,
     {
@@ -571,16 +620,22 @@ impl<M: Machine + 'static> Runtime<M> {
                     return;
                 }
                 Ok(n) => {
-                    if conn.closing {
-                        continue;
+                    // A short read drained the socket: with edge-triggered readiness, data
+                    // or a FIN arriving later raises a new event, so skip the read that
+                    // would only say WouldBlock.
+                    let drained = !to_end && n < self.buf.len();
+                    if !conn.closing {
+                        let now = self.now();
+                        self.machine.handle_input(Input::Stream {
+                            now,
+                            conn: id,
+                            data: &self.buf[..n],
+                        });
+                        self.drain(on_event);
                     }
-                    let now = self.now();
-                    self.machine.handle_input(Input::Stream {
-                        now,
-                        conn: id,
-                        data: &self.buf[..n],
-                    });
-                    self.drain(on_event);
+                    if drained {
+                        return;
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

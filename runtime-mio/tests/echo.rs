@@ -241,3 +241,44 @@ fn large_output_arrives_complete_and_in_order() {
     spawned.stop();
     spawned.join().unwrap();
 }
+
+#[test]
+fn data_then_fin_in_one_burst_and_data_after_a_short_read() {
+    // The driver stops reading after a short read (the socket is drained; edge-triggered
+    // readiness announces what comes later) unless the peer's FIN is already reported.
+    let mut rt = Runtime::new(Echo::default()).unwrap();
+    let addr = rt
+        .tcp_listener(TcpListener::bind("127.0.0.1:0").unwrap())
+        .unwrap();
+    let (spawned, rx) = start(rt);
+    for round in 0..50u32 {
+        let mut s = TcpStream::connect(addr).unwrap();
+        let msg = format!("burst {round}");
+        s.write_all(msg.as_bytes()).unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut got = Vec::new();
+        let conn = loop {
+            match next_event(&rx, |e| {
+                matches!(e, EchoEvent::Data(..) | EchoEvent::Closed(_))
+            }) {
+                EchoEvent::Data(_, d) => got.extend_from_slice(&d),
+                EchoEvent::Closed(c) => break c,
+                _ => unreachable!(),
+            }
+        };
+        assert_eq!(
+            got,
+            msg.as_bytes(),
+            "round {round}: data before the close ({conn:?})"
+        );
+    }
+    // Request, reply, request on one connection: each later write raises a new event.
+    let mut s = TcpStream::connect(addr).unwrap();
+    for i in 0..20u32 {
+        let m = format!("m{i:02}");
+        s.write_all(m.as_bytes()).unwrap();
+        assert_eq!(read_exact(&mut s, m.len()), m.as_bytes());
+    }
+    spawned.stop();
+    spawned.join().unwrap();
+}

@@ -6,7 +6,7 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use mjpeg::transcode::{self, TranscodeError, TranscodeOptions, TranscodeStats};
@@ -177,7 +177,13 @@ struct Cached {
     media: Arc<Media>,
     len: u64,
     modified: Option<SystemTime>,
+    /// When the name was last resolved on the filesystem.
+    checked: Instant,
 }
+
+/// How long a lookup trusts what the previous lookup of the same name found on the
+/// filesystem (see [`FsCatalog::with_revalidate`]).
+pub const DEFAULT_REVALIDATE: Duration = Duration::from_secs(1);
 
 /// A [`Catalog`] serving MJPEG files below a media root, plus the built-in `sample`.
 ///
@@ -188,7 +194,10 @@ struct Cached {
 ///   ([`MJPEG_EXTENSIONS`]) are not found (404).
 /// * Files are read whole and split with [`mjpeg::split_frames`] (lab or concatenated
 ///   format, detected); an error names the file and the byte offset (500). Loaded media are
-///   cached and reloaded when the file's size or modification time changes.
+///   cached and reloaded when the file's size or modification time changes. A name found
+///   less than [`DEFAULT_REVALIDATE`] ago is served from the cache without touching the
+///   filesystem (a burst of DESCRIBE/SETUP costs no path walks); see
+///   [`FsCatalog::with_revalidate`].
 /// * Frames that RTP/JPEG ([RFC 2435]) cannot carry are transcoded at load time
 ///   ([`transcode_frames`]): re-coded losslessly with the standard Huffman tables (ffmpeg's
 ///   "optimal" tables), or decoded and re-encoded as 4:2:0 (4:4:4, progressive, ...; lossy).
@@ -209,6 +218,7 @@ pub struct FsCatalog {
     max_file_size: u64,
     sample: Option<Arc<Media>>,
     cache: HashMap<String, Cached>,
+    revalidate: Duration,
     transcode: Option<TranscodeOptions>,
 }
 
@@ -244,8 +254,18 @@ impl FsCatalog {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             sample: None,
             cache: HashMap::new(),
+            revalidate: DEFAULT_REVALIDATE,
             transcode: Some(TranscodeOptions::default()),
         })
+    }
+
+    /// How long a name, once resolved and loaded, is served from the cache without checking
+    /// the filesystem again (default [`DEFAULT_REVALIDATE`]; `Duration::ZERO` checks the
+    /// path, the size and the modification time on every lookup). Confinement is applied
+    /// at every check; within the window a removed or changed file keeps playing as loaded.
+    pub fn with_revalidate(mut self, every: Duration) -> Self {
+        self.revalidate = every;
+        self
     }
 
     /// Frame rate for files (default [`DEFAULT_FILE_FPS`]).
@@ -502,16 +522,40 @@ fn walk(root: &Path, dir: &Path, depth: usize, out: &mut Vec<String>) {
 
 impl Catalog for FsCatalog {
     fn lookup(&mut self, name: &str) -> Result<Arc<Media>, LookupError> {
+        let now = Instant::now();
+        if let Some(c) = self.cache.get(name) {
+            if now.saturating_duration_since(c.checked) < self.revalidate {
+                return Ok(c.media.clone());
+            }
+        }
         let path = match self.resolve(name) {
             Ok(p) => p,
             Err(LookupError::NotFound) if name == SAMPLE_NAME => {
-                return self.sample.clone().ok_or(LookupError::NotFound);
+                let sample = self.sample.clone().ok_or(LookupError::NotFound)?;
+                self.cache.insert(
+                    name.to_string(),
+                    Cached {
+                        media: sample.clone(),
+                        len: 0,
+                        modified: None,
+                        checked: now,
+                    },
+                );
+                return Ok(sample);
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                self.cache.remove(name);
+                return Err(e);
+            }
         };
         let meta = fs::metadata(&path).map_err(|_| LookupError::NotFound)?;
-        if let Some(c) = self.cache.get(name) {
-            if c.len == meta.len() && c.modified == meta.modified().ok() {
+        if let Some(c) = self.cache.get_mut(name) {
+            let from_file = self
+                .sample
+                .as_ref()
+                .is_none_or(|s| !Arc::ptr_eq(s, &c.media));
+            if from_file && c.len == meta.len() && c.modified == meta.modified().ok() {
+                c.checked = now;
                 return Ok(c.media.clone());
             }
         }
@@ -531,6 +575,7 @@ impl Catalog for FsCatalog {
                 media: media.clone(),
                 len,
                 modified,
+                checked: now,
             },
         );
         Ok(media)

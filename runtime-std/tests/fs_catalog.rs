@@ -4,6 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use rtsp_core::server::{Catalog, LookupError};
 use runtime_std::media::{CatalogError, FsCatalog, SAMPLE_FRAMES, SAMPLE_NAME};
@@ -183,13 +184,47 @@ fn corrupt_files_name_the_file_and_offset() {
 #[test]
 fn loaded_media_are_cached_until_the_file_changes() {
     let (_dir, root) = setup();
-    let mut cat = FsCatalog::new(&root).unwrap();
+    let mut cat = FsCatalog::new(&root)
+        .unwrap()
+        .with_revalidate(Duration::ZERO);
     let a = cat.lookup("movie.Mjpeg").unwrap();
     let b = cat.lookup("movie.Mjpeg").unwrap();
     assert!(Arc::ptr_eq(&a, &b));
     fs::write(root.join("movie.Mjpeg"), lab_file(5)).unwrap();
     let c = cat.lookup("movie.Mjpeg").unwrap();
     assert_eq!(c.frame_count(), 5);
+}
+
+#[test]
+fn within_the_revalidation_window_the_filesystem_is_not_consulted() {
+    let (_dir, root) = setup();
+    let mut cat = FsCatalog::new(&root)
+        .unwrap()
+        .with_revalidate(Duration::from_secs(3600))
+        .with_sample()
+        .unwrap();
+    let a = cat.lookup("movie.Mjpeg").unwrap();
+    let frames = a.frame_count();
+    // Changed, then removed: the window serves what was loaded.
+    fs::write(root.join("movie.Mjpeg"), lab_file(frames as u32 + 2)).unwrap();
+    assert!(Arc::ptr_eq(&a, &cat.lookup("movie.Mjpeg").unwrap()));
+    fs::remove_file(root.join("movie.Mjpeg")).unwrap();
+    assert!(Arc::ptr_eq(&a, &cat.lookup("movie.Mjpeg").unwrap()));
+    // The built-in sample is remembered too, even once a file named `sample` appears.
+    let s = cat.lookup(SAMPLE_NAME).unwrap();
+    fs::write(root.join(SAMPLE_NAME), lab_file(2)).unwrap();
+    assert!(Arc::ptr_eq(&s, &cat.lookup(SAMPLE_NAME).unwrap()));
+    // Refusals and misses are never cached.
+    assert_eq!(cat.lookup("nope.mjpeg").unwrap_err(), LookupError::NotFound);
+    fs::write(root.join("nope.mjpeg"), lab_file(3)).unwrap();
+    assert_eq!(cat.lookup("nope.mjpeg").unwrap().frame_count(), 3);
+    // A zero window sees every change at once.
+    let mut cat = cat.with_revalidate(Duration::ZERO);
+    assert_eq!(cat.lookup(SAMPLE_NAME).unwrap().frame_count(), 2);
+    assert_eq!(
+        cat.lookup("movie.Mjpeg").unwrap_err(),
+        LookupError::NotFound
+    );
 }
 
 #[test]
@@ -210,7 +245,11 @@ fn names_walk_the_root() {
 #[test]
 fn builtin_sample_and_file_override() {
     let (_dir, root) = setup();
-    let mut cat = FsCatalog::new(&root).unwrap().with_sample().unwrap();
+    let mut cat = FsCatalog::new(&root)
+        .unwrap()
+        .with_revalidate(Duration::ZERO)
+        .with_sample()
+        .unwrap();
     let s = cat.lookup(SAMPLE_NAME).unwrap();
     assert_eq!(s.frame_count(), SAMPLE_FRAMES as usize);
     assert_eq!((s.width(), s.height(), s.fps()), (384, 288, 25.0));

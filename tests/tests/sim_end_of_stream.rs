@@ -1,10 +1,13 @@
 //! End of stream: a non-looping stream sends each frame once, then stops with RTCP BYE and an
 //! `EndOfStream` event; the session stays (Ready) with no media timer; PLAY starts it over. A
-//! looping stream wraps around instead.
+//! looping stream wraps around instead. The client reports the end after the last frame even
+//! when the network delivers the last RTP behind the BYE (RTP and RTCP travel separately).
 
+use it::sim::netem::Impair;
 use it::sim::{media, seed, server_rtcp, Setup, Sim};
-use rtsp_core::client::TransportChoice;
+use rtsp_core::client::{ClientEvent, TransportChoice, DEFAULT_END_OF_STREAM_GRACE};
 use rtsp_core::server::ServerEvent;
+use std::cell::Cell;
 use std::time::Duration;
 
 const FRAMES: usize = 30;
@@ -117,4 +120,105 @@ fn sim_end_of_stream_looping_wraps() {
         .server_events
         .iter()
         .any(|(_, e)| matches!(e, ServerEvent::EndOfStream { .. })));
+}
+
+/// The network holds the stream's last frame back (60 ms against 5 ms for everything else),
+/// so the RTCP BYE sent right after it arrives first: every frame is still delivered, with no
+/// loss, and `EndOfStream` comes once, after the last frame, when the client's grace is over.
+#[test]
+fn sim_end_of_stream_udp_last_rtp_behind_the_bye() {
+    let mut sim = sim(seed(64), false);
+    let c = sim.add_client(|_| {});
+    let rtp = sim.client(c).rtp;
+    // Counts the frames (distinct RTP timestamps) the server sent to the client.
+    let seen: Cell<(Option<u32>, usize)> = Cell::new((None, 0));
+    let hold = Duration::from_millis(60);
+    let rule = sim.net.add(
+        "last frame late",
+        move |m| {
+            let Some(r) = m.rtp.filter(|_| m.to == rtp) else {
+                return false;
+            };
+            let (last, n) = seen.get();
+            let n = if last == Some(r.ts) { n } else { n + 1 };
+            seen.set((Some(r.ts), n));
+            n == FRAMES
+        },
+        Impair::latency(hold),
+    );
+    let t = sim.client(c).udp();
+    sim.request(c, |c| c.setup(t).unwrap());
+    sim.request(c, |c| c.play(None).unwrap());
+    sim.run_for(Duration::from_secs(3));
+    assert!(
+        sim.net.stats(rule).matched > 0,
+        "the last frame was held back"
+    );
+
+    assert_eq!(
+        indexes(&sim),
+        (0..FRAMES).collect::<Vec<_>>(),
+        "each frame once, in order, the last one included"
+    );
+    let events = &sim.client(c).events;
+    let eos: Vec<_> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, e))| matches!(e, ClientEvent::EndOfStream { .. }))
+        .map(|(i, (t, _))| (i, *t))
+        .collect();
+    assert_eq!(eos.len(), 1, "one EndOfStream");
+    let (last_frame, last_frame_at) = events
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, e))| matches!(e, ClientEvent::Frame { .. }))
+        .map(|(i, (t, _))| (i, *t))
+        .last()
+        .expect("frames");
+    assert!(
+        eos[0].0 > last_frame,
+        "EndOfStream at {:?} before the last frame at {last_frame_at:?}",
+        eos[0].1
+    );
+    // The BYE arrived ~55 ms before the last frame; the end follows the BYE by the grace.
+    assert!(eos[0].1 <= last_frame_at + DEFAULT_END_OF_STREAM_GRACE);
+    let st = sim.call(c, |c| c.stats());
+    assert_eq!((st.lost, st.frames_dropped), (0, 0));
+}
+
+/// With the grace turned off the same network makes the client report the end before the
+/// last frame: the scenario above really puts the BYE first.
+#[test]
+fn sim_end_of_stream_without_grace_reports_the_end_before_the_late_frame() {
+    let mut sim = sim(seed(65), false);
+    let c = sim.add_client(|cfg| cfg.end_of_stream_grace = Duration::ZERO);
+    let rtp = sim.client(c).rtp;
+    let seen: Cell<(Option<u32>, usize)> = Cell::new((None, 0));
+    sim.net.add(
+        "last frame late",
+        move |m| {
+            let Some(r) = m.rtp.filter(|_| m.to == rtp) else {
+                return false;
+            };
+            let (last, n) = seen.get();
+            let n = if last == Some(r.ts) { n } else { n + 1 };
+            seen.set((Some(r.ts), n));
+            n == FRAMES
+        },
+        Impair::latency(Duration::from_millis(60)),
+    );
+    let t = sim.client(c).udp();
+    sim.request(c, |c| c.setup(t).unwrap());
+    sim.request(c, |c| c.play(None).unwrap());
+    sim.run_for(Duration::from_secs(3));
+    let events = &sim.client(c).events;
+    let eos = events
+        .iter()
+        .position(|(_, e)| matches!(e, ClientEvent::EndOfStream { .. }))
+        .expect("EndOfStream");
+    let last_frame = events
+        .iter()
+        .rposition(|(_, e)| matches!(e, ClientEvent::Frame { .. }))
+        .expect("frames");
+    assert!(eos < last_frame, "the BYE overtook the last frame");
 }

@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use crate::message::Limits;
 
+/// Default [`ClientConfig::end_of_stream_grace`]: generous against a loaded host delaying
+/// the RTP socket's reader behind the RTCP one, short enough not to hold up an exit.
+pub const DEFAULT_END_OF_STREAM_GRACE: Duration = Duration::from_millis(150);
+
 /// Which request format the client speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Dialect {
@@ -51,6 +55,11 @@ pub struct ClientConfig {
     pub reorder_window: usize,
     /// Longest time a packet waits in the reordering buffer for a missing predecessor.
     pub reorder_delay: Duration,
+    /// Over UDP, how long after the media source's RTCP BYE the client still takes RTP before
+    /// reporting [`ClientEvent::EndOfStream`](super::ClientEvent::EndOfStream): RTP and RTCP
+    /// use different sockets, so the last packets may be handled after the BYE. Zero reports
+    /// the end at once. Not used over TCP (one ordered stream).
+    pub end_of_stream_grace: Duration,
     /// RTCP SDES CNAME; `None` derives one from the seed.
     pub cname: Option<String>,
     /// Report every RTSP message sent and received as [`ClientEvent::Trace`](super::ClientEvent::Trace).
@@ -59,7 +68,8 @@ pub struct ClientConfig {
 
 impl ClientConfig {
     /// Defaults for a standard `rtsp://` URL: 10 s request timeout, 8 MiB frame cap,
-    /// RTCP every ~5 s, reordering window of 32 packets / 50 ms.
+    /// RTCP every ~5 s, reordering window of 32 packets / 50 ms, end-of-stream grace of
+    /// [`DEFAULT_END_OF_STREAM_GRACE`].
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
@@ -75,6 +85,7 @@ impl ClientConfig {
             default_session_timeout: Duration::from_secs(60),
             reorder_window: 32,
             reorder_delay: Duration::from_millis(50),
+            end_of_stream_grace: DEFAULT_END_OF_STREAM_GRACE,
             cname: None,
             trace_messages: false,
         }

@@ -125,9 +125,13 @@ pub enum ClientEvent {
         data: Bytes,
     },
     /// The media source sent an RTCP BYE: the stream ended (a non-looping file played to its
-    /// end, or the server is shutting the session down). Frames still held for reordering
-    /// were emitted before this. The session still exists: the application usually answers
-    /// with TEARDOWN. Reported once per SETUP.
+    /// end, or the server is shutting the session down). Reported at most once per SETUP,
+    /// after every [`ClientEvent::Frame`] of the stream that can still be completed: over
+    /// TCP at once (after the frames received before the BYE); over UDP only when
+    /// [`ClientConfig::end_of_stream_grace`](super::ClientConfig::end_of_stream_grace) has
+    /// passed since the BYE — RTP arriving in that time still becomes frames, then the packets
+    /// held for reordering are released. Not reported when TEARDOWN is sent (or the client
+    /// closes) first. The session still exists: the application usually answers with TEARDOWN.
     EndOfStream {
         /// The SSRC that said BYE.
         ssrc: u32,

@@ -71,6 +71,9 @@ pub(super) struct Media {
     last_fraction_lost: Option<u8>,
     /// The media source said BYE.
     bye_seen: bool,
+    /// After the BYE over UDP: its SSRC and when the end is reported (RTP still arriving
+    /// until then is taken). See [`super::ClientConfig::end_of_stream_grace`].
+    end_grace: Option<(u32, Instant)>,
 }
 
 impl Media {
@@ -98,6 +101,7 @@ impl Media {
             lab_dropped: 0,
             last_fraction_lost: None,
             bye_seen: false,
+            end_grace: None,
         }
     }
 
@@ -269,9 +273,47 @@ impl Media {
         }
     }
 
-    /// When the reordering buffer wants to be woken up.
+    /// When the media receiver wants to be woken up: the reordering buffer's wait, or the end
+    /// of the end-of-stream grace.
     pub(super) fn deadline(&self) -> Option<Instant> {
-        self.reorder.as_ref().and_then(Reorder::deadline)
+        let reorder = self.reorder.as_ref().and_then(Reorder::deadline);
+        let grace = self.end_grace.map(|(_, until)| until);
+        match (reorder, grace) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Whether media travels over UDP (RTP and RTCP on separate sockets).
+    pub(super) fn is_udp(&self) -> bool {
+        matches!(self.path, Path::Udp { .. })
+    }
+
+    /// Report the end of `ssrc`'s stream at `until`, not now (see [`Media::take_end_due`]).
+    pub(super) fn start_end_grace(&mut self, ssrc: u32, until: Instant) {
+        self.end_grace = Some((ssrc, until));
+    }
+
+    /// The end-of-stream grace is over at `now`: its SSRC, once.
+    pub(super) fn take_end_due(&mut self, now: Instant) -> Option<u32> {
+        let (ssrc, until) = self.end_grace?;
+        (until <= now).then(|| {
+            self.end_grace = None;
+            ssrc
+        })
+    }
+
+    /// End the end-of-stream grace now, whether it is over or not: its SSRC, if one ran.
+    pub(super) fn take_end_grace(&mut self) -> Option<u32> {
+        self.end_grace.take().map(|(ssrc, _)| ssrc)
+    }
+
+    /// Nothing more will come: release every packet held for reordering (giving up on the
+    /// gaps), emitting the frames they complete.
+    pub(super) fn flush(&mut self, out: &mut VecDeque<Output<ClientEvent>>) {
+        if let Some(held) = self.reorder.as_mut().map(Reorder::drain_all) {
+            self.process_held(held, out);
+        }
     }
 
     fn accept_ssrc(&mut self, ssrc: u32) -> bool {
@@ -340,14 +382,9 @@ impl Media {
     }
 
     /// One RTCP compound packet arrived. Returns the media source's SSRC when the packet
-    /// carries a BYE from it (the stream ended), once per media receiver.
-    /// Packets still held for reordering are released first: nothing more will come.
-    pub(super) fn handle_rtcp(
-        &mut self,
-        now: Instant,
-        data: &[u8],
-        out: &mut VecDeque<Output<ClientEvent>>,
-    ) -> Option<u32> {
+    /// carries a BYE from it (the stream ended), once per media receiver. The caller decides
+    /// when to [`Media::flush`] and report the end.
+    pub(super) fn handle_rtcp(&mut self, now: Instant, data: &[u8]) -> Option<u32> {
         let Ok(packets) = RtcpPacket::parse_compound(data) else {
             return None;
         };
@@ -374,9 +411,6 @@ impl Media {
                     if let Some(s) = source {
                         self.bye_seen = true;
                         ended = Some(s);
-                        if let Some(held) = self.reorder.as_mut().map(Reorder::drain_all) {
-                            self.process_held(held, out);
-                        }
                     }
                 }
                 _ => {}

@@ -34,7 +34,8 @@
 //! (GET_PARAMETER when the OPTIONS reply's `Public` lists it, else OPTIONS, every
 //! min(T/2, T−5) s of the session timeout T) while a session exists; RTCP receiver reports
 //! (~5 s, over UDP to the server's RTCP port or on the odd interleaved channel); the
-//! reordering buffer's wait; and, in the lab dialect, the end of an unterminated reply.
+//! reordering buffer's wait; the end-of-stream grace after an RTCP BYE over UDP; and, in the
+//! lab dialect, the end of an unterminated reply.
 //!
 //! Media: RTP arrives on `rtp_local` or the even interleaved channel. Packets from an SSRC other
 //! than the locked one (from the SETUP reply, else the first packet) are ignored. Over UDP a
@@ -52,8 +53,14 @@
 //! (a partition, a dead host) — is [`ClientError::ServerSilent`]: the client closes.
 //!
 //! The end of the stream: an RTCP BYE from the media source (not one answering our TEARDOWN)
-//! is reported once as [`ClientEvent::EndOfStream`], after the frames still held for
-//! reordering; the application usually answers with TEARDOWN.
+//! is reported once as [`ClientEvent::EndOfStream`], after every frame that can still be
+//! completed; the application usually answers with TEARDOWN. Over UDP, RTP and RTCP come
+//! through different sockets (and reader threads), so the last RTP may be handled after the
+//! BYE: the end is reported [`ClientConfig::end_of_stream_grace`] after the BYE (a deadline
+//! like any other), RTP arriving until then still makes frames, and packets still held for
+//! reordering are released then. TEARDOWN or close during the grace cancels the report; a
+//! PLAY reply during it reports the end at once (before [`ClientEvent::Playing`]). Over TCP
+//! the end is reported at once, after the frames already received on the connection.
 //!
 //! Authentication: with credentials in the URL (`rtsp://user:pass@host/...`), a `401` is
 //! answered once per request with the strongest challenge offered (Digest SHA-256, Digest
@@ -82,7 +89,7 @@ mod target;
 mod tests;
 mod timer;
 
-pub use config::{ClientConfig, Dialect, TransportChoice};
+pub use config::{ClientConfig, Dialect, TransportChoice, DEFAULT_END_OF_STREAM_GRACE};
 pub use event::{
     ApiError, ClientError, ClientEvent, ClientState, ClientStats, Presentation, Track,
 };
@@ -488,6 +495,10 @@ impl Client {
             });
         }
         let now = self.now;
+        // The session ends: an end of stream still in its grace is not reported.
+        if let Some(media) = self.media.as_mut() {
+            media.take_end_grace();
+        }
         self.send_rtcp(now, true);
         self.timers.stop(Timer::Keepalive);
         self.timers.stop(Timer::Rtcp);
@@ -678,8 +689,8 @@ impl Client {
                     match media.channel_role(channel) {
                         Some(true) => media.handle_rtp(now, &payload, &mut self.out),
                         Some(false) => {
-                            if let Some(ssrc) = media.handle_rtcp(now, &payload, &mut self.out) {
-                                self.on_bye(ssrc);
+                            if let Some(ssrc) = media.handle_rtcp(now, &payload) {
+                                self.on_bye(now, ssrc);
                             }
                         }
                         None => {}
@@ -711,23 +722,42 @@ impl Client {
         match media.udp_role(local) {
             Some(true) => media.handle_rtp(now, data, &mut self.out),
             Some(false) => {
-                if let Some(ssrc) = media.handle_rtcp(now, data, &mut self.out) {
-                    self.on_bye(ssrc);
+                if let Some(ssrc) = media.handle_rtcp(now, data) {
+                    self.on_bye(now, ssrc);
                 }
             }
             None => {}
         }
     }
 
-    /// The media source said BYE: the end of the stream, unless it answers our TEARDOWN.
-    fn on_bye(&mut self, ssrc: u32) {
+    /// The media source said BYE (once per media receiver): the end of the stream, unless it
+    /// answers our TEARDOWN. Over UDP the last RTP may still be on its way through the other
+    /// socket: the end is reported when the grace is over (see [`Client::run_timers`]). Over
+    /// TCP everything sent before the BYE was already handled: the end is reported now.
+    fn on_bye(&mut self, now: Instant, ssrc: u32) {
         let tearing_down = self
             .pending
             .iter()
             .any(|p| matches!(p.kind, Kind::Teardown));
-        if !tearing_down {
-            self.emit(ClientEvent::EndOfStream { ssrc });
+        if tearing_down {
+            return;
         }
+        let grace = self.cfg().end_of_stream_grace;
+        match self.media.as_mut() {
+            Some(media) if media.is_udp() && !grace.is_zero() => {
+                media.start_end_grace(ssrc, after(now, grace));
+            }
+            _ => self.end_stream(ssrc),
+        }
+    }
+
+    /// Report the end of the stream: first the frames the reordering buffer can still
+    /// complete, then [`ClientEvent::EndOfStream`].
+    fn end_stream(&mut self, ssrc: u32) {
+        if let Some(media) = self.media.as_mut() {
+            media.flush(&mut self.out);
+        }
+        self.emit(ClientEvent::EndOfStream { ssrc });
     }
 
     fn on_response(&mut self, now: Instant, resp: Response) {
@@ -787,6 +817,11 @@ impl Client {
             Kind::Describe { url } => self.on_described(p.cseq, &resp, &url),
             Kind::Setup { choice } => self.on_setup_done(now, p.cseq, &resp, choice, &p.uri),
             Kind::Play => {
+                // The BYE came before this reply: report the old stream's end before the new
+                // one starts, not in the middle of it.
+                if let Some(ssrc) = self.media.as_mut().and_then(Media::take_end_grace) {
+                    self.end_stream(ssrc);
+                }
                 self.state = ClientState::Playing;
                 let range = resp
                     .headers
@@ -1073,6 +1108,9 @@ impl Client {
         }
         if let Some(media) = self.media.as_mut() {
             media.release_ready(now, &mut self.out);
+        }
+        if let Some(ssrc) = self.media.as_mut().and_then(|m| m.take_end_due(now)) {
+            self.end_stream(ssrc);
         }
         if self.timers.is_due(Timer::Keepalive, now) {
             self.keepalive(now);

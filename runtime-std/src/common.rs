@@ -169,3 +169,40 @@ pub fn bind_udp_pair_at(ip: IpAddr, port: u16) -> io::Result<(UdpSocket, UdpSock
     let rtcp = UdpSocket::bind((ip, rtcp_port))?;
     Ok((rtp, rtcp))
 }
+
+/// A runtime running on its own thread: its handle `H` and the thread, which returns the
+/// machine `M` (each runtime names it `Spawned<M>`).
+pub struct SpawnedWith<H, M> {
+    handle: H,
+    thread: std::thread::JoinHandle<std::io::Result<M>>,
+}
+
+impl<H, M> std::fmt::Debug for SpawnedWith<H, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spawned").finish_non_exhaustive()
+    }
+}
+
+impl<H: RuntimeHandle<M>, M> SpawnedWith<H, M> {
+    /// Wraps a runtime's handle and the thread running it.
+    pub fn new(handle: H, thread: std::thread::JoinHandle<std::io::Result<M>>) -> Self {
+        Self { handle, thread }
+    }
+
+    /// A handle to send commands or stop.
+    pub fn handle(&self) -> &H {
+        &self.handle
+    }
+
+    /// Asks the runtime to stop (see [`RuntimeHandle::stop`]).
+    pub fn stop(&self) {
+        self.handle.stop();
+    }
+
+    /// Waits for the runtime to end and returns the machine.
+    pub fn join(self) -> std::io::Result<M> {
+        self.thread
+            .join()
+            .map_err(|_| std::io::Error::other("runtime thread panicked"))?
+    }
+}

@@ -335,7 +335,7 @@ impl<M: Machine + 'static> Runtime<M> {
         let thread = thread::Builder::new()
             .name("rtsp-driver".into())
             .spawn(move || self.run(on_event))?;
-        Ok(Spawned { handle, thread })
+        Ok(Spawned::new(handle, thread))
     }
 
     /// Drives the machine until [`Handle::stop`] or until `on_event` returns [`Flow::Stop`];
@@ -589,35 +589,7 @@ impl<M: Machine + 'static> Runtime<M> {
 }
 
 /// A runtime running on its own thread (from [`Runtime::spawn`]).
-pub struct Spawned<M> {
-    handle: Handle<M>,
-    thread: JoinHandle<io::Result<M>>,
-}
-
-impl<M> std::fmt::Debug for Spawned<M> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Spawned").finish_non_exhaustive()
-    }
-}
-
-impl<M> Spawned<M> {
-    /// A handle to send commands or stop.
-    pub fn handle(&self) -> &Handle<M> {
-        &self.handle
-    }
-
-    /// Asks the runtime to stop (see [`Handle::stop`]).
-    pub fn stop(&self) {
-        self.handle.stop();
-    }
-
-    /// Waits for the runtime to end and returns the machine.
-    pub fn join(self) -> io::Result<M> {
-        self.thread
-            .join()
-            .map_err(|_| io::Error::other("runtime thread panicked"))?
-    }
-}
+pub type Spawned<M> = crate::common::SpawnedWith<Handle<M>, M>;
 
 fn accept_loop<M: 'static>(
     listener: &TcpListener,

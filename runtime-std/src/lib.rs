@@ -52,7 +52,7 @@ mod serve;
 
 pub use common::{
     bind_udp_pair, bind_udp_pair_at, find_udp, wake_addr, Command, Flow, RuntimeHandle,
-    RuntimeStats, SharedStats,
+    RuntimeStats, SharedStats, SpawnedWith,
 };
 pub use driver::{Handle, Runtime, Spawned};
 pub use serve::{

@@ -195,6 +195,29 @@ pub fn spawn_client(rt: ClientRuntime, url: &str, tcp: bool) -> TestClient {
         let _ = tx.send(simplify(ev));
         Flow::Continue
     };
+    let (handle, join) = spawn_client_on(rt, client, rtp, rtcp, server, on_event);
+    TestClient {
+        handle,
+        join: Some(join),
+        events,
+        rtp_local,
+        rtcp_local,
+    }
+}
+
+/// A boxed handle to a client runtime, and a call that joins its thread.
+pub type SpawnedClient = (Box<dyn RuntimeHandle<Client>>, Box<dyn FnOnce() + Send>);
+
+/// Runs `client` on runtime `rt` (std or mio) with its RTP/RTCP sockets and a control
+/// connection to `server`, on its own thread.
+pub fn spawn_client_on(
+    rt: ServerRuntime,
+    client: Client,
+    rtp: std::net::UdpSocket,
+    rtcp: std::net::UdpSocket,
+    server: SocketAddr,
+    on_event: impl FnMut(&mut Client, ClientEvent) -> Flow + Send + 'static,
+) -> SpawnedClient {
     macro_rules! spawn_on {
         ($rt:ident) => {{
             let mut r = $rt::Runtime::new(client).expect("runtime");
@@ -209,16 +232,9 @@ pub fn spawn_client(rt: ClientRuntime, url: &str, tcp: bool) -> TestClient {
             (handle, join)
         }};
     }
-    let (handle, join) = match rt {
+    match rt {
         ServerRuntime::Std => spawn_on!(runtime_std),
         ServerRuntime::Mio => spawn_on!(runtime_mio),
-    };
-    TestClient {
-        handle,
-        join: Some(join),
-        events,
-        rtp_local,
-        rtcp_local,
     }
 }
 

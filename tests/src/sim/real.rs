@@ -60,24 +60,8 @@ impl RealDriver {
             let _ = tx.send(ev);
             Flow::Continue
         };
-        macro_rules! spawn_on {
-            ($rt:ident) => {{
-                let mut r = $rt::Runtime::new(client).expect("runtime");
-                r.udp_socket(rtp).expect("rtp socket");
-                r.udp_socket(rtcp).expect("rtcp socket");
-                r.connect_tcp(connect).expect("connect");
-                let spawned = r.spawn(on_event).expect("spawn");
-                let handle: Box<dyn RuntimeHandle<Client>> = Box::new(spawned.handle().clone());
-                let join: Box<dyn FnOnce() + Send> = Box::new(move || {
-                    let _ = spawned.join();
-                });
-                (handle, join)
-            }};
-        }
-        let (client, join) = match client_rt {
-            ServerRuntime::Std => spawn_on!(runtime_std),
-            ServerRuntime::Mio => spawn_on!(runtime_mio),
-        };
+        let (client, join) =
+            crate::spawn_client_on(client_rt, client, rtp, rtcp, connect, on_event);
         Self {
             name: format!("{server_rt:?} server + {client_rt:?} client over loopback"),
             server: Some(server),

@@ -7,6 +7,7 @@
 #   COUNTS="1 100" DUR=5 scripts/bench/run.sh   # quicker
 #   OUT=/tmp/bench scripts/bench/run.sh     # results directory (default target/bench/DATE)
 #   SKIP_BUILD=1 scripts/bench/run.sh       # use the release binaries already built
+#   SETUP_K=1000 SETUP_REPS=5               # the setup-latency turns (ours, rtsp-ceiling); 0 skips
 #
 # Needs: cargo, ffmpeg (to make the MJPEG file), /usr/bin/python3 with gst-rtsp-server GI
 # bindings (see ../shared/interop/README.md; the gst part is skipped without them).
@@ -86,9 +87,9 @@ if [ "${SKIP_BUILD:-0}" = 1 ]; then
     log "SKIP_BUILD=1: using the binaries already in $BIN"
 else
     log "building (release)"
-    cargo build --release -p server-mio -p rtsp-load -p udp-ceiling 2>&1 | tail -1 >&2
+    cargo build --release -p server-mio -p rtsp-load -p udp-ceiling -p rtsp-ceiling 2>&1 | tail -1 >&2
 fi
-for b in server-mio rtsp-load udp-ceiling; do
+for b in server-mio rtsp-load udp-ceiling rtsp-ceiling; do
     [ -x "$BIN/$b" ] || { echo "missing $BIN/$b" >&2; exit 1; }
 done
 
@@ -151,6 +152,39 @@ done
 for mode in gso sendmmsg sendto; do
     record "ceiling-max $mode k=1000" timeout -k 5 25 "$BIN/udp-ceiling" \
         --sessions 1000 --duration 5 --mode "$mode" --max --frame-bytes "$FRAME_BYTES"
+done
+
+# ---------------------------------------------------------------------------------------------
+# Setup latency: SETUP_K sessions opened at once, our server and rtsp-ceiling (canned replies,
+# no media: the control-path floor of this machine and load generator) by turns, so that both
+# see the same background load. Each run is a fresh server.
+SETUP_K=${SETUP_K:-1000}
+SETUP_REPS=${SETUP_REPS:-5}
+for rep in $(seq 1 "$SETUP_REPS"); do
+    RUST_LOG=warn timeout -k 5 30 "$BIN/server-mio" --port "$PORT_OURS" --bind 127.0.0.1 \
+        --media "$MEDIA" --loop --fps 25 --max-sessions 20000 --max-connections 20000 \
+        --max-connections-per-ip 20000 > "$OUT/server-mio-setup-$rep.log" 2>&1 &
+    tp=$!
+    sp=$(child_of "$tp")
+    if wait_port "$PORT_OURS"; then
+        sleep 0.5
+        record "setup ours #$rep" timeout -k 5 25 "$BIN/rtsp-load" \
+            "rtsp://127.0.0.1:$PORT_OURS/sample.mjpeg" --sessions "$SETUP_K" --duration 3 \
+            --server-pid "$sp" --setup-trace "$OUT/setup-ours-$rep.csv"
+    fi
+    stop "$sp" "$tp"
+    timeout -k 5 30 "$BIN/rtsp-ceiling" --port "$PORT_OURS" --seconds 25 \
+        > "$OUT/rtsp-ceiling-$rep.log" 2>&1 &
+    tp=$!
+    sp=$(child_of "$tp")
+    if wait_port "$PORT_OURS"; then
+        sleep 0.5
+        record "setup ceiling #$rep" timeout -k 5 25 "$BIN/rtsp-load" \
+            "rtsp://127.0.0.1:$PORT_OURS/sample.mjpeg" --sessions "$SETUP_K" --duration 3 \
+            --server-pid "$sp" --setup-trace "$OUT/setup-ceiling-$rep.csv"
+    fi
+    stop "$sp" "$tp"
+    sleep 1
 done
 
 # ---------------------------------------------------------------------------------------------

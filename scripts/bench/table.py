@@ -42,6 +42,8 @@ def fmt(v, spec=".2f"):
 
 def main():
     rows = parse(sys.argv[1])
+    setup = [r for r in rows if r["label"].startswith("setup ")]
+    rows = [r for r in rows if not r["label"].startswith("setup ")]
     load = [r for r in rows if "established" in r]
     ceil = [r for r in rows if "mode" in r]
     print("### Servers under rtsp-load (UDP unless the label says tcp)\n")
@@ -106,6 +108,30 @@ def main():
                 print(f"| {prefix} | {k} (E={e}) | {r['server_rss_kib']} | {per:.1f} |")
             except (KeyError, ValueError):
                 pass
+
+    if setup:
+        setup_table(setup)
+
+
+def setup_table(setup):
+    """1000 connects at once: our server against the canned responder, run by turns."""
+    print("\n### Setup latency: all sessions opened at once (ours and rtsp-ceiling by turns)\n")
+    print("| run | est/K | setup p50 ms | setup p99 ms | setup max ms | load |")
+    print("|---|---|---|---|---|---|")
+    for r in setup:
+        print(f"| {r['label']} | {f(r,'established')}/{f(r,'sessions')} | {f(r,'setup_p50_ms')} "
+              f"| {f(r,'setup_p99_ms')} | {f(r,'setup_max_ms')} | {f(r,'load_before')} |")
+
+    def med(who, key):
+        v = sorted(float(r[key]) for r in setup if r["label"].startswith(f"setup {who} ") and key in r)
+        return v[len(v) // 2] if v else None
+
+    print("\n| median over the runs | ours | rtsp-ceiling | ours / ceiling |")
+    print("|---|---|---|---|")
+    for key in ("setup_p50_ms", "setup_p99_ms"):
+        o, c = med("ours", key), med("ceiling", key)
+        ratio = f"{o / c:.2f}" if o and c else "–"
+        print(f"| {key} | {fmt(o, '.1f')} | {fmt(c, '.1f')} | {ratio} |")
 
 
 if __name__ == "__main__":

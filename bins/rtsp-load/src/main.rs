@@ -4,6 +4,7 @@
 //! ```text
 //! rtsp-load URL --sessions K --duration SECS [--transport udp|tcp] [--ramp N/s]
 //!           [--server-pid PID] [--batch 64] [--rcvbuf BYTES] [--quiet] [--setup-trace CSV]
+//!           [--no-play] [--gro]
 //! ```
 //!
 //! One `rtsp_core::client::Client` machine per session, all driven by one mio loop in this
@@ -62,12 +63,22 @@ struct Args {
     /// Datagrams per recvmmsg call.
     #[arg(long, default_value_t = 64)]
     batch: usize,
+    /// Receive RTP with `UDP_GRO`: a GSO train from the server arrives whole and is split
+    /// here (counted datagram by datagram as without it). On loopback this keeps the
+    /// receivers' per-datagram kernel work out of the server's CPU figure, as on a real
+    /// network, where that work happens on the clients' machines.
+    #[arg(long)]
+    gro: bool,
     /// SO_RCVBUF of each RTP socket (0: system default).
     #[arg(long, default_value_t = 0)]
     rcvbuf: usize,
     /// No per-second lines.
     #[arg(long, short)]
     quiet: bool,
+    /// Stop after SETUP (no PLAY, no media): measures the control path alone; a session
+    /// counts as established at its SETUP reply.
+    #[arg(long)]
+    no_play: bool,
     /// Write one CSV line per session with the setup timeline (ms from the start: connect,
     /// connected, DESCRIBE reply, SETUP reply, PLAY reply) to this file.
     #[arg(long)]
@@ -206,7 +217,11 @@ fn run(args: Args) -> Result<ExitCode, String> {
         poll,
         sessions: (0..args.sessions).map(|_| Session::new()).collect(),
         timers: BinaryHeap::new(),
-        batch: RecvBatch::new(args.batch.clamp(1, 1024), 2048),
+        batch: if args.gro {
+            RecvBatch::with_gro(args.batch.clamp(1, 1024))
+        } else {
+            RecvBatch::new(args.batch.clamp(1, 1024), 2048)
+        },
         rxbuf: vec![0u8; 64 * 1024],
         events: Vec::new(),
         established: 0,
@@ -578,8 +593,8 @@ impl Load {
             );
         }
         line += &format!(
-            " lost={lost} frames={frames} pkts_per_frame={pkts_per_frame:.2} bytes_per_pkt={bytes_per_pkt:.0} window_s={secs:.1} udp_rcvbuf_errors={} udp_sndbuf_errors={} tcp_listen_overflows={} tcp_listen_drops={} syncookies={} failed={} loadavg={load0:.2}",
-            udp.rcvbuf_errors, udp.sndbuf_errors, listen.overflows, listen.drops, listen.syncookies, self.failed
+            " lost={lost} frames={frames} pkts_per_frame={pkts_per_frame:.2} bytes_per_pkt={bytes_per_pkt:.0} window_s={secs:.1} udp_rcvbuf_errors={} udp_sndbuf_errors={} tcp_listen_overflows={} tcp_listen_drops={} syncookies={} failed={} gro={} loadavg={load0:.2}",
+            udp.rcvbuf_errors, udp.sndbuf_errors, listen.overflows, listen.drops, listen.syncookies, self.failed, self.args.gro
         );
         line
     }
@@ -605,6 +620,11 @@ impl Load {
                 Ok((rtp, rtcp)) => {
                     if self.args.rcvbuf > 0 {
                         let _ = sys::set_rcvbuf(rtp.as_raw_fd(), self.args.rcvbuf);
+                    }
+                    if self.args.gro {
+                        if let Err(e) = sys::enable_gro(rtp.as_raw_fd()) {
+                            return self.fail(i, format!("UDP_GRO: {e}"));
+                        }
                     }
                     let (a, b) = (rtp.local_addr().ok(), rtcp.local_addr().ok());
                     let mut rtp = UdpSocket::from_std(rtp);
@@ -808,6 +828,16 @@ impl Load {
             }
             ClientEvent::SetupDone { .. } => {
                 s.marks[3] = Some(now);
+                if self.args.no_play {
+                    if s.phase != Phase::Playing && s.phase != Phase::TearingDown {
+                        s.phase = Phase::Playing;
+                        s.setup_ms = s
+                            .started
+                            .map(|t| now.duration_since(t).as_secs_f64() * 1000.0);
+                        self.established += 1;
+                    }
+                    return false;
+                }
                 if let Some(c) = s.client.as_mut() {
                     if let Err(e) = c.play(None) {
                         self.fail(i, format!("play: {e}"));

@@ -14,6 +14,8 @@ use std::time::Duration;
 const SOL_UDP: libc::c_int = 17;
 /// `UDP_SEGMENT` (Linux 4.18+): GSO segment size, as a socket option or a cmsg.
 const UDP_SEGMENT: libc::c_int = 103;
+/// `UDP_GRO` (Linux 5.0+): receive GSO trains whole, with the segment size as a cmsg.
+const UDP_GRO: libc::c_int = 104;
 /// Most segments one GSO send may carry (`UDP_MAX_SEGMENTS`).
 pub const GSO_MAX_SEGMENTS: usize = 64;
 
@@ -165,23 +167,34 @@ impl CAddr {
     }
 }
 
-/// Receives up to `n` datagrams per call with `recvmmsg` into one preallocated buffer.
+/// Datagrams read by one `recvmmsg` call, in one buffer (no allocation per call). With
+/// [`RecvBatch::with_gro`] a message may be a whole UDP GSO train (`UDP_GRO`), which
+/// [`RecvBatch::get`] hands out again datagram by datagram.
 pub struct RecvBatch {
     buf: Vec<u8>,
     slot: usize,
-    lens: Vec<usize>,
+    /// (offset, length) of each datagram of the last call.
+    dgrams: Vec<(usize, usize)>,
     iov: Vec<libc::iovec>,
     hdrs: Vec<libc::mmsghdr>,
+    /// Control buffer per message (the `UDP_GRO` segment size), empty without GRO.
+    cmsg: Vec<u64>,
+    /// Messages the last call read (fewer than datagrams when GRO joined some).
+    msgs: usize,
 }
 
 impl std::fmt::Debug for RecvBatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RecvBatch")
-            .field("n", &self.lens.len())
+            .field("n", &self.hdrs.len())
             .field("slot", &self.slot)
+            .field("gro", &!self.cmsg.is_empty())
             .finish()
     }
 }
+
+/// `u64` words of control buffer per message: room for one `int` cmsg.
+const CMSG_WORDS: usize = 4;
 
 impl RecvBatch {
     /// `n` datagrams of at most `slot` bytes per call.
@@ -199,27 +212,46 @@ impl RecvBatch {
         Self {
             buf,
             slot,
-            lens: vec![0; n],
+            dgrams: Vec::with_capacity(n),
             iov,
             hdrs,
+            cmsg: Vec::new(),
+            msgs: 0,
         }
+    }
+
+    /// `n` messages per call, each up to a 64 KiB GSO train, for sockets with
+    /// [`enable_gro`]: the kernel hands a train sent with UDP GSO over whole, with its
+    /// segment size.
+    pub fn with_gro(n: usize) -> Self {
+        let mut b = Self::new(n, 65_535);
+        b.cmsg = vec![0; n * CMSG_WORDS];
+        b
     }
 
     /// One `recvmmsg(MSG_DONTWAIT)`: the number of datagrams now readable with [`Self::get`].
     /// `WouldBlock` when none was waiting.
     pub fn recv(&mut self, fd: RawFd) -> io::Result<usize> {
-        for (h, iov) in self.hdrs.iter_mut().zip(self.iov.iter_mut()) {
+        let gro = !self.cmsg.is_empty();
+        for (i, (h, iov)) in self.hdrs.iter_mut().zip(self.iov.iter_mut()).enumerate() {
             h.msg_hdr.msg_name = std::ptr::null_mut();
             h.msg_hdr.msg_namelen = 0;
             h.msg_hdr.msg_iov = iov;
             h.msg_hdr.msg_iovlen = 1;
-            h.msg_hdr.msg_control = std::ptr::null_mut();
-            h.msg_hdr.msg_controllen = 0;
+            if gro {
+                let c = &mut self.cmsg[i * CMSG_WORDS..(i + 1) * CMSG_WORDS];
+                h.msg_hdr.msg_control = c.as_mut_ptr().cast();
+                h.msg_hdr.msg_controllen = CMSG_WORDS * 8;
+            } else {
+                h.msg_hdr.msg_control = std::ptr::null_mut();
+                h.msg_hdr.msg_controllen = 0;
+            }
             h.msg_hdr.msg_flags = 0;
             h.msg_len = 0;
         }
-        // SAFETY: every header points at one iovec of `slot` bytes inside `self.buf`, which lives
-        // (and is not moved) for the duration of the call.
+        // SAFETY: every header points at one iovec of `slot` bytes inside `self.buf` and (with
+        // GRO) at its own control buffer in `self.cmsg`; both live (and are not moved) for the
+        // duration of the call.
         let r = unsafe {
             libc::recvmmsg(
                 fd,
@@ -232,18 +264,61 @@ impl RecvBatch {
         if r < 0 {
             return Err(io::Error::last_os_error());
         }
-        let n = r as usize;
-        for i in 0..n {
-            self.lens[i] = (self.hdrs[i].msg_len as usize).min(self.slot);
+        self.dgrams.clear();
+        self.msgs = r as usize;
+        for i in 0..r as usize {
+            let len = (self.hdrs[i].msg_len as usize).min(self.slot);
+            let at = i * self.slot;
+            let seg = if gro { self.gro_size(i) } else { 0 };
+            if seg == 0 || seg >= len {
+                self.dgrams.push((at, len));
+            } else {
+                let mut off = 0;
+                while off < len {
+                    self.dgrams.push((at + off, seg.min(len - off)));
+                    off += seg;
+                }
+            }
         }
-        Ok(n)
+        Ok(self.dgrams.len())
+    }
+
+    /// The `UDP_GRO` segment size the kernel reported for message `i` (0: a single datagram).
+    fn gro_size(&self, i: usize) -> usize {
+        let h = &self.hdrs[i].msg_hdr;
+        let mut size = 0;
+        // SAFETY: the kernel filled `msg_control` (our buffer) up to `msg_controllen`; the
+        // CMSG_* macros walk it within those bounds.
+        unsafe {
+            let mut c = libc::CMSG_FIRSTHDR(h);
+            while !c.is_null() {
+                if (*c).cmsg_level == SOL_UDP && (*c).cmsg_type == UDP_GRO {
+                    let v = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>());
+                    size = v.max(0) as usize;
+                }
+                c = libc::CMSG_NXTHDR(h, c);
+            }
+        }
+        size
+    }
+
+    /// Messages (datagrams or GRO trains) the last [`Self::recv`] read.
+    pub fn messages(&self) -> usize {
+        self.msgs
     }
 
     /// Datagram `i` of the last [`Self::recv`].
     pub fn get(&self, i: usize) -> &[u8] {
-        let at = i * self.slot;
-        &self.buf[at..at + self.lens[i]]
+        let (at, len) = self.dgrams[i];
+        &self.buf[at..at + len]
     }
+}
+
+/// Asks the kernel to hand UDP GSO trains to this socket whole (`UDP_GRO`, Linux 5.0+), to be
+/// read with [`RecvBatch::with_gro`]. On loopback this also spares the sender's context from
+/// splitting each train into datagrams.
+pub fn enable_gro(fd: RawFd) -> io::Result<()> {
+    setsockopt_int(fd, SOL_UDP, UDP_GRO, 1)
 }
 
 /// One message of a [`SendBatch`]: one datagram, or a GSO train of datagrams to one destination.
@@ -464,6 +539,38 @@ mod tests {
     use std::net::UdpSocket;
     use std::os::fd::AsRawFd;
 
+    /// Reads with `rb` until `want` datagrams came (waiting for readability, at most 5 s
+    /// in all): their bytes.
+    fn recv_n(rb: &mut RecvBatch, fd: RawFd, want: usize) -> (Vec<Vec<u8>>, usize) {
+        let until = std::time::Instant::now() + Duration::from_secs(5);
+        let mut got = Vec::new();
+        let mut msgs = 0;
+        while got.len() < want {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            assert!(
+                !left.is_zero(),
+                "only {} of {want} datagrams arrived",
+                got.len()
+            );
+            let mut pfd = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            unsafe { libc::poll(&mut pfd, 1, left.as_millis() as libc::c_int) };
+            match rb.recv(fd) {
+                Ok(n) => {
+                    got.extend((0..n).map(|i| rb.get(i).to_vec()));
+                    msgs += rb.messages();
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("recvmmsg: {e}"),
+            }
+        }
+        (got, msgs)
+    }
+
     #[test]
     fn sendmmsg_and_recvmmsg_roundtrip() {
         let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -476,12 +583,11 @@ mod tests {
         }
         let r = b.flush(tx.as_raw_fd());
         assert_eq!(r.datagrams, 5);
-        std::thread::sleep(Duration::from_millis(20));
         let mut rb = RecvBatch::new(32, 2048);
-        let n = rb.recv(rx.as_raw_fd()).unwrap();
-        assert_eq!(n, 5);
-        assert_eq!(rb.get(3).len(), 112);
-        assert_eq!(rb.get(3)[3], 3);
+        let (got, _) = recv_n(&mut rb, rx.as_raw_fd(), 5);
+        assert_eq!(got.len(), 5);
+        assert_eq!(got[3].len(), 112);
+        assert_eq!(got[3][3], 3);
     }
 
     #[test]
@@ -502,12 +608,56 @@ mod tests {
         b.push_gso(dest, 500, segs);
         let r = b.flush(tx.as_raw_fd());
         assert_eq!((r.datagrams, r.syscalls), (4, 1));
-        std::thread::sleep(Duration::from_millis(20));
         let mut rb = RecvBatch::new(32, 2048);
-        let n = rb.recv(rx.as_raw_fd()).unwrap();
-        assert_eq!(n, 4);
-        assert_eq!(rb.get(0).len(), 500);
-        assert_eq!(rb.get(3).len(), 112);
+        let (got, msgs) = recv_n(&mut rb, rx.as_raw_fd(), 4);
+        assert_eq!(msgs, 4, "without GRO every datagram is a message");
+        let lens: Vec<usize> = got.iter().map(Vec::len).collect();
+        assert_eq!(lens, [500, 500, 500, 112]);
+    }
+
+    #[test]
+    fn gso_train_is_received_whole_with_gro_and_split_again() {
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        if !probe_gso(tx.as_raw_fd()) || enable_gro(rx.as_raw_fd()).is_err() {
+            return; // kernel without UDP GSO or GRO
+        }
+        let dest = rx.local_addr().unwrap();
+        let full = vec![1u8; 488];
+        let last = vec![2u8; 100];
+        let mut b = SendBatch::new();
+        for train in 0..2u8 {
+            let segs = (0..4u8).map(|i| {
+                let p: &[u8] = if i == 3 { &last } else { &full };
+                ([0x80, 26, train, i, 0, 0, 0, 0, 0, 0, 0, 1], p)
+            });
+            b.push_gso(dest, 500, segs);
+        }
+        // And one plain datagram between trains.
+        b.flush(tx.as_raw_fd());
+        let mut plain = SendBatch::new();
+        plain.push(dest, [0x80, 26, 9, 9, 0, 0, 0, 0, 0, 0, 0, 1], &last);
+        plain.flush(tx.as_raw_fd());
+        let mut rb = RecvBatch::with_gro(8);
+        let (got, msgs) = recv_n(&mut rb, rx.as_raw_fd(), 9);
+        assert_eq!(msgs, 3, "two trains and a datagram");
+        let lens: Vec<usize> = got.iter().map(Vec::len).collect();
+        assert_eq!(lens, [500, 500, 500, 112, 500, 500, 500, 112, 112]);
+        let seqs: Vec<(u8, u8)> = got.iter().map(|d| (d[2], d[3])).collect();
+        assert_eq!(
+            seqs,
+            [
+                (0, 0),
+                (0, 1),
+                (0, 2),
+                (0, 3),
+                (1, 0),
+                (1, 1),
+                (1, 2),
+                (1, 3),
+                (9, 9)
+            ]
+        );
     }
 
     #[test]

@@ -60,6 +60,10 @@ struct Args {
     /// Datagrams per recvmmsg call.
     #[arg(long, default_value_t = 64)]
     batch: usize,
+    /// Receive with `UDP_GRO` (GSO trains handed over whole, split by the receiver), as
+    /// `rtsp-load --gro` does.
+    #[arg(long)]
+    gro: bool,
     /// Pacing granularity in milliseconds: the sender wakes at most this often and sends every
     /// frame that is due (a frame leaves up to this late).
     #[arg(long, default_value_t = 1.0)]
@@ -127,6 +131,9 @@ fn run(args: &Args) -> Result<(), String> {
     for _ in 0..n {
         let s = StdUdp::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
         s.set_nonblocking(true).map_err(|e| e.to_string())?;
+        if args.gro {
+            sys::enable_gro(s.as_raw_fd()).map_err(|e| format!("UDP_GRO: {e}"))?;
+        }
         dests.push(s.local_addr().map_err(|e| e.to_string())?);
         socks.push(UdpSocket::from_std(s));
     }
@@ -147,9 +154,10 @@ fn run(args: &Args) -> Result<(), String> {
     let m0 = MachineCpu::read();
     let stop = Arc::new(AtomicBool::new(false));
     let batch = args.batch.clamp(1, 1024);
+    let gro = args.gro;
     let rx = {
         let stop = Arc::clone(&stop);
-        std::thread::spawn(move || receive(socks, batch, t0 + warm, send_end, &stop))
+        std::thread::spawn(move || receive(socks, batch, gro, t0 + warm, send_end, &stop))
     };
     let sent = send(args, mode, &tx, &dests, t0, send_end);
     let machine = MachineCpu::read().percent_since(&m0, procfs::ncpu());
@@ -182,7 +190,7 @@ fn run(args: &Args) -> Result<(), String> {
     let sender_cpu = 100.0 * sent.cpu.as_secs_f64() / wall;
     let (segs, _) = split(args.frame_bytes, args.datagram);
     println!(
-        "mode={} paced={} sessions={n} gso_available={} offered_pps={:.0} sent_pps={:.0} recv_pps={:.0} mbps={:.2} loss={:.2}% late={late} early={early} fps_min={:.2} fps_mean={:.2} sender_cpu={sender_cpu:.1}% sender_cpu_per_session={:.4}% receiver_cpu={:.1}% machine_cpu={machine:.1}% syscalls_per_s={:.0} dropped={} pkts_per_frame={} udp_rcvbuf_errors={} loadavg={:.2}",
+        "mode={} paced={} sessions={n} gso_available={} offered_pps={:.0} sent_pps={:.0} recv_pps={:.0} mbps={:.2} loss={:.2}% late={late} early={early} fps_min={:.2} fps_mean={:.2} sender_cpu={sender_cpu:.1}% sender_cpu_per_session={:.4}% receiver_cpu={:.1}% machine_cpu={machine:.1}% syscalls_per_s={:.0} dropped={} pkts_per_frame={} udp_rcvbuf_errors={} gro={} loadavg={:.2}",
         match mode {
             Mode::Sendto => "sendto",
             Mode::Sendmmsg => "sendmmsg",
@@ -203,6 +211,7 @@ fn run(args: &Args) -> Result<(), String> {
         sent.res.dropped,
         segs,
         udp.rcvbuf_errors,
+        gro,
         procfs::loadavg1(),
     );
     let _ = wsecs;
@@ -320,6 +329,7 @@ fn send(
 fn receive(
     mut socks: Vec<UdpSocket>,
     batch: usize,
+    gro: bool,
     window_start: Instant,
     window_end: Instant,
     stop: &AtomicBool,
@@ -331,7 +341,11 @@ fn receive(
     }
     let mut counters = vec![StreamCounter::default(); socks.len()];
     let mut frames_at_start: Option<Vec<u64>> = None;
-    let mut rb = RecvBatch::new(batch, 2048);
+    let mut rb = if gro {
+        RecvBatch::with_gro(batch)
+    } else {
+        RecvBatch::new(batch, 2048)
+    };
     let mut events = Events::with_capacity(1024);
     let hard_end = window_end + Duration::from_secs(5);
     while !stop.load(Ordering::Relaxed) && Instant::now() < hard_end {

@@ -8,6 +8,7 @@
 #   OUT=/tmp/bench scripts/bench/run.sh     # results directory (default target/bench/DATE)
 #   SKIP_BUILD=1 scripts/bench/run.sh       # use the release binaries already built
 #   SETUP_K=1000 SETUP_REPS=5               # the setup-latency turns (ours, rtsp-ceiling); 0 skips
+#   GRO=1 scripts/bench/run.sh              # receivers use UDP_GRO (rtsp-load/udp-ceiling --gro)
 #
 # Needs: cargo, ffmpeg (to make the MJPEG file), /usr/bin/python3 with gst-rtsp-server GI
 # bindings (see ../shared/interop/README.md; the gst part is skipped without them).
@@ -21,6 +22,11 @@ GST_COUNTS=${GST_COUNTS-"1 100 1000"}
 DUR=${DUR:-10}          # seconds of load per run (setup included)
 GST_DUR=${GST_DUR:-15}  # gst-rtsp-server accepts with a backlog of 5: give setup more time
 OUT=${OUT:-$ROOT/target/bench/$(date +%Y%m%d-%H%M%S)}
+# GRO=1: every receiver (rtsp-load, udp-ceiling) takes GSO trains whole (UDP_GRO). On loopback
+# the receivers' per-datagram work otherwise runs in the sender's context and counts as the
+# server's CPU; on a real network it happens on the clients' machines.
+GRO_FLAG=()
+if [ "${GRO:-0}" = 1 ]; then GRO_FLAG=(--gro); fi
 PORT_OURS=${PORT_OURS:-18554}
 PORT_GST=${PORT_GST:-18556}
 GST_LAUNCHER=${GST_LAUNCHER:-$ROOT/../shared/interop/gst_rtsp_mjpeg_server.py}
@@ -40,6 +46,7 @@ machine() {
     echo "uptime: $(uptime)"
     echo "rustc: $(rustc --version)"
     echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo none) (dirty: $(git status --porcelain 2>/dev/null | wc -l) files)"
+    echo "receivers: ${GRO_FLAG[*]:-plain recvmmsg}"
 }
 
 # record LABEL COMMAND... : runs a bounded measurement, keeps its last machine-readable line.
@@ -115,7 +122,7 @@ for k in $COUNTS; do
     sp=$(child_of "$tp")
     wait_port "$PORT_OURS" || { log "server-mio did not start"; stop "$sp" "$tp"; continue; }
     sleep 0.5
-    record "ours k=$k" timeout -k 5 $((DUR + 20)) "$BIN/rtsp-load" \
+    record "ours k=$k" timeout -k 5 $((DUR + 20)) "$BIN/rtsp-load" "${GRO_FLAG[@]}" \
         "rtsp://127.0.0.1:$PORT_OURS/sample.mjpeg" --sessions "$k" --duration "$DUR" --server-pid "$sp"
     stop "$sp" "$tp"
     line=$(tail -1 "$RESULTS")
@@ -134,7 +141,7 @@ if [ "$TCP_K" -gt 0 ]; then
     sp=$(child_of "$tp")
     if wait_port "$PORT_OURS"; then
         sleep 0.5
-        record "ours-tcp k=$TCP_K" timeout -k 5 $((DUR + 20)) "$BIN/rtsp-load" \
+        record "ours-tcp k=$TCP_K" timeout -k 5 $((DUR + 20)) "$BIN/rtsp-load" "${GRO_FLAG[@]}" \
             "rtsp://127.0.0.1:$PORT_OURS/sample.mjpeg" --sessions "$TCP_K" --duration "$DUR" \
             --transport tcp --server-pid "$sp"
     fi
@@ -145,12 +152,12 @@ log "ceiling frame: $FRAME_BYTES bytes (measured $PPF datagrams x $BPP B)"
 
 for k in $COUNTS; do
     for mode in gso sendmmsg sendto; do
-        record "ceiling $mode k=$k" timeout -k 5 $((DUR + 20)) "$BIN/udp-ceiling" \
+        record "ceiling $mode k=$k" timeout -k 5 $((DUR + 20)) "$BIN/udp-ceiling" "${GRO_FLAG[@]}" \
             --sessions "$k" --duration "$DUR" --mode "$mode" --frame-bytes "$FRAME_BYTES"
     done
 done
 for mode in gso sendmmsg sendto; do
-    record "ceiling-max $mode k=1000" timeout -k 5 25 "$BIN/udp-ceiling" \
+    record "ceiling-max $mode k=1000" timeout -k 5 25 "$BIN/udp-ceiling" "${GRO_FLAG[@]}" \
         --sessions 1000 --duration 5 --mode "$mode" --max --frame-bytes "$FRAME_BYTES"
 done
 
@@ -168,7 +175,7 @@ for rep in $(seq 1 "$SETUP_REPS"); do
     sp=$(child_of "$tp")
     if wait_port "$PORT_OURS"; then
         sleep 0.5
-        record "setup ours #$rep" timeout -k 5 25 "$BIN/rtsp-load" \
+        record "setup ours #$rep" timeout -k 5 25 "$BIN/rtsp-load" "${GRO_FLAG[@]}" \
             "rtsp://127.0.0.1:$PORT_OURS/sample.mjpeg" --sessions "$SETUP_K" --duration 3 \
             --server-pid "$sp" --setup-trace "$OUT/setup-ours-$rep.csv"
     fi
@@ -179,7 +186,7 @@ for rep in $(seq 1 "$SETUP_REPS"); do
     sp=$(child_of "$tp")
     if wait_port "$PORT_OURS"; then
         sleep 0.5
-        record "setup ceiling #$rep" timeout -k 5 25 "$BIN/rtsp-load" \
+        record "setup ceiling #$rep" timeout -k 5 25 "$BIN/rtsp-load" "${GRO_FLAG[@]}" \
             "rtsp://127.0.0.1:$PORT_OURS/sample.mjpeg" --sessions "$SETUP_K" --duration 3 \
             --server-pid "$sp" --setup-trace "$OUT/setup-ceiling-$rep.csv"
     fi
@@ -202,7 +209,7 @@ if [ -f "$GST_LAUNCHER" ] && /usr/bin/python3 -c 'import gi; gi.require_version(
             sp=$(child_of "$tp")
             wait_port "$PORT_GST" || { log "gst did not start"; stop "$sp" "$tp"; continue; }
             sleep 0.5
-            record "gst shared=$shared k=$k" timeout -k 5 $((GST_DUR + 20)) "$BIN/rtsp-load" \
+            record "gst shared=$shared k=$k" timeout -k 5 $((GST_DUR + 20)) "$BIN/rtsp-load" "${GRO_FLAG[@]}" \
                 "rtsp://127.0.0.1:$PORT_GST/test" --sessions "$k" --duration "$GST_DUR" --server-pid "$sp"
             stop "$sp" "$tp"
             sleep 1

@@ -18,8 +18,10 @@ use bytes::{Bytes, BytesMut};
 use core::net::{IpAddr, SocketAddr};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
+
+mod index;
 
 /// The methods we implement, for `Public` and `Allow`.
 const PUBLIC: &str =
@@ -41,9 +43,11 @@ struct Conn {
     last_request: Instant,
     /// Due time of this connection's live entry in the timer heap.
     timer_at: Option<Instant>,
-    /// A SETUP on it chose interleaved or course-lab delivery: sessions may live and die
-    /// with it (else no session needs a scan when it gets bytes or closes).
-    media: bool,
+    /// Keys of the sessions tied to it: those it controls ([`Session::control`]) and those
+    /// that die with it ([`Session::conn`]: interleaved on it, or course-lab). Kept in step
+    /// by [`Server::link`] and [`Server::unlink`], so that bytes, interleaved RTCP, a close
+    /// or a SETUP on a connection touch only its own sessions, never all of them.
+    sessions: Vec<u64>,
 }
 
 /// What a timer-heap entry wakes.
@@ -114,10 +118,19 @@ pub struct Server {
     conns: BTreeMap<ConnId, Conn>,
     /// Open connections per peer address.
     per_ip: HashMap<IpAddr, usize>,
-    sessions: BTreeMap<String, Session>,
-    /// Session id by [`Session::key`] (the timer heap holds keys, not strings).
-    keys: HashMap<u64, String>,
+    /// Live sessions by [`Session::key`] (the timer heap and the indexes hold keys).
+    sessions: HashMap<u64, Session>,
+    /// Session key by session id, in id order (listings and shutdown go in that order).
+    ids: BTreeMap<String, u64>,
+    /// UDP sessions by the client's RTCP address: RTCP datagrams from there keep them alive.
+    by_rtcp: HashMap<SocketAddr, Vec<u64>>,
+    /// Sessions by SSRC: a receiver report block names its session by SSRC.
+    by_ssrc: HashMap<u32, Vec<u64>>,
     next_key: u64,
+    /// Rendered DESCRIBE bodies (a few, most recent last).
+    sdp_cache: Vec<SdpEntry>,
+    /// The `Date` header value and the wall-clock second it is for.
+    date: Option<(u64, String)>,
     /// Deadlines of sessions and connections, earliest first. Entries are checked when they
     /// come due (lazy deletion): one whose time is not the owner's `timer_at` is stale.
     timers: BinaryHeap<Reverse<(Instant, TimerKey)>>,
@@ -155,9 +168,13 @@ impl Server {
             rng,
             conns: BTreeMap::new(),
             per_ip: HashMap::new(),
-            sessions: BTreeMap::new(),
-            keys: HashMap::new(),
+            sessions: HashMap::new(),
+            ids: BTreeMap::new(),
+            by_rtcp: HashMap::new(),
+            by_ssrc: HashMap::new(),
             next_key: 0,
+            sdp_cache: Vec::new(),
+            date: None,
             timers: BinaryHeap::new(),
             out: VecDeque::new(),
             shut_down: false,
@@ -168,9 +185,9 @@ impl Server {
     /// connections are closed as soon as they arrive. Drain [`Machine::poll_output`] after it.
     pub fn shutdown(&mut self, now: Instant) {
         self.set_now(now);
-        let ids: Vec<String> = self.sessions.keys().cloned().collect();
-        for id in ids {
-            self.close_session(&id, CloseReason::Shutdown, true);
+        let keys: Vec<u64> = self.ids.values().copied().collect();
+        for key in keys {
+            self.close_session(key, CloseReason::Shutdown, true);
         }
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for conn in conns {
@@ -201,12 +218,12 @@ impl Server {
 
     /// The ids of the live sessions.
     pub fn session_ids(&self) -> Vec<String> {
-        self.sessions.keys().cloned().collect()
+        self.ids.keys().cloned().collect()
     }
 
     /// Counters of a live session.
     pub fn session_stats(&self, session: &str) -> Option<SessionStats> {
-        self.sessions.get(session).map(|s| s.stats)
+        self.session(session).map(|s| s.stats)
     }
 
     fn set_now(&mut self, now: Instant) {
@@ -260,7 +277,7 @@ impl Server {
                 partial_since: None,
                 last_request: self.now,
                 timer_at: None,
-                media: false,
+                sessions: Vec::new(),
             },
         );
         *self.per_ip.entry(peer.ip()).or_default() += 1;
@@ -279,17 +296,21 @@ impl Server {
                 self.per_ip.remove(&c.peer.ip());
             }
         }
-        let ids: Vec<String> = if c.media {
-            self.sessions
-                .values()
-                .filter(|s| s.conn() == Some(conn))
-                .map(|s| s.id.clone())
-                .collect()
-        } else {
-            Vec::new()
-        };
-        for id in ids {
-            self.close_session(&id, CloseReason::ConnectionClosed, false);
+        // Only its own sessions: those that die with it end (in id order), the others (UDP
+        // sessions it set up) forget it.
+        let mut ending = Vec::new();
+        for &key in &c.sessions {
+            if let Some(s) = self.sessions.get_mut(&key) {
+                if s.conn() == Some(conn) {
+                    ending.push(key);
+                } else if s.control == Some(conn) {
+                    s.control = None;
+                }
+            }
+        }
+        self.sort_by_id(&mut ending);
+        for key in ending {
+            self.close_session(key, CloseReason::ConnectionClosed, false);
         }
         if close {
             self.out.push_back(Output::Close(conn).into());
@@ -304,8 +325,8 @@ impl Server {
         };
         c.buf.extend_from_slice(data);
         // Bytes on the connection keep its interleaved sessions alive.
-        if c.media {
-            for s in self.sessions.values_mut() {
+        for key in &c.sessions {
+            if let Some(s) = self.sessions.get_mut(key) {
                 if s.conn() == Some(conn) {
                     s.last_seen = now;
                 }
@@ -402,17 +423,23 @@ impl Server {
 
     fn on_interleaved(&mut self, conn: ConnId, channel: u8, payload: &[u8]) {
         let blocks = rtcp::parse_report_blocks(payload).unwrap_or_default();
-        let ids: Vec<String> = self
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        let mut keys: Vec<u64> = c
             .sessions
-            .values()
-            .filter(|s| {
-                matches!(s.delivery, Delivery::Interleaved { conn: c, rtcp_channel, .. }
-                    if c == conn && rtcp_channel == channel)
+            .iter()
+            .copied()
+            .filter(|k| {
+                self.sessions.get(k).is_some_and(|s| {
+                    matches!(s.delivery, Delivery::Interleaved { conn: c, rtcp_channel, .. }
+                        if c == conn && rtcp_channel == channel)
+                })
             })
-            .map(|s| s.id.clone())
             .collect();
-        for id in ids {
-            self.receiver_reports(&id, &blocks);
+        self.sort_by_id(&mut keys);
+        for key in keys {
+            self.receiver_reports(key, &blocks);
         }
     }
 
@@ -423,31 +450,40 @@ impl Server {
         }
         let blocks = rtcp::parse_report_blocks(data).unwrap_or_default();
         let now = self.now;
-        let mut ids = Vec::new();
-        for s in self.sessions.values_mut() {
-            let from_client_port =
-                matches!(s.delivery, Delivery::Udp { rtcp, .. } if rtcp == remote);
-            let reports_us = !s.is_lab()
-                && s.peer.ip() == remote.ip()
-                && blocks.iter().any(|b| b.ssrc == s.ssrc);
-            if from_client_port || reports_us {
-                s.last_seen = now;
-                ids.push(s.id.clone());
+        // The sessions sending RTCP to `remote` (it is their client port), and those a report
+        // block names by SSRC if they belong to the sender's host: two index look-ups.
+        let mut keys: Vec<u64> = self.by_rtcp.get(&remote).cloned().unwrap_or_default();
+        for b in &blocks {
+            for k in self.by_ssrc.get(&b.ssrc).into_iter().flatten() {
+                if self
+                    .sessions
+                    .get(k)
+                    .is_some_and(|s| !s.is_lab() && s.peer.ip() == remote.ip())
+                {
+                    keys.push(*k);
+                }
             }
         }
-        for id in ids {
-            self.receiver_reports(&id, &blocks);
+        self.sort_by_id(&mut keys);
+        for key in &keys {
+            if let Some(s) = self.sessions.get_mut(key) {
+                s.last_seen = now;
+            }
+        }
+        for key in keys {
+            self.receiver_reports(key, &blocks);
         }
     }
 
-    fn receiver_reports(&mut self, id: &str, blocks: &[rtcp::ReportBlock]) {
-        let Some(s) = self.sessions.get(id) else {
+    fn receiver_reports(&mut self, key: u64, blocks: &[rtcp::ReportBlock]) {
+        let Some(s) = self.sessions.get(&key) else {
             return;
         };
         let ssrc = s.ssrc;
+        let id = s.id.clone();
         for b in blocks.iter().filter(|b| b.ssrc == ssrc) {
             self.event(ServerEvent::ReceiverReport {
-                session: id.to_string(),
+                session: id.clone(),
                 fraction_lost: b.fraction_lost,
                 cumulative_lost: b.cumulative_lost,
                 jitter: b.jitter,
@@ -458,11 +494,20 @@ impl Server {
     // ----------------------------------------------------------------------------------
     // Requests
 
-    fn common_headers(&self, resp: &mut Response) {
+    fn common_headers(&mut self, resp: &mut Response) {
         resp.headers
             .append(HeaderName::SERVER, self.config.server_name.clone());
-        resp.headers
-            .append(HeaderName::DATE, http_date(self.wallclock()));
+        // Formatted once per wall-clock second, not per reply.
+        let secs = self.wallclock().as_secs();
+        let date = match &self.date {
+            Some((at, date)) if *at == secs => date.clone(),
+            _ => {
+                let date = http_date(Duration::from_secs(secs));
+                self.date = Some((secs, date.clone()));
+                date
+            }
+        };
+        resp.headers.append(HeaderName::DATE, date);
     }
 
     fn on_request(&mut self, conn: ConnId, req: Request) {
@@ -482,7 +527,8 @@ impl Server {
         let req_session = session_id(&req);
         if let Some(s) = req_session
             .as_deref()
-            .and_then(|id| self.sessions.get_mut(id))
+            .and_then(|id| self.ids.get(id))
+            .and_then(|k| self.sessions.get_mut(k))
             .filter(|_| refused.is_none())
         {
             s.last_seen = self.now;
@@ -504,8 +550,8 @@ impl Server {
         if let Some(cseq) = cseq {
             resp.headers.append(HeaderName::CSEQ, cseq.to_string());
         }
-        let session_value = match (&reply.session, lab) {
-            (Some(v), _) => Some(v.clone()),
+        let session_value = match (reply.session, lab) {
+            (Some(v), _) => Some(v),
             (None, true) => Some(
                 req_session
                     .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
@@ -528,8 +574,8 @@ impl Server {
         self.event(ServerEvent::Request {
             conn,
             peer,
-            method: req.method.clone(),
-            uri: req.uri.clone(),
+            method: req.method,
+            uri: req.uri,
             status: reply.status,
         });
         self.out.extend(reply.after);
@@ -555,7 +601,7 @@ impl Server {
             Method::Options => {
                 let mut reply = Reply::new(StatusCode::OK).header(HeaderName::PUBLIC, PUBLIC);
                 reply.session = session_id(req)
-                    .and_then(|id| self.sessions.get(&id))
+                    .and_then(|id| self.session(&id))
                     .map(|s| self.session_header(s));
                 reply
             }
@@ -607,19 +653,45 @@ impl Server {
             Err(r) => return r,
         };
         let base = content_base(&req.uri);
-        let looping = self.config.loop_media || media.looping();
-        let duration = (!looping).then(|| media.duration().as_secs_f64());
-        let sdp = SessionDescription::new(media.name(), self.config.rtp_local.ip())
-            .session_id(self.wallclock().as_secs())
-            .control("stream=0")
-            .framerate(media.fps())
-            .duration(duration)
-            .dimensions(media.width(), media.height());
         let mut reply = Reply::new(StatusCode::OK)
             .header(HeaderName::CONTENT_BASE, base)
             .header(HeaderName::CONTENT_TYPE, "application/sdp");
-        reply.body = sdp.to_bytes();
+        reply.body = self.sdp(&media);
         reply
+    }
+
+    /// The DESCRIBE body of `media`. It depends on the media, the configuration and the
+    /// wall-clock second (the `o=` session id), not on the request (the control URL is
+    /// relative to `Content-Base`), so it is rendered once per stream and second and then
+    /// shared; a stream the catalog replaces (another `Arc`) is rendered afresh.
+    fn sdp(&mut self, media: &Arc<Media>) -> Bytes {
+        let secs = self.wallclock().as_secs();
+        let same = |e: &SdpEntry| std::ptr::eq(e.media.as_ptr(), Arc::as_ptr(media));
+        if let Some(e) = self.sdp_cache.iter().find(|e| same(e) && e.secs == secs) {
+            return e.body.clone();
+        }
+        let looping = self.config.loop_media || media.looping();
+        let duration = (!looping).then(|| media.duration().as_secs_f64());
+        let body = SessionDescription::new(media.name(), self.config.rtp_local.ip())
+            .session_id(secs)
+            .control("stream=0")
+            .framerate(media.fps())
+            .duration(duration)
+            .dimensions(media.width(), media.height())
+            .to_bytes();
+        // One entry per stream (the older second goes), the oldest out beyond the bound;
+        // entries of streams nobody holds any more go too.
+        self.sdp_cache
+            .retain(|e| !same(e) && e.media.strong_count() > 0);
+        if self.sdp_cache.len() >= SDP_CACHE {
+            self.sdp_cache.remove(0);
+        }
+        self.sdp_cache.push(SdpEntry {
+            media: Arc::downgrade(media),
+            secs,
+            body: body.clone(),
+        });
+        body
     }
 
     /// `Session: id;timeout=T`; the course-lab client wants the bare (numeric) id.
@@ -636,7 +708,7 @@ impl Server {
     fn new_session_id(&mut self) -> String {
         loop {
             let id = (1_000_000_000_000_000 + self.rng.below(9_000_000_000_000_000)).to_string();
-            if !self.sessions.contains_key(&id) {
+            if !self.ids.contains_key(&id) {
                 return id;
             }
         }
@@ -648,7 +720,7 @@ impl Server {
             Err(r) => return r,
         };
         let existing = match session_id(req) {
-            Some(id) => match self.sessions.get(&id) {
+            Some(id) => match self.session(&id) {
                 None => return StatusCode::SESSION_NOT_FOUND.into(),
                 Some(s) if s.stream != name => {
                     return StatusCode::AGGREGATE_OPERATION_NOT_ALLOWED.into()
@@ -656,7 +728,7 @@ impl Server {
                 Some(s) if s.is_playing() => {
                     return StatusCode::METHOD_NOT_VALID_IN_THIS_STATE.into()
                 }
-                Some(_) => Some(id),
+                Some(s) => Some(s.key),
             },
             None => None,
         };
@@ -673,20 +745,18 @@ impl Server {
         else {
             return StatusCode::UNSUPPORTED_TRANSPORT.into();
         };
-        if !matches!(delivery, Delivery::Udp { .. }) {
-            if let Some(c) = self.conns.get_mut(&conn) {
-                c.media = true;
-            }
-        }
-        let id = match existing {
-            Some(id) => {
-                if let Some(s) = self.sessions.get_mut(&id) {
+        let key = match existing {
+            Some(key) => {
+                // Its connections and delivery change: re-index.
+                self.unlink(key);
+                if let Some(s) = self.sessions.get_mut(&key) {
                     s.delivery = delivery;
                     s.control = Some(conn);
                     s.peer = peer;
                     s.track_url = req.uri.clone();
                 }
-                id
+                self.link(key);
+                key
             }
             None => {
                 let media = match self.lookup(&name) {
@@ -706,19 +776,13 @@ impl Server {
                     self.now,
                 );
                 session.control = Some(conn);
-                session.key = self.next_key;
-                self.next_key += 1;
-                self.keys.insert(session.key, id.clone());
-                self.sessions.insert(id.clone(), session);
-                self.schedule_session(&id);
-                self.event(ServerEvent::SessionCreated {
-                    session: id.clone(),
-                    peer,
-                });
-                id
+                let key = self.insert_session(session);
+                self.schedule_session(key);
+                self.event(ServerEvent::SessionCreated { session: id, peer });
+                key
             }
         };
-        let Some(s) = self.sessions.get(&id) else {
+        let Some(s) = self.sessions.get(&key) else {
             return StatusCode::INTERNAL_SERVER_ERROR.into();
         };
         if !s.is_lab() {
@@ -771,27 +835,30 @@ impl Server {
                     return Some((Delivery::Udp { rtp, rtcp }, reply));
                 }
                 LowerTransport::Tcp => {
-                    let used: Vec<u8> = self
-                        .sessions
-                        .values()
-                        .filter_map(|s| match s.delivery {
-                            Delivery::Interleaved {
-                                conn: c,
-                                rtp_channel,
-                                rtcp_channel,
-                            } if c == conn => Some([rtp_channel, rtcp_channel]),
-                            _ => None,
-                        })
-                        .flatten()
-                        .collect();
+                    // The channels in use on this connection: its own sessions only.
+                    let mut used = ChannelSet::default();
+                    let mine = self.conns.get(&conn).map_or(&[][..], |c| &c.sessions);
+                    for s in mine.iter().filter_map(|k| self.sessions.get(k)) {
+                        if let Delivery::Interleaved {
+                            conn: c,
+                            rtp_channel,
+                            rtcp_channel,
+                        } = s.delivery
+                        {
+                            if c == conn {
+                                used.insert(rtp_channel);
+                                used.insert(rtcp_channel);
+                            }
+                        }
+                    }
                     let requested = spec.interleaved.and_then(|(a, b)| {
                         let b = b.or(a.checked_add(1))?;
-                        (a != b && !used.contains(&a) && !used.contains(&b)).then_some((a, b))
+                        (a != b && !used.contains(a) && !used.contains(b)).then_some((a, b))
                     });
                     let free = || {
                         (0..=127u8)
                             .map(|i| (2 * i, 2 * i + 1))
-                            .find(|(a, b)| !used.contains(a) && !used.contains(b))
+                            .find(|&(a, b)| !used.contains(a) && !used.contains(b))
                     };
                     let Some((a, b)) = requested.or_else(free) else {
                         continue;
@@ -815,11 +882,11 @@ impl Server {
 
     /// The session a PLAY/PAUSE/TEARDOWN applies to: 455 without a Session header (nothing
     /// was set up), 454 for an unknown one, 404 if the URI names another stream.
-    fn session_for(&self, req: &Request) -> Result<String, Reply> {
+    fn session_for(&self, req: &Request) -> Result<u64, Reply> {
         let Some(id) = session_id(req) else {
             return Err(StatusCode::METHOD_NOT_VALID_IN_THIS_STATE.into());
         };
-        let Some(s) = self.sessions.get(&id) else {
+        let Some(s) = self.session(&id) else {
             return Err(StatusCode::SESSION_NOT_FOUND.into());
         };
         match path::parse_target(&req.uri)? {
@@ -830,17 +897,17 @@ impl Server {
                 }
             }
         }
-        Ok(id)
+        Ok(s.key)
     }
 
     fn play(&mut self, req: &Request) -> Reply {
-        let id = match self.session_for(req) {
-            Ok(id) => id,
+        let key = match self.session_for(req) {
+            Ok(key) => key,
             Err(r) => return r,
         };
         let now = self.now;
-        let header = self.sessions.get(&id).map(|s| self.session_header(s));
-        let Some(s) = self.sessions.get_mut(&id) else {
+        let header = self.sessions.get(&key).map(|s| self.session_header(s));
+        let Some(s) = self.sessions.get_mut(&key) else {
             return StatusCode::SESSION_NOT_FOUND.into();
         };
         let seek = match req.headers.get(&HeaderName::RANGE) {
@@ -881,17 +948,17 @@ impl Server {
             .header(HeaderName::RANGE, range.to_string())
             .header(HeaderName::RTP_INFO, rtp_info.to_string());
         reply.session = header;
-        self.schedule_session(&id);
+        self.schedule_session(key);
         reply
     }
 
     fn pause(&mut self, req: &Request) -> Reply {
-        let id = match self.session_for(req) {
-            Ok(id) => id,
+        let key = match self.session_for(req) {
+            Ok(key) => key,
             Err(r) => return r,
         };
-        let header = self.sessions.get(&id).map(|s| self.session_header(s));
-        let Some(s) = self.sessions.get_mut(&id) else {
+        let header = self.sessions.get(&key).map(|s| self.session_header(s));
+        let Some(s) = self.sessions.get_mut(&key) else {
             return StatusCode::SESSION_NOT_FOUND.into();
         };
         s.pause();
@@ -902,15 +969,15 @@ impl Server {
     }
 
     fn teardown(&mut self, req: &Request) -> Reply {
-        let id = match self.session_for(req) {
-            Ok(id) => id,
+        let key = match self.session_for(req) {
+            Ok(key) => key,
             Err(r) => return r,
         };
         let mut reply = Reply::new(StatusCode::OK);
-        reply.session = Some(id.clone());
+        reply.session = self.sessions.get(&key).map(|s| s.id.clone());
         // The BYE and the event follow the reply.
         let mark = self.out.len();
-        self.close_session(&id, CloseReason::Teardown, true);
+        self.close_session(key, CloseReason::Teardown, true);
         let after: Vec<_> = self.out.drain(mark..).collect();
         reply.after = after;
         reply
@@ -919,7 +986,7 @@ impl Server {
     fn parameter(&mut self, req: &Request, set: bool) -> Reply {
         let mut reply = Reply::new(StatusCode::OK);
         if let Some(id) = session_id(req) {
-            match self.sessions.get(&id) {
+            match self.session(&id) {
                 Some(s) => reply.session = Some(self.session_header(s)),
                 None => return StatusCode::SESSION_NOT_FOUND.into(),
             }
@@ -933,32 +1000,28 @@ impl Server {
     // ----------------------------------------------------------------------------------
     // Sessions and timers
 
-    fn tx(&mut self) -> (Tx<'_>, &mut BTreeMap<String, Session>) {
-        let wallclock = self.wallclock();
-        (
-            Tx {
-                rtp_local: self.config.rtp_local,
-                rtcp_local: self.config.rtcp_local,
-                max_rate: self.config.max_session_rate,
-                lab_max_packet: self.config.lab_max_packet,
-                wallclock,
-                rng: &mut self.rng,
-                out: &mut self.out,
-            },
-            &mut self.sessions,
-        )
+    /// What a session needs to send (for one that is out of `sessions`).
+    fn tx(&mut self) -> Tx<'_> {
+        Tx {
+            rtp_local: self.config.rtp_local,
+            rtcp_local: self.config.rtcp_local,
+            max_rate: self.config.max_session_rate,
+            lab_max_packet: self.config.lab_max_packet,
+            wallclock: self.wallclock(),
+            rng: &mut self.rng,
+            out: &mut self.out,
+        }
     }
 
-    fn close_session(&mut self, id: &str, reason: CloseReason, bye: bool) {
+    fn close_session(&mut self, key: u64, reason: CloseReason, bye: bool) {
         let now = self.now;
-        let (mut tx, sessions) = self.tx();
-        let Some(mut s) = sessions.remove(id) else {
+        let Some(mut s) = self.remove_session(key) else {
             return;
         };
         if bye {
+            let mut tx = self.tx();
             s.send_rtcp(now, true, &mut tx);
         }
-        self.keys.remove(&s.key);
         // Its connections may now idle out.
         for conn in [s.control, s.conn()].into_iter().flatten() {
             self.schedule_conn(conn);
@@ -971,9 +1034,9 @@ impl Server {
 
     /// Puts a session's next wake-up into the timer heap if it is earlier than the entry
     /// there (later wake-ups are found when that entry comes due).
-    fn schedule_session(&mut self, id: &str) {
+    fn schedule_session(&mut self, key: u64) {
         let timeout = self.config.session_timeout;
-        let Some(s) = self.sessions.get_mut(id) else {
+        let Some(s) = self.sessions.get_mut(&key) else {
             return;
         };
         let Some(at) = session_wake(s, expires(&self.conns, s), timeout) else {
@@ -1041,10 +1104,7 @@ impl Server {
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
-        let held = self
-            .sessions
-            .values()
-            .any(|s| s.control == Some(conn) || s.conn() == Some(conn));
+        let held = !c.sessions.is_empty();
         match self.conn_deadline(c, held) {
             Some((t, partial)) if t <= now => self.cut_connection(conn, partial),
             Some((t, _)) => {
@@ -1076,10 +1136,7 @@ impl Server {
         let now = self.now;
         let timeout = self.config.session_timeout;
         let wallclock = self.wallclock();
-        let Some(id) = self.keys.get(&key) else {
-            return;
-        };
-        let Some(s) = self.sessions.get_mut(id) else {
+        let Some(s) = self.sessions.get_mut(&key) else {
             return;
         };
         if s.timer_at != Some(at) {
@@ -1088,8 +1145,7 @@ impl Server {
         s.timer_at = None;
         let expires = expires(&self.conns, s);
         if expires && s.last_seen + timeout <= now {
-            let id = id.clone();
-            self.close_session(&id, CloseReason::Timeout, false);
+            self.close_session(key, CloseReason::Timeout, false);
             return;
         }
         let mut tx = Tx {
@@ -1154,9 +1210,8 @@ impl Server {
             let live = match key {
                 TimerKey::Conn(c) => self.conns.get(&c).is_some_and(|c| c.timer_at == Some(at)),
                 TimerKey::Session(k) => self
-                    .keys
+                    .sessions
                     .get(&k)
-                    .and_then(|id| self.sessions.get(id))
                     .is_some_and(|s| s.timer_at == Some(at)),
             };
             if live {
@@ -1167,6 +1222,34 @@ impl Server {
         None
     }
 }
+
+/// A set of interleaved channel numbers (0..=255).
+#[derive(Default)]
+struct ChannelSet([u64; 4]);
+
+impl ChannelSet {
+    fn insert(&mut self, ch: u8) {
+        self.0[usize::from(ch >> 6)] |= 1 << (ch & 63);
+    }
+
+    fn contains(&self, ch: u8) -> bool {
+        self.0[usize::from(ch >> 6)] & (1 << (ch & 63)) != 0
+    }
+}
+
+/// A rendered DESCRIBE body and what it was rendered from.
+struct SdpEntry {
+    /// The media (weak: the cache does not keep a stream the catalog dropped alive, and the
+    /// allocation it points to is not reused while this exists, so pointer equality is
+    /// identity).
+    media: Weak<Media>,
+    /// The wall-clock second in the `o=` line.
+    secs: u64,
+    body: Bytes,
+}
+
+/// Most DESCRIBE bodies cached.
+const SDP_CACHE: usize = 8;
 
 /// Whether a session can expire: not while the connection it dies with is open (the
 /// course-lab client sends nothing while it plays). Interleaved sessions are refreshed by

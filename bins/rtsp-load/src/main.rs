@@ -36,7 +36,7 @@ use rtsp_core::io::{ConnId, Dest, Input, Machine, Output};
 use rtsp_core::url::RtspUrl;
 use rtsp_load::count::{window_fps, StreamCounter};
 use rtsp_load::procfs::{self, CpuMeter, ListenCounters, MachineCpu, UdpCounters};
-use rtsp_load::sys::{self, RecvBatch};
+use rtsp_load::sys::{self, RecvBatch, StampClock};
 use rtsp_load::{percentile, resolve_loopback};
 
 /// RTSP load generator: K sessions on one event loop, counting RTP from headers.
@@ -249,6 +249,14 @@ struct Snapshot {
 impl Load {
     fn run(&mut self) -> Result<ExitCode, String> {
         let k = self.args.sessions;
+        // The UDP sockets of every session first: binding them is not part of any setup.
+        if self.args.transport == Transport::Udp {
+            for i in 0..k {
+                if let Err(e) = self.open_udp(i) {
+                    return Err(format!("session {i}: {e}"));
+                }
+            }
+        }
         let t0 = Instant::now();
         let end = t0 + Duration::from_secs_f64(self.args.duration);
         let hard_end = end + Duration::from_secs(3);
@@ -602,6 +610,32 @@ impl Load {
     // ------------------------------------------------------------------------------------
     // Sessions
 
+    /// Binds and registers session `i`'s RTP/RTCP socket pair.
+    fn open_udp(&mut self, i: usize) -> Result<(), String> {
+        let (rtp, rtcp) = bind_pair(self.server.ip()).map_err(|e| format!("bind udp: {e}"))?;
+        if self.args.rcvbuf > 0 {
+            let _ = sys::set_rcvbuf(rtp.as_raw_fd(), self.args.rcvbuf);
+        }
+        if self.args.gro {
+            sys::enable_gro(rtp.as_raw_fd()).map_err(|e| format!("UDP_GRO: {e}"))?;
+        }
+        // Without stamps, arrival is when the datagram is read (see `rtp_readable`).
+        let _ = sys::enable_timestamps(rtp.as_raw_fd());
+        let (a, b) = (rtp.local_addr().ok(), rtcp.local_addr().ok());
+        let mut rtp = UdpSocket::from_std(rtp);
+        let mut rtcp = UdpSocket::from_std(rtcp);
+        let reg = self.poll.registry();
+        reg.register(&mut rtp, token(i, KIND_RTP), Interest::READABLE)
+            .and_then(|()| reg.register(&mut rtcp, token(i, KIND_RTCP), Interest::READABLE))
+            .map_err(|e| format!("register udp: {e}"))?;
+        let s = &mut self.sessions[i];
+        s.rtp = Some(rtp);
+        s.rtcp = Some(rtcp);
+        s.rtp_local = a;
+        s.rtcp_local = b;
+        Ok(())
+    }
+
     fn start(&mut self, i: usize, now: Instant) {
         let mut cfg = ClientConfig::new(self.args.url.clone());
         cfg.seed = 0x5eed_0000_0000_0000 ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
@@ -610,46 +644,17 @@ impl Load {
             Ok(c) => c,
             Err(e) => return self.fail(i, format!("client: {e}")),
         };
+        if self.args.transport == Transport::Udp && self.sessions[i].rtp.is_none() {
+            if let Err(e) = self.open_udp(i) {
+                return self.fail(i, e);
+            }
+        }
         let s = &mut self.sessions[i];
-        // Setup time counts from the connect, not from the loop iteration that started a batch.
+        // Setup time counts from the connect: not from the loop iteration that started a
+        // batch, nor the UDP sockets (bound before the run starts).
         s.started = Some(Instant::now());
         s.marks[0] = s.started;
         s.phase = Phase::Connecting;
-        if self.args.transport == Transport::Udp {
-            match bind_pair(self.server.ip()) {
-                Ok((rtp, rtcp)) => {
-                    if self.args.rcvbuf > 0 {
-                        let _ = sys::set_rcvbuf(rtp.as_raw_fd(), self.args.rcvbuf);
-                    }
-                    if self.args.gro {
-                        if let Err(e) = sys::enable_gro(rtp.as_raw_fd()) {
-                            return self.fail(i, format!("UDP_GRO: {e}"));
-                        }
-                    }
-                    let (a, b) = (rtp.local_addr().ok(), rtcp.local_addr().ok());
-                    let mut rtp = UdpSocket::from_std(rtp);
-                    let mut rtcp = UdpSocket::from_std(rtcp);
-                    let r1 = self.poll.registry().register(
-                        &mut rtp,
-                        token(i, KIND_RTP),
-                        Interest::READABLE,
-                    );
-                    let r2 = self.poll.registry().register(
-                        &mut rtcp,
-                        token(i, KIND_RTCP),
-                        Interest::READABLE,
-                    );
-                    if let Err(e) = r1.and(r2) {
-                        return self.fail(i, format!("register udp: {e}"));
-                    }
-                    s.rtp = Some(rtp);
-                    s.rtcp = Some(rtcp);
-                    s.rtp_local = a;
-                    s.rtcp_local = b;
-                }
-                Err(e) => return self.fail(i, format!("bind udp: {e}")),
-            }
-        }
         let _ = client.describe();
         s.client = Some(client);
         match TcpStream::connect(self.server) {
@@ -1018,12 +1023,14 @@ impl Load {
             match self.batch.recv(fd) {
                 Ok(0) => return,
                 Ok(n) => {
-                    let now = Instant::now();
+                    // Timing from the kernel's receive stamps: when a datagram reached the
+                    // socket, not when this loop got to read it.
+                    let clock = StampClock::now();
                     for j in 0..n {
                         let d = self.batch.get(j);
                         self.pkts += 1;
                         self.bytes += d.len() as u64;
-                        s.counter.on_datagram(d, now);
+                        s.counter.on_datagram(d, clock.at(self.batch.stamp(j)));
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,

@@ -173,12 +173,13 @@ impl CAddr {
 pub struct RecvBatch {
     buf: Vec<u8>,
     slot: usize,
-    /// (offset, length) of each datagram of the last call.
-    dgrams: Vec<(usize, usize)>,
+    /// (offset, length, kernel receive time) of each datagram of the last call.
+    dgrams: Vec<(usize, usize, Option<Duration>)>,
     iov: Vec<libc::iovec>,
     hdrs: Vec<libc::mmsghdr>,
-    /// Control buffer per message (the `UDP_GRO` segment size), empty without GRO.
+    /// Control buffer per message (the `UDP_GRO` segment size, the receive timestamp).
     cmsg: Vec<u64>,
+    gro: bool,
     /// Messages the last call read (fewer than datagrams when GRO joined some).
     msgs: usize,
 }
@@ -188,13 +189,14 @@ impl std::fmt::Debug for RecvBatch {
         f.debug_struct("RecvBatch")
             .field("n", &self.hdrs.len())
             .field("slot", &self.slot)
-            .field("gro", &!self.cmsg.is_empty())
+            .field("gro", &self.gro)
             .finish()
     }
 }
 
-/// `u64` words of control buffer per message: room for one `int` cmsg.
-const CMSG_WORDS: usize = 4;
+/// `u64` words of control buffer per message: room for an `int` cmsg (`UDP_GRO`) and a
+/// `timespec` one (`SCM_TIMESTAMPNS`).
+const CMSG_WORDS: usize = 12;
 
 impl RecvBatch {
     /// `n` datagrams of at most `slot` bytes per call.
@@ -215,7 +217,8 @@ impl RecvBatch {
             dgrams: Vec::with_capacity(n),
             iov,
             hdrs,
-            cmsg: Vec::new(),
+            cmsg: vec![0; n * CMSG_WORDS],
+            gro: false,
             msgs: 0,
         }
     }
@@ -225,32 +228,26 @@ impl RecvBatch {
     /// segment size.
     pub fn with_gro(n: usize) -> Self {
         let mut b = Self::new(n, 65_535);
-        b.cmsg = vec![0; n * CMSG_WORDS];
+        b.gro = true;
         b
     }
 
     /// One `recvmmsg(MSG_DONTWAIT)`: the number of datagrams now readable with [`Self::get`].
     /// `WouldBlock` when none was waiting.
     pub fn recv(&mut self, fd: RawFd) -> io::Result<usize> {
-        let gro = !self.cmsg.is_empty();
         for (i, (h, iov)) in self.hdrs.iter_mut().zip(self.iov.iter_mut()).enumerate() {
             h.msg_hdr.msg_name = std::ptr::null_mut();
             h.msg_hdr.msg_namelen = 0;
             h.msg_hdr.msg_iov = iov;
             h.msg_hdr.msg_iovlen = 1;
-            if gro {
-                let c = &mut self.cmsg[i * CMSG_WORDS..(i + 1) * CMSG_WORDS];
-                h.msg_hdr.msg_control = c.as_mut_ptr().cast();
-                h.msg_hdr.msg_controllen = CMSG_WORDS * 8;
-            } else {
-                h.msg_hdr.msg_control = std::ptr::null_mut();
-                h.msg_hdr.msg_controllen = 0;
-            }
+            let c = &mut self.cmsg[i * CMSG_WORDS..(i + 1) * CMSG_WORDS];
+            h.msg_hdr.msg_control = c.as_mut_ptr().cast();
+            h.msg_hdr.msg_controllen = CMSG_WORDS * 8;
             h.msg_hdr.msg_flags = 0;
             h.msg_len = 0;
         }
-        // SAFETY: every header points at one iovec of `slot` bytes inside `self.buf` and (with
-        // GRO) at its own control buffer in `self.cmsg`; both live (and are not moved) for the
+        // SAFETY: every header points at one iovec of `slot` bytes inside `self.buf` and at
+        // its own control buffer in `self.cmsg`; both live (and are not moved) for the
         // duration of the call.
         let r = unsafe {
             libc::recvmmsg(
@@ -269,13 +266,13 @@ impl RecvBatch {
         for i in 0..r as usize {
             let len = (self.hdrs[i].msg_len as usize).min(self.slot);
             let at = i * self.slot;
-            let seg = if gro { self.gro_size(i) } else { 0 };
+            let (seg, stamp) = self.control(i);
             if seg == 0 || seg >= len {
-                self.dgrams.push((at, len));
+                self.dgrams.push((at, len, stamp));
             } else {
                 let mut off = 0;
                 while off < len {
-                    self.dgrams.push((at + off, seg.min(len - off)));
+                    self.dgrams.push((at + off, seg.min(len - off), stamp));
                     off += seg;
                 }
             }
@@ -283,23 +280,31 @@ impl RecvBatch {
         Ok(self.dgrams.len())
     }
 
-    /// The `UDP_GRO` segment size the kernel reported for message `i` (0: a single datagram).
-    fn gro_size(&self, i: usize) -> usize {
+    /// What the kernel reported with message `i`: the `UDP_GRO` segment size (0: a single
+    /// datagram) and the receive time (`SCM_TIMESTAMPNS`, since the Unix epoch).
+    fn control(&self, i: usize) -> (usize, Option<Duration>) {
         let h = &self.hdrs[i].msg_hdr;
-        let mut size = 0;
+        let (mut size, mut stamp) = (0, None);
         // SAFETY: the kernel filled `msg_control` (our buffer) up to `msg_controllen`; the
-        // CMSG_* macros walk it within those bounds.
+        // CMSG_* macros walk it within those bounds, and each payload read is of the type the
+        // kernel documents for that cmsg, read unaligned.
         unsafe {
             let mut c = libc::CMSG_FIRSTHDR(h);
             while !c.is_null() {
-                if (*c).cmsg_level == SOL_UDP && (*c).cmsg_type == UDP_GRO {
+                let (level, kind) = ((*c).cmsg_level, (*c).cmsg_type);
+                if level == SOL_UDP && kind == UDP_GRO {
                     let v = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>());
                     size = v.max(0) as usize;
+                } else if level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS {
+                    let t = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::timespec>());
+                    if t.tv_sec >= 0 && (0..1_000_000_000).contains(&t.tv_nsec) {
+                        stamp = Some(Duration::new(t.tv_sec as u64, t.tv_nsec as u32));
+                    }
                 }
                 c = libc::CMSG_NXTHDR(h, c);
             }
         }
-        size
+        (size, stamp)
     }
 
     /// Messages (datagrams or GRO trains) the last [`Self::recv`] read.
@@ -309,8 +314,58 @@ impl RecvBatch {
 
     /// Datagram `i` of the last [`Self::recv`].
     pub fn get(&self, i: usize) -> &[u8] {
-        let (at, len) = self.dgrams[i];
+        let (at, len, _) = self.dgrams[i];
         &self.buf[at..at + len]
+    }
+
+    /// When datagram `i` of the last [`Self::recv`] reached the socket (kernel time, since the
+    /// Unix epoch), on sockets with [`enable_timestamps`].
+    pub fn stamp(&self, i: usize) -> Option<Duration> {
+        self.dgrams[i].2
+    }
+}
+
+/// Asks the kernel to stamp each datagram with its arrival time (`SO_TIMESTAMPNS`), read with
+/// [`RecvBatch::stamp`]: frame timing then measures the sender, not how soon this process got
+/// to read.
+pub fn enable_timestamps(fd: RawFd) -> io::Result<()> {
+    setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)
+}
+
+/// Maps kernel receive times (since the Unix epoch) to [`std::time::Instant`]s, from one
+/// reading of both clocks.
+#[derive(Debug, Clone, Copy)]
+pub struct StampClock {
+    now: std::time::Instant,
+    wall: Duration,
+}
+
+impl StampClock {
+    /// Reads both clocks now.
+    pub fn now() -> Self {
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Self {
+            now: std::time::Instant::now(),
+            wall,
+        }
+    }
+
+    /// The instant of kernel time `stamp` (the reading itself if there is none, or if it lies
+    /// in the future or more than 10 s back: a clock step).
+    pub fn at(&self, stamp: Option<Duration>) -> std::time::Instant {
+        match stamp.and_then(|s| self.wall.checked_sub(s)) {
+            Some(ago) if ago < Duration::from_secs(10) => {
+                self.now.checked_sub(ago).unwrap_or(self.now)
+            }
+            _ => self.now,
+        }
+    }
+
+    /// The reading itself.
+    pub fn instant(&self) -> std::time::Instant {
+        self.now
     }
 }
 
@@ -658,6 +713,35 @@ mod tests {
                 (9, 9)
             ]
         );
+    }
+
+    #[test]
+    fn kernel_receive_stamps_map_to_instants() {
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut rb = RecvBatch::new(4, 2048);
+        // Unstamped socket: no stamp.
+        tx.send_to(&[0x80, 26, 0, 1], rx.local_addr().unwrap())
+            .unwrap();
+        recv_n(&mut rb, rx.as_raw_fd(), 1);
+        assert_eq!(rb.stamp(0), None);
+        enable_timestamps(rx.as_raw_fd()).unwrap();
+        let before = std::time::Instant::now();
+        tx.send_to(&[0x80, 26, 0, 2], rx.local_addr().unwrap())
+            .unwrap();
+        recv_n(&mut rb, rx.as_raw_fd(), 1);
+        let clock = StampClock::now();
+        let at = clock.at(rb.stamp(0));
+        assert!(rb.stamp(0).is_some());
+        // The stamp lies between the send and the read (1 ms of slack for clock rounding).
+        assert!(
+            at + Duration::from_millis(1) >= before,
+            "{at:?} < {before:?}"
+        );
+        assert!(at <= clock.instant());
+        // No stamp, or one from the future: the reading itself.
+        assert_eq!(clock.at(None), clock.instant());
+        assert_eq!(clock.at(Some(Duration::MAX)), clock.instant());
     }
 
     #[test]

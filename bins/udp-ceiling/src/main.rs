@@ -30,7 +30,7 @@ use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 use rtsp_load::count::{window_fps, RtpHead, StreamCounter};
 use rtsp_load::procfs::{self, MachineCpu, UdpCounters};
-use rtsp_load::sys::{self, RecvBatch, SendBatch, SendResult, GSO_MAX_SEGMENTS};
+use rtsp_load::sys::{self, RecvBatch, SendBatch, SendResult, StampClock, GSO_MAX_SEGMENTS};
 
 /// Raw loopback UDP ceiling: paced frame bursts to N sockets.
 #[derive(Debug, Parser)]
@@ -134,6 +134,7 @@ fn run(args: &Args) -> Result<(), String> {
         if args.gro {
             sys::enable_gro(s.as_raw_fd()).map_err(|e| format!("UDP_GRO: {e}"))?;
         }
+        let _ = sys::enable_timestamps(s.as_raw_fd());
         dests.push(s.local_addr().map_err(|e| e.to_string())?);
         socks.push(UdpSocket::from_std(s));
     }
@@ -360,9 +361,9 @@ fn receive(
                 match rb.recv(fd) {
                     Ok(0) => break,
                     Ok(k) => {
-                        let now = Instant::now();
+                        let clock = StampClock::now();
                         for j in 0..k {
-                            counters[i].on_datagram(rb.get(j), now);
+                            counters[i].on_datagram(rb.get(j), clock.at(rb.stamp(j)));
                         }
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}

@@ -61,18 +61,8 @@ fn drain(s: &mut Server, shared: bool) -> Drained {
 }
 
 fn setup(frames: Vec<Bytes>) -> (Server, Instant) {
-    let config = ServerConfig {
-        rtp_local: "127.0.0.1:6970".parse().unwrap(),
-        rtcp_local: "127.0.0.1:6971".parse().unwrap(),
-        max_sessions: 20_000,
-        max_connections: 20_000,
-        max_connections_per_ip: 20_000,
-        max_session_rate: 0,
-        loop_media: true,
-        // Virtual time runs far ahead during a long measurement; never reap.
-        session_timeout: Duration::from_secs(10 * 365 * 86_400),
-        ..ServerConfig::default()
-    };
+    // Virtual time runs far ahead during a long measurement; never reap.
+    let config = benches::many_sessions_config(Duration::from_secs(10 * 365 * 86_400));
     let media = Media::from_jpegs("sample", FPS, frames, config.mtu).expect("test pattern media");
     let catalog = MemoryCatalog::new().with(media);
     let t0 = Instant::now();

@@ -16,17 +16,7 @@ const SESSIONS: u64 = 1000;
 const URL: &str = "rtsp://127.0.0.1:8554/sample";
 
 fn config() -> ServerConfig {
-    ServerConfig {
-        rtp_local: "127.0.0.1:6970".parse().unwrap(),
-        rtcp_local: "127.0.0.1:6971".parse().unwrap(),
-        max_sessions: 20_000,
-        max_connections: 20_000,
-        max_connections_per_ip: 20_000,
-        max_session_rate: 0,
-        loop_media: true,
-        session_timeout: Duration::from_secs(3600),
-        ..ServerConfig::default()
-    }
+    benches::many_sessions_config(Duration::from_secs(3600))
 }
 
 fn catalog(frames: &[Bytes]) -> MemoryCatalog {

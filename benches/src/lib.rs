@@ -145,6 +145,24 @@ pub fn mjpeg_file(n: u32, width: u16, height: u16, format: mjpeg::FileFormat) ->
     Bytes::from(out)
 }
 
+/// A server configuration for in-process benches with thousands of sessions: limits raised,
+/// no rate cap, looping media, and a session timeout of `session_timeout`.
+pub fn many_sessions_config(
+    session_timeout: std::time::Duration,
+) -> rtsp_core::server::ServerConfig {
+    rtsp_core::server::ServerConfig {
+        rtp_local: "127.0.0.1:6970".parse().expect("address"),
+        rtcp_local: "127.0.0.1:6971".parse().expect("address"),
+        max_sessions: 20_000,
+        max_connections: 20_000,
+        max_connections_per_ip: 20_000,
+        max_session_rate: 0,
+        loop_media: true,
+        session_timeout,
+        ..rtsp_core::server::ServerConfig::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rtsp_core::io::{ConnId, Dest, Emit, Input, Machine, Output};
-use rtsp_core::server::{Media, MemoryCatalog, Server, ServerConfig};
+use rtsp_core::server::{Media, MemoryCatalog, Server};
 use std::hint::black_box;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

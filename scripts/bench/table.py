@@ -93,6 +93,21 @@ def main():
             cells.append("–")
         print(f"| {k} | " + " | ".join(cells) + " |")
 
+    # Capacity: the most sessions our server kept on time, against the unpaced ceiling.
+    ok = [r for r in load if r["label"].startswith("ours k=")
+          and r.get("loss") not in (None, "") and float(r["loss"]) < 0.1
+          and r.get("late") == "0" and r.get("established") == r.get("sessions")]
+    best = max(ok, key=lambda r: float(r["pps"]), default=None)
+    if best:
+        print("\n### Capacity: the largest run our server kept on time (0 late, < 0.1 % loss)\n")
+        print("| run | pps | vs unpaced ceiling | pps there | ratio | server CPU % |")
+        print("|---|---|---|---|---|---|")
+        for mode in ("gso", "sendmmsg", "sendto"):
+            c = by.get(f"ceiling-max {mode} k=1000")
+            if c:
+                ratio = float(best["pps"]) / float(c["recv_pps"])
+                print(f"| {best['label']} | {best['pps']} | {mode} | {c['recv_pps']} | {ratio:.2f} | {best['server_cpu']} |")
+
     print("\n### Memory: server RSS growth per session (against the same server at K=1)\n")
     print("| server | K | RSS KiB | (RSS_K − RSS_1) / (E_K − 1) KiB |")
     print("|---|---|---|---|")

@@ -10,7 +10,8 @@
 //! * everything written to a control connection decodes as RTSP responses and `$` frames, and
 //!   nothing is written to a connection after the server closed it;
 //! * RTP leaves from `rtp_local` and parses, RTCP leaves from `rtcp_local` and parses;
-//! * a drain ends (no livelock: at most `MAX_OUTPUTS` outputs per input).
+//! * a drain ends (no livelock: at most `MAX_OUTPUTS` outputs per input);
+//! * the server's session indexes (per connection, RTCP address, SSRC) match a full scan.
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -183,6 +184,8 @@ impl Harness {
     fn input(&mut self, input: Input<'_>) {
         self.server.handle_input(input);
         self.drain();
+        // The session indexes agree with a full scan (`cfg(fuzzing)` only).
+        self.server.assert_indexes();
     }
 
     fn drain(&mut self) {

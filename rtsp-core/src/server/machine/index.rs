@@ -4,7 +4,7 @@
 use super::Server;
 use crate::io::ConnId;
 use crate::server::session::{Delivery, Session};
-#[cfg(test)]
+#[cfg(any(test, fuzzing))]
 use core::net::SocketAddr;
 use std::collections::HashMap;
 
@@ -77,9 +77,11 @@ impl Server {
         }
     }
 
-    /// Checks the indexes against a full scan of the sessions (tests only: O(sessions)).
-    #[cfg(test)]
-    pub(crate) fn assert_indexes(&self) {
+    /// Checks the indexes against a full scan of the sessions (tests and fuzzing only:
+    /// O(sessions)); panics on a mismatch.
+    #[cfg(any(test, fuzzing))]
+    #[doc(hidden)]
+    pub fn assert_indexes(&self) {
         assert_eq!(self.ids.len(), self.sessions.len());
         for (id, k) in &self.ids {
             assert_eq!(&self.sessions[k].id, id);

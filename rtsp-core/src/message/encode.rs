@@ -2,7 +2,17 @@
 
 use super::{HeaderName, Message, Request, Response};
 
+/// Bytes the headers, the blank line and the body take (plus room for a `Content-Length`).
+fn wire_len(headers: &super::Headers, body: &[u8]) -> usize {
+    let fields: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    fields + 2 + body.len() + if body.is_empty() { 0 } else { 24 }
+}
+
 fn write_headers_and_body(headers: &super::Headers, body: &[u8], out: &mut Vec<u8>) {
+    use std::io::Write as _;
     for (name, value) in headers.iter() {
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
@@ -10,7 +20,8 @@ fn write_headers_and_body(headers: &super::Headers, body: &[u8], out: &mut Vec<u
         out.extend_from_slice(b"\r\n");
     }
     if !body.is_empty() && !headers.contains(&HeaderName::CONTENT_LENGTH) {
-        out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+        // Writing to a Vec cannot fail.
+        let _ = write!(out, "Content-Length: {}\r\n", body.len());
     }
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
@@ -19,9 +30,10 @@ fn write_headers_and_body(headers: &super::Headers, body: &[u8], out: &mut Vec<u
 impl Request {
     /// Append the wire form to `out`. Adds `Content-Length` when there is a body and none is set.
     pub fn write(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(
-            format!("{} {} {}\r\n", self.method, self.uri, self.version).as_bytes(),
-        );
+        use std::io::Write as _;
+        out.reserve(self.uri.len() + 32 + wire_len(&self.headers, &self.body));
+        // Writing to a Vec cannot fail.
+        let _ = write!(out, "{} {} {}\r\n", self.method, self.uri, self.version);
         write_headers_and_body(&self.headers, &self.body, out);
     }
 
@@ -36,8 +48,13 @@ impl Request {
 impl Response {
     /// Append the wire form to `out`. Adds `Content-Length` when there is a body and none is set.
     pub fn write(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(
-            format!("{} {:03} {}\r\n", self.version, self.status.0, self.reason).as_bytes(),
+        use std::io::Write as _;
+        out.reserve(self.reason.len() + 16 + wire_len(&self.headers, &self.body));
+        // Writing to a Vec cannot fail.
+        let _ = write!(
+            out,
+            "{} {:03} {}\r\n",
+            self.version, self.status.0, self.reason
         );
         write_headers_and_body(&self.headers, &self.body, out);
     }

@@ -1,4 +1,5 @@
-//! Shared by the `interop_client_*` tests: locating client-std, and a small scripted RTSP/1.0
+//! Shared by the `interop_client_*` tests (and `load_tools`): locating client-std and the
+//! other workspace binaries, and a small scripted RTSP/1.0
 //! server that sends RTP/JPEG the way the test wants (Q < 128, restart markers) and can
 //! misbehave on purpose (redirect, authentication, refusing UDP, silent UDP).
 
@@ -33,26 +34,36 @@ pub fn profile_dir() -> PathBuf {
 /// `target/<profile>/client-std`. Panics with a hint when it was not built, or is older than
 /// its sources (`cargo test` does not rebuild another package's binary).
 pub fn client_std() -> PathBuf {
-    let p = profile_dir().join("client-std");
+    workspace_binary(
+        "client-std",
+        &[
+            "bins/client-std/src",
+            "rtsp-core/src",
+            "rtp-core/src",
+            "runtime-std/src",
+        ],
+    )
+}
+
+/// `target/<profile>/NAME`, checked to be newer than every file below `sources` (paths from
+/// the workspace root). Panics with a hint when it was not built or is stale: `scripts/test`
+/// builds every binary first.
+pub fn workspace_binary(name: &str, sources: &[&str]) -> PathBuf {
+    let p = profile_dir().join(name);
     let built = std::fs::metadata(&p)
         .and_then(|m| m.modified())
         .unwrap_or_else(|_| {
             panic!(
-                "{} not found: run `cargo build -p client-std` before this test",
+                "{} not found: run `cargo build -p {name}` before this test",
                 p.display()
             )
         });
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    for dir in [
-        "bins/client-std/src",
-        "rtsp-core/src",
-        "rtp-core/src",
-        "runtime-std/src",
-    ] {
+    for dir in sources {
         if let Some((file, t)) = newest(&root.join(dir)) {
             assert!(
                 t <= built,
-                "{} is older than {}: run `cargo build -p client-std` before this test",
+                "{} is older than {}: run `cargo build -p {name}` before this test",
                 p.display(),
                 file.display()
             );

@@ -171,30 +171,25 @@ done
 # see the same background load. Each run is a fresh server.
 SETUP_K=${SETUP_K:-1000}
 SETUP_REPS=${SETUP_REPS:-5}
+# setup_turn WHO REP SERVER-COMMAND... : one burst of SETUP_K sessions against a fresh server.
+setup_turn() {
+    local who=$1 rep=$2; shift 2
+    "$@" > "$OUT/setup-$who-$rep.log" 2>&1 &
+    local tp=$! sp
+    sp=$(child_of "$tp")
+    if wait_port "$PORT_OURS"; then
+        sleep 0.5
+        record "setup $who #$rep" timeout -k 5 25 "$BIN/rtsp-load" "${GRO_FLAG[@]}" \
+            "rtsp://127.0.0.1:$PORT_OURS/sample.mjpeg" --sessions "$SETUP_K" --duration 3 \
+            --server-pid "$sp" --setup-trace "$OUT/setup-$who-$rep.csv"
+    fi
+    stop "$sp" "$tp"
+}
 for rep in $(seq 1 "$SETUP_REPS"); do
-    RUST_LOG=warn timeout -k 5 30 "$BIN/server-mio" --port "$PORT_OURS" --bind 127.0.0.1 \
-        --media "$MEDIA" --loop --fps 25 --max-sessions 20000 --max-connections 20000 \
-        --max-connections-per-ip 20000 > "$OUT/server-mio-setup-$rep.log" 2>&1 &
-    tp=$!
-    sp=$(child_of "$tp")
-    if wait_port "$PORT_OURS"; then
-        sleep 0.5
-        record "setup ours #$rep" timeout -k 5 25 "$BIN/rtsp-load" "${GRO_FLAG[@]}" \
-            "rtsp://127.0.0.1:$PORT_OURS/sample.mjpeg" --sessions "$SETUP_K" --duration 3 \
-            --server-pid "$sp" --setup-trace "$OUT/setup-ours-$rep.csv"
-    fi
-    stop "$sp" "$tp"
-    timeout -k 5 30 "$BIN/rtsp-ceiling" --port "$PORT_OURS" --seconds 25 \
-        > "$OUT/rtsp-ceiling-$rep.log" 2>&1 &
-    tp=$!
-    sp=$(child_of "$tp")
-    if wait_port "$PORT_OURS"; then
-        sleep 0.5
-        record "setup ceiling #$rep" timeout -k 5 25 "$BIN/rtsp-load" "${GRO_FLAG[@]}" \
-            "rtsp://127.0.0.1:$PORT_OURS/sample.mjpeg" --sessions "$SETUP_K" --duration 3 \
-            --server-pid "$sp" --setup-trace "$OUT/setup-ceiling-$rep.csv"
-    fi
-    stop "$sp" "$tp"
+    setup_turn ours "$rep" env RUST_LOG=warn timeout -k 5 30 "$BIN/server-mio" \
+        --port "$PORT_OURS" --bind 127.0.0.1 --media "$MEDIA" --loop --fps 25 \
+        --max-sessions 20000 --max-connections 20000 --max-connections-per-ip 20000
+    setup_turn ceiling "$rep" timeout -k 5 30 "$BIN/rtsp-ceiling" --port "$PORT_OURS" --seconds 25
     sleep 1
 done
 

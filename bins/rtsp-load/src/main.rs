@@ -644,11 +644,6 @@ impl Load {
             Ok(c) => c,
             Err(e) => return self.fail(i, format!("client: {e}")),
         };
-        if self.args.transport == Transport::Udp && self.sessions[i].rtp.is_none() {
-            if let Err(e) = self.open_udp(i) {
-                return self.fail(i, e);
-            }
-        }
         let s = &mut self.sessions[i];
         // Setup time counts from the connect: not from the loop iteration that started a
         // batch, nor the UDP sockets (bound before the run starts).

@@ -3,7 +3,7 @@
 //! looping stream wraps around instead. The client reports the end after the last frame even
 //! when the network delivers the last RTP behind the BYE (RTP and RTCP travel separately).
 
-use it::sim::netem::Impair;
+use it::sim::netem::{Impair, RuleId};
 use it::sim::{media, seed, server_rtcp, Setup, Sim};
 use rtsp_core::client::{ClientEvent, TransportChoice, DEFAULT_END_OF_STREAM_GRACE};
 use rtsp_core::server::ServerEvent;
@@ -122,18 +122,13 @@ fn sim_end_of_stream_looping_wraps() {
         .any(|(_, e)| matches!(e, ServerEvent::EndOfStream { .. })));
 }
 
-/// The network holds the stream's last frame back (60 ms against 5 ms for everything else),
-/// so the RTCP BYE sent right after it arrives first: every frame is still delivered, with no
-/// loss, and `EndOfStream` comes once, after the last frame, when the client's grace is over.
-#[test]
-fn sim_end_of_stream_udp_last_rtp_behind_the_bye() {
-    let mut sim = sim(seed(64), false);
-    let c = sim.add_client(|_| {});
+/// Delays the RTP of the stream's last frame to client `c` by 60 ms (everything else takes
+/// 5 ms), so the RTCP BYE sent right after it overtakes it.
+fn hold_last_frame(sim: &mut Sim, c: usize) -> RuleId {
     let rtp = sim.client(c).rtp;
     // Counts the frames (distinct RTP timestamps) the server sent to the client.
     let seen: Cell<(Option<u32>, usize)> = Cell::new((None, 0));
-    let hold = Duration::from_millis(60);
-    let rule = sim.net.add(
+    sim.net.add(
         "last frame late",
         move |m| {
             let Some(r) = m.rtp.filter(|_| m.to == rtp) else {
@@ -144,8 +139,18 @@ fn sim_end_of_stream_udp_last_rtp_behind_the_bye() {
             seen.set((Some(r.ts), n));
             n == FRAMES
         },
-        Impair::latency(hold),
-    );
+        Impair::latency(Duration::from_millis(60)),
+    )
+}
+
+/// The network holds the stream's last frame back (60 ms against 5 ms for everything else),
+/// so the RTCP BYE sent right after it arrives first: every frame is still delivered, with no
+/// loss, and `EndOfStream` comes once, after the last frame, when the client's grace is over.
+#[test]
+fn sim_end_of_stream_udp_last_rtp_behind_the_bye() {
+    let mut sim = sim(seed(64), false);
+    let c = sim.add_client(|_| {});
+    let rule = hold_last_frame(&mut sim, c);
     let t = sim.client(c).udp();
     sim.request(c, |c| c.setup(t).unwrap());
     sim.request(c, |c| c.play(None).unwrap());
@@ -192,21 +197,7 @@ fn sim_end_of_stream_udp_last_rtp_behind_the_bye() {
 fn sim_end_of_stream_without_grace_reports_the_end_before_the_late_frame() {
     let mut sim = sim(seed(65), false);
     let c = sim.add_client(|cfg| cfg.end_of_stream_grace = Duration::ZERO);
-    let rtp = sim.client(c).rtp;
-    let seen: Cell<(Option<u32>, usize)> = Cell::new((None, 0));
-    sim.net.add(
-        "last frame late",
-        move |m| {
-            let Some(r) = m.rtp.filter(|_| m.to == rtp) else {
-                return false;
-            };
-            let (last, n) = seen.get();
-            let n = if last == Some(r.ts) { n } else { n + 1 };
-            seen.set((Some(r.ts), n));
-            n == FRAMES
-        },
-        Impair::latency(Duration::from_millis(60)),
-    );
+    hold_last_frame(&mut sim, c);
     let t = sim.client(c).udp();
     sim.request(c, |c| c.setup(t).unwrap());
     sim.request(c, |c| c.play(None).unwrap());

@@ -12,6 +12,7 @@ use crate::message::headers::{LowerTransport, NptTime, Range, RtpInfo, Session a
 use crate::message::headers::{Transport, TransportMode};
 use crate::message::{
     Decoded, Decoder, HeaderName, Message, Method, ParseError, Request, Response, StatusCode,
+    TooLargeKind,
 };
 use crate::sdp::SessionDescription;
 use bytes::{Bytes, BytesMut};
@@ -402,9 +403,13 @@ impl Server {
         // in another RTSP version parses and gets 505 from `dispatch`.
         let cseq = sniff_cseq(&c.buf);
         let status = match error {
-            ParseError::TooLarge { what: "body", .. } => StatusCode::REQUEST_ENTITY_TOO_LARGE,
             ParseError::TooLarge {
-                what: "start line", ..
+                what: TooLargeKind::Body,
+                ..
+            } => StatusCode::REQUEST_ENTITY_TOO_LARGE,
+            ParseError::TooLarge {
+                what: TooLargeKind::StartLine,
+                ..
             } => StatusCode::REQUEST_URI_TOO_LARGE,
             _ => StatusCode::BAD_REQUEST,
         };

@@ -20,10 +20,23 @@ fn with_auth(method: &str, uri: &str, cseq: u32, auth: &str) -> String {
     req(method, uri, cseq, &[&format!("Authorization: {auth}")])
 }
 
+/// A UDP SETUP of `test` with the `Authorization` value `auth`: its reply.
+fn setup_with_auth(h: &mut H, cseq: u32, auth: &str) -> Response {
+    h.ask(
+        C1,
+        "SETUP",
+        "rtsp://h/test/stream=0",
+        cseq,
+        &[
+            &format!("Authorization: {auth}"),
+            "Transport: RTP/AVP;unicast;client_port=5000-5001",
+        ],
+    )
+}
+
 #[test]
 fn auth_challenges_before_anything_else() {
-    let mut h = H::with_config(auth_config(false));
-    h.connect(C1);
+    let mut h = H::connected_with(auth_config(false));
     // OPTIONS needs nothing.
     assert_eq!(
         status_of(&mut h, &req("OPTIONS", "*", 1, &[])),
@@ -40,7 +53,7 @@ fn auth_challenges_before_anything_else() {
     .iter()
     .enumerate()
     {
-        let r = h.request(C1, &req("DESCRIBE", uri, 2 + i as u32, &[]));
+        let r = h.ask(C1, "DESCRIBE", uri, 2 + i as u32, &[]);
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{uri}");
         let c = challenges(&r);
         let algs: Vec<_> = c.iter().map(|c| (c.scheme.clone(), c.algorithm)).collect();
@@ -65,7 +78,7 @@ fn auth_challenges_before_anything_else() {
     assert!(h.asked.lock().unwrap().is_empty());
     // Wrong password: 401 for an existing and a missing stream alike.
     for uri in ["rtsp://h/test", "rtsp://h/nope"] {
-        let r = h.request(C1, &req("DESCRIBE", uri, 9, &[]));
+        let r = h.ask(C1, "DESCRIBE", uri, 9, &[]);
         let c = crate::auth::Challenge::best(&challenges(&r))
             .unwrap()
             .clone();
@@ -84,9 +97,8 @@ fn auth_challenges_before_anything_else() {
 fn digest_md5_and_sha256_with_replay_protection_and_expiry() {
     let good = crate::auth::Credentials::new("alice", "s3cret");
     for alg in [crate::auth::Algorithm::Md5, crate::auth::Algorithm::Sha256] {
-        let mut h = H::with_config(auth_config(false));
-        h.connect(C1);
-        let r = h.request(C1, &req("DESCRIBE", "rtsp://h/test", 1, &[]));
+        let mut h = H::connected_with(auth_config(false));
+        let r = h.ask(C1, "DESCRIBE", "rtsp://h/test", 1, &[]);
         let c = challenges(&r)
             .into_iter()
             .find(|c| c.algorithm == Some(alg))
@@ -116,18 +128,7 @@ fn digest_md5_and_sha256_with_replay_protection_and_expiry() {
         );
         // A whole session with the nonce.
         let a = c.authorization(&good, "SETUP", "rtsp://h/test/stream=0", &mut st);
-        let r = h.request(
-            C1,
-            &req(
-                "SETUP",
-                "rtsp://h/test/stream=0",
-                6,
-                &[
-                    &format!("Authorization: {a}"),
-                    "Transport: RTP/AVP;unicast;client_port=5000-5001",
-                ],
-            ),
-        );
+        let r = setup_with_auth(&mut h, 6, &a);
         assert_eq!(r.status, StatusCode::OK);
         // After the nonce lifetime: stale=true, and a fresh nonce works.
         h.advance(Duration::from_secs(31));
@@ -151,15 +152,13 @@ fn digest_md5_and_sha256_with_replay_protection_and_expiry() {
 #[test]
 fn basic_only_when_enabled() {
     let basic = crate::auth::basic_authorization(&crate::auth::Credentials::new("alice", "s3cret"));
-    let mut h = H::with_config(auth_config(false));
-    h.connect(C1);
+    let mut h = H::connected_with(auth_config(false));
     assert_eq!(
         status_of(&mut h, &with_auth("DESCRIBE", "rtsp://h/test", 1, &basic)),
         StatusCode::UNAUTHORIZED
     );
-    let mut h = H::with_config(auth_config(true));
-    h.connect(C1);
-    let r = h.request(C1, &req("DESCRIBE", "rtsp://h/test", 1, &[]));
+    let mut h = H::connected_with(auth_config(true));
+    let r = h.ask(C1, "DESCRIBE", "rtsp://h/test", 1, &[]);
     assert!(challenges(&r)
         .iter()
         .any(|c| c.scheme == crate::auth::Scheme::Basic));
@@ -180,30 +179,18 @@ fn unauthenticated_keepalives_do_not_count() {
     let good = crate::auth::Credentials::new("alice", "s3cret");
     let mut cfg = auth_config(false);
     cfg.session_timeout = Duration::from_secs(10);
-    let mut h = H::with_config(cfg);
-    h.connect(C1);
-    let r = h.request(C1, &req("DESCRIBE", "rtsp://h/test", 1, &[]));
+    let mut h = H::connected_with(cfg);
+    let r = h.ask(C1, "DESCRIBE", "rtsp://h/test", 1, &[]);
     let c = crate::auth::Challenge::best(&challenges(&r))
         .unwrap()
         .clone();
     let mut st = crate::auth::DigestState::new("77");
     let a = c.authorization(&good, "SETUP", "rtsp://h/test/stream=0", &mut st);
-    let r = h.request(
-        C1,
-        &req(
-            "SETUP",
-            "rtsp://h/test/stream=0",
-            2,
-            &[
-                &format!("Authorization: {a}"),
-                "Transport: RTP/AVP;unicast;client_port=5000-5001",
-            ],
-        ),
-    );
+    let r = setup_with_auth(&mut h, 2, &a);
     let sess = format!("Session: {}", session_of(&r));
     for i in 0..3 {
         h.advance(Duration::from_secs(4));
-        let r = h.request(C1, &req("GET_PARAMETER", "rtsp://h/test", 3 + i, &[&sess]));
+        let r = h.ask(C1, "GET_PARAMETER", "rtsp://h/test", 3 + i, &[&sess]);
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
     assert_eq!(
@@ -223,9 +210,8 @@ fn rfc2069_digest_is_single_use() {
         if let Some(a) = cfg.auth.as_mut() {
             a.allow_rfc2069 = allow;
         }
-        let mut h = H::with_config(cfg);
-        h.connect(C1);
-        let r = h.request(C1, &req("DESCRIBE", "rtsp://h/test", 1, &[]));
+        let mut h = H::connected_with(cfg);
+        let r = h.ask(C1, "DESCRIBE", "rtsp://h/test", 1, &[]);
         let mut c = challenges(&r)
             .into_iter()
             .find(|c| c.algorithm == Some(crate::auth::Algorithm::Md5))
@@ -249,7 +235,7 @@ fn rfc2069_digest_is_single_use() {
         // SHA-256 without qop is never accepted.
         let mut c256 = c.clone();
         c256.algorithm = Some(crate::auth::Algorithm::Sha256);
-        let r = h.request(C1, &req("DESCRIBE", "rtsp://h/test", 4, &[]));
+        let r = h.ask(C1, "DESCRIBE", "rtsp://h/test", 4, &[]);
         c256.nonce = challenges(&r)[0].nonce.clone();
         let a = c256.authorization(&good, "DESCRIBE", "rtsp://h/test", &mut st);
         assert_eq!(

@@ -4,8 +4,7 @@ use super::*;
 
 #[test]
 fn garbage_gets_400_and_a_close() {
-    let mut h = H::new();
-    h.connect(C1);
+    let mut h = H::connected();
     h.send(C1, b"\x16\x03\x01 hello garbage\r\nCSeq: 7\r\n\r\n");
     let outs = h.take();
     let replies = responses(&outs, C1);
@@ -58,15 +57,11 @@ fn connection_limits_total_and_per_address() {
     // The refused ones are not tracked; the others still work.
     assert_eq!(h.server.connection_count(), 3);
     assert_eq!(
-        h.request(ConnId(1), &req("OPTIONS", "*", 1, &[])).status,
+        h.ask(ConnId(1), "OPTIONS", "*", 1, &[]).status,
         StatusCode::OK
     );
     // A slot frees up when one closes.
-    let now = h.now;
-    h.input(Input::StreamClosed {
-        now,
-        conn: ConnId(2),
-    });
+    h.close(ConnId(2));
     connect_from(&mut h, ConnId(6), "10.1.1.1:1003");
     assert!(!closed(&h.take(), ConnId(6)));
 }
@@ -114,8 +109,7 @@ fn oversized_requests_get_413_414_400_and_a_close() {
         ),
     ];
     for (i, (bytes, status)) in cases.into_iter().enumerate() {
-        let mut h = H::with_config(ServerConfig { limits, ..config() });
-        h.connect(C1);
+        let mut h = H::connected_with(ServerConfig { limits, ..config() });
         h.connect(ConnId(2));
         h.send(C1, &bytes);
         let outs = h.take();
@@ -129,7 +123,7 @@ fn oversized_requests_get_413_414_400_and_a_close() {
             .any(|e| matches!(e, ServerEvent::ProtocolError { .. })));
         // The other connection is unaffected.
         assert_eq!(
-            h.request(ConnId(2), &req("OPTIONS", "*", 1, &[])).status,
+            h.ask(ConnId(2), "OPTIONS", "*", 1, &[]).status,
             StatusCode::OK
         );
     }
@@ -137,11 +131,10 @@ fn oversized_requests_get_413_414_400_and_a_close() {
 
 #[test]
 fn oversized_interleaved_frames_close_the_connection() {
-    let mut h = H::with_config(ServerConfig {
+    let mut h = H::connected_with(ServerConfig {
         max_interleaved: 512,
         ..config()
     });
-    h.connect(C1);
     // Up to the limit: fine (RTCP from a TCP client).
     let mut ok = vec![b'$', 1, 2, 0];
     ok.resize(4 + 512, 0);
@@ -157,13 +150,8 @@ fn oversized_interleaved_frames_close_the_connection() {
 
 #[test]
 fn shutdown_says_bye_and_closes() {
-    let mut h = H::new();
-    h.connect(C1);
-    let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
-    h.request(
-        C1,
-        &req("PLAY", "rtsp://h/test", 4, &[&format!("Session: {sid}")]),
-    );
+    let mut h = H::connected();
+    h.setup_and_play();
     h.take();
     let now = h.now;
     h.server.shutdown(now);

@@ -11,8 +11,7 @@ proptest! {
         proptest::collection::vec(any::<u8>(), 0..200), 0..8),
         text in "[A-Z_]{1,12} [ -~]{0,40} RTSP/1\\.[0-9]\r\n(([A-Za-z-]{1,10}): [ -~]{0,30}\r\n){0,4}\r?\n?",
     ) {
-        let mut h = H::new();
-        h.connect(C1);
+        let mut h = H::connected();
         h.send(C1, text.as_bytes());
         for c in &chunks {
             h.send(C1, c);
@@ -24,8 +23,7 @@ proptest! {
 
     #[test]
     fn any_session_request_sequence(ops in proptest::collection::vec(0u8..8, 0..20)) {
-        let mut h = H::new();
-        h.connect(C1);
+        let mut h = H::connected();
         let mut sid = String::from("0");
         for (i, op) in ops.iter().enumerate() {
             let cseq = i as u32 + 1;

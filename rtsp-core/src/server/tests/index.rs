@@ -10,10 +10,7 @@ fn setup_tcp(h: &mut H, conn: ConnId, channels: Option<&str>) -> (String, String
         Some(c) => format!("Transport: RTP/AVP/TCP;unicast;interleaved={c}"),
         None => "Transport: RTP/AVP/TCP;unicast".to_string(),
     };
-    let r = h.request(
-        conn,
-        &req("SETUP", "rtsp://h/test/stream=0", 3, &[&transport]),
-    );
+    let r = h.ask(conn, "SETUP", "rtsp://h/test/stream=0", 3, &[&transport]);
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
     h.server.assert_indexes();
     let t = header(&r, "Transport").unwrap();
@@ -56,8 +53,7 @@ fn closed(outs: &[Out]) -> Vec<(String, CloseReason)> {
 
 #[test]
 fn interleaved_sessions_follow_setup_teardown_and_close() {
-    let mut h = H::new();
-    h.connect(C1);
+    let mut h = H::connected();
     h.connect(C2);
     let (a, ca) = setup_tcp(&mut h, C1, None);
     let (b, cb) = setup_tcp(&mut h, C1, Some("2-3"));
@@ -86,7 +82,7 @@ fn interleaved_sessions_follow_setup_teardown_and_close() {
 
     // TEARDOWN of `b` frees 2-3 on C1.
     let sess = format!("Session: {b}");
-    let r = h.request(C1, &req("TEARDOWN", "rtsp://h/test/", 4, &[&sess]));
+    let r = h.ask(C1, "TEARDOWN", "rtsp://h/test/", 4, &[&sess]);
     assert_eq!(r.status, StatusCode::OK);
     h.server.assert_indexes();
     assert_eq!(mine(&h, C1).len(), 2);
@@ -95,8 +91,7 @@ fn interleaved_sessions_follow_setup_teardown_and_close() {
 
     // Closing C1 ends exactly its sessions, in id order; C2's lives on.
     h.take();
-    let now = h.now;
-    h.input(Input::StreamClosed { now, conn: C1 });
+    h.close(C1);
     h.server.assert_indexes();
     let mut want: Vec<String> = vec![a, c, e];
     want.sort();
@@ -113,8 +108,7 @@ fn interleaved_sessions_follow_setup_teardown_and_close() {
 
 #[test]
 fn silent_interleaved_sessions_are_reaped_and_free_their_channels() {
-    let mut h = H::new();
-    h.connect(C1);
+    let mut h = H::connected();
     let (a, _) = setup_tcp(&mut h, C1, None);
     let (_, cb) = setup_tcp(&mut h, C1, None);
     assert_eq!(cb, "2-3");
@@ -139,12 +133,10 @@ fn silent_interleaved_sessions_are_reaped_and_free_their_channels() {
 
 #[test]
 fn udp_sessions_forget_their_closed_control_connection() {
-    let mut h = H::new();
-    h.connect(C1);
+    let mut h = H::connected();
     let id = h.setup_udp(C1, "rtsp://h/test/stream=0");
     h.server.assert_indexes();
-    let now = h.now;
-    h.input(Input::StreamClosed { now, conn: C1 });
+    h.close(C1);
     h.server.assert_indexes();
     assert_eq!(h.server.session_ids(), vec![id.clone()]);
     // A new connection under the same id does not hold the old session.
@@ -172,28 +164,24 @@ fn udp_sessions_forget_their_closed_control_connection() {
 
 #[test]
 fn resetup_moves_a_session_between_connections() {
-    let mut h = H::new();
-    h.connect(C1);
+    let mut h = H::connected();
     h.connect(C2);
     let (id, _) = setup_tcp(&mut h, C1, None);
     let sess = format!("Session: {id}");
-    let r = h.request(
+    let r = h.ask(
         C2,
-        &req(
-            "SETUP",
-            "rtsp://h/test/stream=0",
-            4,
-            &["Transport: RTP/AVP/TCP;unicast", &sess],
-        ),
+        "SETUP",
+        "rtsp://h/test/stream=0",
+        4,
+        &["Transport: RTP/AVP/TCP;unicast", &sess],
     );
     assert_eq!(r.status, StatusCode::OK);
     h.server.assert_indexes();
     assert!(h.server.conn_sessions(C1).is_empty());
     // Closing C1 no longer ends it; closing C2 does.
-    let now = h.now;
-    h.input(Input::StreamClosed { now, conn: C1 });
+    h.close(C1);
     assert_eq!(h.server.session_count(), 1);
-    h.input(Input::StreamClosed { now, conn: C2 });
+    h.close(C2);
     h.server.assert_indexes();
     assert_eq!(h.server.session_count(), 0);
 }

@@ -6,39 +6,37 @@ use super::*;
 /// on every request, `Range: npt=now-`, RR+SDES on channel 1, PAUSE before TEARDOWN.
 #[test]
 fn gst_tcp_exchange() {
-    let mut h = H::new();
-    h.connect(C1);
+    let mut h = H::connected();
     let ua = "User-Agent: GStreamer/1.22.0";
     let date = "Date: Wed, 25 Nov 2026 14:08:19 GMT";
     let base = "rtsp://127.0.0.1:8554/test";
-    let r = h.request(C1, &req("OPTIONS", base, 1, &[ua, date]));
+    let r = h.ask(C1, "OPTIONS", base, 1, &[ua, date]);
     assert_eq!(r.status, StatusCode::OK);
-    let r = h.request(
+    let r = h.ask(
         C1,
-        &req("DESCRIBE", base, 2, &[ua, "Accept: application/sdp", date]),
+        "DESCRIBE",
+        base,
+        2,
+        &[ua, "Accept: application/sdp", date],
     );
     assert_eq!(
         header(&r, "Content-Base"),
         Some("rtsp://127.0.0.1:8554/test/")
     );
-    let r = h.request(
+    let r = h.ask(
         C1,
-        &req(
-            "SETUP",
-            "rtsp://127.0.0.1:8554/test/stream=0",
-            3,
-            &[ua, "Transport: RTP/AVP/TCP;unicast;interleaved=0-1", date],
-        ),
+        "SETUP",
+        "rtsp://127.0.0.1:8554/test/stream=0",
+        3,
+        &[ua, "Transport: RTP/AVP/TCP;unicast;interleaved=0-1", date],
     );
     let sess = format!("Session: {}", session_of(&r));
-    let r = h.request(
+    let r = h.ask(
         C1,
-        &req(
-            "PLAY",
-            "rtsp://127.0.0.1:8554/test/",
-            4,
-            &[ua, "Range: npt=now-", &sess, date],
-        ),
+        "PLAY",
+        "rtsp://127.0.0.1:8554/test/",
+        4,
+        &[ua, "Range: npt=now-", &sess, date],
     );
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(header(&r, "Range"), Some("npt=0.000-2.000"));
@@ -49,24 +47,20 @@ fn gst_tcp_exchange() {
     rr.extend_from_slice(&[0; 48]);
     h.send(C1, &rr);
     h.advance(Duration::from_millis(480));
-    let r = h.request(
+    let r = h.ask(
         C1,
-        &req(
-            "PAUSE",
-            "rtsp://127.0.0.1:8554/test/",
-            5,
-            &[ua, &sess, date],
-        ),
+        "PAUSE",
+        "rtsp://127.0.0.1:8554/test/",
+        5,
+        &[ua, &sess, date],
     );
     assert_eq!(r.status, StatusCode::OK);
-    let r = h.request(
+    let r = h.ask(
         C1,
-        &req(
-            "TEARDOWN",
-            "rtsp://127.0.0.1:8554/test/",
-            6,
-            &[ua, &sess, date],
-        ),
+        "TEARDOWN",
+        "rtsp://127.0.0.1:8554/test/",
+        6,
+        &[ua, &sess, date],
     );
     assert_eq!(r.status, StatusCode::OK);
     let outs = h.take();
@@ -85,27 +79,22 @@ fn gst_tcp_exchange() {
 /// ffmpeg over UDP: `RTP/AVP/UDP`, hole-punch packets to both server ports before PLAY.
 #[test]
 fn ffmpeg_udp_exchange() {
-    let mut h = H::new();
-    h.connect(C1);
+    let mut h = H::connected();
     let ua = "User-Agent: Lavf59.27.100";
-    h.request(C1, &req("OPTIONS", "rtsp://127.0.0.1:8554/test", 1, &[ua]));
-    h.request(
+    h.ask(C1, "OPTIONS", "rtsp://127.0.0.1:8554/test", 1, &[ua]);
+    h.ask(
         C1,
-        &req(
-            "DESCRIBE",
-            "rtsp://127.0.0.1:8554/test",
-            2,
-            &["Accept: application/sdp", ua],
-        ),
+        "DESCRIBE",
+        "rtsp://127.0.0.1:8554/test",
+        2,
+        &["Accept: application/sdp", ua],
     );
-    let r = h.request(
+    let r = h.ask(
         C1,
-        &req(
-            "SETUP",
-            "rtsp://127.0.0.1:8554/test/stream=0",
-            3,
-            &["Transport: RTP/AVP/UDP;unicast;client_port=8924-8925", ua],
-        ),
+        "SETUP",
+        "rtsp://127.0.0.1:8554/test/stream=0",
+        3,
+        &["Transport: RTP/AVP/UDP;unicast;client_port=8924-8925", ua],
     );
     let sess = format!("Session: {}", session_of(&r));
     let from_rtp = addr("192.168.1.7:8924");
@@ -116,14 +105,12 @@ fn ffmpeg_udp_exchange() {
         &[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
     );
     h.datagram(rtcp_local(), from_rtcp, &[0x80, 0xC9, 0, 1, 0, 0, 0, 0]);
-    let r = h.request(
+    let r = h.ask(
         C1,
-        &req(
-            "PLAY",
-            "rtsp://127.0.0.1:8554/test/",
-            4,
-            &["Range: npt=0.000-", ua, &sess],
-        ),
+        "PLAY",
+        "rtsp://127.0.0.1:8554/test/",
+        4,
+        &["Range: npt=0.000-", ua, &sess],
     );
     assert_eq!(r.status, StatusCode::OK);
     h.advance(Duration::from_millis(950));
@@ -133,9 +120,12 @@ fn ffmpeg_udp_exchange() {
         .filter(|d| rtp(d).marker)
         .count();
     assert_eq!(frames, 10);
-    let r = h.request(
+    let r = h.ask(
         C1,
-        &req("TEARDOWN", "rtsp://127.0.0.1:8554/test/", 5, &[ua, &sess]),
+        "TEARDOWN",
+        "rtsp://127.0.0.1:8554/test/",
+        5,
+        &[ua, &sess],
     );
     assert_eq!(r.status, StatusCode::OK);
 }

@@ -34,9 +34,8 @@ fn media_is_packetized_once_within_the_mtu() {
 
 #[test]
 fn options_echoes_cseq_and_lists_methods() {
-    let mut h = H::new();
-    h.connect(C1);
-    let r = h.request(C1, &req("OPTIONS", "*", 1, &[]));
+    let mut h = H::connected();
+    let r = h.ask(C1, "OPTIONS", "*", 1, &[]);
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.cseq(), Some(1));
     assert_eq!(
@@ -48,12 +47,12 @@ fn options_echoes_cseq_and_lists_methods() {
     // The first header line is CSeq (course-lab clients read line 2).
     assert_eq!(r.headers.iter().next().unwrap().0, &HeaderName::CSEQ);
     // live555 starts at CSeq 2, and any u32 is echoed.
-    let r = h.request(C1, &req("OPTIONS", "rtsp://h/test", 4_000_000_000, &[]));
+    let r = h.ask(C1, "OPTIONS", "rtsp://h/test", 4_000_000_000, &[]);
     assert_eq!(r.cseq(), Some(4_000_000_000));
     assert_eq!(header(&r, "Session"), None);
     // OPTIONS as a keepalive names the session in its reply.
     let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
-    let r = h.request(C1, &req("OPTIONS", "*", 5, &[&format!("Session: {sid}")]));
+    let r = h.request(C1, &with_session("OPTIONS", "*", 5, &sid));
     assert_eq!(
         header(&r, "Session"),
         Some(format!("{sid};timeout=55").as_str())
@@ -62,8 +61,7 @@ fn options_echoes_cseq_and_lists_methods() {
 
 #[test]
 fn describe_returns_sdp_and_content_base() {
-    let mut h = H::new();
-    h.connect(C1);
+    let mut h = H::connected();
     for (uri, base) in [
         ("rtsp://127.0.0.1:8554/test", "rtsp://127.0.0.1:8554/test/"),
         ("rtsp://127.0.0.1:8554/test/", "rtsp://127.0.0.1:8554/test/"),
@@ -72,7 +70,7 @@ fn describe_returns_sdp_and_content_base() {
         ("rtsp://h/test/stream=0", "rtsp://h/test/"),
         ("rtsp://h/test?token=1", "rtsp://h/test/"),
     ] {
-        let r = h.request(C1, &req("DESCRIBE", uri, 2, &["Accept: application/sdp"]));
+        let r = h.ask(C1, "DESCRIBE", uri, 2, &["Accept: application/sdp"]);
         assert_eq!(r.status, StatusCode::OK, "{uri}");
         assert_eq!(header(&r, "Content-Base"), Some(base));
         assert_eq!(header(&r, "Content-Type"), Some("application/sdp"));
@@ -87,16 +85,12 @@ fn describe_returns_sdp_and_content_base() {
 
 #[test]
 fn udp_setup_play_pause_play_teardown() {
-    let mut h = H::new();
-    h.connect(C1);
-    let r = h.request(
+    let mut h = H::connected();
+    let r = h.setup(
         C1,
-        &req(
-            "SETUP",
-            "rtsp://127.0.0.1:8554/test/stream=0",
-            3,
-            &["Transport: RTP/AVP/UDP;unicast;client_port=5000-5001"],
-        ),
+        "rtsp://127.0.0.1:8554/test/stream=0",
+        3,
+        "RTP/AVP/UDP;unicast;client_port=5000-5001",
     );
     assert_eq!(r.status, StatusCode::OK);
     let session_line = header(&r, "Session").unwrap();
@@ -119,14 +113,12 @@ fn udp_setup_play_pause_play_teardown() {
     assert_eq!(any_udp(&h.take()), 0);
 
     let sess = format!("Session: {sid}");
-    let r = h.request(
+    let r = h.ask(
         C1,
-        &req(
-            "PLAY",
-            "rtsp://127.0.0.1:8554/test/",
-            4,
-            &[&sess, "Range: npt=0.000-"],
-        ),
+        "PLAY",
+        "rtsp://127.0.0.1:8554/test/",
+        4,
+        &[&sess, "Range: npt=0.000-"],
     );
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(header(&r, "Range"), Some("npt=0.000-2.000"));
@@ -170,10 +162,7 @@ fn udp_setup_play_pause_play_teardown() {
     let last = pkts.last().unwrap().clone();
 
     // PAUSE stops at once: nothing more, not even after seconds.
-    let r = h.request(
-        C1,
-        &req("PAUSE", "rtsp://127.0.0.1:8554/test/", 5, &[&sess]),
-    );
+    let r = h.ask(C1, "PAUSE", "rtsp://127.0.0.1:8554/test/", 5, &[&sess]);
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(header(&r, "Range"), Some("npt=0.500-"));
     assert_eq!(any_udp(&h.take()), 0);
@@ -181,7 +170,7 @@ fn udp_setup_play_pause_play_teardown() {
     assert_eq!(any_udp(&h.take()), 0);
 
     // PLAY resumes with continuous seq and timestamps.
-    let r = h.request(C1, &req("PLAY", "rtsp://127.0.0.1:8554/test/", 6, &[&sess]));
+    let r = h.ask(C1, "PLAY", "rtsp://127.0.0.1:8554/test/", 6, &[&sess]);
     let (seq1, ts1) = rtp_info(&r);
     assert_eq!(seq1, last.seq.wrapping_add(1));
     assert_eq!(ts1, last.ts.wrapping_add(9000));
@@ -200,10 +189,7 @@ fn udp_setup_play_pause_play_teardown() {
     assert_eq!(rtcp.len(), 1);
     assert_eq!(rtcp_types(&rtcp[0]), vec![200, 202]);
 
-    let r = h.request(
-        C1,
-        &req("TEARDOWN", "rtsp://127.0.0.1:8554/test/", 7, &[&sess]),
-    );
+    let r = h.ask(C1, "TEARDOWN", "rtsp://127.0.0.1:8554/test/", 7, &[&sess]);
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(session_of(&r), sid);
     let outs = h.take();
@@ -226,16 +212,12 @@ fn udp_setup_play_pause_play_teardown() {
 
 #[test]
 fn tcp_interleaved_session() {
-    let mut h = H::new();
-    h.connect(C1);
-    let r = h.request(
+    let mut h = H::connected();
+    let r = h.setup(
         C1,
-        &req(
-            "SETUP",
-            "rtsp://127.0.0.1:8554/test/stream=0",
-            2,
-            &["Transport: RTP/AVP/TCP;unicast;interleaved=0-1"],
-        ),
+        "rtsp://127.0.0.1:8554/test/stream=0",
+        2,
+        "RTP/AVP/TCP;unicast;interleaved=0-1",
     );
     assert_eq!(r.status, StatusCode::OK);
     let transport = header(&r, "Transport").unwrap();
@@ -284,25 +266,19 @@ fn tcp_interleaved_session() {
 
     // PAUSE stops the interleaved flow at once; PLAY resumes it seamlessly.
     let last = pkts.last().unwrap().clone();
-    let r = h.request(
-        C1,
-        &req("PAUSE", "rtsp://127.0.0.1:8554/test/", 5, &[&sess]),
-    );
+    let r = h.ask(C1, "PAUSE", "rtsp://127.0.0.1:8554/test/", 5, &[&sess]);
     assert_eq!(r.status, StatusCode::OK);
     h.take();
     h.advance(Duration::from_secs(3));
     assert!(interleaved(&h.take(), C1, 0).is_empty());
-    let r = h.request(C1, &req("PLAY", "rtsp://127.0.0.1:8554/test/", 6, &[&sess]));
+    let r = h.ask(C1, "PLAY", "rtsp://127.0.0.1:8554/test/", 6, &[&sess]);
     let (seq, ts) = rtp_info(&r);
     let first = rtp(&interleaved(&h.take(), C1, 0)[0]);
     assert_eq!((first.seq, first.ts), (seq, ts));
     assert_eq!(seq, last.seq.wrapping_add(1));
     assert_eq!(ts, last.ts.wrapping_add(9000));
 
-    let r = h.request(
-        C1,
-        &req("TEARDOWN", "rtsp://127.0.0.1:8554/test/", 7, &[&sess]),
-    );
+    let r = h.ask(C1, "TEARDOWN", "rtsp://127.0.0.1:8554/test/", 7, &[&sess]);
     assert_eq!(r.status, StatusCode::OK);
     let outs = h.take();
     let bye = interleaved(&outs, C1, 1);
@@ -312,27 +288,18 @@ fn tcp_interleaved_session() {
 
 #[test]
 fn closing_the_connection_ends_interleaved_sessions_only() {
-    let mut h = H::new();
-    h.connect(C1);
-    h.request(
+    let mut h = H::connected();
+    h.setup(
         C1,
-        &req(
-            "SETUP",
-            "rtsp://h/test/stream=0",
-            1,
-            &["Transport: RTP/AVP/TCP;unicast;interleaved=0-1"],
-        ),
+        "rtsp://h/test/stream=0",
+        1,
+        "RTP/AVP/TCP;unicast;interleaved=0-1",
     );
     h.connect(ConnId(2));
     let udp_sid = h.setup_udp(ConnId(2), "rtsp://h/test/stream=0");
     assert_eq!(h.server.session_count(), 2);
-    let now = h.now;
-    h.input(Input::StreamClosed { now, conn: C1 });
-    let now = h.now;
-    h.input(Input::StreamClosed {
-        now,
-        conn: ConnId(2),
-    });
+    h.close(C1);
+    h.close(ConnId(2));
     assert_eq!(h.server.session_ids(), vec![udp_sid]);
     assert_eq!(h.server.connection_count(), 0);
     assert!(events(&h.take()).iter().any(|e| matches!(
@@ -346,40 +313,30 @@ fn closing_the_connection_ends_interleaved_sessions_only() {
 
 #[test]
 fn tcp_channels_are_chosen_when_not_given_or_taken() {
-    let mut h = H::new();
-    h.connect(C1);
-    let r = h.request(
-        C1,
-        &req(
-            "SETUP",
-            "rtsp://h/test",
-            1,
-            &["Transport: RTP/AVP/TCP;unicast"],
-        ),
-    );
+    let mut h = H::connected();
+    let r = h.setup(C1, "rtsp://h/test", 1, "RTP/AVP/TCP;unicast");
     assert!(header(&r, "Transport").unwrap().contains("interleaved=0-1"));
-    let r = h.request(
+    let r = h.setup(
         C1,
-        &req(
-            "SETUP",
-            "rtsp://h/test",
-            2,
-            &["Transport: RTP/AVP/TCP;unicast;interleaved=0-1"],
-        ),
+        "rtsp://h/test",
+        2,
+        "RTP/AVP/TCP;unicast;interleaved=0-1",
     );
     assert!(header(&r, "Transport").unwrap().contains("interleaved=2-3"));
 }
 
 #[test]
 fn seek_with_range() {
-    let mut h = H::new();
-    h.connect(C1);
+    let mut h = H::connected();
     let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
     h.take();
     let sess = format!("Session: {sid}");
-    let r = h.request(
+    let r = h.ask(
         C1,
-        &req("PLAY", "rtsp://h/test/", 4, &[&sess, "Range: npt=0.55-"]),
+        "PLAY",
+        "rtsp://h/test/",
+        4,
+        &[&sess, "Range: npt=0.55-"],
     );
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(header(&r, "Range"), Some("npt=0.500-2.000"));
@@ -388,37 +345,24 @@ fn seek_with_range() {
     let media = test_media("test");
     assert_eq!(first.payload, media.fragments(5).unwrap()[0].to_vec());
     // npt=now- keeps the position; beyond the end is 457.
-    let r = h.request(
-        C1,
-        &req("PLAY", "rtsp://h/test/", 5, &[&sess, "Range: npt=now-"]),
-    );
+    let r = h.ask(C1, "PLAY", "rtsp://h/test/", 5, &[&sess, "Range: npt=now-"]);
     assert_eq!(r.status, StatusCode::OK);
-    let r = h.request(
-        C1,
-        &req("PLAY", "rtsp://h/test/", 6, &[&sess, "Range: npt=2.5-"]),
-    );
+    let r = h.ask(C1, "PLAY", "rtsp://h/test/", 6, &[&sess, "Range: npt=2.5-"]);
     assert_eq!(r.status, StatusCode::INVALID_RANGE);
-    let r = h.request(
+    let r = h.ask(
         C1,
-        &req(
-            "PLAY",
-            "rtsp://h/test/",
-            7,
-            &[&sess, "Range: smpte=0:00:01-"],
-        ),
+        "PLAY",
+        "rtsp://h/test/",
+        7,
+        &[&sess, "Range: smpte=0:00:01-"],
     );
     assert_eq!(r.status, StatusCode::INVALID_RANGE);
 }
 
 #[test]
 fn end_of_stream_sends_bye_or_loops() {
-    let mut h = H::new();
-    h.connect(C1);
-    let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
-    h.request(
-        C1,
-        &req("PLAY", "rtsp://h/test/", 4, &[&format!("Session: {sid}")]),
-    );
+    let mut h = H::connected();
+    let sid = h.setup_and_play();
     h.advance(Duration::from_secs(5));
     let outs = h.take();
     let frames = udp(&outs, rtp_local(), client_rtp())
@@ -432,22 +376,15 @@ fn end_of_stream_sends_bye_or_loops() {
         .iter()
         .any(|e| matches!(e, ServerEvent::EndOfStream { .. })));
     // PLAY again restarts from the beginning.
-    let r = h.request(
-        C1,
-        &req("PLAY", "rtsp://h/test/", 5, &[&format!("Session: {sid}")]),
-    );
+    let r = h.request(C1, &with_session("PLAY", "rtsp://h/test/", 5, &sid));
     assert_eq!(header(&r, "Range"), Some("npt=0.000-2.000"));
 
-    let mut h = H::with_config(ServerConfig {
+    let mut h = H::connected_with(ServerConfig {
         loop_media: true,
         ..config()
     });
-    h.connect(C1);
     let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
-    let r = h.request(
-        C1,
-        &req("PLAY", "rtsp://h/test/", 4, &[&format!("Session: {sid}")]),
-    );
+    let r = h.play(&sid);
     assert_eq!(header(&r, "Range"), Some("npt=0.000-"));
     h.advance(Duration::from_millis(4950));
     let outs = h.take();
@@ -467,21 +404,17 @@ fn end_of_stream_sends_bye_or_loops() {
 
 #[test]
 fn max_sessions_gives_453() {
-    let mut h = H::with_config(ServerConfig {
+    let mut h = H::connected_with(ServerConfig {
         max_sessions: 2,
         ..config()
     });
-    h.connect(C1);
     h.setup_udp(C1, "rtsp://h/test/stream=0");
     h.setup_udp(C1, "rtsp://h/test/stream=0");
-    let r = h.request(
+    let r = h.setup(
         C1,
-        &req(
-            "SETUP",
-            "rtsp://h/test/stream=0",
-            3,
-            &["Transport: RTP/AVP;unicast;client_port=5000-5001"],
-        ),
+        "rtsp://h/test/stream=0",
+        3,
+        "RTP/AVP;unicast;client_port=5000-5001",
     );
     assert_eq!(r.status, StatusCode::NOT_ENOUGH_BANDWIDTH);
     assert_eq!(h.server.session_count(), 2);

@@ -106,6 +106,18 @@ impl H {
         Self::with_config(config())
     }
 
+    /// A harness with connection [`C1`] open.
+    fn connected() -> Self {
+        Self::connected_with(config())
+    }
+
+    /// The same with `config`.
+    fn connected_with(config: ServerConfig) -> Self {
+        let mut h = Self::with_config(config);
+        h.connect(C1);
+        h
+    }
+
     fn with_config(config: ServerConfig) -> Self {
         let mut inner = MemoryCatalog::new();
         inner.insert(test_media("test"));
@@ -215,19 +227,55 @@ impl H {
         replies.into_iter().next().unwrap()
     }
 
-    fn setup_udp(&mut self, conn: ConnId, uri: &str) -> String {
-        let r = self.request(
+    /// Sends [`req`]`(method, uri, cseq, headers)` on `conn`: its single reply.
+    fn ask(
+        &mut self,
+        conn: ConnId,
+        method: &str,
+        uri: &str,
+        cseq: u32,
+        headers: &[&str],
+    ) -> Response {
+        self.request(conn, &req(method, uri, cseq, headers))
+    }
+
+    /// The peer closes `conn`.
+    fn close(&mut self, conn: ConnId) {
+        let now = self.now;
+        self.input(Input::StreamClosed { now, conn });
+    }
+
+    /// SETUP of `uri` with one `Transport` header; the reply.
+    fn setup(&mut self, conn: ConnId, uri: &str, cseq: u32, transport: &str) -> Response {
+        self.request(
             conn,
-            &req(
-                "SETUP",
-                uri,
-                3,
-                &["Transport: RTP/AVP;unicast;client_port=5000-5001"],
-            ),
-        );
+            &req("SETUP", uri, cseq, &[&format!("Transport: {transport}")]),
+        )
+    }
+
+    /// A UDP session (client ports 5000-5001) set up on `conn`: its id.
+    fn setup_udp(&mut self, conn: ConnId, uri: &str) -> String {
+        let r = self.setup(conn, uri, 3, "RTP/AVP;unicast;client_port=5000-5001");
         assert_eq!(r.status, StatusCode::OK, "{r:?}");
         session_of(&r)
     }
+
+    /// PLAY of `rtsp://h/test/` in session `sid` on [`C1`]; the reply.
+    fn play(&mut self, sid: &str) -> Response {
+        self.request(C1, &with_session("PLAY", "rtsp://h/test/", 4, sid))
+    }
+
+    /// A UDP session of `test` set up and playing on [`C1`]: its id.
+    fn setup_and_play(&mut self) -> String {
+        let sid = self.setup_udp(C1, "rtsp://h/test/stream=0");
+        self.play(&sid);
+        sid
+    }
+}
+
+/// A request naming session `sid` (and no other header).
+fn with_session(method: &str, uri: &str, cseq: u32, sid: &str) -> String {
+    req(method, uri, cseq, &[&format!("Session: {sid}")])
 }
 
 fn req(method: &str, uri: &str, cseq: u32, headers: &[&str]) -> String {

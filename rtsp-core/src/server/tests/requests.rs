@@ -4,8 +4,7 @@ use super::*;
 
 #[test]
 fn error_codes() {
-    let mut h = H::new();
-    h.connect(C1);
+    let mut h = H::connected();
     // 505 for another RTSP version; the connection stays usable.
     let r = h.request(C1, "OPTIONS * RTSP/2.0\r\nCSeq: 9\r\n\r\n");
     assert_eq!(
@@ -19,10 +18,10 @@ fn error_codes() {
         status_of(&mut h, &req("FOO", "rtsp://h/test", 4, &[])),
         StatusCode::NOT_IMPLEMENTED
     );
-    let r = h.request(C1, &req("RECORD", "rtsp://h/test", 4, &[]));
+    let r = h.ask(C1, "RECORD", "rtsp://h/test", 4, &[]);
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     assert!(header(&r, "Allow").is_some());
-    let r = h.request(C1, &req("OPTIONS", "*", 5, &["Require: implicit-play"]));
+    let r = h.ask(C1, "OPTIONS", "*", 5, &["Require: implicit-play"]);
     assert_eq!(r.status, StatusCode::OPTION_NOT_SUPPORTED);
     assert_eq!(header(&r, "Unsupported"), Some("implicit-play"));
     assert_eq!(
@@ -80,14 +79,11 @@ fn error_codes() {
         StatusCode::UNSUPPORTED_TRANSPORT
     );
     // A list: the first spec we can serve wins.
-    let r = h.request(
+    let r = h.setup(
         C1,
-        &req(
-            "SETUP",
-            "rtsp://h/test/stream=0",
-            11,
-            &["Transport: RTP/AVP;multicast,RTP/AVP/TCP;unicast;interleaved=4-5"],
-        ),
+        "rtsp://h/test/stream=0",
+        11,
+        "RTP/AVP;multicast,RTP/AVP/TCP;unicast;interleaved=4-5",
     );
     assert!(header(&r, "Transport").unwrap().contains("interleaved=4-5"));
     let sess = format!("Session: {}", session_of(&r));
@@ -161,8 +157,7 @@ fn error_codes() {
 
 #[test]
 fn traversal_never_reaches_the_catalog() {
-    let mut h = H::new();
-    h.connect(C1);
+    let mut h = H::connected();
     for (uri, status) in [
         ("rtsp://h/../etc/passwd", StatusCode::FORBIDDEN),
         ("rtsp://h/%2e%2e/%2e%2e/etc/passwd", StatusCode::FORBIDDEN),
@@ -202,8 +197,7 @@ fn traversal_never_reaches_the_catalog() {
 
 #[test]
 fn pipelined_requests_are_answered_in_order() {
-    let mut h = H::new();
-    h.connect(C1);
+    let mut h = H::connected();
     let mut bytes = req("OPTIONS", "*", 1, &[]);
     bytes.push_str(&req("DESCRIBE", "rtsp://h/test", 2, &[]));
     bytes.push_str(&req(
@@ -244,8 +238,7 @@ fn a_request_split_at_every_byte() {
     whole.connect(C1);
     let expected = whole.request(C1, &text);
     for split in 1..text.len() {
-        let mut h = H::new();
-        h.connect(C1);
+        let mut h = H::connected();
         h.send(C1, &text.as_bytes()[..split]);
         assert!(responses(&h.take(), C1).is_empty(), "split at {split}");
         h.advance(Duration::from_millis(10));
@@ -254,8 +247,7 @@ fn a_request_split_at_every_byte() {
         assert_eq!(r, vec![expected.clone()], "split at {split}");
     }
     // And one byte per input.
-    let mut h = H::new();
-    h.connect(C1);
+    let mut h = H::connected();
     for b in text.as_bytes() {
         h.send(C1, std::slice::from_ref(b));
         h.advance(Duration::from_millis(1));
@@ -266,16 +258,12 @@ fn a_request_split_at_every_byte() {
 #[test]
 fn deterministic_from_the_seed() {
     let run = |seed| {
-        let mut h = H::with_config(ServerConfig { seed, ..config() });
-        h.connect(C1);
-        let r = h.request(
+        let mut h = H::connected_with(ServerConfig { seed, ..config() });
+        let r = h.setup(
             C1,
-            &req(
-                "SETUP",
-                "rtsp://h/test",
-                1,
-                &["Transport: RTP/AVP;unicast;client_port=5000-5001"],
-            ),
+            "rtsp://h/test",
+            1,
+            "RTP/AVP;unicast;client_port=5000-5001",
         );
         (session_of(&r), header(&r, "Transport").unwrap().to_string())
     };

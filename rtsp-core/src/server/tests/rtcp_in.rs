@@ -4,8 +4,7 @@ use super::*;
 
 #[test]
 fn junk_datagrams_are_ignored() {
-    let mut h = H::new();
-    h.connect(C1);
+    let mut h = H::connected();
     h.setup_udp(C1, "rtsp://h/test/stream=0");
     h.take();
     let from = addr("192.168.1.7:5001");

@@ -4,15 +4,11 @@ use super::*;
 
 #[test]
 fn pacing_is_exact_in_virtual_time() {
-    let mut h = H::new();
-    h.connect(C1);
+    let mut h = H::connected();
     let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
     h.take();
     let start = h.now;
-    h.request(
-        C1,
-        &req("PLAY", "rtsp://h/test/", 4, &[&format!("Session: {sid}")]),
-    );
+    h.play(&sid);
     // N frames in (N-1)/fps seconds: frame n leaves at exactly start + n/fps.
     let mut times = Vec::new();
     for _ in 0..15 {
@@ -34,13 +30,8 @@ fn pacing_is_exact_in_virtual_time() {
 
 #[test]
 fn late_polls_never_burst() {
-    let mut h = H::new();
-    h.connect(C1);
-    let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
-    h.request(
-        C1,
-        &req("PLAY", "rtsp://h/test/", 4, &[&format!("Session: {sid}")]),
-    );
+    let mut h = H::connected();
+    let sid = h.setup_and_play();
     h.take();
     // The runtime sleeps through 0.8 s (8 frames): one frame now, the rest skipped.
     h.now += Duration::from_millis(800);
@@ -82,35 +73,28 @@ fn timeout_is_the_earliest_deadline() {
     let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
     // Only the session's expiry.
     assert_eq!(h.deadline, Some(h.now + Duration::from_secs(60)));
-    h.request(
-        C1,
-        &req("PLAY", "rtsp://h/test", 4, &[&format!("Session: {sid}")]),
-    );
+    h.play(&sid);
     // Then the next frame.
     assert_eq!(h.deadline, Some(h.now + Duration::from_millis(100)));
 }
 
 #[test]
 fn sessions_are_reaped_unless_kept_alive() {
-    let mut h = H::with_config(ServerConfig {
+    let mut h = H::connected_with(ServerConfig {
         session_timeout: Duration::from_secs(10),
         ..config()
     });
-    h.connect(C1);
-    let r = h.request(
+    let r = h.setup(
         C1,
-        &req(
-            "SETUP",
-            "rtsp://h/test/stream=0",
-            1,
-            &["Transport: RTP/AVP;unicast;client_port=5000-5001"],
-        ),
+        "rtsp://h/test/stream=0",
+        1,
+        "RTP/AVP;unicast;client_port=5000-5001",
     );
     // Advertised a little below the enforced 10 s.
     assert!(header(&r, "Session").unwrap().ends_with(";timeout=9"));
     let sid = session_of(&r);
     let sess = format!("Session: {sid}");
-    h.request(C1, &req("PLAY", "rtsp://h/test", 2, &[&sess]));
+    h.ask(C1, "PLAY", "rtsp://h/test", 2, &[&sess]);
     // RTCP RR from the client's RTCP port keeps it alive (live555 sends no RTSP keepalive).
     let mut rr = vec![0x81, 201, 0, 7, 0, 0, 0, 9];
     let ssrc = rtp(&udp(&h.take(), rtp_local(), client_rtp())[0]).ssrc;
@@ -127,10 +111,7 @@ fn sessions_are_reaped_unless_kept_alive() {
     // A GET_PARAMETER keepalive on a new connection keeps it alive too.
     h.advance(Duration::from_secs(6));
     h.connect(ConnId(2));
-    let r = h.request(
-        ConnId(2),
-        &req("GET_PARAMETER", "rtsp://h/test/", 3, &[&sess]),
-    );
+    let r = h.ask(ConnId(2), "GET_PARAMETER", "rtsp://h/test/", 3, &[&sess]);
     assert_eq!(r.status, StatusCode::OK);
     assert!(header(&r, "Session").unwrap().starts_with(&sid));
     h.advance(Duration::from_secs(9));
@@ -155,7 +136,7 @@ fn sessions_are_reaped_unless_kept_alive() {
     )));
     h.advance(Duration::from_secs(1));
     assert_eq!(any_udp(&h.take()), 0);
-    let r = h.request(ConnId(2), &req("PLAY", "rtsp://h/test/", 4, &[&sess]));
+    let r = h.ask(ConnId(2), "PLAY", "rtsp://h/test/", 4, &[&sess]);
     assert_eq!(r.status, StatusCode::SESSION_NOT_FOUND);
 }
 
@@ -163,25 +144,21 @@ fn sessions_are_reaped_unless_kept_alive() {
 /// GET_PARAMETER).
 #[test]
 fn options_with_a_session_keeps_it_alive() {
-    let mut h = H::with_config(ServerConfig {
+    let mut h = H::connected_with(ServerConfig {
         session_timeout: Duration::from_secs(10),
         ..config()
     });
-    h.connect(C1);
     let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
     for i in 0..5 {
         h.advance(Duration::from_secs(8));
-        let r = h.request(
-            C1,
-            &req("OPTIONS", "*", 10 + i, &[&format!("Session: {sid}")]),
-        );
+        let r = h.request(C1, &with_session("OPTIONS", "*", 10 + i, &sid));
         assert_eq!(r.status, StatusCode::OK);
         assert!(header(&r, "Session").unwrap().starts_with(&sid));
     }
     assert_eq!(h.server.session_count(), 1);
     // OPTIONS without the session header does not keep it.
     h.advance(Duration::from_secs(8));
-    h.request(C1, &req("OPTIONS", "*", 20, &[]));
+    h.ask(C1, "OPTIONS", "*", 20, &[]);
     h.advance(Duration::from_secs(3));
     assert_eq!(h.server.session_count(), 0);
 }
@@ -191,16 +168,11 @@ fn options_with_a_session_keeps_it_alive() {
 /// getting every frame.
 #[test]
 fn slow_requests_are_cut_and_others_keep_playing() {
-    let mut h = H::with_config(ServerConfig {
+    let mut h = H::connected_with(ServerConfig {
         loop_media: true,
         ..config()
     });
-    h.connect(C1);
-    let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
-    h.request(
-        C1,
-        &req("PLAY", "rtsp://h/test", 4, &[&format!("Session: {sid}")]),
-    );
+    let sid = h.setup_and_play();
     h.take();
     let slow = ConnId(2);
     h.connect(slow);
@@ -267,26 +239,20 @@ fn request_timeout_echoes_a_complete_cseq_line() {
 /// bare CRLFs do not count; requests do; a connection holding a session never idles out.
 #[test]
 fn idle_connections_without_a_session_are_closed() {
-    let mut h = H::with_config(ServerConfig {
+    let mut h = H::connected_with(ServerConfig {
         idle_timeout: Duration::from_secs(20),
         ..config()
     });
-    h.connect(C1);
     h.connect(ConnId(2));
     h.connect(ConnId(3));
     let sid = h.setup_udp(ConnId(3), "rtsp://h/test/stream=0");
     for _ in 0..3 {
         h.advance(Duration::from_secs(9));
         h.send(C1, b"\r\n");
-        h.request(ConnId(2), &req("OPTIONS", "*", 1, &[]));
+        h.ask(ConnId(2), "OPTIONS", "*", 1, &[]);
         h.request(
             ConnId(3),
-            &req(
-                "GET_PARAMETER",
-                "rtsp://h/test",
-                2,
-                &[&format!("Session: {sid}")],
-            ),
+            &with_session("GET_PARAMETER", "rtsp://h/test", 2, &sid),
         );
     }
     let outs = h.take();
@@ -311,17 +277,12 @@ fn session_rate_is_capped() {
         .sum();
     // Room for about 4 of the 10 frames a second.
     let cap = (frame_bytes * 4) as u64;
-    let mut h = H::with_config(ServerConfig {
+    let mut h = H::connected_with(ServerConfig {
         max_session_rate: cap,
         loop_media: true,
         ..config()
     });
-    h.connect(C1);
-    let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
-    h.request(
-        C1,
-        &req("PLAY", "rtsp://h/test", 4, &[&format!("Session: {sid}")]),
-    );
+    let sid = h.setup_and_play();
     h.advance(Duration::from_secs(10));
     let outs = h.take();
     let stats = h.server.session_stats(&sid).unwrap();

@@ -1,4 +1,5 @@
-//! Method handlers over the wire: OPTIONS, DESCRIBE, SETUP (UDP and interleaved), PLAY, PAUSE, TEARDOWN.
+//! Method handlers over the wire: OPTIONS, DESCRIBE, SETUP (UDP and interleaved), PLAY, PAUSE,
+//! TEARDOWN.
 
 use super::*;
 

@@ -1,4 +1,5 @@
-//! Requests as a whole: status codes before and from the handlers, names that must not reach the catalog, pipelining, splitting, determinism.
+//! Requests as a whole: status codes before and from the handlers, names that must not reach
+//! the catalog, pipelining, splitting, determinism.
 
 use super::*;
 

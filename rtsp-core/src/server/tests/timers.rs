@@ -1,4 +1,5 @@
-//! Deadlines on the simulated clock: frame pacing, session expiry and keepalives, request and idle timeouts, the rate cap.
+//! Deadlines on the simulated clock: frame pacing, session expiry and keepalives, request and
+//! idle timeouts, the rate cap.
 
 use super::*;
 

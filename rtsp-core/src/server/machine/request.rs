@@ -102,7 +102,8 @@ impl RequestContext<'_> {
 
 impl Server {
     /// The session a request's `Session` header value names: the one place where a request
-    /// finds its session.
+    /// finds its session (handlers only see the result, in [`RequestContext::session`]), so a
+    /// check that the request may touch it belongs here.
     fn find_session(&self, id: Option<&str>) -> NamedSession {
         match id {
             None => NamedSession::Absent,

@@ -34,7 +34,8 @@ impl Server {
     }
 
     /// Enters a session into the indexes that depend on its connections and delivery
-    /// ([`Conn::sessions`](super::conn::Conn::sessions), `by_rtcp`); call [`Server::unlink`] before changing those.
+    /// ([`Conn::sessions`](super::conn::Conn::sessions), `by_rtcp`); call
+    /// [`Server::unlink`] before changing those.
     pub(super) fn link(&mut self, key: u64) {
         let Some(s) = self.sessions.get(&key) else {
             return;

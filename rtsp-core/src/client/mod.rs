@@ -640,7 +640,7 @@ impl Client {
         }
         if self.rx.len() > cap {
             let e = ParseError::TooLarge {
-                what: "buffered control data",
+                what: crate::message::TooLargeKind::Buffered,
                 limit: cap,
                 offset: self.decoder.stream_offset(),
             };

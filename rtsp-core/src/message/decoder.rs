@@ -13,10 +13,12 @@
 //! Every bound in [`Limits`] is checked as soon as the bytes that break it are seen, so a peer
 //! cannot make the caller's buffer grow beyond `max_head + max_body` (plus one read).
 
+use super::dialect::Dialect;
 use super::headers::HeaderName;
 use super::parse::{self, Proto, StartLine};
 use super::{Headers, Message, Request, Response, StatusCode};
 use bytes::{Buf, Bytes, BytesMut};
+use std::fmt;
 
 /// Size limits enforced while decoding. Exceeding one is an error, never unbounded buffering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,13 +82,45 @@ pub enum ParseError {
     /// A limit in [`Limits`] was exceeded.
     #[error("{what} exceeds limit of {limit} at byte {offset}")]
     TooLarge {
-        /// What was too large (`"start line"`, `"header line"`, `"headers"`, `"head"`, `"body"`).
-        what: &'static str,
+        /// What was too large.
+        what: TooLargeKind,
         /// The limit in force.
         limit: usize,
-        /// Stream offset of the offending line (for `"head"`/`"body"`: of the message).
+        /// Stream offset of the offending line (for [`TooLargeKind::Head`] and
+        /// [`TooLargeKind::Body`]: of the message).
         offset: u64,
     },
+}
+
+/// What exceeded a limit ([`ParseError::TooLarge`]). Its `Display` names it in words.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TooLargeKind {
+    /// The request or status line ([`Limits::max_line`]).
+    StartLine,
+    /// A header line ([`Limits::max_line`]).
+    HeaderLine,
+    /// The number of header lines ([`Limits::max_headers`]).
+    Headers,
+    /// The header block as a whole ([`Limits::max_head`]).
+    Head,
+    /// The body `Content-Length` announces ([`Limits::max_body`]).
+    Body,
+    /// Control data a reader buffered beyond its own cap (not raised by the [`Decoder`]).
+    Buffered,
+}
+
+impl fmt::Display for TooLargeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::StartLine => "start line",
+            Self::HeaderLine => "header line",
+            Self::Headers => "headers",
+            Self::Head => "head",
+            Self::Body => "body",
+            Self::Buffered => "buffered control data",
+        })
+    }
 }
 
 /// Progress through the head of the message at the front of the buffer.
@@ -128,13 +162,21 @@ impl Default for State {
 /// Accepted beyond RFC 2326: bare `LF` line endings, empty lines between messages (keepalive
 /// `CRLF`s), blanks around `:` in headers, obs-fold continuation lines, any `RTSP/d.d` version,
 /// and request-URIs that are bare names (`SETUP movie.Mjpeg RTSP/1.0`, the course lab).
+///
+/// Besides the items, it reports what a server answering the stream needs without scanning
+/// the bytes again: the [`Dialect`] the peer speaks ([`Decoder::detect_dialect`]) and the
+/// `CSeq` of the message it is in the middle of or failed on ([`Decoder::pending_cseq`]).
 #[derive(Debug, Clone)]
 pub struct Decoder {
     limits: Limits,
     lenient: bool,
+    /// Turn lenient mode on at the first course-lab request line.
+    detect: bool,
     offset: u64,
     state: State,
     failed: Option<ParseError>,
+    /// After a failure: the `CSeq` of the message that failed, as far as it could be read.
+    failed_cseq: Option<u32>,
 }
 
 impl Default for Decoder {
@@ -149,9 +191,11 @@ impl Decoder {
         Self {
             limits,
             lenient: false,
+            detect: false,
             offset: 0,
             state: State::default(),
             failed: None,
+            failed_cseq: None,
         }
     }
 
@@ -166,6 +210,38 @@ impl Decoder {
     /// Whether lenient mode is on.
     pub fn is_lenient(&self) -> bool {
         self.lenient
+    }
+
+    /// Dialect detection (for a server): the first request line in the course-lab form —
+    /// ended by a bare `LF` and naming a bare file, `SETUP movie.Mjpeg RTSP/1.0` — turns
+    /// lenient mode on for it and the rest of the stream. Off by default.
+    pub fn detect_dialect(mut self, detect: bool) -> Self {
+        self.detect = detect;
+        self
+    }
+
+    /// The dialect the stream is decoded in: [`Dialect::Lab`] once lenient mode is on (set
+    /// with [`Decoder::with_lenient`] or detected), [`Dialect::Standard`] before.
+    pub fn dialect(&self) -> Dialect {
+        if self.lenient {
+            Dialect::Lab
+        } else {
+            Dialect::Standard
+        }
+    }
+
+    /// The `CSeq` of the message at the front of the stream that is not complete yet, from
+    /// its header lines received whole so far; after an error, of the message that failed,
+    /// read as far as the buffered bytes allow (best effort: also lines after the fault).
+    /// `None` between messages, or when no valid `CSeq` line was seen.
+    pub fn pending_cseq(&self) -> Option<u32> {
+        if self.failed.is_some() {
+            return self.failed_cseq;
+        }
+        match &self.state {
+            State::Head(HeadState { msg, .. }) => msg.as_ref().and_then(Message::cseq),
+            State::Body { msg, .. } => msg.cseq(),
+        }
     }
 
     /// The limits in force.
@@ -203,6 +279,7 @@ impl Decoder {
         let r = self.step(buf, eof);
         if let Err(e) = &r {
             self.failed = Some(e.clone());
+            self.failed_cseq = sniff_cseq(buf);
         }
         r
     }
@@ -214,7 +291,7 @@ impl Decoder {
         }
     }
 
-    fn too_large(&self, what: &'static str, limit: usize, at: usize) -> ParseError {
+    fn too_large(&self, what: TooLargeKind, limit: usize, at: usize) -> ParseError {
         ParseError::TooLarge {
             what,
             limit,
@@ -276,13 +353,12 @@ impl Decoder {
     /// Scan complete lines of the head, from where the last call stopped.
     fn scan_head(&mut self, buf: &BytesMut, eof: bool) -> Result<Scan, ParseError> {
         let limits = self.limits;
-        let lenient = self.lenient;
         let offset = self.offset;
         let malformed = |at: usize, context: &'static str| ParseError::Malformed {
             offset: offset + at as u64,
             context,
         };
-        let too_large = |what: &'static str, limit: usize, at: usize| ParseError::TooLarge {
+        let too_large = |what: TooLargeKind, limit: usize, at: usize| ParseError::TooLarge {
             what,
             limit,
             offset: offset + at as u64,
@@ -294,18 +370,29 @@ impl Decoder {
         loop {
             let rest = &buf[pos..];
             let line_kind = if head.msg.is_none() {
-                "start line"
+                TooLargeKind::StartLine
             } else {
-                "header line"
+                TooLargeKind::HeaderLine
             };
             let (line, next) = match rest.iter().position(|&c| c == b'\n') {
-                Some(i) => (strip_cr(&rest[..i]), pos + i + 1),
+                Some(i) => {
+                    let raw = &rest[..i];
+                    if head.msg.is_none()
+                        && self.detect
+                        && !self.lenient
+                        && Dialect::of_request_line(raw) == Dialect::Lab
+                    {
+                        // The course lab's client: lenient from its first request line on.
+                        self.lenient = true;
+                    }
+                    (strip_cr(raw), pos + i + 1)
+                }
                 None => {
                     if rest.len() > limits.max_line.saturating_add(1) {
                         return Err(too_large(line_kind, limits.max_line, pos));
                     }
                     if buf.len() > limits.max_head {
-                        return Err(too_large("head", limits.max_head, 0));
+                        return Err(too_large(TooLargeKind::Head, limits.max_head, 0));
                     }
                     if !eof {
                         head.scanned = pos;
@@ -322,7 +409,7 @@ impl Decoder {
                 return Err(too_large(line_kind, limits.max_line, pos));
             }
             if next > limits.max_head {
-                return Err(too_large("head", limits.max_head, 0));
+                return Err(too_large(TooLargeKind::Head, limits.max_head, 0));
             }
             match &mut head.msg {
                 None => match parse::start_line(line) {
@@ -330,7 +417,7 @@ impl Decoder {
                         Some(m) => head.msg = Some(m),
                         None => return Err(ParseError::Version { offset }),
                     },
-                    Err(_) if lenient => {
+                    Err(_) if self.lenient => {
                         // Not a start line: skip it and look again.
                         *head = HeadState::default();
                         return Ok(Scan::Skip(next));
@@ -352,20 +439,20 @@ impl Decoder {
                                     v.push_str(&String::from_utf8_lossy(cont));
                                 }
                             }
-                            None if lenient => {}
+                            None if self.lenient => {}
                             None => return Err(malformed(pos, "continuation line")),
                         }
                     } else {
                         head.lines += 1;
                         if head.lines > limits.max_headers {
-                            return Err(too_large("headers", limits.max_headers, pos));
+                            return Err(too_large(TooLargeKind::Headers, limits.max_headers, pos));
                         }
                         match parse::header_field(line) {
                             Ok((name, value)) => headers.append(
                                 HeaderName::new(String::from_utf8_lossy(name)),
                                 String::from_utf8_lossy(value),
                             ),
-                            Err(_) if lenient => {}
+                            Err(_) if self.lenient => {}
                             Err(f) => return Err(malformed(pos + f.column, f.context)),
                         }
                     }
@@ -389,7 +476,7 @@ impl Decoder {
             let n = match parse::content_length(value.as_bytes()) {
                 Ok(Some(n)) => n,
                 Ok(None) => {
-                    return Err(self.too_large("body", self.limits.max_body, 0));
+                    return Err(self.too_large(TooLargeKind::Body, self.limits.max_body, 0));
                 }
                 Err(f) => return Err(self.malformed(0, f.context)),
             };
@@ -400,7 +487,7 @@ impl Decoder {
         }
         let body_len = body_len.unwrap_or(0);
         if body_len > self.limits.max_body {
-            return Err(self.too_large("body", self.limits.max_body, 0));
+            return Err(self.too_large(TooLargeKind::Body, self.limits.max_body, 0));
         }
         self.state = State::Body {
             head_len,
@@ -454,6 +541,26 @@ enum Scan {
 
 fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Best effort after a failure: the `CSeq` of the message at the front of `buf`, from its
+/// header lines (after the first line, up to the first empty one, within 16 KiB), whether
+/// or not they come after the fault.
+fn sniff_cseq(buf: &[u8]) -> Option<u32> {
+    let head = &buf[..buf.len().min(16 * 1024)];
+    let text = String::from_utf8_lossy(head);
+    for line in text.lines().skip(1) {
+        let line = line.trim_end_matches('\r');
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.trim().eq_ignore_ascii_case("cseq") {
+                return value.trim().parse().ok();
+            }
+        }
+    }
+    None
 }
 
 /// The message a start line begins, or `None` for a non-RTSP protocol.

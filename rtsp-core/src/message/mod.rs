@@ -24,6 +24,7 @@
 //! verbatim (trimmed) in [`Headers`].
 
 mod decoder;
+mod dialect;
 mod encode;
 pub mod headers;
 mod parse;
@@ -31,7 +32,9 @@ mod status;
 #[cfg(test)]
 mod tests;
 
-pub use decoder::{Decoded, Decoder, Limits, ParseError};
+pub use decoder::{Decoded, Decoder, Limits, ParseError, TooLargeKind};
+pub(crate) use dialect::is_bare_uri;
+pub use dialect::Dialect;
 pub use encode::write_interleaved;
 pub use headers::{
     HeaderError, HeaderName, Headers, LowerTransport, NptTime, Public, Range, RtpInfo, Session,

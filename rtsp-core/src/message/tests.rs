@@ -341,7 +341,7 @@ fn limit_line_length_detected_before_the_line_ends() {
     assert_eq!(
         dec.decode(&mut buf),
         Err(ParseError::TooLarge {
-            what: "start line",
+            what: TooLargeKind::StartLine,
             limit: 40,
             offset: 0
         })
@@ -353,7 +353,7 @@ fn limit_line_length_detected_before_the_line_ends() {
     assert_eq!(
         dec.decode(&mut buf),
         Err(ParseError::TooLarge {
-            what: "header line",
+            what: TooLargeKind::HeaderLine,
             limit: 40,
             offset: 20
         })
@@ -376,7 +376,7 @@ fn limit_header_count_head_and_body() {
             &mut BytesMut::from(s.as_bytes())
         ),
         Err(ParseError::TooLarge {
-            what: "headers",
+            what: TooLargeKind::Headers,
             limit: 3,
             offset: 38
         })
@@ -390,7 +390,7 @@ fn limit_header_count_head_and_body() {
     assert_eq!(
         Decoder::new(limits).decode(&mut buf),
         Err(ParseError::TooLarge {
-            what: "head",
+            what: TooLargeKind::Head,
             limit: 100,
             offset: 0
         })
@@ -399,7 +399,7 @@ fn limit_header_count_head_and_body() {
     assert_eq!(
         Decoder::new(small_limits()).decode(&mut BytesMut::from(s.as_bytes())),
         Err(ParseError::TooLarge {
-            what: "body",
+            what: TooLargeKind::Body,
             limit: 10,
             offset: 0
         })
@@ -411,7 +411,10 @@ fn limit_header_count_head_and_body() {
     };
     assert!(matches!(
         Decoder::new(limits).decode(&mut BytesMut::from(s.as_bytes())),
-        Err(ParseError::TooLarge { what: "body", .. })
+        Err(ParseError::TooLarge {
+            what: TooLargeKind::Body,
+            ..
+        })
     ));
     let s = "RTSP/1.0 200 OK\r\nContent-Length: 10\r\n\r\n0123456789";
     assert!(Decoder::new(small_limits())
@@ -491,6 +494,125 @@ fn lenient_skips_junk_before_a_start_line() {
         Decoder::default().with_lenient(true).decode(&mut buf),
         Err(ParseError::Version { .. })
     ));
+}
+
+#[test]
+fn dialect_is_detected_from_the_first_lab_request_line() {
+    // Off by default: the lab's header junk is an error.
+    let lab = "SETUP movie.Mjpeg RTSP/1.0\nCSeq: 1\nno colon here\n\n";
+    let mut plain = Decoder::default();
+    assert!(plain.decode(&mut BytesMut::from(lab.as_bytes())).is_err());
+    assert_eq!(plain.dialect(), Dialect::Standard);
+    assert_eq!(
+        Decoder::default().with_lenient(true).dialect(),
+        Dialect::Lab
+    );
+    // Standard requests (CRLF, or an rtsp:// URL) leave it standard.
+    let mut dec = Decoder::default().detect_dialect(true);
+    let mut buf = BytesMut::from(&b"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n"[..]);
+    buf.extend_from_slice(b"SETUP rtsp://h/movie.Mjpeg RTSP/1.0\nCSeq: 2\n\n");
+    buf.extend_from_slice(b"SETUP movie.Mjpeg RTSP/1.0\r\nCSeq: 3\r\n\r\n");
+    assert_eq!(decode_all(&mut dec, &mut buf).unwrap().len(), 3);
+    assert_eq!(dec.dialect(), Dialect::Standard);
+    assert!(!dec.is_lenient());
+    // The first lab line turns lenient mode on for its own header lines and what follows.
+    buf.extend_from_slice(lab.as_bytes());
+    let items = decode_all(&mut dec, &mut buf).unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        request(match &items[0] {
+            Decoded::Message(m) => m.clone(),
+            other => panic!("{other:?}"),
+        })
+        .cseq(),
+        Some(1)
+    );
+    assert_eq!(dec.dialect(), Dialect::Lab);
+    buf.extend_from_slice(b"junk\nOPTIONS * RTSP/1.0\r\nCSeq: 4\r\n\r\n");
+    assert_eq!(decode_all(&mut dec, &mut buf).unwrap().len(), 1);
+    assert_eq!(dec.dialect(), Dialect::Lab);
+}
+
+#[test]
+fn pending_cseq_of_a_partial_or_failed_message() {
+    let mut dec = Decoder::default();
+    let mut buf = BytesMut::from(&b"OPTIONS * RTSP/1.0\r\nCSeq: 1"[..]);
+    assert_eq!(dec.decode(&mut buf), Ok(None));
+    // The CSeq line is not complete yet (`CSeq: 1` may become `CSeq: 12`).
+    assert_eq!(dec.pending_cseq(), None);
+    buf.extend_from_slice(b"7\r\nUser-Agent: slow");
+    assert_eq!(dec.decode(&mut buf), Ok(None));
+    assert_eq!(dec.pending_cseq(), Some(17));
+    // Head complete, body still arriving.
+    buf.extend_from_slice(b"\r\nContent-Length: 4\r\n\r\nab");
+    assert_eq!(dec.decode(&mut buf), Ok(None));
+    assert_eq!(dec.pending_cseq(), Some(17));
+    buf.extend_from_slice(b"cd");
+    assert!(matches!(dec.decode(&mut buf), Ok(Some(_))));
+    assert_eq!(dec.pending_cseq(), None);
+
+    // After a failure: the CSeq of the failed message, even from lines after the fault.
+    let limits = Limits {
+        max_line: 40,
+        ..Limits::default()
+    };
+    let long = format!(
+        "DESCRIBE rtsp://h/{} RTSP/1.0\r\nCSeq: 5\r\n\r\n",
+        "a".repeat(40)
+    );
+    let mut dec = Decoder::new(limits);
+    let e = dec
+        .decode(&mut BytesMut::from(long.as_bytes()))
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        ParseError::TooLarge {
+            what: TooLargeKind::StartLine,
+            ..
+        }
+    ));
+    assert_eq!(dec.pending_cseq(), Some(5));
+    let mut dec = Decoder::default();
+    let garbage = b"\x16\x03\x01 hello garbage\r\nCSeq: 7\r\n\r\n";
+    assert!(dec.decode(&mut BytesMut::from(&garbage[..])).is_err());
+    assert_eq!(dec.pending_cseq(), Some(7));
+    let mut dec = Decoder::default();
+    assert!(dec
+        .decode(&mut BytesMut::from(
+            &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..]
+        ))
+        .is_err());
+    assert_eq!(dec.pending_cseq(), None);
+}
+
+#[test]
+fn too_large_kinds_keep_their_words() {
+    let e = ParseError::TooLarge {
+        what: TooLargeKind::Body,
+        limit: 10,
+        offset: 3,
+    };
+    assert_eq!(e.to_string(), "body exceeds limit of 10 at byte 3");
+    let words: Vec<String> = [
+        TooLargeKind::StartLine,
+        TooLargeKind::HeaderLine,
+        TooLargeKind::Headers,
+        TooLargeKind::Head,
+        TooLargeKind::Buffered,
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    assert_eq!(
+        words,
+        [
+            "start line",
+            "header line",
+            "headers",
+            "head",
+            "buffered control data"
+        ]
+    );
 }
 
 #[test]

@@ -85,6 +85,7 @@
 //!   501 (unknown method), 505 (not RTSP/1.x), 551 (`Require`).
 
 mod auth;
+mod lab;
 mod machine;
 mod media;
 mod path;

@@ -30,7 +30,7 @@ pub(crate) enum PathError {
 
 /// Whether a request-URI is a bare name (no scheme), as the course-lab client sends.
 pub(crate) fn is_bare(uri: &str) -> bool {
-    uri != "*" && !uri.contains("://")
+    crate::message::is_bare_uri(uri)
 }
 
 /// Parse a request-URI into a [`Target`].

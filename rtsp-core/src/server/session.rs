@@ -1,11 +1,12 @@
 //! One media session: its transport, play state, RTP clock and pacing.
 
+use super::lab;
 use super::media::{Media, RTP_HEADER_LEN};
 use super::rtcp::{self, SenderInfo};
 use super::util::{ntp_time, SplitMix64};
-use super::{Limit, ServerEvent, SessionStats};
+use super::{Limit, ServerConfig, ServerEvent, SessionStats};
 use crate::io::{ConnId, Dest, Emit, InlineHeader, Output, SharedTransmit, Transmit};
-use crate::message::write_interleaved;
+use crate::message::{write_interleaved, Dialect};
 use bytes::Bytes;
 use core::net::SocketAddr;
 use std::collections::VecDeque;
@@ -14,8 +15,6 @@ use std::time::{Duration, Instant};
 
 /// RTP payload type of JPEG (RFC 3551).
 const PT_JPEG: u8 = 26;
-/// Largest UDP payload over IPv4.
-const MAX_DATAGRAM: usize = 65_507;
 /// A late runtime never gets a catch-up burst: a late frame goes at once and the schedule
 /// slips (the next frame a frame interval later), as long as the total slip since PLAY stays
 /// under this many frame intervals; beyond, pacing returns to the PLAY schedule and skips
@@ -63,6 +62,26 @@ pub(crate) struct Tx<'a> {
     pub(crate) wallclock: Duration,
     pub(crate) rng: &'a mut SplitMix64,
     pub(crate) out: &'a mut VecDeque<Emit<ServerEvent>>,
+}
+
+impl<'a> Tx<'a> {
+    /// The sending context of a server with this configuration, at `wallclock`.
+    pub(crate) fn new(
+        config: &ServerConfig,
+        wallclock: Duration,
+        rng: &'a mut SplitMix64,
+        out: &'a mut VecDeque<Emit<ServerEvent>>,
+    ) -> Self {
+        Self {
+            rtp_local: config.rtp_local,
+            rtcp_local: config.rtcp_local,
+            max_rate: config.max_session_rate,
+            lab_max_packet: config.lab_max_packet,
+            wallclock,
+            rng,
+            out,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -158,32 +177,28 @@ impl Session {
         }
     }
 
-    pub(crate) fn is_lab(&self) -> bool {
-        matches!(self.delivery, Delivery::Lab { .. })
+    /// The dialect of its client (see [`super::lab`]).
+    pub(crate) fn dialect(&self) -> Dialect {
+        self.delivery.dialect()
     }
 
     pub(crate) fn is_playing(&self) -> bool {
         matches!(self.state, PlayState::Playing { .. })
     }
 
-    /// The connection the session dies with: the interleaved one, or for the course-lab
-    /// client (which sends neither keepalives nor RTCP, and never reconnects) its control
-    /// connection.
+    /// The connection the session dies with: the interleaved one, or its control connection
+    /// if its dialect says so ([`Dialect::dies_with_control`]).
     pub(crate) fn conn(&self) -> Option<ConnId> {
         match self.delivery {
             Delivery::Interleaved { conn, .. } => Some(conn),
-            Delivery::Lab { .. } => self.control,
-            Delivery::Udp { .. } => None,
+            _ if self.dialect().dies_with_control() => self.control,
+            _ => None,
         }
     }
 
-    /// The sequence number of the next packet (the course-lab numbering for lab sessions).
+    /// The sequence number of the next packet (in the dialect's numbering).
     pub(crate) fn next_seq(&self) -> u16 {
-        if self.is_lab() {
-            lab_seq(self.k)
-        } else {
-            self.seq
-        }
+        self.dialect().rtp_seq(self.k, self.seq)
     }
 
     /// 90 kHz RTP timestamp of media-clock frame `k`.
@@ -222,7 +237,7 @@ impl Session {
         };
         self.origin = (now, self.k);
         self.slip = Duration::ZERO;
-        if self.next_sr.is_none() && !self.is_lab() {
+        if self.next_sr.is_none() && self.dialect().has_rtcp() {
             self.next_sr = Some(now + SR_FIRST_DELAY);
         }
     }
@@ -326,7 +341,7 @@ impl Session {
     }
 
     fn send_rtcp_at_end(&mut self, tx: &mut Tx<'_>) {
-        if !self.is_lab() {
+        if self.dialect().has_rtcp() {
             let info = self.sender_info(None, tx.wallclock);
             self.emit_rtcp(&info, true, tx);
         }
@@ -388,8 +403,7 @@ impl Session {
         }
         match self.delivery {
             Delivery::Lab { rtp } => {
-                let packet = RTP_HEADER_LEN + frame.jpeg.len();
-                if packet > MAX_DATAGRAM.min(tx.lab_max_packet) {
+                if !lab::fits_lab_packet(frame.jpeg.len(), tx.lab_max_packet) {
                     self.stats.frames_skipped += 1;
                     if !self.reported_lab_size {
                         self.reported_lab_size = true;
@@ -401,8 +415,7 @@ impl Session {
                     }
                     return;
                 }
-                // The lab client wants frame numbers from 1 that only grow (1 = restart).
-                let seq = lab_seq(self.k);
+                let seq = self.next_seq();
                 let header =
                     InlineHeader::new(&self.rtp_header(false, seq, ts)).unwrap_or_default();
                 self.stats.packets += 1;
@@ -471,7 +484,7 @@ impl Session {
 
     /// Send SR + SDES (+ BYE).
     pub(crate) fn send_rtcp(&mut self, now: Instant, bye: bool, tx: &mut Tx<'_>) {
-        if self.is_lab() {
+        if !self.dialect().has_rtcp() {
             return;
         }
         let info = self.sender_info(Some(now), tx.wallclock);
@@ -503,12 +516,6 @@ impl Session {
         };
         tx.out.push_back(Emit::Output(Output::Transmit(transmit)));
     }
-}
-
-/// The course-lab client's frame number for media-clock frame `k`: 1, 2, ... (never 0, which
-/// it would take for a restart after a wrap).
-fn lab_seq(k: u64) -> u16 {
-    (k % 65_535) as u16 + 1
 }
 
 /// The 12-byte RTP header (V=2, no padding, CSRC or extension, PT 26) of one packet, written

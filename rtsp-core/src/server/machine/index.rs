@@ -4,8 +4,6 @@
 use super::Server;
 use crate::io::ConnId;
 use crate::server::session::{Delivery, Session};
-#[cfg(any(test, fuzzing))]
-use core::net::SocketAddr;
 use std::collections::HashMap;
 
 impl Server {
@@ -36,7 +34,8 @@ impl Server {
     }
 
     /// Enters a session into the indexes that depend on its connections and delivery
-    /// ([`Conn::sessions`], `by_rtcp`); call [`Server::unlink`] before changing those.
+    /// ([`Conn::sessions`](super::conn::Conn::sessions), `by_rtcp`); call
+    /// [`Server::unlink`] before changing those.
     pub(super) fn link(&mut self, key: u64) {
         let Some(s) = self.sessions.get(&key) else {
             return;
@@ -123,38 +122,13 @@ impl Server {
                 assert!(self.conns.contains_key(&conn), "{} names {conn:?}", s.id);
             }
         }
-        let mut by_rtcp: Vec<(SocketAddr, u64)> = self
-            .sessions
-            .values()
-            .filter_map(|s| match s.delivery {
-                Delivery::Udp { rtcp, .. } => Some((rtcp, s.key)),
-                _ => None,
-            })
-            .collect();
-        let mut have: Vec<(SocketAddr, u64)> = self
-            .by_rtcp
-            .iter()
-            .flat_map(|(a, ks)| {
-                assert!(!ks.is_empty());
-                ks.iter().map(move |&k| (*a, k))
-            })
-            .collect();
-        by_rtcp.sort_unstable();
-        have.sort_unstable();
-        assert_eq!(have, by_rtcp, "by_rtcp");
-        let mut by_ssrc: Vec<(u32, u64)> =
-            self.sessions.values().map(|s| (s.ssrc, s.key)).collect();
-        let mut have: Vec<(u32, u64)> = self
-            .by_ssrc
-            .iter()
-            .flat_map(|(a, ks)| {
-                assert!(!ks.is_empty());
-                ks.iter().map(move |&k| (*a, k))
-            })
-            .collect();
-        by_ssrc.sort_unstable();
-        have.sort_unstable();
-        assert_eq!(have, by_ssrc, "by_ssrc");
+        let by_rtcp = self.sessions.values().filter_map(|s| match s.delivery {
+            Delivery::Udp { rtcp, .. } => Some((rtcp, s.key)),
+            _ => None,
+        });
+        assert_index(&self.by_rtcp, by_rtcp, "by_rtcp");
+        let by_ssrc = self.sessions.values().map(|s| (s.ssrc, s.key));
+        assert_index(&self.by_ssrc, by_ssrc, "by_ssrc");
     }
 
     /// The keys of the sessions tied to `conn`, sorted (tests only).
@@ -196,6 +170,26 @@ pub(super) fn session_conns(s: &Session) -> impl Iterator<Item = ConnId> {
     let control = s.control;
     let dies_with = s.conn().filter(|&c| Some(c) != control);
     control.into_iter().chain(dies_with)
+}
+
+/// Checks an index (no empty lists) against the `(entry, key)` pairs a full scan finds.
+#[cfg(any(test, fuzzing))]
+fn assert_index<K: Copy + Ord + std::fmt::Debug>(
+    index: &HashMap<K, Vec<u64>>,
+    scan: impl Iterator<Item = (K, u64)>,
+    name: &str,
+) {
+    let mut want: Vec<(K, u64)> = scan.collect();
+    let mut have: Vec<(K, u64)> = index
+        .iter()
+        .flat_map(|(a, ks)| {
+            assert!(!ks.is_empty(), "{name}: an empty list");
+            ks.iter().map(move |&k| (*a, k))
+        })
+        .collect();
+    want.sort_unstable();
+    have.sort_unstable();
+    assert_eq!(have, want, "{name}");
 }
 
 /// Removes `key` from the list under `at`, and the list if it is empty then.

@@ -1,0 +1,217 @@
+//! Control connections: accept (with the connection limits), the decode loop, protocol
+//! errors, and the close that ends the sessions tied to a connection.
+
+use super::request::Reply;
+use super::Server;
+use crate::io::{ConnId, Output};
+use crate::message::{Decoded, Decoder, Dialect, Message, ParseError, StatusCode, TooLargeKind};
+use crate::server::lab;
+use crate::server::{CloseReason, Limit, ServerEvent};
+use bytes::BytesMut;
+use core::net::SocketAddr;
+use std::time::Instant;
+
+/// One control connection.
+#[derive(Debug)]
+pub(super) struct Conn {
+    pub(super) peer: SocketAddr,
+    /// Decodes the buffered bytes; knows the dialect the peer speaks and the `CSeq` of an
+    /// incomplete request.
+    pub(super) decoder: Decoder,
+    pub(super) buf: BytesMut,
+    /// When to take an unterminated lab request as complete.
+    pub(super) flush_at: Option<Instant>,
+    /// When the first byte of the incomplete item at the front of `buf` arrived.
+    pub(super) partial_since: Option<Instant>,
+    /// When the connection was accepted or last completed a request.
+    pub(super) last_request: Instant,
+    /// Due time of this connection's live entry in the timer heap.
+    pub(super) timer_at: Option<Instant>,
+    /// Keys of the sessions tied to it: those it controls ([`Session::control`]) and those
+    /// that die with it ([`Session::conn`]: interleaved on it, or course-lab). Kept in step
+    /// by [`Server::link`] and [`Server::unlink`], so that bytes, interleaved RTCP, a close
+    /// or a SETUP on a connection touch only its own sessions, never all of them.
+    ///
+    /// [`Session::control`]: crate::server::session::Session::control
+    /// [`Session::conn`]: crate::server::session::Session::conn
+    pub(super) sessions: Vec<u64>,
+}
+
+impl Conn {
+    /// The dialect the peer speaks (as its decoder found it).
+    pub(super) fn dialect(&self) -> Dialect {
+        self.decoder.dialect()
+    }
+}
+
+impl Server {
+    pub(super) fn on_connected(&mut self, conn: ConnId, peer: SocketAddr) {
+        if self.shut_down {
+            self.out.push_back(Output::Close(conn).into());
+            return;
+        }
+        if self.conns.contains_key(&conn) {
+            // A reused id: the old connection is gone.
+            self.drop_conn(conn, false);
+        }
+        let limit = if self.conns.len() >= self.config.max_connections {
+            Some(Limit::Connections)
+        } else if self.per_ip.get(&peer.ip()).copied().unwrap_or(0)
+            >= self.config.max_connections_per_ip
+        {
+            Some(Limit::ConnectionsPerIp)
+        } else {
+            None
+        };
+        if let Some(limit) = limit {
+            self.out.push_back(Output::Close(conn).into());
+            self.event(ServerEvent::LimitExceeded { peer, limit });
+            return;
+        }
+        self.conns.insert(
+            conn,
+            Conn {
+                peer,
+                decoder: lab::connection_decoder(self.config.limits),
+                buf: BytesMut::new(),
+                flush_at: None,
+                partial_since: None,
+                last_request: self.now,
+                timer_at: None,
+                sessions: Vec::new(),
+            },
+        );
+        *self.per_ip.entry(peer.ip()).or_default() += 1;
+        self.schedule_conn(conn);
+        self.event(ServerEvent::Connected { conn, peer });
+    }
+
+    /// Forget a connection and end its interleaved sessions; `close`: also tell the runtime.
+    pub(super) fn drop_conn(&mut self, conn: ConnId, close: bool) {
+        let Some(c) = self.conns.remove(&conn) else {
+            return;
+        };
+        if let Some(n) = self.per_ip.get_mut(&c.peer.ip()) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_ip.remove(&c.peer.ip());
+            }
+        }
+        // Only its own sessions: those that die with it end (in id order), the others (UDP
+        // sessions it set up) forget it.
+        let mut ending = Vec::new();
+        for &key in &c.sessions {
+            if let Some(s) = self.sessions.get_mut(&key) {
+                if s.conn() == Some(conn) {
+                    ending.push(key);
+                } else if s.control == Some(conn) {
+                    s.control = None;
+                }
+            }
+        }
+        self.sort_by_id(&mut ending);
+        for key in ending {
+            self.close_session(key, CloseReason::ConnectionClosed, false);
+        }
+        if close {
+            self.out.push_back(Output::Close(conn).into());
+        }
+        self.event(ServerEvent::Disconnected { conn, peer: c.peer });
+    }
+
+    pub(super) fn on_stream(&mut self, conn: ConnId, data: &[u8]) {
+        let now = self.now;
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.buf.extend_from_slice(data);
+        // Bytes on the connection keep its interleaved sessions alive.
+        for key in &c.sessions {
+            if let Some(s) = self.sessions.get_mut(key) {
+                if s.conn() == Some(conn) {
+                    s.last_seen = now;
+                }
+            }
+        }
+        self.decode(conn, false);
+    }
+
+    /// Decode and answer everything complete in the connection's buffer (`flush`: take an
+    /// unterminated lab request as complete first), then arm the lab flush timer.
+    pub(super) fn decode(&mut self, conn: ConnId, mut flush: bool) {
+        loop {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            let result = if flush {
+                c.decoder.flush(&mut c.buf)
+            } else {
+                c.decoder.decode(&mut c.buf)
+            };
+            match result {
+                Ok(None) if flush => flush = false,
+                Ok(None) => break,
+                Ok(Some(Decoded::Message(Message::Request(req)))) => {
+                    c.last_request = self.now;
+                    c.partial_since = None;
+                    self.on_request(conn, req)
+                }
+                Ok(Some(Decoded::Message(Message::Response(_)))) => {}
+                Ok(Some(Decoded::Interleaved { channel, payload })) => {
+                    c.partial_since = None;
+                    if payload.len() > self.config.max_interleaved {
+                        let peer = c.peer;
+                        self.event(ServerEvent::LimitExceeded {
+                            peer,
+                            limit: Limit::InterleavedFrame,
+                        });
+                        self.drop_conn(conn, true);
+                        return;
+                    }
+                    self.on_interleaved(conn, channel, &payload)
+                }
+                Err(e) => {
+                    self.on_parse_error(conn, e);
+                    return;
+                }
+            }
+        }
+        let delay = self.config.lab_flush_delay;
+        let now = self.now;
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.flush_at = c.dialect().flush_at(&c.buf, now, delay);
+            if c.buf.is_empty() {
+                c.partial_since = None;
+            } else if c.partial_since.is_none() {
+                c.partial_since = Some(now);
+            }
+        }
+        self.schedule_conn(conn);
+    }
+
+    /// The control stream cannot be decoded: answer the broken request (with its `CSeq` if
+    /// it can be read) and close the connection.
+    fn on_parse_error(&mut self, conn: ConnId, error: ParseError) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        let peer = c.peer;
+        let cseq = c.decoder.pending_cseq();
+        // Not RTSP at all (`ParseError::Version` is e.g. HTTP) or not parseable: 400. A request
+        // in another RTSP version parses and gets 505 from `dispatch`.
+        let status = match error {
+            ParseError::TooLarge {
+                what: TooLargeKind::Body,
+                ..
+            } => StatusCode::REQUEST_ENTITY_TOO_LARGE,
+            ParseError::TooLarge {
+                what: TooLargeKind::StartLine,
+                ..
+            } => StatusCode::REQUEST_URI_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        self.send_reply(conn, cseq, Reply::new(status));
+        self.event(ServerEvent::ProtocolError { conn, peer, error });
+        self.drop_conn(conn, true);
+    }
+}

@@ -1,0 +1,92 @@
+//! SETUP: a new session, or new transport for one that is not playing.
+
+use super::{stream_target, Handled};
+use crate::message::{HeaderName, StatusCode, Transport};
+use crate::server::machine::request::{Reply, RequestContext};
+use crate::server::machine::Server;
+use crate::server::session::Session;
+use crate::server::ServerEvent;
+
+impl Server {
+    pub(super) fn setup(&mut self, ctx: RequestContext<'_>) -> Handled {
+        let (req, conn, peer, named) = (ctx.req, ctx.conn, ctx.peer, ctx.session);
+        let (name, bare) = stream_target(ctx.into_target()?)?;
+        let existing = match self.named_session(named)? {
+            Some(s) if s.stream != name => {
+                return Err(StatusCode::AGGREGATE_OPERATION_NOT_ALLOWED.into())
+            }
+            Some(s) if s.is_playing() => {
+                return Err(StatusCode::METHOD_NOT_VALID_IN_THIS_STATE.into())
+            }
+            Some(s) => Some(s.key),
+            None => None,
+        };
+        if existing.is_none() && self.sessions.len() >= self.config.max_sessions {
+            return Err(StatusCode::NOT_ENOUGH_BANDWIDTH.into());
+        }
+        let specs: Vec<Transport> = req
+            .headers
+            .get_all(&HeaderName::TRANSPORT)
+            .filter_map(|v| Transport::parse_list(v).ok())
+            .flatten()
+            .collect();
+        let (delivery, mut transport) = self
+            .choose_transport(conn, peer, bare, &specs)
+            .ok_or(StatusCode::UNSUPPORTED_TRANSPORT)?;
+        let key = match existing {
+            Some(key) => {
+                // Its connections and delivery change: re-index.
+                self.unlink(key);
+                if let Some(s) = self.sessions.get_mut(&key) {
+                    s.delivery = delivery;
+                    s.control = Some(conn);
+                    s.peer = peer;
+                    s.track_url = req.uri.clone();
+                }
+                self.link(key);
+                key
+            }
+            None => {
+                let media = self.lookup(&name)?;
+                let id = self.new_session_id();
+                let mut session = Session::new(
+                    id.clone(),
+                    peer,
+                    name,
+                    media,
+                    req.uri.clone(),
+                    delivery,
+                    self.config.loop_media,
+                    &mut self.rng,
+                    self.now,
+                );
+                session.control = Some(conn);
+                let key = self.insert_session(session);
+                self.schedule_session(key);
+                self.event(ServerEvent::SessionCreated { session: id, peer });
+                key
+            }
+        };
+        let s = self
+            .sessions
+            .get(&key)
+            .ok_or(StatusCode::INTERNAL_SERVER_ERROR)?;
+        if s.dialect().names_ssrc() {
+            transport.ssrc = Some(s.ssrc);
+        }
+        let mut reply =
+            Reply::new(StatusCode::OK).header(HeaderName::TRANSPORT, transport.to_string());
+        reply.session = Some(self.session_header(s));
+        Ok(reply)
+    }
+
+    /// A fresh random session id (16 digits).
+    fn new_session_id(&mut self) -> String {
+        loop {
+            let id = (1_000_000_000_000_000 + self.rng.below(9_000_000_000_000_000)).to_string();
+            if !self.ids.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! The playback policy.
+
+use super::*;

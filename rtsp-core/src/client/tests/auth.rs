@@ -12,8 +12,7 @@ fn authorization(req: &str) -> Option<String> {
 #[test]
 fn digest_auth_from_url_credentials_retries_once_and_signs_later_requests() {
     use crate::auth::{verify_digest, Algorithm, Authorization, Challenge, Credentials};
-    let mut h = Harness::url("rtsp://admin:se%3Acret@127.0.0.1:8554/test");
-    h.connect();
+    let mut h = Harness::connected("rtsp://admin:se%3Acret@127.0.0.1:8554/test");
     h.c.describe().unwrap();
     let first = h.one_sent();
     assert!(first.starts_with("DESCRIBE rtsp://127.0.0.1:8554/test RTSP/1.0"));
@@ -33,7 +32,7 @@ fn digest_auth_from_url_credentials_retries_once_and_signs_later_requests() {
     let creds = Credentials::new("admin", "se:cret");
     let auth = Authorization::parse(&authorization(&retry).unwrap()).unwrap();
     assert!(verify_digest(&auth, &challenge, "DESCRIBE", &creds));
-    h.recv(describe_reply(2, "rtsp://127.0.0.1:8554/test/", GST_SDP, "CSeq").as_bytes());
+    h.recv(gst_describe_reply(2).as_bytes());
     assert!(matches!(&h.outcomes()[..], [ClientEvent::Described { .. }]));
     // Later requests carry fresh answers (method, URI and nonce count change).
     h.c.setup(TransportChoice::Tcp).unwrap();
@@ -63,10 +62,7 @@ fn digest_auth_from_url_credentials_retries_once_and_signs_later_requests() {
 
 #[test]
 fn basic_auth_and_no_credentials() {
-    let mut h = Harness::url("rtsp://Aladdin:open%20sesame@127.0.0.1:8554/test");
-    h.connect();
-    h.c.describe().unwrap();
-    h.sent();
+    let mut h = Harness::describing("rtsp://Aladdin:open%20sesame@127.0.0.1:8554/test");
     h.reply("RTSP/1.0 401 Unauthorized\nCSeq: 1\nWWW-Authenticate: Basic realm=\"x\"\n\n");
     let retry = h.one_sent();
     assert_eq!(
@@ -74,10 +70,7 @@ fn basic_auth_and_no_credentials() {
         Some("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")
     );
     // Without credentials a 401 is simply a failure.
-    let mut h = Harness::url("rtsp://127.0.0.1:8554/test");
-    h.connect();
-    h.c.describe().unwrap();
-    h.sent();
+    let mut h = Harness::describing("rtsp://127.0.0.1:8554/test");
     h.reply("RTSP/1.0 401 Unauthorized\nCSeq: 1\nWWW-Authenticate: Basic realm=\"x\"\n\n");
     assert!(matches!(
         &h.outcomes()[..],
@@ -91,10 +84,7 @@ fn basic_auth_and_no_credentials() {
 
 #[test]
 fn redirect_is_reported_with_the_resolved_location() {
-    let mut h = Harness::url("rtsp://127.0.0.1:8554/old");
-    h.connect();
-    h.c.describe().unwrap();
-    h.sent();
+    let mut h = Harness::describing("rtsp://127.0.0.1:8554/old");
     h.reply("RTSP/1.0 302 Found\nCSeq: 1\nLocation: rtsp://10.0.0.2:9554/new\n\n");
     match &h.outcomes()[..] {
         [ClientEvent::Redirected {
@@ -108,20 +98,14 @@ fn redirect_is_reported_with_the_resolved_location() {
         other => panic!("{other:?}"),
     }
     // A relative Location resolves against the request-URI; 301 too.
-    let mut h = Harness::url("rtsp://127.0.0.1:8554/old");
-    h.connect();
-    h.c.describe().unwrap();
-    h.sent();
+    let mut h = Harness::describing("rtsp://127.0.0.1:8554/old");
     h.reply("RTSP/1.0 301 Moved Permanently\nCSeq: 1\nLocation: /moved/here\n\n");
     assert!(matches!(
         &h.outcomes()[..],
         [ClientEvent::Redirected { location, .. }] if location == "rtsp://127.0.0.1:8554/moved/here"
     ));
     // A 3xx without Location is a failure.
-    let mut h = Harness::url("rtsp://127.0.0.1:8554/old");
-    h.connect();
-    h.c.describe().unwrap();
-    h.sent();
+    let mut h = Harness::describing("rtsp://127.0.0.1:8554/old");
     h.reply("RTSP/1.0 302 Found\nCSeq: 1\n\n");
     assert!(matches!(
         &h.outcomes()[..],

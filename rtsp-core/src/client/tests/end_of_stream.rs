@@ -202,10 +202,7 @@ fn teardown_or_close_during_the_grace_cancels_the_end_of_stream() {
     // The connection lost during the grace.
     let mut h = gst_playing("");
     h.datagram(RTCP, &bye(GST_SSRC));
-    h.input(Input::StreamClosed {
-        now: h.now,
-        conn: CONN,
-    });
+    h.lose_connection();
     h.advance(grace * 2);
     assert_eq!(eos_count(&h.events()), 0);
 }
@@ -235,8 +232,7 @@ fn play_reply_during_the_grace_reports_the_end_first() {
 /// the BYE come before the end.
 #[test]
 fn rtcp_bye_on_the_interleaved_channel_is_end_of_stream() {
-    let mut h = Harness::url("rtsp://127.0.0.1:8554/test");
-    h.connect();
+    let mut h = Harness::connected("rtsp://127.0.0.1:8554/test");
     h.c.setup(TransportChoice::Tcp).unwrap();
     h.sent();
     h.reply("RTSP/1.0 200 OK\nCSeq: 1\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1;ssrc=4E2C7C52\nSession: abc\n\n");

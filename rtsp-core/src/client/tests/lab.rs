@@ -128,10 +128,7 @@ fn lab_reply_with_extra_lines_and_terminated_replies() {
     h.c.pause().unwrap();
     h.sent();
     h.recv(b"RTSP/1.0 200 OK\nCSeq: 3\nSession: 42");
-    h.input(Input::StreamClosed {
-        now: h.now,
-        conn: CONN,
-    });
+    h.lose_connection();
     let ev = h.outcomes();
     assert!(
         matches!(

@@ -12,7 +12,7 @@ fn gst_udp_full_session() {
     for f in 0..3u8 {
         let s = scan(f, 3000);
         for pkt in jpeg_packets(seq, 2040804391 + 3000 * u32::from(f), GST_SSRC, &s) {
-            h.datagram("0.0.0.0:45578", &pkt);
+            h.datagram(RTP, &pkt);
             seq = seq.wrapping_add(1);
         }
         h.advance(Duration::from_millis(33));
@@ -71,7 +71,7 @@ fn gst_udp_full_session() {
 fn rtcp_receiver_reports_over_udp_with_lsr() {
     let mut h = gst_playing("");
     for pkt in jpeg_packets(25069, 1000, GST_SSRC, &scan(1, 2000)) {
-        h.datagram("0.0.0.0:45578", &pkt);
+        h.datagram(RTP, &pkt);
     }
     // An SR from the source on the RTCP socket.
     let sr = SenderReport {
@@ -84,7 +84,7 @@ fn rtcp_receiver_reports_over_udp_with_lsr() {
     };
     let mut buf = Vec::new();
     RtcpPacket::SenderReport(sr).write(&mut buf);
-    h.datagram("0.0.0.0:45579", &buf);
+    h.datagram(RTCP, &buf);
     assert_eq!(h.c.stats().sender_reports, 1);
     h.udp.clear();
     // The first report comes within 1.5 × 5 s.
@@ -122,7 +122,7 @@ fn loss_drops_partial_frame_and_counts() {
         assert_eq!(pkts.len(), 3);
         for (i, pkt) in pkts.iter().enumerate() {
             if !(f == 1 && i == 1) {
-                h.datagram("0.0.0.0:45578", pkt);
+                h.datagram(RTP, pkt);
             }
         }
         seq += 3;
@@ -140,7 +140,7 @@ fn loss_drops_partial_frame_and_counts() {
     );
     // The late packet arrives after all: ignored, no corrupt frame.
     let late = jpeg_packets(103, 9000, GST_SSRC, &scan(1, 3000));
-    h.datagram("0.0.0.0:45578", &late[1]);
+    h.datagram(RTP, &late[1]);
     assert!(h.frames().is_empty());
 }
 
@@ -151,7 +151,7 @@ fn mild_reordering_and_duplicates_are_repaired() {
     assert_eq!(a.len(), 3);
     let b = jpeg_packets(503, 3000, GST_SSRC, &scan(8, 2000));
     for pkt in [&a[0], &a[2], &a[1], &a[1], &b[1], &b[0], &b[0]] {
-        h.datagram("0.0.0.0:45578", pkt);
+        h.datagram(RTP, pkt);
     }
     let frames = h.frames();
     assert_eq!(frames.len(), 2, "both frames complete without waiting");
@@ -170,7 +170,7 @@ fn rtp_info_seq_puts_an_overtaken_first_packet_back() {
     let a = jpeg_packets(25069, 0, GST_SSRC, &scan(1, 3000));
     let b = jpeg_packets(25072, 3000, GST_SSRC, &scan(2, 3000));
     for pkt in [&a[1], &a[0], &a[2], &b[0], &b[1], &b[2]] {
-        h.datagram("0.0.0.0:45578", pkt);
+        h.datagram(RTP, pkt);
     }
     let frames = h.frames();
     assert_eq!(frames.len(), 2);
@@ -203,7 +203,7 @@ fn rtp_info_seq_counts_a_lost_first_packet() {
     let a = jpeg_packets(25069, 0, GST_SSRC, &scan(1, 3000));
     let b = jpeg_packets(25072, 3000, GST_SSRC, &scan(2, 3000));
     for pkt in [&a[1], &a[2], &b[0], &b[1], &b[2]] {
-        h.datagram("0.0.0.0:45578", pkt);
+        h.datagram(RTP, pkt);
     }
     h.advance(Duration::from_millis(60));
     let frames = h.frames();
@@ -221,7 +221,7 @@ fn wrong_rtp_info_seq_falls_back_to_the_first_packet() {
         let mut h = gst_playing("");
         let a = jpeg_packets(first, 0, GST_SSRC, &scan(1, 3000));
         for pkt in &a {
-            h.datagram("0.0.0.0:45578", pkt);
+            h.datagram(RTP, pkt);
         }
         let frames = h.frames();
         assert_eq!(frames.len(), 1, "first={first}: not held");
@@ -235,7 +235,7 @@ fn wrong_rtp_info_seq_falls_back_to_the_first_packet() {
     // Within the slack the announcement is believed: the packets before count as lost.
     let mut h = gst_playing("");
     for pkt in &jpeg_packets(25069 + 100, 0, GST_SSRC, &scan(1, 3000)) {
-        h.datagram("0.0.0.0:45578", pkt);
+        h.datagram(RTP, pkt);
     }
     h.advance(Duration::from_millis(60));
     assert_eq!(h.frames().len(), 1);
@@ -267,10 +267,10 @@ fn rtp_info_entry_is_picked_by_track_url() {
 fn packets_from_other_ssrc_are_ignored() {
     let mut h = gst_playing("");
     for pkt in jpeg_packets(1, 0, 0xdead_beef, &scan(1, 1000)) {
-        h.datagram("0.0.0.0:45578", &pkt);
+        h.datagram(RTP, &pkt);
     }
     // Junk and RTP on an unknown local port.
-    h.datagram("0.0.0.0:45578", b"\x80\x00");
+    h.datagram(RTP, b"\x80\x00");
     for pkt in jpeg_packets(1, 0, GST_SSRC, &scan(1, 1000)) {
         h.datagram("0.0.0.0:9999", &pkt);
     }
@@ -278,7 +278,7 @@ fn packets_from_other_ssrc_are_ignored() {
     let st = h.c.stats();
     assert_eq!((st.packets, st.ignored), (0, 2));
     for pkt in jpeg_packets(1, 0, GST_SSRC, &scan(1, 1000)) {
-        h.datagram("0.0.0.0:45578", &pkt);
+        h.datagram(RTP, &pkt);
     }
     assert_eq!(h.frames().len(), 1);
 }

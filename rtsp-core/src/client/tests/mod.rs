@@ -68,8 +68,19 @@ impl Harness {
         h
     }
 
-    fn url(url: &str) -> Self {
-        Self::new(ClientConfig::new(url))
+    /// A client for `url` with its control connection up.
+    fn connected(url: &str) -> Self {
+        let mut h = Self::new(ClientConfig::new(url));
+        h.connect();
+        h
+    }
+
+    /// [`Harness::connected`] with DESCRIBE sent (as CSeq 1).
+    fn describing(url: &str) -> Self {
+        let mut h = Self::connected(url);
+        assert_eq!(h.c.describe(), Ok(1));
+        h.sent();
+        h
     }
 
     fn drain(&mut self) {
@@ -106,6 +117,14 @@ impl Harness {
             now: self.now,
             conn: CONN,
             peer: addr("127.0.0.1:8554"),
+        });
+    }
+
+    /// The server closed the control connection.
+    fn lose_connection(&mut self) {
+        self.input(Input::StreamClosed {
+            now: self.now,
+            conn: CONN,
         });
     }
 
@@ -243,6 +262,22 @@ fn describe_reply(cseq: u32, base: &str, sdp: &str, cseq_name: &str) -> String {
 
 const GST_SSRC: u32 = 0x4E2C_7C52;
 
+/// gst-rtsp-server's DESCRIBE reply to CSeq `cseq`.
+fn gst_describe_reply(cseq: u32) -> String {
+    describe_reply(cseq, "rtsp://127.0.0.1:8554/test/", GST_SDP, "CSeq")
+}
+
+/// gst-rtsp-server's reply to SETUP over UDP (CSeq `cseq`), its `Session` header ending in
+/// `session_suffix` (e.g. `;timeout=30`).
+fn gst_setup_reply(cseq: u32, session_suffix: &str) -> String {
+    format!("RTSP/1.0 200 OK\nCSeq: {cseq}\nTransport: RTP/AVP;unicast;client_port=45578-45579;server_port=60682-60683;ssrc=4E2C7C52;mode=\"PLAY\"\nServer: GStreamer RTSP server\nSession: _tM3Rk5yk5mNuuDx{session_suffix}\nDate: Wed, 25 Nov 2026 14:08:12 GMT\n\n")
+}
+
+/// gst-rtsp-server's PLAY reply (CSeq `cseq`): the first packet is 25069.
+fn gst_play_reply(cseq: u32) -> String {
+    format!("RTSP/1.0 200 OK\nCSeq: {cseq}\nRTP-Info: url=rtsp://127.0.0.1:8554/test/stream=0;seq=25069;rtptime=2040804391\nRange: npt=now-\nServer: GStreamer RTSP server\nSession: _tM3Rk5yk5mNuuDx\nDate: Wed, 25 Nov 2026 14:08:12 GMT\n\n")
+}
+
 /// OPTIONS, DESCRIBE, SETUP (UDP) and PLAY against gst-rtsp-server, as in exchange-gst-udp.txt.
 fn gst_playing(session_suffix: &str) -> Harness {
     gst_playing_with(
@@ -271,7 +306,7 @@ fn gst_playing_with(cfg: ClientConfig, session_suffix: &str) -> Harness {
     let d = h.one_sent();
     assert!(d.starts_with("DESCRIBE rtsp://127.0.0.1:8554/test RTSP/1.0\r\nCSeq: 2\r\n"));
     assert!(d.contains("\r\nAccept: application/sdp\r\n"));
-    h.recv(describe_reply(2, "rtsp://127.0.0.1:8554/test/", GST_SDP, "CSeq").as_bytes());
+    h.recv(gst_describe_reply(2).as_bytes());
     let ev = h.outcomes();
     match &ev[..] {
         [ClientEvent::Described {
@@ -293,7 +328,7 @@ fn gst_playing_with(cfg: ClientConfig, session_suffix: &str) -> Harness {
     assert!(s.starts_with("SETUP rtsp://127.0.0.1:8554/test/stream=0 RTSP/1.0\r\nCSeq: 3\r\n"));
     assert!(s.contains("\r\nTransport: RTP/AVP;unicast;client_port=45578-45579\r\n"));
     assert!(!s.contains("Session"));
-    h.reply(&format!("RTSP/1.0 200 OK\nCSeq: 3\nTransport: RTP/AVP;unicast;client_port=45578-45579;server_port=60682-60683;ssrc=4E2C7C52;mode=\"PLAY\"\nServer: GStreamer RTSP server\nSession: _tM3Rk5yk5mNuuDx{session_suffix}\nDate: Wed, 25 Nov 2026 14:08:12 GMT\n\n"));
+    h.reply(&gst_setup_reply(3, session_suffix));
     match &h.outcomes()[..] {
         [ClientEvent::SetupDone {
             cseq: 3,
@@ -318,7 +353,7 @@ fn gst_playing_with(cfg: ClientConfig, session_suffix: &str) -> Harness {
     let p = h.one_sent();
     assert!(p.starts_with("PLAY rtsp://127.0.0.1:8554/test/ RTSP/1.0\r\nCSeq: 4\r\n"));
     assert!(p.contains("\r\nSession: _tM3Rk5yk5mNuuDx\r\n"));
-    h.reply("RTSP/1.0 200 OK\nCSeq: 4\nRTP-Info: url=rtsp://127.0.0.1:8554/test/stream=0;seq=25069;rtptime=2040804391\nRange: npt=now-\nServer: GStreamer RTSP server\nSession: _tM3Rk5yk5mNuuDx\nDate: Wed, 25 Nov 2026 14:08:12 GMT\n\n");
+    h.reply(&gst_play_reply(4));
     match &h.outcomes()[..] {
         [ClientEvent::Playing {
             cseq: 4, rtp_info, ..

@@ -5,8 +5,7 @@ use super::*;
 
 #[test]
 fn api_errors_send_nothing() {
-    let mut h = Harness::url("rtsp://127.0.0.1:8554/test");
-    h.connect();
+    let mut h = Harness::connected("rtsp://127.0.0.1:8554/test");
     assert_eq!(
         h.c.play(None),
         Err(ApiError::InvalidState {
@@ -53,8 +52,7 @@ fn bad_urls_are_rejected() {
 
 #[test]
 fn garbage_on_the_control_stream_is_fatal() {
-    let mut h = Harness::url("rtsp://127.0.0.1:8554/test");
-    h.connect();
+    let mut h = Harness::connected("rtsp://127.0.0.1:8554/test");
     h.c.options().unwrap();
     h.recv(b"\x00\x01\x02 garbage\r\n\r\n");
     let ev = h.events();
@@ -74,13 +72,9 @@ fn garbage_on_the_control_stream_is_fatal() {
 
 #[test]
 fn connection_loss_closes() {
-    let mut h = Harness::url("rtsp://127.0.0.1:8554/test");
-    h.connect();
+    let mut h = Harness::connected("rtsp://127.0.0.1:8554/test");
     h.c.describe().unwrap();
-    h.input(Input::StreamClosed {
-        now: h.now,
-        conn: CONN,
-    });
+    h.lose_connection();
     let ev = h.events();
     assert!(matches!(
         &ev[..],
@@ -96,10 +90,7 @@ fn connection_loss_closes() {
 #[test]
 fn connection_loss_with_a_session_and_nothing_outstanding_is_an_error() {
     let mut h = gst_playing("");
-    h.input(Input::StreamClosed {
-        now: h.now,
-        conn: CONN,
-    });
+    h.lose_connection();
     let ev = h.outcomes();
     assert!(
         matches!(
@@ -118,17 +109,13 @@ fn connection_loss_with_a_session_and_nothing_outstanding_is_an_error() {
     h.sent();
     h.reply("RTSP/1.0 200 OK\nCSeq: 5\nSession: _tM3Rk5yk5mNuuDx\n\n");
     assert!(matches!(&h.outcomes()[..], [ClientEvent::TornDown]));
-    h.input(Input::StreamClosed {
-        now: h.now,
-        conn: CONN,
-    });
+    h.lose_connection();
     assert!(matches!(&h.outcomes()[..], [ClientEvent::Closed]));
 }
 
 #[test]
 fn server_requests_get_501() {
-    let mut h = Harness::url("rtsp://127.0.0.1:8554/test");
-    h.connect();
+    let mut h = Harness::connected("rtsp://127.0.0.1:8554/test");
     h.reply("OPTIONS * RTSP/1.0\nCSeq: 9\n\n");
     let r = h.one_sent();
     assert!(r.starts_with("RTSP/1.0 501 "), "{r}");
@@ -161,8 +148,7 @@ fn trace_reports_the_exchange_when_enabled() {
     assert!(!traces[1].0 && traces[1].1.starts_with("RTSP/1.0 200 OK"));
     assert!(traces[1].1.contains("GET_PARAMETER"));
     // Off by default.
-    let mut h = Harness::url("rtsp://127.0.0.1:8554/test");
-    h.connect();
+    let mut h = Harness::connected("rtsp://127.0.0.1:8554/test");
     h.c.options().unwrap();
     h.reply(GST_OPTIONS_REPLY);
     assert!(!h

@@ -82,7 +82,7 @@ fn random_input_never_panics() {
                         let mut f = Vec::new();
                         write_interleaved(0, p, &mut f);
                         h.recv(&f);
-                        h.datagram("0.0.0.0:45578", p);
+                        h.datagram(RTP, p);
                     }
                 }
             }
@@ -110,9 +110,9 @@ fn client_is_send_and_absurd_durations_do_not_panic() {
     h.reply("RTSP/1.0 200 OK\nCSeq: 1\nSession: x;timeout=4294967295\nTransport: RTP/AVP;unicast;server_port=1-2\n\n");
     assert!(matches!(&h.outcomes()[..], [ClientEvent::SetupDone { .. }]));
     for pkt in jpeg_packets(1, 0, 5, &scan(1, 3000)).iter().rev() {
-        h.datagram("0.0.0.0:45578", pkt);
+        h.datagram(RTP, pkt);
     }
-    h.datagram("0.0.0.0:45579", &bye(5));
+    h.datagram(RTCP, &bye(5));
     h.advance(Duration::from_secs(3600));
     assert_eq!(h.c.state(), ClientState::Ready);
 }

@@ -6,10 +6,7 @@ use super::*;
 /// ssrc in Transport, odd Date; no OPTIONS done, so the keepalive is OPTIONS.
 #[test]
 fn live555_quirks() {
-    let mut h = Harness::url("rtsp://127.0.0.1:8554/proxyStream");
-    h.connect();
-    h.c.describe().unwrap();
-    h.sent();
+    let mut h = Harness::describing("rtsp://127.0.0.1:8554/proxyStream");
     let sdp = "v=0\no=- 1764079467 1 IN IP4 127.0.0.1\ns=Session streamed by LIVE555\nt=0 0\na=control:*\na=range:npt=0-\nm=video 0 RTP/AVP 26\nc=IN IP4 0.0.0.0\nb=AS:50\na=control:track1\n";
     let body = crlf(sdp);
     h.recv(format!("RTSP/1.0 200 OK\r\nCSeq: 1\r\nDate: Wed, Nov 25 2026 14:04:27 GMT\r\nContent-Base: rtsp://127.0.0.1:8554/proxyStream/\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}", body.len()).as_bytes());
@@ -34,10 +31,10 @@ fn live555_quirks() {
     assert!(matches!(&h.outcomes()[..], [ClientEvent::Playing { .. }]));
     // No ssrc announced: lock to the first packet's.
     for pkt in jpeg_packets(11, 22, 0x1234, &scan(3, 500)) {
-        h.datagram("0.0.0.0:45578", &pkt);
+        h.datagram(RTP, &pkt);
     }
     for pkt in jpeg_packets(12, 22, 0x9999, &scan(3, 500)) {
-        h.datagram("0.0.0.0:45578", &pkt);
+        h.datagram(RTP, &pkt);
     }
     assert_eq!(h.frames().len(), 1);
     assert_eq!(h.c.stats().ssrc, Some(0x1234));
@@ -64,8 +61,7 @@ fn live555_quirks() {
 /// URL, `Session: ...;timeout=60` on every reply, Transport keeps `RTP/AVP/UDP`.
 #[test]
 fn vlc_quirks() {
-    let mut h = Harness::url("rtsp://127.0.0.1:8554/x");
-    h.connect();
+    let mut h = Harness::connected("rtsp://127.0.0.1:8554/x");
     h.c.options().unwrap();
     h.sent();
     h.reply("RTSP/1.0 200 OK\nServer: VLC/3.0.24\nContent-Length: 0\nPublic: DESCRIBE,SETUP,TEARDOWN,PLAY,PAUSE,GET_PARAMETER\nCache-Control: no-cache\nCseq: 1\n\n");
@@ -119,8 +115,7 @@ fn vlc_quirks() {
 
 #[test]
 fn tcp_interleaved_with_split_frames_and_rtcp_on_channel_1() {
-    let mut h = Harness::url("rtsp://127.0.0.1:8554/test");
-    h.connect();
+    let mut h = Harness::connected("rtsp://127.0.0.1:8554/test");
     h.c.setup(TransportChoice::Tcp).unwrap();
     let s = h.one_sent();
     // No DESCRIBE: SETUP goes to the URL itself.
@@ -193,10 +188,7 @@ fn invalid_content_base_and_controls_fall_back_to_valid_urls() {
     };
     let sdp = "v=0\no=- 1 1 IN IP4 1.2.3.4\ns=x\nt=0 0\na=control:*\nm=video 0 RTP/AVP 26\na=control:track1\n";
     let setup_uri = |headers: &str, sdp: &str| {
-        let mut h = Harness::url("rtsp://127.0.0.1:8554/test");
-        h.connect();
-        h.c.describe().unwrap();
-        h.sent();
+        let mut h = Harness::describing("rtsp://127.0.0.1:8554/test");
         let body = crlf(sdp);
         h.recv(
             format!(

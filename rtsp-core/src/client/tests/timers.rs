@@ -9,7 +9,7 @@ use crate::client::timers::keepalive_interval;
 fn silent_server_is_given_up() {
     let mut h = gst_playing(";timeout=30");
     for pkt in &jpeg_packets(25069, 0, GST_SSRC, &scan(1, 3000)) {
-        h.datagram("0.0.0.0:45578", pkt);
+        h.datagram(RTP, pkt);
     }
     let start = h.now;
     // Keepalives at 15 s and 30 s (request timeout 10 s), never answered.
@@ -54,7 +54,7 @@ fn silence_needs_both_unanswered_keepalives_and_no_media() {
     let mut seq = 25069u16;
     for i in 0..200u32 {
         for pkt in &jpeg_packets(seq, 3000 * i, GST_SSRC, &scan(1, 3000)) {
-            h.datagram("0.0.0.0:45578", pkt);
+            h.datagram(RTP, pkt);
             seq = seq.wrapping_add(1);
         }
         h.advance(Duration::from_millis(500));
@@ -143,8 +143,7 @@ fn keepalive_interval_rule() {
 
 #[test]
 fn request_timeout_reports_error() {
-    let mut h = Harness::url("rtsp://127.0.0.1:8554/test");
-    h.connect();
+    let mut h = Harness::connected("rtsp://127.0.0.1:8554/test");
     h.advance(Duration::from_secs(100)); // idle for a long time: no timers
     assert_eq!(h.c.describe(), Ok(1));
     h.sent();
@@ -159,7 +158,7 @@ fn request_timeout_reports_error() {
         other => panic!("{other:?}"),
     }
     // A late reply is ignored; the client can go on.
-    h.recv(describe_reply(1, "rtsp://127.0.0.1:8554/test/", GST_SDP, "CSeq").as_bytes());
+    h.recv(gst_describe_reply(1).as_bytes());
     assert!(h.events().is_empty());
     assert_eq!(h.c.describe(), Ok(2));
 }

@@ -32,6 +32,12 @@ fn outline(sim: &Sim, c: usize) -> Vec<String> {
         .collect()
 }
 
+/// When client `c` first reported an event matching `f`.
+fn first(sim: &Sim, c: usize, f: impl Fn(&ClientEvent) -> bool) -> Duration {
+    let found = sim.client(c).events.iter().find(|(_, e)| f(e));
+    found.expect("the event was reported").0
+}
+
 /// Frame indices (of the source) received by client `c`.
 fn frame_indices(sim: &Sim, c: usize) -> Vec<usize> {
     sim.client(c)
@@ -178,27 +184,16 @@ fn no_rtp_over_udp_falls_back_to_tcp_after_the_wait() {
             "Playing"
         ]
     );
-    let fell_back_at = sim
-        .client(c)
-        .events
-        .iter()
-        .find_map(|(t, e)| match e {
+    let playing_at = first(&sim, c, |e| matches!(e, ClientEvent::Playing { .. }));
+    let fell_back_at = first(&sim, c, |e| {
+        matches!(
+            e,
             ClientEvent::TransportFallback {
-                reason: FallbackReason::NoUdpMedia { waited },
-            } => Some((*t, *waited)),
-            _ => None,
-        })
-        .expect("fallback");
-    let playing_at = sim
-        .client(c)
-        .events
-        .iter()
-        .find_map(|(t, e)| matches!(e, ClientEvent::Playing { .. }).then_some(*t))
-        .expect("playing");
-    assert_eq!(
-        fell_back_at,
-        (playing_at + Duration::from_secs(2), Duration::from_secs(2))
-    );
+                reason: FallbackReason::NoUdpMedia { waited }
+            } if *waited == Duration::from_secs(2)
+        )
+    });
+    assert_eq!(fell_back_at, playing_at + Duration::from_secs(2));
     let m = &sim.client(c).machine;
     assert_eq!(m.policy().transport, TransportChoice::Tcp);
     assert_eq!(m.state(), ClientState::Playing);

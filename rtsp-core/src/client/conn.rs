@@ -45,17 +45,13 @@ impl Client {
         let cap = limits.max_head + limits.max_body + 70_000;
         self.rx.extend_from_slice(data);
         loop {
-            match self.decoder.decode(&mut self.rx) {
-                Ok(Some(item)) => self.on_decoded(now, item),
-                Ok(None) => break,
-                Err(e) => {
-                    self.shut_down(Some(ClientError::Parse(e)), true);
-                    return;
-                }
+            let decoded = self.decoder.decode(&mut self.rx);
+            if !self.take_decoded(now, decoded) {
+                break;
             }
-            if self.closed() {
-                return;
-            }
+        }
+        if self.closed() {
+            return;
         }
         if self.rx.len() > cap {
             let e = ParseError::TooLarge {
@@ -74,7 +70,27 @@ impl Client {
         }
     }
 
-    pub(super) fn on_decoded(&mut self, now: Instant, item: Decoded) {
+    /// Handle what the decoder returned: an item (handled), nothing yet, or an error (fatal).
+    /// Returns whether to go on decoding (an item was handled and the client is still open).
+    pub(super) fn take_decoded(
+        &mut self,
+        now: Instant,
+        decoded: Result<Option<Decoded>, ParseError>,
+    ) -> bool {
+        match decoded {
+            Ok(Some(item)) => {
+                self.on_decoded(now, item);
+                !self.closed()
+            }
+            Ok(None) => false,
+            Err(e) => {
+                self.shut_down(Some(ClientError::Parse(e)), true);
+                false
+            }
+        }
+    }
+
+    fn on_decoded(&mut self, now: Instant, item: Decoded) {
         if let (Decoded::Message(m), true) = (&item, self.cfg().trace_messages) {
             let text = String::from_utf8_lossy(&m.to_bytes()).into_owned();
             self.emit(ClientEvent::Trace {

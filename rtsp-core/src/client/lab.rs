@@ -204,15 +204,8 @@ impl Client {
     pub(super) fn lab_flush(&mut self, now: Instant) {
         self.timers.stop(Timer::LabFlush);
         loop {
-            match self.decoder.flush(&mut self.rx) {
-                Ok(Some(item)) => self.on_decoded(now, item),
-                Ok(None) => break,
-                Err(e) => {
-                    self.shut_down(Some(ClientError::Parse(e)), true);
-                    return;
-                }
-            }
-            if self.rx.is_empty() || self.closed() {
+            let decoded = self.decoder.flush(&mut self.rx);
+            if !self.take_decoded(now, decoded) || self.rx.is_empty() {
                 break;
             }
         }

@@ -352,23 +352,19 @@ fn after(now: Instant, d: Duration) -> Instant {
     now.checked_add(d).unwrap_or(now)
 }
 
-/// The time an input carries.
-fn input_now(input: &Input<'_>) -> Instant {
-    match *input {
-        Input::Timeout(now)
-        | Input::Connected { now, .. }
-        | Input::Stream { now, .. }
-        | Input::StreamClosed { now, .. }
-        | Input::Datagram { now, .. } => now,
-    }
-}
-
 impl Machine for Client {
     type Event = ClientEvent;
 
     fn handle_input(&mut self, input: Input<'_>) {
+        let now = match &input {
+            Input::Timeout(now) => *now,
+            Input::Connected { now, .. }
+            | Input::Stream { now, .. }
+            | Input::StreamClosed { now, .. }
+            | Input::Datagram { now, .. } => *now,
+        };
         // Inputs from several reader threads may arrive slightly out of order.
-        let now = input_now(&input).max(self.now);
+        let now = now.max(self.now);
         self.now = now;
         if self.state == ClientState::Closed {
             return;

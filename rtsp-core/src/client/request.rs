@@ -64,18 +64,6 @@ impl Client {
         kind: Kind,
         now: Option<Instant>,
     ) -> u32 {
-        self.send_with(method, uri, headers, kind, now, false)
-    }
-
-    fn send_with(
-        &mut self,
-        method: Method,
-        uri: &str,
-        headers: Vec<(HeaderName, String)>,
-        kind: Kind,
-        now: Option<Instant>,
-        auth_retry: bool,
-    ) -> u32 {
         let cseq = self.next_cseq;
         self.next_cseq = self.next_cseq.wrapping_add(1).max(1);
         let session = self.session.as_ref().map(|s| s.id.clone());
@@ -92,7 +80,7 @@ impl Client {
             deadline: None,
             uri: uri.to_string(),
             headers,
-            auth_retry,
+            auth_retry: false,
         });
         self.flush_requests(now);
         cseq
@@ -193,14 +181,12 @@ impl Client {
         }
         let cnonce = format!("{:016x}", self.rng.next_u64());
         self.auth = Some((challenge, DigestState::new(cnonce)));
-        self.send_with(
-            p.method.clone(),
-            &p.uri,
-            p.headers.clone(),
-            p.kind.clone(),
-            Some(now),
-            true,
-        );
+        let (method, headers, kind) = (p.method.clone(), p.headers.clone(), p.kind.clone());
+        self.send(method, &p.uri, headers, kind, Some(now));
+        // The request just queued (last, whether written or not) is the retry.
+        if let Some(retry) = self.pending.back_mut() {
+            retry.auth_retry = true;
+        }
         true
     }
 }

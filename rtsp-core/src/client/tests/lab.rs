@@ -2,19 +2,6 @@
 
 use super::*;
 
-fn lab() -> Harness {
-    let mut h = Harness::new(ClientConfig::lab("127.0.0.1:8554", "movie.Mjpeg"));
-    h.connect();
-    h
-}
-
-fn lab_udp() -> TransportChoice {
-    TransportChoice::Udp {
-        rtp_local: addr("0.0.0.0:25000"),
-        rtcp_local: addr("0.0.0.0:25001"),
-    }
-}
-
 /// What the lab server sends: version 0, PT 26, seq = frame number, SSRC 0, the whole JPEG.
 fn lab_packet(frame: u16, jpeg: &[u8]) -> Vec<u8> {
     let mut v = Vec::new();
@@ -96,15 +83,13 @@ fn lab_exchange_with_unterminated_replies() {
         h.one_sent(),
         "PAUSE movie.Mjpeg RTSP/1.0\nCSeq: 3\nSession: 123456\n\n"
     );
-    h.recv(b"RTSP/1.0 200 OK\nCSeq: 3\nSession: 123456");
-    h.advance(Duration::from_millis(300));
+    h.lab_reply(b"RTSP/1.0 200 OK\nCSeq: 3\nSession: 123456");
     assert!(matches!(&h.outcomes()[..], [ClientEvent::Paused]));
     assert_eq!(
         h.one_sent(),
         "TEARDOWN movie.Mjpeg RTSP/1.0\nCSeq: 4\nSession: 123456\n\n"
     );
-    h.recv(b"RTSP/1.0 200 OK\nCSeq: 4\nSession: 123456");
-    h.advance(Duration::from_millis(300));
+    h.lab_reply(b"RTSP/1.0 200 OK\nCSeq: 4\nSession: 123456");
     assert!(matches!(&h.outcomes()[..], [ClientEvent::TornDown]));
 }
 
@@ -114,8 +99,7 @@ fn lab_reply_with_extra_lines_and_terminated_replies() {
     h.c.setup(lab_udp()).unwrap();
     h.sent();
     // A list of files in the reply, then a properly terminated one (our own server).
-    h.recv(b"RTSP/1.0 200 OK\nCSeq: 1\nSession: 42\nmovie.Mjpeg\nother.Mjpeg");
-    h.advance(Duration::from_millis(300));
+    h.lab_reply(b"RTSP/1.0 200 OK\nCSeq: 1\nSession: 42\nmovie.Mjpeg\nother.Mjpeg");
     assert!(matches!(&h.outcomes()[..], [ClientEvent::SetupDone { .. }]));
     h.c.play(None).unwrap();
     h.sent();

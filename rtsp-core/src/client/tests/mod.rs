@@ -128,6 +128,13 @@ impl Harness {
         });
     }
 
+    /// A reply as the lab server sends it (unterminated), taken once the quiet period
+    /// (`lab_reply_delay`, 300 ms) has passed.
+    fn lab_reply(&mut self, data: &[u8]) {
+        self.recv(data);
+        self.advance(Duration::from_millis(300));
+    }
+
     /// Server bytes on the control connection.
     fn recv(&mut self, data: &[u8]) {
         self.input(Input::Stream {
@@ -207,6 +214,21 @@ impl Harness {
             _ => true,
         });
         frames
+    }
+}
+
+/// A lab client for `movie.Mjpeg` at 127.0.0.1:8554, connected.
+fn lab() -> Harness {
+    let mut h = Harness::new(ClientConfig::lab("127.0.0.1:8554", "movie.Mjpeg"));
+    h.connect();
+    h
+}
+
+/// The lab's UDP ports.
+fn lab_udp() -> TransportChoice {
+    TransportChoice::Udp {
+        rtp_local: addr("0.0.0.0:25000"),
+        rtcp_local: addr("0.0.0.0:25001"),
     }
 }
 

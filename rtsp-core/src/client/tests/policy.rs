@@ -51,6 +51,30 @@ fn playing_over_udp(policy: Policy) -> Harness {
     h
 }
 
+/// The next request is the fallback's SETUP over TCP of the gst track, CSeq `cseq`: answer it.
+fn tcp_setup_answered(h: &mut Harness, cseq: u32) {
+    let setup = h.one_sent();
+    let line = format!("SETUP rtsp://127.0.0.1:8554/test/stream=0 RTSP/1.0\r\nCSeq: {cseq}\r\n");
+    assert!(setup.starts_with(&line), "{setup}");
+    assert!(
+        setup.contains("\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n"),
+        "{setup}"
+    );
+    h.reply(&format!("RTSP/1.0 200 OK\nCSeq: {cseq}\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\nSession: abc\n\n"));
+}
+
+/// No fallback happened since the last look: no event, no TEARDOWN.
+fn assert_no_fallback(h: &mut Harness) {
+    let ev = h.outcomes();
+    assert!(
+        !ev.iter()
+            .any(|e| matches!(e, ClientEvent::TransportFallback { .. })),
+        "{ev:?}"
+    );
+    let sent = h.sent();
+    assert!(sent.iter().all(|s| !s.starts_with("TEARDOWN")), "{sent:?}");
+}
+
 #[test]
 fn start_runs_describe_setup_and_play_from_the_seek_position() {
     let mut h = set_up_over_udp(Policy {
@@ -111,30 +135,24 @@ fn without_auto_play_start_stops_in_ready() {
 
 #[test]
 fn lab_start_is_setup_then_play_without_range() {
-    let mut h = Harness::new(ClientConfig::lab("127.0.0.1:8554", "movie.Mjpeg"));
-    h.connect();
+    let mut h = lab();
     h.c.set_policy(Policy {
         seek: Some(Duration::from_secs(3)),
-        ..Policy::new(TransportChoice::Udp {
-            rtp_local: addr("0.0.0.0:25000"),
-            rtcp_local: addr("0.0.0.0:25001"),
-        })
+        ..Policy::new(lab_udp())
     });
     assert_eq!(h.c.start(), Ok(1));
     assert_eq!(
         h.one_sent(),
         "SETUP movie.Mjpeg RTSP/1.0\nCSeq: 1\nTransport: RTP/UDP; client_port= 25000\n\n"
     );
-    h.recv(b"RTSP/1.0 200 OK\nCSeq: 1\nSession: 123456");
-    h.advance(Duration::from_millis(300));
+    h.lab_reply(b"RTSP/1.0 200 OK\nCSeq: 1\nSession: 123456");
     assert!(matches!(&h.outcomes()[..], [ClientEvent::SetupDone { .. }]));
     assert_eq!(
         h.one_sent(),
         "PLAY movie.Mjpeg RTSP/1.0\nCSeq: 2\nSession: 123456\n\n"
     );
     // The lab has no TCP: the start is refused, nothing is sent, and nothing happens later.
-    let mut h = Harness::new(ClientConfig::lab("127.0.0.1:8554", "movie.Mjpeg"));
-    h.connect();
+    let mut h = lab();
     assert_eq!(
         h.c.start(),
         Err(ApiError::NotSupported {
@@ -143,11 +161,7 @@ fn lab_start_is_setup_then_play_without_range() {
         })
     );
     assert!(h.sent().is_empty());
-    h.c.setup(TransportChoice::Udp {
-        rtp_local: addr("0.0.0.0:25000"),
-        rtcp_local: addr("0.0.0.0:25001"),
-    })
-    .unwrap();
+    h.c.setup(lab_udp()).unwrap();
     h.sent();
     h.recv(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nSession: 1\r\n\r\n");
     assert!(matches!(&h.outcomes()[..], [ClientEvent::SetupDone { .. }]));
@@ -212,13 +226,7 @@ fn udp_refused_with_461_sets_up_over_tcp_instead() {
         "no RequestFailed: {ev:?}"
     );
     assert_eq!(h.c.policy().transport, TransportChoice::Tcp);
-    let setup = h.one_sent();
-    assert!(
-        setup.starts_with("SETUP rtsp://127.0.0.1:8554/test/stream=0 RTSP/1.0\r\nCSeq: 3\r\n"),
-        "{setup}"
-    );
-    assert!(setup.contains("\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n"));
-    h.reply("RTSP/1.0 200 OK\nCSeq: 3\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\nSession: abc\n\n");
+    tcp_setup_answered(&mut h, 3);
     assert!(matches!(&h.outcomes()[..], [ClientEvent::SetupDone { .. }]));
     assert!(h.one_sent().starts_with("PLAY "), "and PLAY after it");
 
@@ -261,13 +269,8 @@ fn no_rtp_over_udp_within_the_wait_tears_down_and_plays_over_tcp() {
     assert!(teardown.starts_with("TEARDOWN rtsp://127.0.0.1:8554/test/ RTSP/1.0\r\nCSeq: 4\r\n"));
     h.reply("RTSP/1.0 200 OK\nCSeq: 4\nSession: _tM3Rk5yk5mNuuDx\n\n");
     assert!(matches!(&h.outcomes()[..], [ClientEvent::TornDown]));
-    let setup = h.one_sent();
-    assert!(
-        setup.starts_with("SETUP rtsp://127.0.0.1:8554/test/stream=0 RTSP/1.0\r\nCSeq: 5\r\n"),
-        "no second DESCRIBE: {setup}"
-    );
-    assert!(setup.contains("interleaved=0-1"));
-    h.reply("RTSP/1.0 200 OK\nCSeq: 5\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\nSession: abc\n\n");
+    // No second DESCRIBE.
+    tcp_setup_answered(&mut h, 5);
     let play = h.one_sent();
     assert!(play.contains("\r\nRange: npt=2.000-\r\n"), "{play}");
     h.reply("RTSP/1.0 200 OK\nCSeq: 6\nSession: abc\n\n");
@@ -278,11 +281,7 @@ fn no_rtp_over_udp_within_the_wait_tears_down_and_plays_over_tcp() {
     assert_eq!(h.c.policy().transport, TransportChoice::Tcp);
     // Over TCP no media check: no more fallback, however long nothing comes.
     h.advance(Duration::from_secs(20));
-    assert!(!h
-        .outcomes()
-        .iter()
-        .any(|e| matches!(e, ClientEvent::TransportFallback { .. })));
-    assert!(h.sent().iter().all(|s| !s.starts_with("TEARDOWN")));
+    assert_no_fallback(&mut h);
 }
 
 #[test]
@@ -293,11 +292,7 @@ fn rtp_over_udp_within_the_wait_keeps_udp() {
         h.datagram(RTP, &pkt);
     }
     h.advance(Duration::from_secs(5));
-    assert!(!h
-        .outcomes()
-        .iter()
-        .any(|e| matches!(e, ClientEvent::TransportFallback { .. })));
-    assert!(h.sent().iter().all(|s| !s.starts_with("TEARDOWN")));
+    assert_no_fallback(&mut h);
     assert_eq!(h.c.policy().transport, udp());
     // Without the fallback, silence over UDP is only silence.
     let mut h = playing_over_udp(Policy::new(udp()));

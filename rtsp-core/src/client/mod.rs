@@ -34,8 +34,9 @@
 //! (GET_PARAMETER when the OPTIONS reply's `Public` lists it, else OPTIONS, every
 //! min(T/2, T−5) s of the session timeout T) while a session exists; RTCP receiver reports
 //! (~5 s, over UDP to the server's RTCP port or on the odd interleaved channel); the
-//! reordering buffer's wait; the end-of-stream grace after an RTCP BYE over UDP; and, in the
-//! lab dialect, the end of an unterminated reply.
+//! reordering buffer's wait; the end-of-stream grace after an RTCP BYE over UDP; in the lab
+//! dialect, the end of an unterminated reply; and, with the [`Policy`]'s TCP fallback, the check
+//! that RTP arrived over UDP after PLAY.
 //!
 //! Media: RTP arrives on `rtp_local` or the even interleaved channel. Packets from an SSRC other
 //! than the locked one (from the SETUP reply, else the first packet) are ignored. Over UDP a
@@ -84,7 +85,8 @@
 //!
 //! The lab dialect ([`Dialect::Lab`]) sends the course lab's LF-only requests
 //! (`SETUP movie.Mjpeg RTSP/1.0\nCSeq: 1\nTransport: RTP/UDP; client_port= 25000\n\n`), one at
-//! a time, and takes each RTP packet as one whole JPEG.
+//! a time, and takes each RTP packet as one whole JPEG. Every way it differs is decided in one
+//! place (the private `lab` module), as questions the rest of the client asks its [`Dialect`].
 
 mod commands;
 mod config;

@@ -23,7 +23,6 @@ use rtp_core::rtcp::{write_compound, RtcpPacket, SenderReport};
 use rtp_core::{NtpTime, RtpHeader, RtpPacket};
 use rtsp_core::client::{Client, ClientConfig, ClientEvent, ClientState, TransportChoice};
 use rtsp_core::io::{ConnId, Dest, Input, Machine, Output};
-use rtsp_core::message::headers::{NptTime, Range};
 use rtsp_core::message::{write_interleaved, Decoded, Decoder, Limits, Message, Method};
 use rtsp_core::server::Media;
 use std::collections::{BTreeSet, HashSet};
@@ -439,10 +438,9 @@ impl Harness {
             Api::Describe => self.client.describe(),
             Api::SetupUdp => self.client.setup(udp),
             Api::SetupTcp => self.client.setup(TransportChoice::Tcp),
-            Api::Play(range) => self.client.play(range.map(|s| Range::Npt {
-                start: NptTime::Seconds(f64::from(s) / 10.0),
-                end: None,
-            })),
+            Api::Play(seek) => self
+                .client
+                .play(seek.map(|s| Duration::from_millis(u64::from(s) * 100))),
             Api::Pause => self.client.pause(),
             Api::Teardown => self.client.teardown(),
             Api::Close => {

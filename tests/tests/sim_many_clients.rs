@@ -6,7 +6,6 @@
 
 use it::sim::{media, seed, Rng, Setup, Sim};
 use rtsp_core::client::{ClientEvent, ClientState, TransportChoice};
-use rtsp_core::message::headers::{NptTime, Range};
 use rtsp_core::message::StatusCode;
 use rtsp_core::server::ServerConfig;
 use std::collections::HashSet;
@@ -87,10 +86,7 @@ fn sim_many_clients_independent_sessions() {
             let _ = match act {
                 Act::Play if st == ClientState::Ready => c.play(None),
                 Act::Pause if st == ClientState::Playing => c.pause(),
-                Act::Seek(x) if st != ClientState::Init => c.play(Some(Range::Npt {
-                    start: NptTime::Seconds(x),
-                    end: None,
-                })),
+                Act::Seek(x) if st != ClientState::Init => c.play(Some(Duration::from_secs_f64(x))),
                 Act::Teardown => c.teardown(),
                 _ => Ok(0),
             };

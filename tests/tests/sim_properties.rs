@@ -688,11 +688,8 @@ fn run_calls(seed: u64, calls: &[Call], lossy: bool) -> Result<(), TestCaseError
                 sim.call(c, |c| c.setup(t))
             }
             Call::Play(x) => {
-                let range = x.map(|x| rtsp_core::message::headers::Range::Npt {
-                    start: rtsp_core::message::headers::NptTime::Seconds(f64::from(x) / 10.0),
-                    end: None,
-                });
-                sim.call(c, |c| c.play(range))
+                let seek = x.map(|x| Duration::from_millis(u64::from(x) * 100));
+                sim.call(c, |c| c.play(seek))
             }
             Call::Pause => sim.call(c, |c| c.pause()),
             Call::Teardown => sim.call(c, |c| c.teardown()),

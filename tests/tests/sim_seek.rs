@@ -11,11 +11,8 @@ use std::time::Duration;
 const FRAMES: usize = 100;
 const FPS: f64 = 25.0;
 
-fn npt(x: f64) -> Option<Range> {
-    Some(Range::Npt {
-        start: NptTime::Seconds(x),
-        end: None,
-    })
+fn npt(x: f64) -> Option<Duration> {
+    Some(Duration::from_secs_f64(x))
 }
 
 /// Frames (index, ts) received after event number `from`.

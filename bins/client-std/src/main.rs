@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, ValueEnum};
-use rtsp_core::client::{Client, ClientConfig, ClientState, Dialect, TransportChoice};
+use rtsp_core::client::{Client, ClientConfig, ClientState, Dialect, Policy, TransportChoice};
 use rtsp_core::url::RtspUrl;
 use runtime_std::{bind_udp_pair, bind_udp_pair_at, Flow, Handle, Runtime};
 
@@ -182,6 +182,11 @@ fn bind_media(
         Some(p) => bind_udp_pair_at(ip, p)
             .map_err(|e| format!("cannot bind UDP ports {p}-{}: {e}", p.saturating_add(1))),
     }
+}
+
+/// `--seek SECS` as a position: negative or NaN is the start, too large the end of time.
+fn seek_position(secs: f64) -> Duration {
+    Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(Duration::MAX)
 }
 
 /// Whether to open a window: not `--headless`, and an X display is named.
@@ -468,14 +473,17 @@ fn play_once(
 
     let quiet = args.quiet;
     let pcfg = PlayerConfig {
-        auto_play: !args.interactive,
+        policy: Policy {
+            tcp_fallback: args.transport == TransportArg::Auto && dialect == Dialect::Standard,
+            seek: args.seek.map(seek_position),
+            auto_play: !args.interactive,
+            ..Policy::new(TransportChoice::Tcp)
+        },
         max_frames: args.frames,
         duration: args.duration.map(Duration::from_secs_f64),
         progress: !quiet || window.is_some(),
-        seek: args.seek,
-        tcp_fallback: args.transport == TransportArg::Auto && dialect == Dialect::Standard,
         exit_on_end: !args.interactive && window.is_none(),
-        ..PlayerConfig::new(dialect)
+        ..PlayerConfig::new()
     };
     let mut rt = Runtime::new(Player::new(client, pcfg)).map_err(|e| e.to_string())?;
 

@@ -1,8 +1,9 @@
 //! The player: the application logic of client-std as a sans-IO machine wrapping
 //! [`Client`]. It adds its own timers (progress line, `--duration`, the bounded wait for the
-//! TEARDOWN reply) to the client's deadline, drives DESCRIBE → SETUP → PLAY when asked to,
-//! and turns client events into [`PlayerEvent`]s for the runtime's callback (which does the
-//! printing and recording).
+//! TEARDOWN reply) to the client's deadline, runs commands, decides when to quit and with
+//! which exit code, and turns client events into [`PlayerEvent`]s for the runtime's callback
+//! (which does the printing and recording). The protocol policy — DESCRIBE → SETUP → PLAY,
+//! the seek position, the fallback from UDP to TCP — is the client's [`Policy`].
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -10,21 +11,19 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rtsp_core::client::{
-    Client, ClientError, ClientEvent, ClientState, ClientStats, Dialect, TransportChoice,
+    ApiError, Client, ClientError, ClientEvent, ClientState, ClientStats, FallbackReason, Policy,
+    TransportChoice,
 };
 use rtsp_core::io::{Input, Machine, Output};
-use rtsp_core::message::headers::{NptTime, Range};
-use rtsp_core::message::{Method, StatusCode};
+use rtsp_core::message::Method;
 
 /// How the player behaves.
 #[derive(Debug, Clone)]
 pub struct PlayerConfig {
-    /// The client's dialect (the lab has no DESCRIBE).
-    pub dialect: Dialect,
-    /// Set up and play without waiting for commands.
-    pub auto_play: bool,
-    /// How media should arrive.
-    pub transport: TransportChoice,
+    /// What the client does by itself (transport, TCP fallback, seek, auto-play); handed to
+    /// the client by [`Player::new`]. With `auto_play` the player starts the sequence itself,
+    /// and a failed step of it is fatal.
+    pub policy: Policy,
     /// Quit after this many frames.
     pub max_frames: Option<u64>,
     /// Quit after this long (from the first input).
@@ -33,13 +32,6 @@ pub struct PlayerConfig {
     pub progress: bool,
     /// Longest wait for the TEARDOWN reply when quitting.
     pub teardown_wait: Duration,
-    /// PLAY from this position (seconds, `Range: npt=SECS-`) instead of the server's default.
-    pub seek: Option<f64>,
-    /// `--transport auto`: fall back to TCP interleaved when SETUP over UDP answers 461 or no
-    /// RTP arrives over UDP within `udp_wait` of PLAY.
-    pub tcp_fallback: bool,
-    /// How long to wait for the first RTP packet over UDP before falling back.
-    pub udp_wait: Duration,
     /// On end of stream (RTCP BYE from the source): TEARDOWN and finish with code 0.
     pub exit_on_end: bool,
 }
@@ -47,18 +39,13 @@ pub struct PlayerConfig {
 impl PlayerConfig {
     /// Defaults: auto-play over TCP, no limits, no progress, 3 s TEARDOWN wait, exit at the
     /// end of the stream.
-    pub fn new(dialect: Dialect) -> Self {
+    pub fn new() -> Self {
         Self {
-            dialect,
-            auto_play: true,
-            transport: TransportChoice::Tcp,
+            policy: Policy::new(TransportChoice::Tcp),
             max_frames: None,
             duration: None,
             progress: false,
             teardown_wait: Duration::from_secs(3),
-            seek: None,
-            tcp_fallback: false,
-            udp_wait: Duration::from_secs(3),
             exit_on_end: true,
         }
     }
@@ -137,16 +124,9 @@ pub struct Player {
     stop_at: Option<Instant>,
     quit_deadline: Option<Instant>,
     quitting: Option<i32>,
-    setup_after_describe: bool,
     frames: u64,
     last: (Instant, u64, u64),
     done: bool,
-    /// When to check that RTP arrived over UDP (`--transport auto`).
-    udp_check_at: Option<Instant>,
-    /// Falling back to TCP: SETUP again (and PLAY) once the UDP session is torn down.
-    fallback: bool,
-    /// PLAY right after the next successful SETUP.
-    play_after_setup: bool,
     /// Where the server redirected us (301/302/...), if it did.
     redirect: Option<String>,
     /// The media source said BYE.
@@ -156,8 +136,9 @@ pub struct Player {
 }
 
 impl Player {
-    /// A player around `client`.
-    pub fn new(client: Client, cfg: PlayerConfig) -> Self {
+    /// A player around `client`, which gets `cfg.policy`.
+    pub fn new(mut client: Client, cfg: PlayerConfig) -> Self {
+        client.set_policy(cfg.policy.clone());
         Self {
             client,
             cfg,
@@ -168,13 +149,9 @@ impl Player {
             stop_at: None,
             quit_deadline: None,
             quitting: None,
-            setup_after_describe: false,
             frames: 0,
             last: (Instant::now(), 0, 0),
             done: false,
-            udp_check_at: None,
-            fallback: false,
-            play_after_setup: false,
             redirect: None,
             ended: false,
             playing_since: None,
@@ -183,7 +160,11 @@ impl Player {
 
     /// Sets the media transport (before [`Player::start`]).
     pub fn set_transport(&mut self, transport: TransportChoice) {
-        self.cfg.transport = transport;
+        let policy = Policy {
+            transport,
+            ..self.client.policy().clone()
+        };
+        self.client.set_policy(policy);
     }
 
     /// The wrapped client.
@@ -198,7 +179,7 @@ impl Player {
 
     /// The media transport in use (changes when `--transport auto` falls back to TCP).
     pub fn transport(&self) -> TransportChoice {
-        self.cfg.transport
+        self.client.policy().transport
     }
 
     /// The URL the server redirected to, when it did (the player then finished with code 0).
@@ -220,12 +201,9 @@ impl Player {
     }
 
     /// PLAY, from the `--seek` position when one was given.
-    fn play(&mut self) -> Result<u32, rtsp_core::client::ApiError> {
-        let range = self
-            .cfg
-            .seek
-            .map(|s| Range::from_start(NptTime::Seconds(s.max(0.0))));
-        self.client.play(range)
+    fn play(&mut self) -> Result<u32, ApiError> {
+        let seek = self.client.policy().seek;
+        self.client.play(seek)
     }
 
     /// Time since the first input.
@@ -236,14 +214,15 @@ impl Player {
         }
     }
 
-    fn is_lab(&self) -> bool {
-        self.cfg.dialect == Dialect::Lab
+    /// Whether the player set up and plays without waiting for commands.
+    fn auto_play(&self) -> bool {
+        self.client.policy().auto_play
     }
 
     /// Starts the automatic sequence (DESCRIBE → SETUP → PLAY; lab: SETUP → PLAY) if
     /// configured to.
     pub fn start(&mut self) {
-        if self.cfg.auto_play {
+        if self.auto_play() {
             self.cmd_setup();
         }
     }
@@ -293,18 +272,14 @@ impl Player {
         }
     }
 
-    /// SETUP, preceded by DESCRIBE in the standard dialect when not described yet.
+    /// SETUP (the client's policy DESCRIBEs first when not described yet, and PLAYs after it
+    /// with auto-play). A refused SETUP is fatal with auto-play.
     fn cmd_setup(&mut self) {
-        if !self.is_lab() && self.client.presentation().is_none() {
-            match self.client.describe() {
-                Ok(_) => self.setup_after_describe = true,
-                Err(e) => self.warn(format!("describe: {e}")),
-            }
-            return;
-        }
-        if let Err(e) = self.client.setup(self.cfg.transport) {
-            self.warn(format!("setup: {e}"));
-            if self.cfg.auto_play {
+        if let Err(e) = self.client.start() {
+            let describe = e.method() == Some(&Method::Describe);
+            let step = if describe { "describe" } else { "setup" };
+            self.warn(format!("{step}: {e}"));
+            if self.auto_play() && !describe {
                 self.quit(1);
             }
         }
@@ -366,16 +341,13 @@ impl Player {
                     presentation.tracks.len(),
                     presentation.aggregate_url
                 ));
-                if std::mem::take(&mut self.setup_after_describe) {
-                    self.cmd_setup();
-                }
             }
             ClientEvent::SetupDone {
                 session_id,
                 timeout,
                 ..
             } => {
-                let how = match self.cfg.transport {
+                let how = match self.transport() {
                     TransportChoice::Udp { rtp_local, .. } => {
                         format!("UDP port {}", rtp_local.port())
                     }
@@ -385,23 +357,12 @@ impl Player {
                     "session {session_id} set up ({how}, timeout {} s)",
                     timeout.as_secs()
                 ));
-                let play = self.cfg.auto_play || std::mem::take(&mut self.play_after_setup);
-                if play && self.quitting.is_none() {
-                    if let Err(e) = self.play() {
-                        self.warn(format!("play: {e}"));
-                        self.quit(1);
-                    }
-                }
             }
             ClientEvent::Playing { .. } => {
                 self.info("playing");
                 let now = self.now.unwrap_or_else(Instant::now);
                 self.playing_since.get_or_insert(now);
                 self.ended = false;
-                let udp = matches!(self.cfg.transport, TransportChoice::Udp { .. });
-                if self.cfg.tcp_fallback && udp && self.client.stats().packets == 0 {
-                    self.udp_check_at = Some(now + self.cfg.udp_wait);
-                }
             }
             ClientEvent::EndOfStream { .. } => {
                 self.ended = true;
@@ -424,9 +385,6 @@ impl Player {
                 self.info("torn down");
                 if self.quitting.is_some() {
                     self.close();
-                } else if std::mem::take(&mut self.fallback) {
-                    self.play_after_setup = true;
-                    self.cmd_setup();
                 }
             }
             ClientEvent::Frame { data, .. } => {
@@ -440,19 +398,14 @@ impl Player {
                     self.quit(0);
                 }
             }
+            ClientEvent::TransportFallback { reason } => self.info(match reason {
+                FallbackReason::UdpRefused => "UDP refused (461): trying TCP interleaved".into(),
+                FallbackReason::NoUdpMedia { waited } => format!(
+                    "no RTP over UDP within {:.1} s: switching to TCP interleaved",
+                    waited.as_secs_f64()
+                ),
+            }),
             ClientEvent::RequestFailed { method, status } => {
-                let udp = matches!(self.cfg.transport, TransportChoice::Udp { .. });
-                if method == Method::Setup
-                    && status == StatusCode::UNSUPPORTED_TRANSPORT
-                    && udp
-                    && self.cfg.tcp_fallback
-                {
-                    self.info("UDP refused (461): trying TCP interleaved");
-                    self.cfg.transport = TransportChoice::Tcp;
-                    self.play_after_setup = self.cfg.auto_play;
-                    self.cmd_setup();
-                    return;
-                }
                 self.warn(format!("{method} failed: {status}"));
                 self.request_failed(&method);
             }
@@ -462,7 +415,9 @@ impl Player {
             },
             ClientEvent::Error(e) => {
                 self.warn(e.to_string());
-                if let ClientError::RequestTimeout { method, .. } = &e {
+                if let ClientError::RequestTimeout { method, .. }
+                | ClientError::AutoStepRefused { method, .. } = &e
+                {
                     self.request_failed(method);
                 }
             }
@@ -487,7 +442,7 @@ impl Player {
             return;
         }
         let step = [Method::Describe, Method::Setup, Method::Play].contains(method);
-        if self.cfg.auto_play && step {
+        if self.auto_play() && step {
             self.quit(1);
         }
     }
@@ -505,21 +460,6 @@ impl Player {
             self.stop_at = None;
             self.info("duration reached");
             self.quit(0);
-        }
-        if self.udp_check_at.is_some_and(|t| now >= t) {
-            self.udp_check_at = None;
-            let playing = self.client.state() == ClientState::Playing;
-            if playing && self.client.stats().packets == 0 && self.quitting.is_none() {
-                self.info(format!(
-                    "no RTP over UDP within {:.1} s: switching to TCP interleaved",
-                    self.cfg.udp_wait.as_secs_f64()
-                ));
-                self.cfg.transport = TransportChoice::Tcp;
-                match self.client.teardown() {
-                    Ok(_) => self.fallback = true,
-                    Err(e) => self.warn(format!("teardown: {e}")),
-                }
-            }
         }
         if self.quit_deadline.is_some_and(|t| now >= t) {
             self.quit_deadline = None;
@@ -568,15 +508,10 @@ impl Player {
         if self.done {
             return None;
         }
-        [
-            self.progress_at,
-            self.stop_at,
-            self.quit_deadline,
-            self.udp_check_at,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        [self.progress_at, self.stop_at, self.quit_deadline]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 
@@ -629,6 +564,7 @@ impl Machine for Player {
 mod tests {
     use super::*;
     use rtsp_core::client::ClientConfig;
+    use rtsp_core::io::ConnId;
     use rtsp_core::server::{Media, MemoryCatalog};
     use runtime_std::{bind_udp_pair, Flow, RunningServer, Runtime, ServerOptions};
     use std::net::Ipv4Addr;
@@ -644,18 +580,19 @@ mod tests {
     }
 
     fn config(udp: bool) -> PlayerConfig {
+        let transport = if udp {
+            TransportChoice::Udp {
+                rtp_local: (Ipv4Addr::LOCALHOST, 0).into(),
+                rtcp_local: (Ipv4Addr::LOCALHOST, 0).into(),
+            }
+        } else {
+            TransportChoice::Tcp
+        };
         PlayerConfig {
-            transport: if udp {
-                TransportChoice::Udp {
-                    rtp_local: (Ipv4Addr::LOCALHOST, 0).into(),
-                    rtcp_local: (Ipv4Addr::LOCALHOST, 0).into(),
-                }
-            } else {
-                TransportChoice::Tcp
-            },
+            policy: Policy::new(transport),
             // The 10-frame clip ends after 0.1 s: most tests look at other endings.
             exit_on_end: false,
-            ..PlayerConfig::new(Dialect::Standard)
+            ..PlayerConfig::new()
         }
     }
 
@@ -667,8 +604,8 @@ mod tests {
         mut cfg: PlayerConfig,
     ) -> (i32, usize, Vec<String>) {
         let client = Client::new(ClientConfig::new(url), Instant::now()).unwrap();
-        let udp = matches!(cfg.transport, TransportChoice::Udp { .. });
-        cfg.transport = TransportChoice::Tcp;
+        let udp = matches!(cfg.policy.transport, TransportChoice::Udp { .. });
+        cfg.policy.transport = TransportChoice::Tcp;
         let mut rt = Runtime::new(Player::new(client, cfg)).unwrap();
         if udp {
             let (a, b) = bind_udp_pair(Ipv4Addr::LOCALHOST.into()).unwrap();
@@ -733,22 +670,42 @@ mod tests {
         }
     }
 
+    /// The control bytes the player wrote since the last call.
+    fn written(p: &mut Player) -> String {
+        let mut text = String::new();
+        loop {
+            match p.poll_output() {
+                Output::Transmit(t) => text.push_str(&String::from_utf8_lossy(&t.data)),
+                Output::Timeout(_) => return text,
+                _ => {}
+            }
+        }
+    }
+
     #[test]
     fn seek_sends_a_range() {
         let client =
             Client::new(ClientConfig::new("rtsp://127.0.0.1:1/x"), Instant::now()).unwrap();
         let mut cfg = config(false);
-        cfg.seek = Some(2.5);
+        cfg.policy.seek = Some(Duration::from_millis(2500));
+        cfg.policy.auto_play = false;
         let mut p = Player::new(client, cfg);
-        // PLAY before SETUP is refused by the client, but the range is built first.
+        // PLAY before SETUP is refused by the client.
         p.command("play");
         assert!(matches!(p.out.pop_front(), Some(PlayerEvent::Warn(m)) if m.contains("PLAY")));
-        assert_eq!(
-            p.cfg
-                .seek
-                .map(|s| Range::from_start(NptTime::Seconds(s)).to_string()),
-            Some("npt=2.500-".to_string())
-        );
+        // Set up, then the `play` command asks for the `--seek` position.
+        let (now, conn) = (Instant::now(), ConnId(1));
+        let peer = (Ipv4Addr::LOCALHOST, 1).into();
+        p.handle_input(Input::Connected { now, conn, peer });
+        p.client.setup(TransportChoice::Tcp).unwrap();
+        assert!(written(&mut p).starts_with("SETUP "));
+        let data = b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nSession: s1\r\n\r\n";
+        p.handle_input(Input::Stream { now, conn, data });
+        written(&mut p);
+        p.command("play");
+        let play = written(&mut p);
+        assert!(play.starts_with("PLAY "), "{play}");
+        assert!(play.contains("\r\nRange: npt=2.500-\r\n"), "{play}");
     }
 
     #[test]
@@ -808,7 +765,7 @@ mod tests {
         let s = server();
         let client = Client::new(ClientConfig::new(s.url("clip")), Instant::now()).unwrap();
         let mut cfg = config(false);
-        cfg.auto_play = false;
+        cfg.policy.auto_play = false;
         let mut p = Player::new(client, cfg);
         p.command("play");
         p.command("bogus");

@@ -153,6 +153,14 @@ pub enum ClientEvent {
         /// The status the server sent.
         status: StatusCode,
     },
+    /// The [`Policy`](super::Policy) gave up on UDP and sets the session up again over TCP
+    /// interleaved (SETUP, and PLAY when it was playing or about to): the server refused UDP,
+    /// or no RTP came over it. After [`FallbackReason::NoUdpMedia`] the UDP session is torn
+    /// down first ([`ClientEvent::TornDown`] follows).
+    TransportFallback {
+        /// Why.
+        reason: FallbackReason,
+    },
     /// A keepalive (GET_PARAMETER or OPTIONS) failed or timed out. Not fatal.
     KeepaliveFailed {
         /// The status, or `None` when it timed out.
@@ -170,6 +178,20 @@ pub enum ClientEvent {
     Error(ClientError),
     /// The client is closed (connection lost, closed by us, or a fatal error). Last event.
     Closed,
+}
+
+/// Why the [`Policy`](super::Policy) fell back from UDP to TCP interleaved
+/// ([`ClientEvent::TransportFallback`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FallbackReason {
+    /// The server answered SETUP over UDP with 461 Unsupported Transport (no
+    /// [`ClientEvent::RequestFailed`] is reported for it).
+    UdpRefused,
+    /// PLAY succeeded over UDP, but no RTP arrived within `waited`.
+    NoUdpMedia {
+        /// How long the client waited ([`Policy::udp_wait`](super::Policy::udp_wait)).
+        waited: Duration,
+    },
 }
 
 /// Client failures, reported as [`ClientEvent::Error`] or from [`Client::new`](super::Client::new).
@@ -228,6 +250,17 @@ pub enum ClientError {
         /// Time since the last RTP/RTCP packet (or the SETUP / PLAY reply).
         silent_for: Duration,
     },
+    /// A request the [`Policy`](super::Policy) makes by itself (SETUP after DESCRIBE, PLAY
+    /// after SETUP, the TEARDOWN and SETUP of a TCP fallback) was refused by the client's own
+    /// state checks — the application's calls got in its way. Nothing was sent; the automatic
+    /// sequence stops.
+    #[error("{method}: {error}")]
+    AutoStepRefused {
+        /// The request the policy tried.
+        method: Method,
+        /// Why it was refused.
+        error: ApiError,
+    },
 }
 
 /// Misuse of the client API: the call was refused and nothing was sent.
@@ -261,6 +294,18 @@ pub enum ApiError {
     /// The client is closed.
     #[error("client is closed")]
     Closed,
+}
+
+impl ApiError {
+    /// The refused request's method (`None` for [`ApiError::Closed`]).
+    pub fn method(&self) -> Option<&Method> {
+        match self {
+            Self::InvalidState { method, .. }
+            | Self::Busy { method, .. }
+            | Self::NotSupported { method, .. } => Some(method),
+            Self::Closed => None,
+        }
+    }
 }
 
 /// Reception statistics (RFC 3550 Appendix A) and frame counters.

@@ -8,6 +8,7 @@ use rtp_core::jpeg::{lab_frame, JpegDepacketizer};
 use rtp_core::rtcp::{Bye, ReceiverReport, RtcpPacket, Sdes, SdesChunk, SdesItem};
 use rtp_core::{seq_diff, RtpPacket, SeqStatus};
 
+use super::config::Dialect;
 use super::event::{ClientEvent, ClientStats};
 use super::loss::LossStats;
 use super::reorder::{Held, Reorder, Verdict};
@@ -39,7 +40,8 @@ pub(super) enum Path {
 /// Options the media receiver is created with.
 #[derive(Debug, Clone)]
 pub(super) struct MediaOptions {
-    pub(super) lab: bool,
+    /// Whose rules (see `lab.rs`) the media follows.
+    pub(super) dialect: Dialect,
     pub(super) max_frame_len: usize,
     pub(super) reorder_window: usize,
     pub(super) reorder_delay: Duration,
@@ -49,7 +51,7 @@ pub(super) struct MediaOptions {
 #[derive(Debug)]
 pub(super) struct Media {
     pub(super) path: Path,
-    lab: bool,
+    dialect: Dialect,
     max_frame_len: usize,
     /// SSRC packets are accepted from.
     ssrc: Option<u32>,
@@ -86,7 +88,7 @@ impl Media {
         };
         Self {
             path,
-            lab: opts.lab,
+            dialect: opts.dialect,
             max_frame_len: opts.max_frame_len,
             ssrc: None,
             ssrc_unconfirmed: false,
@@ -117,7 +119,7 @@ impl Media {
     /// before any packet arrived: the reordering buffer then waits for that packet even if a
     /// later one overtakes it, and loss counts from it.
     pub(super) fn announce_seq(&mut self, seq: u16) {
-        if self.counters.packets > 0 || self.lab {
+        if self.counters.packets > 0 || !self.dialect.takes_rtp_info() {
             return;
         }
         self.announced_seq = Some(seq);
@@ -146,7 +148,7 @@ impl Media {
         };
         if same(local, rtp_local) {
             Some(true)
-        } else if !self.lab && same(local, rtcp_local) {
+        } else if self.dialect.receives_rtcp() && same(local, rtcp_local) {
             Some(false)
         } else {
             None
@@ -184,12 +186,7 @@ impl Media {
         data: &[u8],
         out: &mut VecDeque<Output<ClientEvent>>,
     ) {
-        let parsed = if self.lab {
-            RtpPacket::parse_lenient(data)
-        } else {
-            RtpPacket::parse(data)
-        };
-        let Ok(pkt) = parsed else {
+        let Ok(pkt) = self.dialect.parse_rtp(data) else {
             self.counters.ignored += 1;
             return;
         };
@@ -263,12 +260,7 @@ impl Media {
     }
 
     fn process_raw(&mut self, data: &[u8], out: &mut VecDeque<Output<ClientEvent>>) {
-        let parsed = if self.lab {
-            RtpPacket::parse_lenient(data)
-        } else {
-            RtpPacket::parse(data)
-        };
-        if let Ok(pkt) = parsed {
+        if let Ok(pkt) = self.dialect.parse_rtp(data) {
             self.process(&pkt, out);
         }
     }
@@ -352,9 +344,10 @@ impl Media {
         }
     }
 
-    /// Hand one in-order packet to the depacketizer (or, lab: take it as a whole frame).
+    /// Hand one in-order packet to the depacketizer (or take it as a whole frame, when the
+    /// dialect says so).
     fn process(&mut self, pkt: &RtpPacket<'_>, out: &mut VecDeque<Output<ClientEvent>>) {
-        if self.lab {
+        if self.dialect.whole_jpeg_packets() {
             let frame = (pkt.payload.len() <= self.max_frame_len)
                 .then(|| lab_frame(pkt.payload, pkt.header.sequence).ok())
                 .flatten();
@@ -471,10 +464,10 @@ impl Media {
         s.fraction_lost = f64::from(fraction) / 256.0;
         s.duplicates = self.stats.duplicates();
         s.reordered = self.stats.reordered();
-        s.jitter_ms = if self.lab {
-            0.0
-        } else {
+        s.jitter_ms = if self.dialect.reports_jitter() {
             f64::from(self.stats.jitter()) * 1000.0 / f64::from(JPEG_CLOCK)
+        } else {
+            0.0
         };
         s
     }

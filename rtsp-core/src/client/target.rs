@@ -1,6 +1,6 @@
 //! What the configured URL means to the client: the server to connect to and the request-URI.
 
-use super::config::{ClientConfig, Dialect};
+use super::config::ClientConfig;
 use super::event::ClientError;
 use crate::url::RtspUrl;
 
@@ -14,15 +14,16 @@ pub(super) struct Target {
     pub(super) request_uri: String,
 }
 
-fn bad(url: &str, reason: impl ToString) -> ClientError {
+/// An [`ClientError::InvalidUrl`] for `url`.
+pub(super) fn bad(url: &str, reason: impl ToString) -> ClientError {
     ClientError::InvalidUrl {
         url: url.to_string(),
         reason: reason.to_string(),
     }
 }
 
-/// Parse with [`RtspUrl::parse`], refusing port 0.
-fn parse(url: &str, shown: &str) -> Result<RtspUrl, ClientError> {
+/// Parse `url` with [`RtspUrl::parse`], refusing port 0; errors name `shown`.
+pub(super) fn parse_url(url: &str, shown: &str) -> Result<RtspUrl, ClientError> {
     let parsed = RtspUrl::parse(url).map_err(|e| bad(shown, e))?;
     if parsed.port() == 0 {
         return Err(bad(shown, "port 0"));
@@ -31,34 +32,16 @@ fn parse(url: &str, shown: &str) -> Result<RtspUrl, ClientError> {
 }
 
 impl Target {
+    /// What `config` names, in its dialect (the lab's form is read in `lab.rs`).
     pub(super) fn from_config(config: &ClientConfig) -> Result<Self, ClientError> {
-        let raw = config.url.trim();
-        match config.dialect {
-            Dialect::Standard => {
-                let url = parse(raw, raw)?;
-                let request_uri = url.without_credentials().to_string();
-                Ok(Self { url, request_uri })
-            }
-            Dialect::Lab => {
-                // `host:port[/file]`, or a full rtsp:// URL.
-                let url = if raw.contains("://") {
-                    parse(raw, raw)?
-                } else {
-                    parse(&format!("rtsp://{raw}"), raw)?
-                };
-                let file = match &config.lab_file {
-                    Some(f) => f.clone(),
-                    None => url.path().trim_start_matches('/').to_string(),
-                };
-                if file.is_empty() || !file.bytes().all(|b| b.is_ascii_graphic()) {
-                    return Err(bad(raw, "the lab dialect needs a file name without spaces"));
-                }
-                Ok(Self {
-                    url,
-                    request_uri: file,
-                })
-            }
-        }
+        config.dialect.target(config)
+    }
+
+    /// A standard `rtsp://` URL: the request-URI is the URL without credentials.
+    pub(super) fn standard(raw: &str) -> Result<Self, ClientError> {
+        let url = parse_url(raw, raw)?;
+        let request_uri = url.without_credentials().to_string();
+        Ok(Self { url, request_uri })
     }
 }
 

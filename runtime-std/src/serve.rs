@@ -149,7 +149,12 @@ pub fn log_server_event(ev: &ServerEvent) {
         ServerEvent::SessionCreated { session, peer } => {
             tracing::info!(session, %peer, "session created")
         }
-        ServerEvent::EndOfStream { session } => tracing::info!(session, "end of stream"),
+        ServerEvent::EndOfStream { session, stats } => tracing::info!(
+            session,
+            frames = stats.frames,
+            skipped = stats.frames_skipped,
+            "end of stream"
+        ),
         ServerEvent::ReceiverReport {
             session,
             fraction_lost,

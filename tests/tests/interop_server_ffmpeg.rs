@@ -7,7 +7,9 @@
 //! installs it. Every ffmpeg runs under `timeout`.
 
 use it::make_media_dir;
-use it::peers::{max_pixel_diff, read_mjpeg, require_peer, run_peer, EventServer, PeerOutput};
+use it::peers::{
+    ffmpeg_frames, max_pixel_diff, read_mjpeg, require_peer, run_peer, EventServer, PeerOutput,
+};
 use rtsp_core::server::ServerConfig;
 use std::time::Duration;
 
@@ -55,15 +57,6 @@ fn assert_clean(out: &PeerOutput, what: &str) {
     );
 }
 
-/// The last `frame=  N` of ffmpeg's `-stats` progress output.
-fn frames_done(out: &PeerOutput) -> Option<u32> {
-    out.stderr
-        .split(['\r', '\n'])
-        .filter_map(|l| l.trim().strip_prefix("frame="))
-        .rev()
-        .find_map(|rest| rest.split_whitespace().next()?.parse().ok())
-}
-
 fn decode_100(transport: &str) {
     if !require_peer("ffmpeg") {
         return;
@@ -72,7 +65,7 @@ fn decode_100(transport: &str) {
     let server = EventServer::start(dir.path(), FPS, ServerConfig::default());
     let out = ffmpeg_decode(&server.url(&name), transport, 100);
     assert_clean(&out, transport);
-    assert_eq!(frames_done(&out), Some(100), "{}", out.log());
+    assert_eq!(ffmpeg_frames(&out), Some(100), "{}", out.log());
     server.server.stop();
     server.server.join().expect("server ends cleanly");
 }
@@ -193,7 +186,7 @@ fn four_ffmpeg_clients_at_once_on_two_files() {
         let (url, t, out) = th.join().expect("peer thread");
         assert_clean(&out, &format!("{url} over {t}"));
         assert_eq!(
-            frames_done(&out),
+            ffmpeg_frames(&out),
             Some(100),
             "{url} over {t}: {}",
             out.log()
@@ -237,7 +230,7 @@ fn ffmpeg_digest_auth() {
     let addr = server.addr();
     let out = ffmpeg_decode(&format!("rtsp://alice:s3cret@{addr}/{name}"), "tcp", 20);
     assert_clean(&out, "right password");
-    assert_eq!(frames_done(&out), Some(20), "{}", out.log());
+    assert_eq!(ffmpeg_frames(&out), Some(20), "{}", out.log());
     for path in [name.as_str(), "no/such/stream.mjpeg"] {
         let out = ffmpeg_decode(&format!("rtsp://alice:wrong@{addr}/{path}"), "tcp", 20);
         assert_ne!(out.code, Some(0), "{path}: played with a wrong password");
@@ -291,7 +284,7 @@ fn ffmpeg_basic_auth_when_enabled() {
         20,
     );
     assert_clean(&out, "basic");
-    assert_eq!(frames_done(&out), Some(20), "{}", out.log());
+    assert_eq!(ffmpeg_frames(&out), Some(20), "{}", out.log());
     server.server.stop();
     server.server.join().expect("server ends cleanly");
 }

@@ -7,7 +7,7 @@
 //! `.ci/run` installs it. Every pipeline runs under `timeout`.
 
 use it::make_media_dir;
-use it::peers::{require_peer, run_peer, EventServer, PeerOutput};
+use it::peers::{gst_shutdown_race, require_peer, run_peer, EventServer, PeerOutput};
 use rtsp_core::server::{ServerConfig, ServerEvent};
 use std::time::Duration;
 
@@ -39,7 +39,13 @@ fn gst_play(url: &str, protocols: &str, eos_after: Option<u32>) -> PeerOutput {
     run_peer(GST, &args, PEER_LIMIT)
 }
 
+/// gst-launch played cleanly to EOS. GStreamer's own shutdown race after EOS (its TEARDOWN
+/// cutting its PAUSE before it is sent; see [`gst_shutdown_race`]) is told apart and allowed.
 fn assert_clean(out: &PeerOutput, what: &str) {
+    if gst_shutdown_race(out) {
+        eprintln!("{what}: gst-launch's shutdown race after a complete play");
+        return;
+    }
     assert_eq!(
         out.code,
         Some(0),

@@ -122,8 +122,9 @@ fn sim_end_of_stream_looping_wraps() {
         .any(|(_, e)| matches!(e, ServerEvent::EndOfStream { .. })));
 }
 
-/// Delays the RTP of the stream's last frame to client `c` by 60 ms (everything else takes
-/// 5 ms), so the RTCP BYE sent right after it overtakes it.
+/// Delays the RTP of the stream's last frame to client `c` by 160 ms (everything else takes
+/// 5 ms), so the RTCP BYE, which the server sends 100 ms after it (the default
+/// `ServerConfig::bye_delay`), overtakes it.
 fn hold_last_frame(sim: &mut Sim, c: usize) -> RuleId {
     let rtp = sim.client(c).rtp;
     // Counts the frames (distinct RTP timestamps) the server sent to the client.
@@ -139,12 +140,12 @@ fn hold_last_frame(sim: &mut Sim, c: usize) -> RuleId {
             seen.set((Some(r.ts), n));
             n == FRAMES
         },
-        Impair::latency(Duration::from_millis(60)),
+        Impair::latency(Duration::from_millis(160)),
     )
 }
 
-/// The network holds the stream's last frame back (60 ms against 5 ms for everything else),
-/// so the RTCP BYE sent right after it arrives first: every frame is still delivered, with no
+/// The network holds the stream's last frame back (160 ms against 5 ms for everything else),
+/// so the RTCP BYE sent 100 ms after it arrives first: every frame is still delivered, with no
 /// loss, and `EndOfStream` comes once, after the last frame, when the client's grace is over.
 #[test]
 fn sim_end_of_stream_udp_last_rtp_behind_the_bye() {

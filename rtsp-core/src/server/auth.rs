@@ -14,7 +14,12 @@
 //!   nonce: a captured request cannot be replayed.
 //! * The digest `uri` must be the request-URI.
 //! * RFC 2069 answers (MD5, no `qop`: GStreamer 1.22) are accepted when
-//!   [`AuthConfig::allow_rfc2069`], with single-use nonces instead of nonce counts.
+//!   [`AuthConfig::allow_rfc2069`]. Without a nonce count, such an answer could be replayed:
+//!   it is accepted only on the connection whose 401 issued the nonce (there, for the nonce's
+//!   lifetime, so a player does not pay a 401 on every request); on any other connection the
+//!   right credentials get `stale=true` and a fresh nonce.
+//! * Every nonce remembers the connection it was issued on by the connection's serial number,
+//!   which is never reused (connection ids are).
 
 use super::util::SplitMix64;
 use crate::auth::{verify_basic, verify_digest, Algorithm, Authorization, Challenge, Credentials};
@@ -38,8 +43,8 @@ pub struct AuthConfig {
     pub nonce_lifetime: Duration,
     /// Most nonces remembered at once (default 4096); the oldest are forgotten first.
     pub max_nonces: usize,
-    /// Accept RFC 2069 Digest answers (MD5 without `qop`, as GStreamer 1.22 sends), each
-    /// nonce then being single-use (default true).
+    /// Accept RFC 2069 Digest answers (MD5 without `qop`, as GStreamer 1.22 sends), on the
+    /// connection that got the nonce only (default true).
     pub allow_rfc2069: bool,
 }
 
@@ -63,6 +68,8 @@ struct NonceState {
     issued: Instant,
     /// Highest nonce count accepted so far.
     max_nc: u32,
+    /// Serial number of the connection whose 401 carried it.
+    conn: u64,
 }
 
 /// Issued nonces and the checks.
@@ -85,39 +92,42 @@ impl Authenticator {
         }
     }
 
-    /// Whether `req` may proceed; otherwise the challenges for the 401.
+    /// Whether `req`, which arrived on the connection with serial number `conn`, may
+    /// proceed: `Ok(Some(user))` for an authenticated user, `Ok(None)` for a request that
+    /// needs no credentials (OPTIONS); otherwise the challenges for the 401.
     pub(crate) fn check(
         &mut self,
         req: &Request,
+        conn: u64,
         now: Instant,
         rng: &mut SplitMix64,
-    ) -> Result<(), Challenges> {
+    ) -> Result<Option<String>, Challenges> {
         if req.method == Method::Options {
-            return Ok(());
+            return Ok(None);
         }
         let mut stale = false;
         for value in req.headers.get_all(&HeaderName::AUTHORIZATION) {
             let Ok(auth) = Authorization::parse(value) else {
                 continue;
             };
-            match self.verify(&auth, req, now) {
-                Verdict::Ok => return Ok(()),
+            match self.verify(&auth, req, conn, now) {
+                Verdict::Ok(user) => return Ok(Some(self.config.users[user].username.clone())),
                 Verdict::Stale => stale = true,
                 Verdict::No => {}
             }
         }
-        Err(self.challenges(now, stale, rng))
+        Err(self.challenges(now, conn, stale, rng))
     }
 
-    fn verify(&mut self, auth: &Authorization, req: &Request, now: Instant) -> Verdict {
+    fn verify(&mut self, auth: &Authorization, req: &Request, conn: u64, now: Instant) -> Verdict {
         match auth {
             Authorization::Basic(_) => {
-                let ok =
-                    self.config.basic && self.config.users.iter().any(|u| verify_basic(auth, u));
-                if ok {
-                    Verdict::Ok
-                } else {
-                    Verdict::No
+                if !self.config.basic {
+                    return Verdict::No;
+                }
+                match self.config.users.iter().position(|u| verify_basic(auth, u)) {
+                    Some(user) => Verdict::Ok(user),
+                    None => Verdict::No,
                 }
             }
             Authorization::Digest(d) => {
@@ -136,14 +146,14 @@ impl Authenticator {
                     challenge.qop.clear();
                 }
                 let method = req.method.as_str();
-                if !self
+                let Some(user) = self
                     .config
                     .users
                     .iter()
-                    .any(|u| verify_digest(auth, &challenge, method, u))
-                {
+                    .position(|u| verify_digest(auth, &challenge, method, u))
+                else {
                     return Verdict::No;
-                }
+                };
                 if state.issued + self.config.nonce_lifetime <= now {
                     return Verdict::Stale;
                 }
@@ -159,19 +169,17 @@ impl Authenticator {
                         if let Some(s) = self.nonces.get_mut(&d.nonce) {
                             s.max_nc = nc;
                         }
-                        Verdict::Ok
+                        Verdict::Ok(user)
                     }
                     // RFC 2069 form (no qop, MD5; GStreamer 1.22 sends it): without a nonce
-                    // count, a nonce is good for one request only. The next request gets
-                    // 401 with `stale=true` and a fresh nonce, which clients answer at once.
+                    // count the same answer is valid again, so it is good only on the
+                    // connection that got the nonce (a capture replayed on another connection
+                    // gets `stale=true` and a fresh nonce, which a real client answers at once).
                     None if self.config.allow_rfc2069 && algorithm == Algorithm::Md5 => {
-                        if state.max_nc == u32::MAX {
+                        if state.conn != conn {
                             return Verdict::Stale;
                         }
-                        if let Some(s) = self.nonces.get_mut(&d.nonce) {
-                            s.max_nc = u32::MAX;
-                        }
-                        Verdict::Ok
+                        Verdict::Ok(user)
                     }
                     None => Verdict::No,
                 }
@@ -179,10 +187,16 @@ impl Authenticator {
         }
     }
 
-    fn challenges(&mut self, now: Instant, stale: bool, rng: &mut SplitMix64) -> Challenges {
+    fn challenges(
+        &mut self,
+        now: Instant,
+        conn: u64,
+        stale: bool,
+        rng: &mut SplitMix64,
+    ) -> Challenges {
         let mut out = Vec::new();
         if self.config.digest {
-            let nonce = self.new_nonce(now, rng);
+            let nonce = self.new_nonce(now, conn, rng);
             for algorithm in [Algorithm::Sha256, Algorithm::Md5] {
                 let mut c = Challenge::digest(&self.config.realm, &nonce, algorithm);
                 c.stale = stale;
@@ -195,7 +209,7 @@ impl Authenticator {
         Challenges(out)
     }
 
-    fn new_nonce(&mut self, now: Instant, rng: &mut SplitMix64) -> String {
+    fn new_nonce(&mut self, now: Instant, conn: u64, rng: &mut SplitMix64) -> String {
         // Forget expired nonces, then the oldest beyond the cap.
         while let Some(front) = self.order.front() {
             let expired = self
@@ -215,6 +229,7 @@ impl Authenticator {
             NonceState {
                 issued: now,
                 max_nc: 0,
+                conn,
             },
         );
         self.order.push_back(nonce.clone());
@@ -223,7 +238,8 @@ impl Authenticator {
 }
 
 enum Verdict {
-    Ok,
+    /// Authenticated as this user (an index into [`AuthConfig::users`]).
+    Ok(usize),
     /// Right credentials, expired nonce.
     Stale,
     No,

@@ -133,6 +133,12 @@ pub struct ServerConfig {
     pub lab_flush_delay: Duration,
     /// Loop every stream at its end instead of stopping with an RTCP BYE.
     pub loop_media: bool,
+    /// How long after the last frame of a non-looping stream its RTCP BYE (and
+    /// [`ServerEvent::EndOfStream`]) follows, at least one frame interval (default 100 ms).
+    /// RTP and RTCP travel on different sockets (UDP) and through different queues in
+    /// players: a BYE right behind the last frame ended ffmpeg's and GStreamer's reception
+    /// before that frame was handled.
+    pub bye_delay: Duration,
     /// Wall-clock time at the `now` given to [`Server::new`], as time since the UNIX epoch
     /// (for `Date` headers and RTCP NTP timestamps; the machine never reads the clock).
     pub wallclock_at_start: Duration,
@@ -177,6 +183,7 @@ impl Default for ServerConfig {
             max_sessions: 100,
             lab_flush_delay: Duration::from_millis(300),
             loop_media: false,
+            bye_delay: Duration::from_millis(100),
             wallclock_at_start: Duration::ZERO,
             lab_max_packet: 20_480,
             request_timeout: Duration::from_secs(10),
@@ -306,6 +313,8 @@ pub enum ServerEvent {
     EndOfStream {
         /// Session id.
         session: String,
+        /// What the session sent (a client that got everything has `stats.frames` frames).
+        stats: SessionStats,
     },
     /// A receiver report about one of our streams arrived.
     ReceiverReport {

@@ -58,6 +58,8 @@ pub(crate) struct Tx<'a> {
     pub(crate) max_rate: u64,
     /// [`ServerConfig::lab_max_packet`](super::ServerConfig::lab_max_packet).
     pub(crate) lab_max_packet: usize,
+    /// [`ServerConfig::bye_delay`].
+    pub(crate) bye_delay: Duration,
     /// Wall-clock time now, since the UNIX epoch.
     pub(crate) wallclock: Duration,
     pub(crate) rng: &'a mut SplitMix64,
@@ -77,6 +79,7 @@ impl<'a> Tx<'a> {
             rtcp_local: config.rtcp_local,
             max_rate: config.max_session_rate,
             lab_max_packet: config.lab_max_packet,
+            bye_delay: config.bye_delay,
             wallclock,
             rng,
             out,
@@ -112,6 +115,9 @@ pub(crate) struct Session {
     /// Next media frame index.
     pub(crate) pos: usize,
     pub(crate) at_end: bool,
+    /// When the RTCP BYE of a stream that reached its end goes out (see
+    /// [`ServerConfig::bye_delay`]).
+    pub(crate) bye_at: Option<Instant>,
     pub(crate) last_seen: Instant,
     pub(crate) next_sr: Option<Instant>,
     pub(crate) stats: SessionStats,
@@ -164,6 +170,7 @@ impl Session {
             k: 0,
             pos: 0,
             at_end: false,
+            bye_at: None,
             last_seen: now,
             next_sr: None,
             stats: SessionStats::default(),
@@ -231,6 +238,8 @@ impl Session {
             self.pos = 0;
             self.at_end = false;
         }
+        // A PLAY after the end (from the start, or a seek) takes back the pending BYE.
+        self.bye_at = None;
         self.state = PlayState::Playing {
             start: now,
             k0: self.k,
@@ -273,6 +282,15 @@ impl Session {
     /// the schedule (up to [`MAX_SLIP`] frame intervals in all since PLAY); further behind,
     /// pacing returns to the PLAY schedule, skipping frames. Then the RTCP SR if due.
     pub(crate) fn pump(&mut self, now: Instant, tx: &mut Tx<'_>) {
+        if self.bye_at.is_some_and(|t| t <= now) {
+            self.bye_at = None;
+            self.send_rtcp_at_end(tx);
+            tx.out
+                .push_back(Emit::Output(Output::Event(ServerEvent::EndOfStream {
+                    session: self.id.clone(),
+                    stats: self.stats,
+                })));
+        }
         if let PlayState::Playing { start, k0 } = self.state {
             if let Some(last) = self.last_due(start, now) {
                 let sent = self.k - k0;
@@ -296,7 +314,7 @@ impl Session {
                         let last = self.last_due(start, now).unwrap_or(0);
                         while self.k - k0 < last {
                             self.stats.frames_skipped += 1;
-                            if !self.advance(tx) {
+                            if !self.advance(now, tx) {
                                 break;
                             }
                         }
@@ -304,7 +322,7 @@ impl Session {
                 }
                 if last >= sent && self.is_playing() {
                     self.send_frame(now, tx);
-                    self.advance(tx);
+                    self.advance(now, tx);
                 }
             }
         }
@@ -317,9 +335,10 @@ impl Session {
         }
     }
 
-    /// Move to the next frame; at the end of a non-looping stream stop, send BYE and report
-    /// it. Returns whether still playing.
-    fn advance(&mut self, tx: &mut Tx<'_>) -> bool {
+    /// Move to the next frame; at the end of a non-looping stream stop, and schedule the
+    /// BYE and its report after [`ServerConfig::bye_delay`] (at least one frame interval).
+    /// Returns whether still playing.
+    fn advance(&mut self, now: Instant, tx: &mut Tx<'_>) -> bool {
         self.k += 1;
         self.pos += 1;
         if self.pos >= self.media.frame_count() {
@@ -329,11 +348,8 @@ impl Session {
                 self.pos = self.media.frame_count().saturating_sub(1);
                 self.at_end = true;
                 self.pause();
-                self.send_rtcp_at_end(tx);
-                tx.out
-                    .push_back(Emit::Output(Output::Event(ServerEvent::EndOfStream {
-                        session: self.id.clone(),
-                    })));
+                let frame = Duration::from_secs_f64(1.0 / self.media.fps());
+                self.bye_at = Some(now + tx.bye_delay.max(frame));
                 return false;
             }
         }

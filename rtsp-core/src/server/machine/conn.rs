@@ -15,6 +15,8 @@ use std::time::Instant;
 #[derive(Debug)]
 pub(super) struct Conn {
     pub(super) peer: SocketAddr,
+    /// Serial number, never reused (unlike [`ConnId`]s): what a Digest nonce is bound to.
+    pub(super) serial: u64,
     /// Decodes the buffered bytes; knows the dialect the peer speaks and the `CSeq` of an
     /// incomplete request.
     pub(super) decoder: Decoder,
@@ -72,6 +74,7 @@ impl Server {
             conn,
             Conn {
                 peer,
+                serial: self.next_conn_serial,
                 decoder: lab::connection_decoder(self.config.limits),
                 buf: BytesMut::new(),
                 flush_at: None,
@@ -81,6 +84,7 @@ impl Server {
                 sessions: Vec::new(),
             },
         );
+        self.next_conn_serial += 1;
         *self.per_ip.entry(peer.ip()).or_default() += 1;
         self.schedule_conn(conn);
         self.event(ServerEvent::Connected { conn, peer });

@@ -62,6 +62,8 @@ pub struct Server {
     /// Sessions by SSRC: a receiver report block names its session by SSRC.
     by_ssrc: HashMap<u32, Vec<u64>>,
     next_key: u64,
+    /// Serial number of the next accepted connection.
+    next_conn_serial: u64,
     /// Rendered DESCRIBE bodies and the `Date` header value.
     caches: Caches,
     /// Deadlines of sessions and connections, earliest first. Entries are checked when they
@@ -106,6 +108,7 @@ impl Server {
             by_rtcp: HashMap::new(),
             by_ssrc: HashMap::new(),
             next_key: 0,
+            next_conn_serial: 0,
             caches: Caches::default(),
             timers: BinaryHeap::new(),
             out: VecDeque::new(),

@@ -71,6 +71,8 @@ pub(super) enum NamedSession {
 pub(super) struct RequestContext<'r> {
     pub(super) req: &'r Request,
     pub(super) conn: ConnId,
+    /// The connection's serial number (see [`Conn::serial`](super::conn::Conn::serial)).
+    pub(super) conn_serial: u64,
     pub(super) peer: SocketAddr,
     /// The `CSeq` header (a request without one gets 400 and no handler).
     pub(super) cseq: Option<u32>,
@@ -123,6 +125,7 @@ impl Server {
         let ctx = RequestContext {
             req: &req,
             conn,
+            conn_serial: c.serial,
             peer: c.peer,
             cseq: req.cseq(),
             dialect: Dialect::of_request(c.dialect(), &req.uri),
@@ -169,7 +172,9 @@ impl Server {
     /// Requests without a `CSeq` are refused before it.
     fn authenticate(&mut self, ctx: &RequestContext<'_>) -> Option<Challenges> {
         match (&mut self.auth, ctx.cseq) {
-            (Some(auth), Some(_)) => auth.check(ctx.req, self.now, &mut self.rng).err(),
+            (Some(auth), Some(_)) => auth
+                .check(ctx.req, ctx.conn_serial, self.now, &mut self.rng)
+                .err(),
             _ => None,
         }
     }

@@ -211,6 +211,7 @@ fn session_wake(s: &Session, expires: bool, timeout: Duration) -> Option<Instant
         expires.then(|| s.last_seen + timeout),
         s.next_frame_due(),
         s.next_sr,
+        s.bye_at,
     ]
     .into_iter()
     .flatten()

@@ -200,10 +200,13 @@ fn unauthenticated_keepalives_do_not_count() {
     );
 }
 
-/// GStreamer 1.22 answers Digest in the RFC 2069 form (MD5, no qop): accepted once per
-/// nonce (a replay gets a stale 401 and a fresh nonce); refused when not allowed.
+/// GStreamer 1.22 answers Digest in the RFC 2069 form (MD5, no qop). Such an answer has no
+/// nonce count, so it is accepted again and again on the connection whose 401 issued the
+/// nonce (a player must not pay a 401 on every request), but on another connection, or with
+/// a connection id reused after a close, the same answer is a replay: 401 `stale=true`. It
+/// is refused everywhere when not allowed.
 #[test]
-fn rfc2069_digest_is_single_use() {
+fn rfc2069_digest_is_bound_to_its_connection() {
     let good = crate::auth::Credentials::new("alice", "s3cret");
     for allow in [true, false] {
         let mut cfg = auth_config(false);
@@ -225,12 +228,28 @@ fn rfc2069_digest_is_single_use() {
         } else {
             StatusCode::UNAUTHORIZED
         };
+        for cseq in 2..6 {
+            assert_eq!(
+                status_of(&mut h, &with_auth("DESCRIBE", "rtsp://h/test", cseq, &a)),
+                want,
+                "request {cseq} on the nonce's connection"
+            );
+        }
+        // The same answer on another connection, and on a new connection that got the
+        // first one's id: a replay.
+        let c2 = ConnId(2);
+        h.connect(c2);
+        let r = h.request(c2, &with_auth("DESCRIBE", "rtsp://h/test", 6, &a));
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "replayed elsewhere");
+        assert_eq!(challenges(&r)[0].stale, allow);
+        h.close(C1);
+        h.connect(C1);
+        let r = h.request(C1, &with_auth("DESCRIBE", "rtsp://h/test", 7, &a));
         assert_eq!(
-            status_of(&mut h, &with_auth("DESCRIBE", "rtsp://h/test", 2, &a)),
-            want
+            r.status,
+            StatusCode::UNAUTHORIZED,
+            "replayed on a reused id"
         );
-        let r = h.request(C1, &with_auth("DESCRIBE", "rtsp://h/test", 3, &a));
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "replayed");
         assert_eq!(challenges(&r)[0].stale, allow);
         // SHA-256 without qop is never accepted.
         let mut c256 = c.clone();
@@ -243,4 +262,47 @@ fn rfc2069_digest_is_single_use() {
             StatusCode::UNAUTHORIZED
         );
     }
+}
+
+/// RFC 2326 keeps the control connection across a 401 and across the end of a stream: a
+/// player still has PAUSE and TEARDOWN to send. A 401 answered with credentials, the file
+/// played to its end over TCP, then PAUSE and TEARDOWN: all on the one connection, which the
+/// server never closes.
+#[test]
+fn the_connection_outlives_a_401_and_the_end_of_the_stream() {
+    let mut h = H::connected_with(auth_config(true));
+    let basic = crate::auth::basic_authorization(&crate::auth::Credentials::new("alice", "s3cret"));
+    for cseq in 1..4 {
+        let r = h.ask(C1, "DESCRIBE", "rtsp://h/test", cseq, &[]);
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = h.ask(
+        C1,
+        "SETUP",
+        "rtsp://h/test/stream=0",
+        4,
+        &[
+            &format!("Authorization: {basic}"),
+            "Transport: RTP/AVP/TCP;unicast;interleaved=0-1",
+        ],
+    );
+    assert_eq!(r.status, StatusCode::OK);
+    let sid = session_of(&r);
+    let auth = format!("Authorization: {basic}");
+    let session = format!("Session: {sid}");
+    let r = h.ask(C1, "PLAY", "rtsp://h/test/", 5, &[&auth, &session]);
+    assert_eq!(r.status, StatusCode::OK);
+    // Well past the end of the (non-looping) file.
+    h.advance(Duration::from_secs_f64(FRAMES as f64 / FPS + 2.0));
+    assert!(
+        events(&h.outs)
+            .iter()
+            .any(|e| matches!(e, ServerEvent::EndOfStream { .. })),
+        "the file did not end"
+    );
+    for (cseq, method) in [(6, "PAUSE"), (7, "TEARDOWN")] {
+        let r = h.ask(C1, method, "rtsp://h/test/", cseq, &[&auth, &session]);
+        assert_eq!(r.status, StatusCode::OK, "{method} after the end");
+    }
+    assert!(!closed(&h.outs, C1), "the server closed the connection");
 }

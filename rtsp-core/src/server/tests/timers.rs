@@ -301,3 +301,72 @@ fn session_rate_is_capped() {
         "reported once"
     );
 }
+
+/// The BYE of a stream that ends follows its last frame after `bye_delay`, and never sooner
+/// than one frame interval (so the last frame's RTP is handled before the BYE ends the
+/// reception); a PLAY before it takes it back.
+#[test]
+fn bye_follows_the_last_frame_after_the_delay() {
+    let frame = Duration::from_secs_f64(1.0 / FPS);
+    let last_frame = frame * (FRAMES - 1);
+    for (delay, expect) in [
+        (Duration::from_millis(250), Duration::from_millis(250)),
+        (Duration::ZERO, frame),
+    ] {
+        let mut h = H::connected_with(ServerConfig {
+            bye_delay: delay,
+            ..config()
+        });
+        let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
+        let start = h.now;
+        h.play(&sid);
+        h.advance_to(start + last_frame);
+        let outs = h.take();
+        let frames = udp(&outs, rtp_local(), client_rtp())
+            .iter()
+            .filter(|d| rtp(d).marker)
+            .count();
+        assert_eq!(frames, FRAMES as usize, "every frame sent");
+        let byes = |outs: &[Out]| {
+            udp(outs, rtcp_local(), client_rtcp())
+                .iter()
+                .filter(|d| rtcp_types(d).contains(&203))
+                .count()
+        };
+        let ended = |outs: &[Out]| {
+            events(outs)
+                .iter()
+                .any(|e| matches!(e, ServerEvent::EndOfStream { .. }))
+        };
+        assert_eq!(byes(&outs), 0, "BYE with the last frame ({delay:?})");
+        assert!(!ended(&outs));
+        h.advance_to(start + last_frame + expect - Duration::from_millis(1));
+        let outs = h.take();
+        assert_eq!(byes(&outs), 0, "BYE before {expect:?} ({delay:?})");
+        assert!(!ended(&outs));
+        h.advance_to(start + last_frame + expect);
+        let outs = h.take();
+        assert_eq!(byes(&outs), 1, "no BYE at {expect:?} ({delay:?})");
+        assert!(ended(&outs));
+        h.advance(Duration::from_secs(3));
+        assert_eq!(byes(&h.take()), 0, "a second BYE");
+    }
+    // PLAY again between the last frame and the BYE: playing from the start, no BYE.
+    let mut h = H::connected_with(ServerConfig {
+        bye_delay: Duration::from_millis(500),
+        ..config()
+    });
+    let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
+    let start = h.now;
+    h.play(&sid);
+    h.advance_to(start + last_frame + Duration::from_millis(200));
+    let r = h.request(C1, &with_session("PLAY", "rtsp://h/test/", 9, &sid));
+    assert_eq!(header(&r, "Range"), Some("npt=0.000-2.000"));
+    h.take();
+    h.advance(Duration::from_millis(600));
+    let outs = h.take();
+    assert!(udp(&outs, rtcp_local(), client_rtcp())
+        .iter()
+        .all(|d| !rtcp_types(d).contains(&203)));
+    assert!(!udp(&outs, rtp_local(), client_rtp()).is_empty());
+}

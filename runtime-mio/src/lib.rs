@@ -46,9 +46,10 @@
 #![warn(unreachable_pub)]
 
 mod driver;
+mod output;
 mod serve;
 #[cfg(target_os = "linux")]
-mod sys;
+pub mod udp;
 
 pub use driver::{Handle, Runtime, Spawned};
 pub use runtime_std::media;

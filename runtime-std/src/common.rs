@@ -105,20 +105,25 @@ impl SharedStats {
 /// Finds the entry whose address is `local`; falls back to a socket bound to the unspecified
 /// address on the same port (a machine may name the socket by the address it was told).
 pub fn find_udp<T>(socks: &[(SocketAddr, T)], local: SocketAddr) -> Option<&T> {
+    find_udp_index(socks, local).map(|i| &socks[i].1)
+}
+
+/// The index of the entry [`find_udp`] finds.
+pub fn find_udp_index<T>(socks: &[(SocketAddr, T)], local: SocketAddr) -> Option<usize> {
+    let on_port = |a: &SocketAddr| a.port() == local.port();
     socks
         .iter()
-        .find(|(a, _)| *a == local)
+        .position(|(a, _)| *a == local)
         .or_else(|| {
             socks
                 .iter()
-                .find(|(a, _)| a.port() == local.port() && a.ip().is_unspecified())
+                .position(|(a, _)| on_port(a) && a.ip().is_unspecified())
         })
         .or_else(|| {
             socks
                 .iter()
-                .find(|(a, _)| a.port() == local.port() && local.ip().is_unspecified())
+                .position(|(a, _)| on_port(a) && local.ip().is_unspecified())
         })
-        .map(|(_, s)| s)
 }
 
 /// The address to send to for reaching a socket bound to `bound` (unspecified -> loopback).

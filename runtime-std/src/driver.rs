@@ -9,9 +9,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use rtsp_core::io::{ConnId, Dest, Input, Machine, Output, Transmit};
+use rtsp_core::io::{drain, ConnId, Dest, Input, Machine, Output, Transmit};
 
 use crate::common::{find_udp, wake_addr, Command, Flow, RuntimeHandle, RuntimeStats, SharedStats};
+use crate::drive::{deadline_after_timeout, settle, Generated, InputClock, Outputs};
 
 /// Read buffer for TCP control connections.
 const TCP_READ_BUF: usize = 16 * 1024;
@@ -159,27 +160,35 @@ pub struct Runtime<M: Machine> {
     tx: Sender<Msg<M>>,
     rx: Receiver<Msg<M>>,
     shared: Arc<Shared>,
-    /// Write halves of the open control connections.
-    conns: HashMap<ConnId, TcpStream>,
-    /// UDP sockets by local address, for [`Dest::Udp`].
-    udp: Vec<(SocketAddr, Arc<UdpSocket>)>,
+    /// The sockets outputs are written to.
+    io: Io,
     wakers: Vec<Waker>,
     /// Each I/O thread holds a clone; the channel disconnects when all have ended.
     done_tx: Sender<()>,
     done_rx: Receiver<()>,
     threads: Vec<JoinHandle<()>>,
     write_timeout: Duration,
+    /// Input times, kept monotonic even though reader threads stamp them.
+    clock: InputClock,
+}
+
+/// Where the driver writes a machine's outputs: the write halves of the control connections
+/// and the UDP sockets (apart from the machine, so a drain can borrow both).
+struct Io {
+    /// Write halves of the open control connections.
+    conns: HashMap<ConnId, TcpStream>,
+    /// UDP sockets by local address, for [`Dest::Udp`].
+    udp: Vec<(SocketAddr, Arc<UdpSocket>)>,
     /// Connections the runtime closed on its own (write failure): reported as `StreamClosed`.
     failed: VecDeque<ConnId>,
-    /// Last time fed to the machine (inputs are kept monotonic).
-    last_now: Instant,
+    shared: Arc<Shared>,
 }
 
 impl<M: Machine> std::fmt::Debug for Runtime<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
-            .field("conns", &self.conns.len())
-            .field("udp", &self.udp.len())
+            .field("conns", &self.io.conns.len())
+            .field("udp", &self.io.udp.len())
             .finish_non_exhaustive()
     }
 }
@@ -190,25 +199,29 @@ impl<M: Machine + 'static> Runtime<M> {
     pub fn new(machine: M) -> io::Result<Self> {
         let (tx, rx) = mpsc::channel();
         let (done_tx, done_rx) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            next_conn: AtomicU64::new(0),
+            streams: Mutex::new(HashMap::new()),
+            stats: SharedStats::default(),
+        });
         Ok(Self {
             machine,
             tx,
             rx,
-            shared: Arc::new(Shared {
-                stop: AtomicBool::new(false),
-                next_conn: AtomicU64::new(0),
-                streams: Mutex::new(HashMap::new()),
-                stats: SharedStats::default(),
-            }),
-            conns: HashMap::new(),
-            udp: Vec::new(),
+            io: Io {
+                conns: HashMap::new(),
+                udp: Vec::new(),
+                failed: VecDeque::new(),
+                shared: shared.clone(),
+            },
+            shared,
             wakers: Vec::new(),
             done_tx,
             done_rx,
             threads: Vec::new(),
             write_timeout: DEFAULT_WRITE_TIMEOUT,
-            failed: VecDeque::new(),
-            last_now: Instant::now(),
+            clock: InputClock::new(Instant::now()),
         })
     }
 
@@ -276,7 +289,7 @@ impl<M: Machine + 'static> Runtime<M> {
                 drop(done);
             })?;
         self.threads.push(t);
-        self.udp.push((local, socket));
+        self.io.udp.push((local, socket));
         self.wakers.push(Waker::Udp(local));
         Ok(local)
     }
@@ -370,16 +383,10 @@ impl<M: Machine + 'static> Runtime<M> {
             };
             match msg {
                 None => {
-                    let now = self.now(Instant::now());
+                    let now = self.clock.at(Instant::now());
                     self.machine.handle_input(Input::Timeout(now));
-                    deadline = self.drain(&mut on_event, &mut stop);
-                    // Guard against a machine that keeps returning a deadline in the past.
-                    if let Some(d) = deadline {
-                        if d <= now {
-                            tracing::trace!("machine returned an expired deadline after Timeout");
-                            deadline = Some(now + Duration::from_millis(1));
-                        }
-                    }
+                    let d = self.drain(&mut on_event, &mut stop);
+                    deadline = deadline_after_timeout(d, now);
                 }
                 Some(Msg::Stop) => stop = true,
                 Some(msg) => {
@@ -393,13 +400,6 @@ impl<M: Machine + 'static> Runtime<M> {
         Ok(self.machine)
     }
 
-    /// Keeps input times monotonic even though reader threads stamp them.
-    fn now(&mut self, t: Instant) -> Instant {
-        let now = t.max(self.last_now);
-        self.last_now = now;
-        now
-    }
-
     /// Feeds one message to the machine. Returns whether the machine was touched.
     fn feed(&mut self, msg: Msg<M>) -> bool {
         match msg {
@@ -409,16 +409,16 @@ impl<M: Machine + 'static> Runtime<M> {
                 peer,
                 stream,
             } => {
-                let now = self.now(now);
-                self.conns.insert(conn, stream);
+                let now = self.clock.at(now);
+                self.io.conns.insert(conn, stream);
                 self.machine
                     .handle_input(Input::Connected { now, conn, peer });
             }
             Msg::Stream { now, conn, data } => {
-                if !self.conns.contains_key(&conn) {
+                if !self.io.conns.contains_key(&conn) {
                     return false;
                 }
-                let now = self.now(now);
+                let now = self.clock.at(now);
                 self.machine.handle_input(Input::Stream {
                     now,
                     conn,
@@ -426,10 +426,10 @@ impl<M: Machine + 'static> Runtime<M> {
                 });
             }
             Msg::StreamClosed { now, conn } => {
-                if self.conns.remove(&conn).is_none() {
+                if self.io.conns.remove(&conn).is_none() {
                     return false;
                 }
-                let now = self.now(now);
+                let now = self.clock.at(now);
                 self.machine.handle_input(Input::StreamClosed { now, conn });
             }
             Msg::Datagram {
@@ -438,7 +438,7 @@ impl<M: Machine + 'static> Runtime<M> {
                 remote,
                 data,
             } => {
-                let now = self.now(now);
+                let now = self.clock.at(now);
                 self.machine.handle_input(Input::Datagram {
                     now,
                     local,
@@ -458,31 +458,29 @@ impl<M: Machine + 'static> Runtime<M> {
     where
         F: FnMut(&mut M, M::Event) -> Flow,
     {
-        let mut events = VecDeque::new();
-        loop {
-            match self.machine.poll_output() {
-                Output::Transmit(t) => self.transmit(t),
-                Output::Close(conn) => self.close(conn),
-                Output::Event(e) => events.push_back(e),
-                Output::Timeout(deadline) => {
-                    if let Some(conn) = self.failed.pop_front() {
-                        let now = self.now(Instant::now());
-                        self.machine.handle_input(Input::StreamClosed { now, conn });
-                        continue;
-                    }
-                    match events.pop_front() {
-                        Some(e) => {
-                            if on_event(&mut self.machine, e) == Flow::Stop {
-                                *stop = true;
-                            }
-                        }
-                        None => return deadline,
-                    }
-                }
-            }
-        }
+        let (deadline, stopped) =
+            settle(&mut self.machine, &mut self.io, &mut self.clock, on_event);
+        *stop |= stopped;
+        deadline
+    }
+}
+
+impl<M: Machine> Outputs<M> for Io {
+    fn drain_once(&mut self, machine: &mut M, events: &mut VecDeque<M::Event>) -> Option<Instant> {
+        drain(machine, |out| match out {
+            Output::Transmit(t) => self.transmit(t),
+            Output::Close(conn) => self.close(conn),
+            Output::Event(e) => events.push_back(e),
+            Output::Timeout(_) => {}
+        })
     }
 
+    fn generated(&mut self) -> Option<Generated> {
+        self.failed.pop_front().map(Generated::Closed)
+    }
+}
+
+impl Io {
     fn transmit(&mut self, t: Transmit) {
         match t.dest {
             Dest::Stream(conn) => {
@@ -525,7 +523,9 @@ impl<M: Machine + 'static> Runtime<M> {
             let _ = s.shutdown(Shutdown::Both);
         }
     }
+}
 
+impl<M: Machine + 'static> Runtime<M> {
     /// Stops every I/O thread and waits a little for them.
     fn finish(&mut self) {
         {
@@ -535,10 +535,10 @@ impl<M: Machine + 'static> Runtime<M> {
                 let _ = s.shutdown(Shutdown::Both);
             }
         }
-        for s in self.conns.values() {
+        for s in self.io.conns.values() {
             let _ = s.shutdown(Shutdown::Both);
         }
-        self.conns.clear();
+        self.io.conns.clear();
         for w in &self.wakers {
             match *w {
                 Waker::Listener(addr) => {
@@ -557,7 +557,7 @@ impl<M: Machine + 'static> Runtime<M> {
                 }
             }
         }
-        self.udp.clear();
+        self.io.udp.clear();
         // Messages still queued may hold streams: close them.
         while let Ok(msg) = self.rx.try_recv() {
             if let Msg::Connected { stream, .. } = msg {

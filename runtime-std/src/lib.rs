@@ -46,13 +46,14 @@
 #![warn(unreachable_pub)]
 
 mod common;
+pub mod drive;
 mod driver;
 pub mod media;
 mod serve;
 
 pub use common::{
-    bind_udp_pair, bind_udp_pair_at, find_udp, wake_addr, Command, Flow, RuntimeHandle,
-    RuntimeStats, SharedStats, SpawnedWith,
+    bind_udp_pair, bind_udp_pair_at, find_udp, find_udp_index, wake_addr, Command, Flow,
+    RuntimeHandle, RuntimeStats, SharedStats, SpawnedWith,
 };
 pub use driver::{Handle, Runtime, Spawned};
 pub use serve::{

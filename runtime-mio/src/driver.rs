@@ -5,14 +5,13 @@ use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token, Waker};
 use rtsp_core::io::{ConnId, Input, Machine};
 use runtime_std::drive::{deadline_after_timeout, settle, Generated, InputClock};
-use runtime_std::{Command, Flow, RuntimeHandle, RuntimeStats, SharedStats};
+use runtime_std::{Control, Flow, Handle};
 
 use crate::output::{gso_ok, Conn, Io, Udp};
 
@@ -26,74 +25,6 @@ const DEFAULT_MAX_CONNS: usize = 4096;
 const MAX_UDP_ERRORS: u32 = 16;
 /// Events handled between two checks of the machine's deadline within one poll.
 const EVENTS_PER_TIMER_CHECK: usize = 64;
-
-enum Msg<M> {
-    Command(Command<M>),
-    Stop,
-}
-
-/// A cloneable, thread-safe handle to a running [`Runtime`]: send it commands or stop it.
-pub struct Handle<M> {
-    tx: Sender<Msg<M>>,
-    waker: Arc<Waker>,
-    stats: Arc<SharedStats>,
-}
-
-impl<M> Clone for Handle<M> {
-    fn clone(&self) -> Self {
-        Self {
-            tx: self.tx.clone(),
-            waker: self.waker.clone(),
-            stats: self.stats.clone(),
-        }
-    }
-}
-
-impl<M> std::fmt::Debug for Handle<M> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Handle").finish_non_exhaustive()
-    }
-}
-
-impl<M> Handle<M> {
-    /// Runs `f` on the event-loop thread with the machine, followed by a full drain of its
-    /// outputs. Returns `false` if the runtime has already ended.
-    pub fn command(&self, f: impl FnOnce(&mut M) + Send + 'static) -> bool {
-        self.send(Msg::Command(Box::new(f)))
-    }
-
-    /// Asks the runtime to stop after the commands already sent. Queued output to control
-    /// connections gets up to a second to drain, then [`Runtime::run`] returns the machine.
-    pub fn stop(&self) {
-        self.send(Msg::Stop);
-    }
-
-    /// A snapshot of the runtime's I/O counters.
-    pub fn stats(&self) -> RuntimeStats {
-        self.stats.snapshot()
-    }
-
-    fn send(&self, msg: Msg<M>) -> bool {
-        if self.tx.send(msg).is_err() {
-            return false;
-        }
-        // The loop may have ended between the send and the wake: harmless.
-        let _ = self.waker.wake();
-        true
-    }
-}
-
-impl<M: 'static> RuntimeHandle<M> for Handle<M> {
-    fn command(&self, f: Command<M>) -> bool {
-        self.send(Msg::Command(f))
-    }
-    fn stop(&self) {
-        Self::stop(self);
-    }
-    fn stats(&self) -> RuntimeStats {
-        Self::stats(self)
-    }
-}
 
 /// A listening socket. `TCP_NODELAY` is set on it so that accepted connections inherit it
 /// (Linux does); the first accepted connection is checked, and if it did not inherit it,
@@ -118,14 +49,14 @@ struct Listener {
 /// Writes never block: what the kernel does not take is queued per connection and written
 /// on `WRITABLE`; a connection whose queue exceeds the cap
 /// ([`Runtime::set_max_queue`]) is closed and reported to the machine as `StreamClosed`. A
-/// UDP send that would block drops the datagram (counted in [`RuntimeStats::udp_dropped`]).
+/// UDP send that would block drops the datagram (counted in [`runtime_std::RuntimeStats::udp_dropped`]).
 pub struct Runtime<M: Machine> {
     machine: M,
     /// Sockets, output queues and batches: where outputs go.
     io: Io,
     waker: Arc<Waker>,
-    tx: Sender<Msg<M>>,
-    rx: Receiver<Msg<M>>,
+    tx: Sender<Control<M>>,
+    rx: Receiver<Control<M>>,
     listeners: HashMap<Token, Listener>,
     next_token: usize,
     buf: Vec<u8>,
@@ -139,8 +70,10 @@ pub struct Runtime<M: Machine> {
 impl<M: Machine> std::fmt::Debug for Runtime<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
+            .field("listeners", &self.listeners.len())
             .field("conns", &self.io.conns.len())
             .field("udp", &self.io.udp.len())
+            .field("gso", &self.io.gso)
             .finish_non_exhaustive()
     }
 }
@@ -210,11 +143,16 @@ impl<M: Machine + 'static> Runtime<M> {
 
     /// A handle for other threads: commands, stop, counters.
     pub fn handle(&self) -> Handle<M> {
-        Handle {
-            tx: self.tx.clone(),
-            waker: self.waker.clone(),
-            stats: self.io.stats.clone(),
-        }
+        let (tx, waker) = (self.tx.clone(), Arc::clone(&self.waker));
+        let send = move |c| {
+            if tx.send(c).is_err() {
+                return false;
+            }
+            // The loop may have ended between the send and the wake: harmless.
+            let _ = waker.wake();
+            true
+        };
+        Handle::new(send, Arc::clone(&self.io.stats))
     }
 
     fn token(&mut self) -> Token {
@@ -269,6 +207,11 @@ impl<M: Machine + 'static> Runtime<M> {
         Ok(local)
     }
 
+    /// [`Runtime::connect_tcp_timeout`] with a 10 s connect timeout.
+    pub fn connect_tcp(&mut self, addr: SocketAddr) -> io::Result<ConnId> {
+        self.connect_tcp_timeout(addr, Some(Duration::from_secs(10)))
+    }
+
     /// Opens a control connection to `addr`, blocking up to `timeout` (`None`: the OS
     /// default) for the handshake. The machine gets [`Input::Connected`] first thing in `run`.
     pub fn connect_tcp_timeout(
@@ -276,23 +219,13 @@ impl<M: Machine + 'static> Runtime<M> {
         addr: SocketAddr,
         timeout: Option<Duration>,
     ) -> io::Result<ConnId> {
-        let stream = match timeout {
-            Some(t) => std::net::TcpStream::connect_timeout(&addr, t)?,
-            None => std::net::TcpStream::connect(addr)?,
-        };
-        let peer = stream.peer_addr().unwrap_or(addr);
-        stream.set_nodelay(true)?;
+        let (stream, peer) = runtime_std::connect_control(addr, timeout)?;
         stream.set_nonblocking(true)?;
         let id = self.add_conn(TcpStream::from_std(stream))?;
         self.io
             .pending
             .push_back(Generated::Connected { conn: id, peer });
         Ok(id)
-    }
-
-    /// [`Runtime::connect_tcp_timeout`] with a 10 s connect timeout.
-    pub fn connect_tcp(&mut self, addr: SocketAddr) -> io::Result<ConnId> {
-        self.connect_tcp_timeout(addr, Some(Duration::from_secs(10)))
     }
 
     fn add_conn(&mut self, mut stream: TcpStream) -> io::Result<ConnId> {
@@ -327,10 +260,7 @@ impl<M: Machine + 'static> Runtime<M> {
         F: FnMut(&mut M, M::Event) -> Flow + Send + 'static,
     {
         let handle = self.handle();
-        let thread = thread::Builder::new()
-            .name("rtsp-mio".into())
-            .spawn(move || self.run(on_event))?;
-        Ok(Spawned::new(handle, thread))
+        Spawned::start("rtsp-mio", handle, move || self.run(on_event))
     }
 
     /// Drives the machine until [`Handle::stop`] or until `on_event` returns [`Flow::Stop`];
@@ -413,11 +343,11 @@ impl<M: Machine + 'static> Runtime<M> {
     {
         while let Ok(msg) = self.rx.try_recv() {
             match msg {
-                Msg::Command(f) => {
+                Control::Command(f) => {
                     f(&mut self.machine);
                     self.drain(on_event);
                 }
-                Msg::Stop => {
+                Control::Stop => {
                     self.stopping = true;
                     return;
                 }

@@ -51,10 +51,10 @@ mod serve;
 #[cfg(target_os = "linux")]
 pub mod udp;
 
-pub use driver::{Handle, Runtime, Spawned};
+pub use driver::{Runtime, Spawned};
 pub use runtime_std::media;
 pub use runtime_std::{
-    bind_udp_pair, bind_udp_pair_at, BoundServer, Command, Flow, RunningServer, RuntimeHandle,
-    RuntimeStats, ServerOptions, DEFAULT_MAX_PENDING_OUTPUT,
+    bind_udp_pair, bind_udp_pair_at, BoundServer, Command, Control, Flow, Handle, RunningServer,
+    RuntimeHandle, RuntimeStats, ServerOptions, DEFAULT_MAX_PENDING_OUTPUT,
 };
-pub use serve::serve;
+pub use serve::{serve, server_runtime};

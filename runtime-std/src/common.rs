@@ -126,6 +126,21 @@ pub fn find_udp_index<T>(socks: &[(SocketAddr, T)], local: SocketAddr) -> Option
         })
 }
 
+/// Opens a control connection to `addr` (waiting up to `timeout` for the handshake; `None`:
+/// the OS default) with `TCP_NODELAY` set. Returns it and its peer address.
+pub fn connect_control(
+    addr: SocketAddr,
+    timeout: Option<std::time::Duration>,
+) -> io::Result<(std::net::TcpStream, SocketAddr)> {
+    let stream = match timeout {
+        Some(t) => std::net::TcpStream::connect_timeout(&addr, t)?,
+        None => std::net::TcpStream::connect(addr)?,
+    };
+    stream.set_nodelay(true)?;
+    let peer = stream.peer_addr().unwrap_or(addr);
+    Ok((stream, peer))
+}
+
 /// The address to send to for reaching a socket bound to `bound` (unspecified -> loopback).
 pub fn wake_addr(bound: SocketAddr) -> SocketAddr {
     match bound.ip() {
@@ -185,6 +200,18 @@ pub struct SpawnedWith<H, M> {
 impl<H, M> std::fmt::Debug for SpawnedWith<H, M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Spawned").finish_non_exhaustive()
+    }
+}
+
+impl<H: RuntimeHandle<M>, M: Send + 'static> SpawnedWith<H, M> {
+    /// Runs `run` (a runtime's `run` with its event callback) on a new thread named `name`.
+    pub fn start(
+        name: &str,
+        handle: H,
+        run: impl FnOnce() -> std::io::Result<M> + Send + 'static,
+    ) -> std::io::Result<Self> {
+        let thread = std::thread::Builder::new().name(name.into()).spawn(run)?;
+        Ok(Self::new(handle, thread))
     }
 }
 

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use rtsp_core::io::{drain, ConnId, Dest, Input, Machine, Output, Transmit};
 
-use crate::common::{find_udp, wake_addr, Command, Flow, RuntimeHandle, RuntimeStats, SharedStats};
+use crate::common::{connect_control, find_udp, wake_addr, Flow, SharedStats};
 use crate::drive::{deadline_after_timeout, settle, Generated, InputClock, Outputs};
+use crate::handle::{Control, Handle};
 
 /// Read buffer for TCP control connections.
 const TCP_READ_BUF: usize = 16 * 1024;
@@ -27,29 +28,22 @@ const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the I/O threads and handles send to the driver thread.
 enum Msg<M> {
-    Connected {
-        now: Instant,
-        conn: ConnId,
-        peer: SocketAddr,
-        stream: TcpStream,
-    },
-    Stream {
-        now: Instant,
-        conn: ConnId,
-        data: Vec<u8>,
-    },
-    StreamClosed {
-        now: Instant,
-        conn: ConnId,
-    },
-    Datagram {
-        now: Instant,
-        local: SocketAddr,
-        remote: SocketAddr,
-        data: Vec<u8>,
-    },
-    Command(Command<M>),
-    Stop,
+    /// What an I/O thread saw, stamped when it saw it.
+    Io(Instant, Seen),
+    /// From a [`Handle`].
+    Control(Control<M>),
+}
+
+/// What an I/O thread saw.
+enum Seen {
+    /// A connection accepted or opened: its id, peer, and the write half for the driver.
+    Connected(ConnId, SocketAddr, TcpStream),
+    /// Bytes read from a connection.
+    Read(ConnId, Vec<u8>),
+    /// A connection's reader ended (the peer closed it, or it failed).
+    Closed(ConnId),
+    /// A datagram: the local socket's address, the sender's, the payload.
+    Datagram(SocketAddr, SocketAddr, Vec<u8>),
 }
 
 /// State shared by the driver and its I/O threads.
@@ -61,7 +55,7 @@ struct Shared {
     /// A clone of every open control connection, so a stop can wake its reader.
     streams: Mutex<HashMap<ConnId, TcpStream>>,
     /// Counters.
-    stats: SharedStats,
+    stats: Arc<SharedStats>,
 }
 
 impl Shared {
@@ -79,58 +73,6 @@ impl Shared {
         let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
         streams.insert(conn, clone);
         Some(conn)
-    }
-}
-
-/// A cloneable, thread-safe handle to a running [`Runtime`]: send it commands or stop it.
-pub struct Handle<M> {
-    tx: Sender<Msg<M>>,
-    shared: Arc<Shared>,
-}
-
-impl<M> Clone for Handle<M> {
-    fn clone(&self) -> Self {
-        Self {
-            tx: self.tx.clone(),
-            shared: self.shared.clone(),
-        }
-    }
-}
-
-impl<M> std::fmt::Debug for Handle<M> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Handle").finish_non_exhaustive()
-    }
-}
-
-impl<M> Handle<M> {
-    /// Runs `f` on the driver thread with the machine, followed by a full drain of its
-    /// outputs. Returns `false` if the runtime has already ended.
-    pub fn command(&self, f: impl FnOnce(&mut M) + Send + 'static) -> bool {
-        self.tx.send(Msg::Command(Box::new(f))).is_ok()
-    }
-
-    /// Asks the runtime to stop after the messages already queued (commands sent before
-    /// this call still run). [`Runtime::run`] then returns the machine.
-    pub fn stop(&self) {
-        let _ = self.tx.send(Msg::Stop);
-    }
-
-    /// A snapshot of the runtime's I/O counters.
-    pub fn stats(&self) -> RuntimeStats {
-        self.shared.stats.snapshot()
-    }
-}
-
-impl<M: 'static> RuntimeHandle<M> for Handle<M> {
-    fn command(&self, f: Command<M>) -> bool {
-        self.tx.send(Msg::Command(f)).is_ok()
-    }
-    fn stop(&self) {
-        Self::stop(self);
-    }
-    fn stats(&self) -> RuntimeStats {
-        Self::stats(self)
     }
 }
 
@@ -189,6 +131,7 @@ impl<M: Machine> std::fmt::Debug for Runtime<M> {
         f.debug_struct("Runtime")
             .field("conns", &self.io.conns.len())
             .field("udp", &self.io.udp.len())
+            .field("threads", &self.threads.len())
             .finish_non_exhaustive()
     }
 }
@@ -203,7 +146,7 @@ impl<M: Machine + 'static> Runtime<M> {
             stop: AtomicBool::new(false),
             next_conn: AtomicU64::new(0),
             streams: Mutex::new(HashMap::new()),
-            stats: SharedStats::default(),
+            stats: Arc::default(),
         });
         Ok(Self {
             machine,
@@ -245,10 +188,9 @@ impl<M: Machine + 'static> Runtime<M> {
 
     /// A handle for other threads: commands, stop, counters.
     pub fn handle(&self) -> Handle<M> {
-        Handle {
-            tx: self.tx.clone(),
-            shared: self.shared.clone(),
-        }
+        let tx = self.tx.clone();
+        let send = move |c| tx.send(Msg::Control(c)).is_ok();
+        Handle::new(send, Arc::clone(&self.shared.stats))
     }
 
     /// Accepts control connections on `listener` (a server). Every accepted connection is
@@ -301,24 +243,16 @@ impl<M: Machine + 'static> Runtime<M> {
         addr: SocketAddr,
         timeout: Option<Duration>,
     ) -> io::Result<ConnId> {
-        let stream = match timeout {
-            Some(t) => TcpStream::connect_timeout(&addr, t)?,
-            None => TcpStream::connect(addr)?,
-        };
-        let peer = stream.peer_addr().unwrap_or(addr);
-        stream.set_nodelay(true)?;
+        let (stream, peer) = connect_control(addr, timeout)?;
         stream.set_write_timeout(Some(self.write_timeout))?;
         let conn = self
             .shared
             .register(&stream)
             .ok_or_else(|| io::Error::other("runtime stopped"))?;
         let reader = stream.try_clone()?;
-        let _ = self.tx.send(Msg::Connected {
-            now: Instant::now(),
-            conn,
-            peer,
-            stream,
-        });
+        let _ = self
+            .tx
+            .send(Msg::Io(Instant::now(), Seen::Connected(conn, peer, stream)));
         self.spawn_reader(conn, reader)?;
         Ok(conn)
     }
@@ -338,17 +272,15 @@ impl<M: Machine + 'static> Runtime<M> {
     }
 
     /// Runs `self` on a new thread; see [`Runtime::run`].
-    pub fn spawn<F>(self, on_event: F) -> io::Result<Spawned<M>>
+    pub fn spawn<F: FnMut(&mut M, M::Event) -> Flow + Send + 'static>(
+        self,
+        on_event: F,
+    ) -> io::Result<Spawned<M>>
     where
-        M: Send + 'static,
+        M: Send,
         M::Event: 'static,
-        F: FnMut(&mut M, M::Event) -> Flow + Send + 'static,
     {
-        let handle = self.handle();
-        let thread = thread::Builder::new()
-            .name("rtsp-driver".into())
-            .spawn(move || self.run(on_event))?;
-        Ok(Spawned::new(handle, thread))
+        Spawned::start("rtsp-driver", self.handle(), move || self.run(on_event))
     }
 
     /// Drives the machine until [`Handle::stop`] or until `on_event` returns [`Flow::Stop`];
@@ -388,7 +320,7 @@ impl<M: Machine + 'static> Runtime<M> {
                     let d = self.drain(&mut on_event, &mut stop);
                     deadline = deadline_after_timeout(d, now);
                 }
-                Some(Msg::Stop) => stop = true,
+                Some(Msg::Control(Control::Stop)) => stop = true,
                 Some(msg) => {
                     if self.feed(msg) {
                         deadline = self.drain(&mut on_event, &mut stop);
@@ -402,53 +334,40 @@ impl<M: Machine + 'static> Runtime<M> {
 
     /// Feeds one message to the machine. Returns whether the machine was touched.
     fn feed(&mut self, msg: Msg<M>) -> bool {
-        match msg {
-            Msg::Connected {
-                now,
-                conn,
-                peer,
-                stream,
-            } => {
-                let now = self.clock.at(now);
-                self.io.conns.insert(conn, stream);
-                self.machine
-                    .handle_input(Input::Connected { now, conn, peer });
+        let (at, seen) = match msg {
+            Msg::Io(at, seen) => (at, seen),
+            Msg::Control(Control::Command(f)) => {
+                f(&mut self.machine);
+                return true;
             }
-            Msg::Stream { now, conn, data } => {
+            Msg::Control(Control::Stop) => return false,
+        };
+        let now = self.clock.at(at);
+        let input = match seen {
+            Seen::Connected(conn, peer, stream) => {
+                self.io.conns.insert(conn, stream);
+                Input::Connected { now, conn, peer }
+            }
+            Seen::Read(conn, ref data) => {
                 if !self.io.conns.contains_key(&conn) {
                     return false;
                 }
-                let now = self.clock.at(now);
-                self.machine.handle_input(Input::Stream {
-                    now,
-                    conn,
-                    data: &data,
-                });
+                Input::Stream { now, conn, data }
             }
-            Msg::StreamClosed { now, conn } => {
+            Seen::Closed(conn) => {
                 if self.io.conns.remove(&conn).is_none() {
                     return false;
                 }
-                let now = self.clock.at(now);
-                self.machine.handle_input(Input::StreamClosed { now, conn });
+                Input::StreamClosed { now, conn }
             }
-            Msg::Datagram {
+            Seen::Datagram(local, remote, ref data) => Input::Datagram {
                 now,
                 local,
                 remote,
                 data,
-            } => {
-                let now = self.clock.at(now);
-                self.machine.handle_input(Input::Datagram {
-                    now,
-                    local,
-                    remote,
-                    data: &data,
-                });
-            }
-            Msg::Command(f) => f(&mut self.machine),
-            Msg::Stop => return false,
-        }
+            },
+        };
+        self.machine.handle_input(input);
         true
     }
 
@@ -560,7 +479,7 @@ impl<M: Machine + 'static> Runtime<M> {
         self.io.udp.clear();
         // Messages still queued may hold streams: close them.
         while let Ok(msg) = self.rx.try_recv() {
-            if let Msg::Connected { stream, .. } = msg {
+            if let Msg::Io(_, Seen::Connected(_, _, stream)) = msg {
                 let _ = stream.shutdown(Shutdown::Both);
             }
         }
@@ -622,23 +541,13 @@ fn accept_loop<M: 'static>(
             let _ = stream.shutdown(Shutdown::Both);
             break;
         };
-        if tx
-            .send(Msg::Connected {
-                now: Instant::now(),
-                conn,
-                peer,
-                stream,
-            })
-            .is_err()
-        {
+        let seen = Seen::Connected(conn, peer, stream);
+        if tx.send(Msg::Io(Instant::now(), seen)).is_err() {
             break;
         }
         if spawn_reader(conn, reader, tx.clone(), shared.clone(), done.clone()).is_err() {
             tracing::warn!(?conn, "could not spawn a reader thread");
-            let _ = tx.send(Msg::StreamClosed {
-                now: Instant::now(),
-                conn,
-            });
+            let _ = tx.send(Msg::Io(Instant::now(), Seen::Closed(conn)));
             shared.streams().remove(&conn);
         }
     }
@@ -659,11 +568,7 @@ fn spawn_reader<M: 'static>(
                 match stream.read(&mut buf) {
                     Ok(0) => break,
                     Ok(n) => {
-                        let msg = Msg::Stream {
-                            now: Instant::now(),
-                            conn,
-                            data: buf[..n].to_vec(),
-                        };
+                        let msg = Msg::Io(Instant::now(), Seen::Read(conn, buf[..n].to_vec()));
                         if tx.send(msg).is_err() {
                             break;
                         }
@@ -672,10 +577,7 @@ fn spawn_reader<M: 'static>(
                     Err(_) => break,
                 }
             }
-            let _ = tx.send(Msg::StreamClosed {
-                now: Instant::now(),
-                conn,
-            });
+            let _ = tx.send(Msg::Io(Instant::now(), Seen::Closed(conn)));
             shared.streams().remove(&conn);
             drop(done);
         })
@@ -692,12 +594,8 @@ fn udp_loop<M: 'static>(sock: &UdpSocket, local: SocketAddr, tx: &Sender<Msg<M>>
         match r {
             Ok((n, remote)) => {
                 errors = 0;
-                let msg = Msg::Datagram {
-                    now: Instant::now(),
-                    local,
-                    remote,
-                    data: buf[..n].to_vec(),
-                };
+                let seen = Seen::Datagram(local, remote, buf[..n].to_vec());
+                let msg = Msg::Io(Instant::now(), seen);
                 if tx.send(msg).is_err() {
                     break;
                 }

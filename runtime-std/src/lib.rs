@@ -48,15 +48,17 @@
 mod common;
 pub mod drive;
 mod driver;
+mod handle;
 pub mod media;
 mod serve;
 
 pub use common::{
-    bind_udp_pair, bind_udp_pair_at, find_udp, find_udp_index, wake_addr, Command, Flow,
-    RuntimeHandle, RuntimeStats, SharedStats, SpawnedWith,
+    bind_udp_pair, bind_udp_pair_at, connect_control, find_udp, find_udp_index, wake_addr, Command,
+    Flow, RuntimeHandle, RuntimeStats, SharedStats, SpawnedWith,
 };
-pub use driver::{Handle, Runtime, Spawned};
+pub use driver::{Runtime, Spawned};
+pub use handle::{Control, Handle};
 pub use serve::{
-    log_server_event, serve, server_event_handler, BoundServer, RunningServer, ServerEventHook,
-    ServerOptions, DEFAULT_MAX_PENDING_OUTPUT,
+    clock_seed, log_server_event, loop_seed, serve, serve_with, server_event_handler, BoundServer,
+    RunningServer, ServerEventFn, ServerEventHook, ServerOptions, DEFAULT_MAX_PENDING_OUTPUT,
 };

@@ -46,12 +46,14 @@
 #![warn(unreachable_pub)]
 
 mod driver;
+mod loops;
 mod output;
 mod serve;
 #[cfg(target_os = "linux")]
 pub mod udp;
 
 pub use driver::{Runtime, Spawned};
+pub use loops::{LoopsError, LoopsOptions, ServerLoops, SharedCatalog, ShutdownHandle};
 pub use runtime_std::media;
 pub use runtime_std::{
     bind_udp_pair, bind_udp_pair_at, BoundServer, Command, Control, Flow, Handle, RunningServer,

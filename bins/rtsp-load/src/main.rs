@@ -32,7 +32,7 @@ use clap::{Parser, ValueEnum};
 use mio::net::{TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token};
 use rtsp_core::client::{Client, ClientConfig, ClientEvent, TransportChoice};
-use rtsp_core::io::{ConnId, Dest, Input, Machine, Output};
+use rtsp_core::io::{drain, ConnId, Dest, Input, Machine, Output};
 use rtsp_core::url::RtspUrl;
 use rtsp_load::count::{window_fps, StreamCounter};
 use rtsp_load::procfs::{self, CpuMeter, ListenCounters, MachineCpu, UdpCounters};
@@ -749,34 +749,28 @@ impl Load {
                 return;
             };
             let mut close = false;
-            loop {
-                match c.poll_output() {
-                    Output::Transmit(t) => match t.dest {
-                        Dest::Stream(_) => {
-                            s.out.extend_from_slice(&t.data);
+            let deadline = drain(c, |out| match out {
+                Output::Transmit(t) => match t.dest {
+                    Dest::Stream(_) => s.out.extend_from_slice(&t.data),
+                    Dest::Udp { local, remote } => {
+                        let sock = if Some(local) == s.rtcp_local {
+                            s.rtcp.as_ref()
+                        } else {
+                            s.rtp.as_ref()
+                        };
+                        if let Some(u) = sock {
+                            let _ = u.send_to(&t.data, remote);
                         }
-                        Dest::Udp { local, remote } => {
-                            let sock = if Some(local) == s.rtcp_local {
-                                s.rtcp.as_ref()
-                            } else {
-                                s.rtp.as_ref()
-                            };
-                            if let Some(u) = sock {
-                                let _ = u.send_to(&t.data, remote);
-                            }
-                        }
-                    },
-                    Output::Close(_) => close = true,
-                    Output::Event(e) => evs.push(e),
-                    Output::Timeout(t) => {
-                        if t != s.deadline {
-                            s.deadline = t;
-                            if let Some(t) = t {
-                                self.timers.push(Reverse((t, i)));
-                            }
-                        }
-                        break;
                     }
+                },
+                Output::Close(_) => close = true,
+                Output::Event(e) => evs.push(e),
+                Output::Timeout(_) => {}
+            });
+            if deadline != s.deadline {
+                s.deadline = deadline;
+                if let Some(t) = deadline {
+                    self.timers.push(Reverse((t, i)));
                 }
             }
             self.flush(i);
@@ -1075,29 +1069,12 @@ fn nan0(v: f64) -> f64 {
     }
 }
 
-/// Binds an RTP (even) / RTCP (odd) UDP port pair on `ip`.
+/// Binds an RTP (even) / RTCP (odd) UDP port pair on `ip`, non-blocking.
 fn bind_pair(ip: IpAddr) -> io::Result<(StdUdp, StdUdp)> {
-    let mut last = None;
-    for _ in 0..64 {
-        let a = StdUdp::bind((ip, 0))?;
-        let port = a.local_addr()?.port();
-        let pair = if port % 2 == 1 {
-            StdUdp::bind((ip, port - 1)).map(|rtp| (rtp, a))
-        } else if port < u16::MAX {
-            StdUdp::bind((ip, port + 1)).map(|rtcp| (a, rtcp))
-        } else {
-            continue;
-        };
-        match pair {
-            Ok((rtp, rtcp)) => {
-                rtp.set_nonblocking(true)?;
-                rtcp.set_nonblocking(true)?;
-                return Ok((rtp, rtcp));
-            }
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::AddrInUse, "no free UDP port pair")))
+    let (rtp, rtcp) = runtime_mio::bind_udp_pair(ip)?;
+    rtp.set_nonblocking(true)?;
+    rtcp.set_nonblocking(true)?;
+    Ok((rtp, rtcp))
 }
 
 #[cfg(test)]

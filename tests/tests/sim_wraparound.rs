@@ -5,7 +5,7 @@
 //! with reordering and duplication around the wrap, and over TCP.
 
 use it::sim::netem::Impair;
-use it::sim::{media, seed, Rng, Setup, Sim};
+use it::sim::{media, seed, Setup, Sim};
 use rtsp_core::client::{ClientEvent, TransportChoice};
 use rtsp_core::server::ServerConfig;
 use std::time::Duration;
@@ -20,20 +20,33 @@ const SEQ_MARGIN: u32 = 120;
 const SEQ_AHEAD: u32 = 40;
 const TS_MARGIN: u64 = 3600 * 120;
 
-/// The server draws, from a splitmix64 seeded with `ServerConfig::seed`: the session id, then
-/// SSRC, initial sequence number and initial timestamp (each the high 32 bits of one draw).
-/// Find a seed that puts both near their wrap. Verified against RTP-Info below: if the server's
-/// draw order changes, the test says so.
+/// The server's generator as of this test: splitmix64 seeded with `ServerConfig::seed`
+/// (`rtsp-core/src/server/util.rs`; the test predicts its draws, so it mirrors it). When the
+/// server draws from `rtsp_core::rng` (ChaCha20 from `RngSeed::from_u64(seed)`), mirror that.
+fn server_draws(seed: u64) -> impl FnMut() -> u64 {
+    let mut state = seed;
+    move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// The server draws the session id, then SSRC, initial sequence number and initial timestamp
+/// (each the high 32 bits of one draw). Find a seed that puts both near their wrap. Verified
+/// against RTP-Info below: if the server's generator or draw order changes, the test says so.
 fn wrap_seed(from: u64) -> (u64, u16, u32) {
     for s in from.. {
-        let mut r = Rng::new(s);
-        r.next_u64();
-        r.next_u64();
-        let seq = (r.next_u64() >> 32) as u16;
+        let mut next = server_draws(s);
+        next();
+        next();
+        let seq = (next() >> 32) as u16;
         if u32::from(seq) < 65_536 - SEQ_MARGIN || u32::from(seq) > 65_536 - SEQ_AHEAD {
             continue;
         }
-        let ts = (r.next_u64() >> 32) as u32;
+        let ts = (next() >> 32) as u32;
         if u64::from(ts) >= (1u64 << 32) - TS_MARGIN {
             return (s, seq, ts);
         }

@@ -5,9 +5,8 @@
 //! with reordering and duplication around the wrap, and over TCP.
 
 use it::sim::netem::Impair;
-use it::sim::{media, seed, Setup, Sim};
-use rtsp_core::client::{ClientEvent, TransportChoice};
-use rtsp_core::server::ServerConfig;
+use it::sim::{media, seed, Scenario};
+use rtsp_core::client::ClientEvent;
 use std::time::Duration;
 
 const FRAMES: usize = 50;
@@ -56,22 +55,13 @@ fn wrap_seed(from: u64) -> (u64, u16, u32) {
 
 fn wrap(tcp: bool, impair: Option<Impair>, seed: u64) {
     let (server_seed, seq0, ts0) = wrap_seed(seed.wrapping_mul(1_000_003) % (1 << 40));
-    let mut sim = Sim::with_setup(
-        seed,
-        Setup {
-            frames: FRAMES,
-            fps: 25.0,
-            looping: true,
-            // ~4 packets per frame: reordering happens within a frame's burst or across one
-            // frame interval (40 ms), inside the client's 50 ms reordering wait.
-            mtu: 400,
-            server: ServerConfig {
-                seed: server_seed,
-                ..ServerConfig::default()
-            },
-            ..Setup::default()
-        },
-    );
+    // ~4 packets per frame: reordering happens within a frame's burst or across one frame
+    // interval (40 ms), inside the client's 50 ms reordering wait.
+    let mut sim = Scenario::new(seed)
+        .media(FRAMES, 25.0, true)
+        .mtu(400)
+        .server(|s| s.seed = server_seed)
+        .build();
     // The reordering buffer waits longer than the emulator ever holds a packet back (200 ms), so
     // reordering never costs a frame here.
     let c = sim.add_client(|cfg| cfg.reorder_delay = Duration::from_millis(250));
@@ -90,13 +80,7 @@ fn wrap(tcp: bool, impair: Option<Impair>, seed: u64) {
             im,
         )
     });
-    let t = if tcp {
-        TransportChoice::Tcp
-    } else {
-        sim.client(c).udp()
-    };
-    sim.request(c, |c| c.setup(t).unwrap());
-    sim.request(c, |c| c.play(None).unwrap());
+    sim.setup_and_play(c, tcp);
     let info = sim.client(c).events.iter().find_map(|(_, e)| match e {
         ClientEvent::Playing { rtp_info, .. } => rtp_info.first().cloned(),
         _ => None,

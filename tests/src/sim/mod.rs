@@ -24,14 +24,17 @@ pub mod driver;
 pub mod media;
 pub mod netem;
 pub mod real;
+mod scenario;
+
+pub use scenario::Scenario;
 
 use crate::sim::netem::{Decision, Drop as DropReason, Fate, Meta, Netem, Pipe, RtpMeta};
+use chacha20::ChaCha8Rng;
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+use rand_core::{Rng as _, SeedableRng};
 use rtsp_core::client::{Client, ClientConfig, ClientEvent, TransportChoice};
 use rtsp_core::io::{drain_bounded, ConnId, Dest, Input, Machine, Output, Transmit};
 use rtsp_core::server::{MemoryCatalog, Server, ServerConfig, ServerEvent};
-use chacha20::ChaCha8Rng;
-use rand_core::{Rng as _, SeedableRng};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::time::{Duration, Instant};

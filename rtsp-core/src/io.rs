@@ -277,28 +277,23 @@ pub struct Livelock {
 /// ```
 pub fn drain<M: Machine + ?Sized>(
     machine: &mut M,
-    mut f: impl FnMut(Output<M::Event>),
+    f: impl FnMut(Output<M::Event>),
 ) -> Option<Instant> {
-    loop {
-        match machine.poll_output() {
-            Output::Timeout(deadline) => return deadline,
-            out => f(out),
-        }
-    }
+    // Unbounded in practice: no machine hands over usize::MAX outputs.
+    drain_bounded(machine, usize::MAX, f).unwrap_or(None)
 }
 
 /// [`drain`] through [`Machine::poll_emit`]: media packets may come as [`Emit::Shared`] (for
 /// runtimes that send them with vectored I/O, never copying the payload).
 pub fn drain_emit<M: Machine + ?Sized>(
     machine: &mut M,
-    mut f: impl FnMut(Emit<M::Event>),
+    f: impl FnMut(Emit<M::Event>),
 ) -> Option<Instant> {
-    loop {
-        match machine.poll_emit() {
-            Emit::Output(Output::Timeout(deadline)) => return deadline,
-            out => f(out),
-        }
-    }
+    let next = || match machine.poll_emit() {
+        Emit::Output(Output::Timeout(deadline)) => Ok(deadline),
+        out => Err(out),
+    };
+    drain_loop(usize::MAX, next, f).unwrap_or(None)
 }
 
 /// [`drain`] that gives up after `limit` outputs without a [`Output::Timeout`]: for test
@@ -306,12 +301,27 @@ pub fn drain_emit<M: Machine + ?Sized>(
 pub fn drain_bounded<M: Machine + ?Sized>(
     machine: &mut M,
     limit: usize,
-    mut f: impl FnMut(Output<M::Event>),
+    f: impl FnMut(Output<M::Event>),
+) -> Result<Option<Instant>, Livelock> {
+    let next = || match machine.poll_output() {
+        Output::Timeout(deadline) => Ok(deadline),
+        out => Err(out),
+    };
+    drain_loop(limit, next, f)
+}
+
+/// The one drain loop: `next` until it gives the deadline (`Ok`), everything else (`Err`) to
+/// `f`, at most `limit` times.
+#[inline]
+fn drain_loop<T>(
+    limit: usize,
+    mut next: impl FnMut() -> Result<Option<Instant>, T>,
+    mut f: impl FnMut(T),
 ) -> Result<Option<Instant>, Livelock> {
     for _ in 0..limit {
-        match machine.poll_output() {
-            Output::Timeout(deadline) => return Ok(deadline),
-            out => f(out),
+        match next() {
+            Ok(deadline) => return Ok(deadline),
+            Err(out) => f(out),
         }
     }
     Err(Livelock { outputs: limit })

@@ -109,19 +109,11 @@ pub enum LoopsError {
 }
 
 /// Event loops bound and ready to run: [`ServerLoops::bind`], then [`ServerLoops::run`].
+#[derive(Debug)]
 pub struct ServerLoops {
     runtimes: Vec<Runtime<Server>>,
     local: SocketAddr,
     rtp_ports: Vec<u16>,
-}
-
-impl std::fmt::Debug for ServerLoops {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerLoops")
-            .field("local", &self.local)
-            .field("rtp_ports", &self.rtp_ports)
-            .finish_non_exhaustive()
-    }
 }
 
 impl ServerLoops {

@@ -193,6 +193,26 @@ impl Load {
     }
 
     /// Handles one client event; true when the client was called (drain again).
+    /// Issues a request on session `i`'s client; a refusal fails the session. Whether the
+    /// client was called (drain again).
+    fn request<E: std::fmt::Display>(
+        &mut self,
+        i: usize,
+        what: &str,
+        f: impl FnOnce(&mut Client) -> Result<u32, E>,
+    ) -> bool {
+        let Some(c) = self.sessions[i].client.as_mut() else {
+            return true;
+        };
+        match f(c) {
+            Ok(_) => true,
+            Err(e) => {
+                self.fail(i, format!("{what}: {e}"));
+                false
+            }
+        }
+    }
+
     pub(super) fn on_event(&mut self, i: usize, e: ClientEvent) -> bool {
         let now = Instant::now();
         let s = &mut self.sessions[i];
@@ -206,13 +226,7 @@ impl Load {
                     },
                     _ => TransportChoice::Tcp,
                 };
-                if let Some(c) = s.client.as_mut() {
-                    if let Err(e) = c.setup(choice) {
-                        self.fail(i, format!("setup: {e}"));
-                        return false;
-                    }
-                }
-                true
+                self.request(i, "setup", |c| c.setup(choice))
             }
             ClientEvent::SetupDone { .. } => {
                 s.marks[3] = Some(now);
@@ -226,13 +240,7 @@ impl Load {
                     }
                     return false;
                 }
-                if let Some(c) = s.client.as_mut() {
-                    if let Err(e) = c.play(None) {
-                        self.fail(i, format!("play: {e}"));
-                        return false;
-                    }
-                }
-                true
+                self.request(i, "play", |c| c.play(None))
             }
             ClientEvent::Playing { .. } => {
                 if s.phase != Phase::Playing && s.phase != Phase::TearingDown {

@@ -14,7 +14,9 @@
 //! ```
 //!
 //! Invariant: every `handle_input` must be followed by a full drain of
-//! `poll_output` (until `Output::Timeout`) before the next input.
+//! `poll_output` (until `Output::Timeout`) before the next input. [`drain`] is that loop
+//! ([`drain_emit`] for the zero-copy form, [`drain_bounded`] for harnesses); every runtime,
+//! load tool, simulator and fuzz target in this workspace drains through them.
 
 use bytes::Bytes;
 use core::net::SocketAddr;

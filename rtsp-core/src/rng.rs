@@ -3,7 +3,7 @@
 //!
 //! [`RngSeed`] is public: a runtime seeds it from the OS (32 bytes), a test from a number
 //! ([`RngSeed::from_u64`]), and one seed gives independent streams, e.g. one per event loop
-//! ([`RngSeed::derive`]). The generator itself ([`Rng`]) is crate-private: ChaCha20 (RFC 8439
+//! ([`RngSeed::derive`]). The generator itself (`Rng`) is crate-private: ChaCha20 (RFC 8439
 //! keystream, through the `chacha20` crate's `rand_core` generator), so ids and nonces are
 //! unpredictable when the seed is secret, and the machines stay deterministic under a test seed.
 
@@ -32,7 +32,7 @@ impl RngSeed {
     }
 
     /// The seed of independent stream `stream` (e.g. event loop `i`): the first 32 bytes of
-    /// ChaCha20 keyed with this seed on stream `stream + 1` (stream 0 is what [`Rng::new`]
+    /// ChaCha20 keyed with this seed on stream `stream + 1` (stream 0 is what the generator
     /// draws from this seed itself). Different streams give unrelated seeds; the same stream
     /// always the same one.
     pub fn derive(&self, stream: u64) -> Self {

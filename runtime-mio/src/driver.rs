@@ -107,7 +107,7 @@ impl<M: Machine + 'static> Runtime<M> {
     }
 
     /// Sets the queue size of a control connection above which media packets
-    /// ([`SharedTransmit`]s) are dropped, whole frames at a time (default 512 KiB): a slow
+    /// ([`SharedTransmit`](rtsp_core::io::SharedTransmit)s) are dropped, whole frames at a time (default 512 KiB): a slow
     /// interleaved reader loses frames instead of growing the queue.
     pub fn set_max_frame_queue(&mut self, bytes: usize) {
         self.io.max_frame_queue = bytes;
@@ -187,7 +187,7 @@ impl<M: Machine + 'static> Runtime<M> {
         Ok(local)
     }
 
-    /// Receives datagrams on `socket` (made non-blocking) and sends [`Dest::Udp`] transmits
+    /// Receives datagrams on `socket` (made non-blocking) and sends [`Dest::Udp`](rtsp_core::io::Dest::Udp) transmits
     /// whose `local` is its address. Returns the local address.
     pub fn udp_socket(&mut self, socket: std::net::UdpSocket) -> io::Result<SocketAddr> {
         socket.set_nonblocking(true)?;

@@ -42,6 +42,9 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+//! Also here: [`ServerLoops`] (several loops on one RTSP port, `server-mio --threads N`) and
+//! [`udp`], the batched `sendmmsg`/UDP GSO sender (the crate's only `unsafe`).
+
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 

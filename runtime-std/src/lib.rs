@@ -40,7 +40,9 @@
 //! ```
 //!
 //! [`serve`] wires the whole server (listener, RTP/RTCP port pair, catalog) in one call;
-//! runtime-mio offers the same API on a `mio` event loop.
+//! runtime-mio offers the same API on a `mio` event loop. What both runtimes share lives
+//! here: [`Handle`], [`drive`] (the drain-then-dispatch step, monotonic input times),
+//! [`serve_with`], the UDP pair binding and the counters.
 
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]

@@ -22,7 +22,7 @@ use libfuzzer_sys::fuzz_target;
 use rtp_core::rtcp::{write_compound, RtcpPacket, SenderReport};
 use rtp_core::{NtpTime, RtpHeader, RtpPacket};
 use rtsp_core::client::{Client, ClientConfig, ClientEvent, ClientState, TransportChoice};
-use rtsp_core::io::{ConnId, Dest, Input, Machine, Output};
+use rtsp_core::io::{drain_bounded, ConnId, Dest, Input, Machine, Output};
 use rtsp_core::message::{write_interleaved, Decoded, Decoder, Limits, Message, Method};
 use rtsp_core::server::Media;
 use std::collections::{BTreeSet, HashSet};
@@ -209,15 +209,11 @@ struct Harness {
 
 impl Harness {
     fn drain(&mut self) {
-        for _ in 0..MAX_OUTPUTS {
-            match self.client.poll_output() {
-                Output::Timeout(t) => {
-                    self.deadline = t;
-                    if self.closed_event {
-                        assert_eq!(self.client.state(), ClientState::Closed);
-                    }
-                    return;
-                }
+        let mut outs = Vec::new();
+        let deadline = drain_bounded(&mut self.client, MAX_OUTPUTS, |o| outs.push(o))
+            .unwrap_or_else(|e| panic!("poll_output did not reach Timeout: {e}"));
+        for out in outs {
+            match out {
                 Output::Transmit(t) => match t.dest {
                     Dest::Stream(conn) => {
                         assert_eq!(conn, CONN);
@@ -244,9 +240,13 @@ impl Harness {
                     assert!(!self.closed_event, "event after Closed: {e:?}");
                     self.on_event(e);
                 }
+                Output::Timeout(_) => {}
             }
         }
-        panic!("poll_output did not reach Timeout after {MAX_OUTPUTS} outputs");
+        self.deadline = deadline;
+        if self.closed_event {
+            assert_eq!(self.client.state(), ClientState::Closed);
+        }
     }
 
     fn on_event(&mut self, e: ClientEvent) {

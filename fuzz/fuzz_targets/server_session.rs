@@ -20,7 +20,7 @@ use core::net::{Ipv4Addr, SocketAddr};
 use libfuzzer_sys::fuzz_target;
 use rtp_core::rtcp::{write_compound, ReceiverReport, ReportBlock, RtcpPacket};
 use rtp_core::RtpPacket;
-use rtsp_core::io::{ConnId, Dest, Input, Machine, Output};
+use rtsp_core::io::{drain_bounded, ConnId, Dest, Input, Machine, Output};
 use rtsp_core::message::{Decoded, Decoder, HeaderName, Limits, Message, StatusCode};
 use rtsp_core::server::{Media, MemoryCatalog, Server, ServerConfig};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -189,21 +189,11 @@ impl Harness {
     }
 
     fn drain(&mut self) {
-        for _ in 0..MAX_OUTPUTS {
-            match self.server.poll_output() {
-                Output::Timeout(t) => {
-                    self.deadline = t;
-                    for (c, st) in &self.conns {
-                        if st.clean && st.open {
-                            assert!(
-                                st.expected.is_empty(),
-                                "conn {c}: unanswered {:?}",
-                                st.expected
-                            );
-                        }
-                    }
-                    return;
-                }
+        let mut outs = Vec::new();
+        let deadline = drain_bounded(&mut self.server, MAX_OUTPUTS, |o| outs.push(o))
+            .unwrap_or_else(|e| panic!("poll_output did not reach Timeout: {e}"));
+        for out in outs {
+            match out {
                 Output::Transmit(t) => match t.dest {
                     Dest::Stream(ConnId(c)) => self.on_stream_out(c as u8, &t.data),
                     Dest::Udp { local, remote: _ } => {
@@ -224,10 +214,19 @@ impl Harness {
                     st.closed_by_server = true;
                     st.expected.clear();
                 }
-                Output::Event(_) => {}
+                Output::Event(_) | Output::Timeout(_) => {}
             }
         }
-        panic!("poll_output did not reach Timeout after {MAX_OUTPUTS} outputs");
+        self.deadline = deadline;
+        for (c, st) in &self.conns {
+            if st.clean && st.open {
+                assert!(
+                    st.expected.is_empty(),
+                    "conn {c}: unanswered {:?}",
+                    st.expected
+                );
+            }
+        }
     }
 
     fn on_stream_out(&mut self, c: u8, data: &[u8]) {

@@ -1,18 +1,22 @@
 //! Helpers shared by the fuzz targets (not fuzzed themselves).
 
-/// splitmix64: derives chunk sizes and similar choices from a seed taken from the input, so
-/// one input always replays the same way.
-#[derive(Debug, Clone)]
-pub struct Rng(pub u64);
+use chacha20::ChaCha8Rng;
+use rand_core::{Rng as _, SeedableRng};
+
+/// Derives chunk sizes and similar choices from a seed taken from the input, so one input
+/// always replays the same way: ChaCha8 (the `chacha20` crate's generator, as in the
+/// simulator). Test randomness, not security.
+pub struct Rng(ChaCha8Rng);
 
 impl Rng {
+    /// A generator for `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(ChaCha8Rng::seed_from_u64(seed))
+    }
+
     /// Next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// A value in `1..=max` (`max >= 1`), biased towards small values half of the time.
@@ -27,7 +31,7 @@ impl Rng {
 /// Splits `data` into consecutive chunks whose sizes come from `seed` (at least one byte each;
 /// an empty input gives no chunks).
 pub fn chunks(data: &[u8], seed: u64) -> Vec<&[u8]> {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut out = Vec::new();
     let mut rest = data;
     while !rest.is_empty() {

@@ -1,7 +1,7 @@
 //! Error types: [`MjpegError`] (file splitting and writing), [`JpegError`] (header parsing) and
 //! [`NotCarriable`] (why RFC 2435 cannot carry a valid JPEG).
 
-use crate::jpeg::Sampling;
+use crate::header_types::{marker_name, Sampling};
 
 /// An error while splitting an MJPEG file into frames or writing one.
 ///
@@ -158,7 +158,7 @@ pub enum JpegError {
         process: &'static str,
     },
     /// A DQT, DHT, SOF, DRI or SOS segment whose content is invalid.
-    #[error("invalid {} segment at byte {offset}: {reason}", crate::jpeg::marker_name(*marker))]
+    #[error("invalid {} segment at byte {offset}: {reason}", marker_name(*marker))]
     InvalidSegment {
         /// Offset of the marker.
         offset: usize,
@@ -280,7 +280,7 @@ pub enum NotCarriable {
     /// [`MultipleScans`](Self::MultipleScans).)
     #[error(
         "{} segment after the scan data: RFC 2435 carries one scan followed by EOI (no tables redefined after the scan)",
-        crate::jpeg::marker_name(*marker)
+        marker_name(*marker)
     )]
     SegmentAfterScan {
         /// The marker code that ends the scan data (the first one that is neither RSTn nor EOI).

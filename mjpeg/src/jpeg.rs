@@ -2,6 +2,7 @@
 //! ([`JpegInfo::check_rtp`]).
 
 use crate::error::{JpegError, NotCarriable};
+use crate::header_types::Sampling;
 use crate::huffman;
 
 /// Largest width or height RFC 2435 can carry (255 * 8: the size is sent in units of 8 pixels in
@@ -17,24 +18,6 @@ pub struct QTable {
     pub precision: u8,
     /// The 64 values in zig-zag order, as stored in the file.
     pub values: [u16; 64],
-}
-
-/// Chroma subsampling, derived from the frame header's sampling factors.
-///
-/// The classification is by ratio (e.g. Y 2x2 with Cb/Cr 1x2 is 4:2:2); RFC 2435 additionally
-/// needs the exact factors, see [`NotCarriable::Sampling`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Sampling {
-    /// 4:2:0: luma has twice the chroma resolution horizontally and vertically.
-    Yuv420,
-    /// 4:2:2: luma has twice the chroma resolution horizontally only.
-    Yuv422,
-    /// 4:4:4: all components have the same sampling factors.
-    Yuv444,
-    /// One component (grayscale).
-    Gray,
-    /// Anything else (4:1:1, 4:4:0, 4 components, Cb and Cr sampled differently, ...).
-    Other,
 }
 
 /// One component of the frame header (SOF).
@@ -100,24 +83,6 @@ pub struct JpegInfo {
     pub scan_components: Vec<ScanComponent>,
     /// Number of scans (SOS segments).
     pub scan_count: u32,
-}
-
-/// Name of a marker, for messages.
-pub(crate) fn marker_name(marker: u8) -> &'static str {
-    match marker {
-        0xC0 => "SOF0",
-        0xC1 => "SOF1",
-        0xC2 => "SOF2",
-        0xC4 => "DHT",
-        0xD8 => "SOI",
-        0xD9 => "EOI",
-        0xDA => "SOS",
-        0xDB => "DQT",
-        0xDD => "DRI",
-        0xFE => "COM",
-        0xE0..=0xEF => "APPn",
-        _ => "marker",
-    }
 }
 
 fn unsupported_process(marker: u8) -> Option<&'static str> {

@@ -51,9 +51,10 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![warn(unreachable_pub)]
-#![deny(clippy::print_stdout, clippy::print_stderr)]
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
 mod error;
+mod header_types;
 pub mod huffman;
 mod jpeg;
 mod split;
@@ -66,9 +67,8 @@ mod write;
 mod testutil;
 
 pub use error::{JpegError, MjpegError, NotCarriable};
-pub use jpeg::{
-    parse_jpeg, Component, JpegInfo, QTable, Sampling, ScanComponent, RTP_MAX_DIMENSION,
-};
+pub use header_types::Sampling;
+pub use jpeg::{parse_jpeg, Component, JpegInfo, QTable, ScanComponent, RTP_MAX_DIMENSION};
 pub use split::{
     detect_format, split_frames, split_frames_with, FileFormat, FrameSplitter, SplitOptions,
     DEFAULT_MAX_FRAME_SIZE, LAB_MAX_FRAME_LEN, LAB_PREFIX_LEN,

@@ -136,11 +136,14 @@ impl RtpHeader {
             | (u8::from(self.padding) << 5)
             | (u8::from(self.extension.is_some()) << 4)
             | cc as u8;
-        out.push(b0);
-        out.push((u8::from(self.marker) << 7) | (self.payload_type & 0x7f));
-        out.extend_from_slice(&self.sequence.to_be_bytes());
-        out.extend_from_slice(&self.timestamp.to_be_bytes());
-        out.extend_from_slice(&self.ssrc.to_be_bytes());
+        let fixed = FixedHeader {
+            marker: self.marker,
+            payload_type: self.payload_type,
+            sequence: self.sequence,
+            timestamp: self.timestamp,
+            ssrc: self.ssrc,
+        };
+        out.extend_from_slice(&fixed.bytes_with_first(b0));
         for c in &self.csrc[..cc] {
             out.extend_from_slice(&c.to_be_bytes());
         }
@@ -158,6 +161,69 @@ impl RtpHeader {
     pub fn parse(buf: &[u8]) -> Result<(Self, &[u8]), RtpError> {
         let p = RtpPacket::parse(buf)?;
         Ok((p.header, p.payload))
+    }
+}
+
+/// Length of the fixed RTP header: what [`FixedHeader`] writes.
+pub const FIXED_HEADER_LEN: usize = FIXED_LEN;
+
+/// The 12-byte fixed header of a sender's packet: version 2, no padding, no CSRC, no
+/// extension. Written into an array with no allocation: the per-packet work of a sender's hot
+/// path (the server writes one per packet of every session). [`RtpHeader::write`] writes the
+/// same bytes for the same fields (it uses this writer for its first 12).
+///
+/// ```
+/// use bytes::BufMut;
+/// # use rtp_core::{FixedHeader, RtpPacket};
+/// let h = FixedHeader { marker: true, payload_type: 26, sequence: 7, timestamp: 90_000, ssrc: 1 };
+/// let mut packet = Vec::with_capacity(12 + 3);
+/// h.put(&mut packet); // or `h.to_bytes()` / `h.write_to(&mut [0; 12])`
+/// packet.put_slice(b"abc");
+/// let p = RtpPacket::parse(&packet).unwrap();
+/// assert_eq!((p.header.marker, p.header.sequence, p.payload), (true, 7, &b"abc"[..]));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct FixedHeader {
+    /// M bit (for RFC 2435 JPEG: the last packet of a frame).
+    pub marker: bool,
+    /// Payload type (7 bits; the high bit is ignored). 26 is JPEG.
+    pub payload_type: u8,
+    /// Sequence number.
+    pub sequence: u16,
+    /// RTP timestamp.
+    pub timestamp: u32,
+    /// Synchronization source.
+    pub ssrc: u32,
+}
+
+impl FixedHeader {
+    /// The 12 header bytes.
+    #[inline]
+    pub fn to_bytes(&self) -> [u8; FIXED_HEADER_LEN] {
+        self.bytes_with_first(0x80)
+    }
+
+    /// Writes the 12 header bytes into `out`.
+    #[inline]
+    pub fn write_to(&self, out: &mut [u8; FIXED_HEADER_LEN]) {
+        *out = self.to_bytes();
+    }
+
+    /// Appends the 12 header bytes to `out` (a `Vec<u8>`, a `BytesMut`, ...).
+    #[inline]
+    pub fn put(&self, out: &mut impl bytes::BufMut) {
+        out.put_slice(&self.to_bytes());
+    }
+
+    /// The header with `b0` (version, P, X, CC) as its first byte: the one place the fixed
+    /// fields are laid out.
+    #[inline]
+    fn bytes_with_first(&self, b0: u8) -> [u8; FIXED_HEADER_LEN] {
+        let [s0, s1] = self.sequence.to_be_bytes();
+        let [t0, t1, t2, t3] = self.timestamp.to_be_bytes();
+        let [c0, c1, c2, c3] = self.ssrc.to_be_bytes();
+        let b1 = (u8::from(self.marker) << 7) | (self.payload_type & 0x7f);
+        [b0, b1, s0, s1, t0, t1, t2, t3, c0, c1, c2, c3]
     }
 }
 
@@ -512,6 +578,41 @@ mod tests {
             RtpPacket::parse(&out).unwrap().header.csrc,
             (0..15).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn fixed_header_is_what_rtp_header_writes() {
+        for (marker, payload_type, sequence, timestamp, ssrc) in [
+            (false, 0, 0, 0, 0),
+            (true, 26, 65_535, u32::MAX, 0xDEAD_BEEF),
+            (false, 0xff, 1234, 90_000, 7),
+        ] {
+            let fixed = FixedHeader {
+                marker,
+                payload_type,
+                sequence,
+                timestamp,
+                ssrc,
+            };
+            let mut want = Vec::new();
+            RtpHeader::new(payload_type, sequence, timestamp, ssrc).write(&mut want);
+            want[1] |= u8::from(marker) << 7;
+            assert_eq!(fixed.to_bytes().as_slice(), want.as_slice());
+            let mut arr = [0xAA; FIXED_HEADER_LEN];
+            fixed.write_to(&mut arr);
+            assert_eq!(arr, fixed.to_bytes());
+            let mut v = vec![1u8];
+            fixed.put(&mut v);
+            assert_eq!(&v[1..], want.as_slice());
+            let mut b = bytes::BytesMut::new();
+            fixed.put(&mut b);
+            assert_eq!(&b[..], want.as_slice());
+            let p = RtpPacket::parse(&arr).unwrap().header;
+            assert_eq!(
+                (p.marker, p.payload_type, p.sequence, p.timestamp, p.ssrc),
+                (marker, payload_type & 0x7f, sequence, timestamp, ssrc)
+            );
+        }
     }
 
     pub(crate) fn arb_header() -> impl Strategy<Value = RtpHeader> {

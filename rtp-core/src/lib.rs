@@ -56,7 +56,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![warn(unreachable_pub)]
-#![deny(clippy::print_stdout, clippy::print_stderr)]
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
 mod header;
 pub mod jpeg;
@@ -65,7 +65,9 @@ pub mod rtcp;
 mod seq;
 mod stats;
 
-pub use header::{rtp_version, RtpError, RtpExtension, RtpHeader, RtpPacket};
+pub use header::{
+    rtp_version, FixedHeader, RtpError, RtpExtension, RtpHeader, RtpPacket, FIXED_HEADER_LEN,
+};
 pub use ntp::{duration_to_ntp_short, ntp_short_to_duration, rtt_from_report, NtpTime};
 pub use seq::{seq_diff, seq_newer, ts_diff, ts_newer, SeqExtender};
 pub use stats::{ReceiverStats, SeqStatus};

@@ -48,6 +48,13 @@ impl NtpTime {
     }
 }
 
+impl From<NtpTime> for u64 {
+    /// The 64-bit wire form (what an RTCP SR carries).
+    fn from(t: NtpTime) -> Self {
+        t.0
+    }
+}
+
 /// Convert a duration to the 1/65536 s units of DLSR (saturating at `u32::MAX`).
 pub fn duration_to_ntp_short(d: Duration) -> u32 {
     let v = (d.as_secs() << 16) | ((u64::from(d.subsec_nanos()) << 16) / 1_000_000_000);
@@ -94,6 +101,35 @@ mod tests {
         let d = Duration::new(1_800_000_000, 123_456_789);
         let back = NtpTime::from_unix(d).to_unix().unwrap();
         assert!(d - back <= Duration::from_nanos(1));
+    }
+
+    #[test]
+    fn from_unix_is_the_64_bit_wire_form() {
+        // Seconds since 1900 in the high word (modulo 2^32: era 1 from 2036 on), the fraction
+        // of a second in 2^-32 units in the low word.
+        for d in [
+            Duration::ZERO,
+            Duration::from_millis(500),
+            Duration::new(1_795_615_705, 123_456_789),
+            Duration::new(2_085_978_496, 1), // 2036-02-07: NTP era 1 starts
+            Duration::new(u64::from(u32::MAX) * 3, 999_999_999),
+        ] {
+            let secs = d.as_secs().wrapping_add(2_208_988_800);
+            let frac = (u64::from(d.subsec_nanos()) << 32) / 1_000_000_000;
+            assert_eq!(
+                u64::from(NtpTime::from_unix(d)),
+                (secs << 32) | frac,
+                "{d:?}"
+            );
+        }
+        assert_eq!(
+            NtpTime::from_unix(Duration::from_millis(500)).fraction(),
+            1 << 31
+        );
+        assert_eq!(
+            NtpTime::from_unix(Duration::new(2_085_978_496, 0)).seconds(),
+            0
+        );
     }
 
     #[test]

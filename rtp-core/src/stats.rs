@@ -320,7 +320,10 @@ mod tests {
     use std::time::Duration;
 
     /// The one clock read of these tests: an arbitrary epoch; everything else is offsets from it.
-    #[allow(clippy::disallowed_methods)]
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "one arbitrary epoch; the tests only add offsets to it"
+    )]
     fn epoch() -> Instant {
         Instant::now()
     }

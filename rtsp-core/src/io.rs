@@ -14,7 +14,9 @@
 //! ```
 //!
 //! Invariant: every `handle_input` must be followed by a full drain of
-//! `poll_output` (until `Output::Timeout`) before the next input.
+//! `poll_output` (until `Output::Timeout`) before the next input. [`drain`] is that loop
+//! ([`drain_emit`] for the zero-copy form, [`drain_bounded`] for harnesses); every runtime,
+//! load tool, simulator and fuzz target in this workspace drains through them.
 
 use bytes::Bytes;
 use core::net::SocketAddr;
@@ -239,5 +241,179 @@ pub trait Machine {
     /// a whole drain. The default returns what `poll_output` does.
     fn poll_emit(&mut self) -> Emit<Self::Event> {
         Emit::Output(self.poll_output())
+    }
+}
+
+/// A drain that handed over its limit of outputs without reaching [`Output::Timeout`]: the
+/// machine keeps producing output (a livelock). From [`drain_bounded`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("no Output::Timeout after {outputs} outputs (livelock)")]
+pub struct Livelock {
+    /// Outputs handed over before giving up.
+    pub outputs: usize,
+}
+
+/// Drains `machine` after an input: hands every output before [`Output::Timeout`] to `f`, in
+/// order, and returns that timeout's deadline. `f` never sees the `Timeout` itself.
+///
+/// Every runtime's and harness's loop is this loop; what differs is `f` (write, queue, count,
+/// assert). `f` may not touch the machine (it is borrowed): queue events and hand them to the
+/// application after the drain, then drain again.
+///
+/// ```
+/// use rtsp_core::io::{drain, Input, Machine, Output};
+/// # use std::time::Instant;
+/// # struct Quiet;
+/// # impl Machine for Quiet { type Event = (); fn handle_input(&mut self, _: Input<'_>) {}
+/// #   fn poll_output(&mut self) -> Output<()> { Output::Timeout(None) } }
+/// let mut machine = Quiet;
+/// machine.handle_input(Input::Timeout(Instant::now()));
+/// let mut events = Vec::new();
+/// let deadline = drain(&mut machine, |out| match out {
+///     Output::Transmit(t) => { /* write t.data to t.dest */ }
+///     Output::Close(conn) => { /* close conn once its output is written */ }
+///     Output::Event(e) => events.push(e),
+///     Output::Timeout(_) => unreachable!("drain returns it"),
+/// });
+/// assert_eq!(deadline, None); // wait for input only
+/// ```
+pub fn drain<M: Machine + ?Sized>(
+    machine: &mut M,
+    f: impl FnMut(Output<M::Event>),
+) -> Option<Instant> {
+    // Unbounded in practice: no machine hands over usize::MAX outputs.
+    drain_bounded(machine, usize::MAX, f).unwrap_or(None)
+}
+
+/// [`drain`] through [`Machine::poll_emit`]: media packets may come as [`Emit::Shared`] (for
+/// runtimes that send them with vectored I/O, never copying the payload).
+pub fn drain_emit<M: Machine + ?Sized>(
+    machine: &mut M,
+    f: impl FnMut(Emit<M::Event>),
+) -> Option<Instant> {
+    let next = || match machine.poll_emit() {
+        Emit::Output(Output::Timeout(deadline)) => Ok(deadline),
+        out => Err(out),
+    };
+    drain_loop(usize::MAX, next, f).unwrap_or(None)
+}
+
+/// [`drain`] that gives up after `limit` outputs without a [`Output::Timeout`]: for test
+/// harnesses, where a machine that never stops producing output must fail, not hang.
+pub fn drain_bounded<M: Machine + ?Sized>(
+    machine: &mut M,
+    limit: usize,
+    f: impl FnMut(Output<M::Event>),
+) -> Result<Option<Instant>, Livelock> {
+    let next = || match machine.poll_output() {
+        Output::Timeout(deadline) => Ok(deadline),
+        out => Err(out),
+    };
+    drain_loop(limit, next, f)
+}
+
+/// The one drain loop: `next` until it gives the deadline (`Ok`), everything else (`Err`) to
+/// `f`, at most `limit` times.
+#[inline]
+fn drain_loop<T>(
+    limit: usize,
+    mut next: impl FnMut() -> Result<Option<Instant>, T>,
+    mut f: impl FnMut(T),
+) -> Result<Option<Instant>, Livelock> {
+    for _ in 0..limit {
+        match next() {
+            Ok(deadline) => return Ok(deadline),
+            Err(out) => f(out),
+        }
+    }
+    Err(Livelock { outputs: limit })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Outputs `n` events, then `Timeout(deadline)`; with `shared`, media as `Emit::Shared`.
+    struct Counter {
+        left: u32,
+        deadline: Option<Instant>,
+        shared: bool,
+    }
+
+    impl Machine for Counter {
+        type Event = u32;
+        fn handle_input(&mut self, _: Input<'_>) {}
+        fn poll_output(&mut self) -> Output<u32> {
+            if self.left == 0 {
+                return Output::Timeout(self.deadline);
+            }
+            self.left -= 1;
+            Output::Event(self.left)
+        }
+        fn poll_emit(&mut self) -> Emit<u32> {
+            if self.shared && self.left % 2 == 1 {
+                self.left -= 1;
+                return Emit::Shared(SharedTransmit {
+                    dest: Dest::Stream(ConnId(self.left.into())),
+                    header: InlineHeader::default(),
+                    body: Bytes::new(),
+                    frame_start: true,
+                });
+            }
+            Emit::Output(self.poll_output())
+        }
+    }
+
+    fn counter(left: u32, shared: bool) -> (Counter, Instant) {
+        #[allow(clippy::disallowed_methods, reason = "an arbitrary instant to compare")]
+        let at = Instant::now();
+        let m = Counter {
+            left,
+            deadline: Some(at),
+            shared,
+        };
+        (m, at)
+    }
+
+    #[test]
+    fn drain_hands_over_everything_before_the_timeout_in_order() {
+        let (mut m, at) = counter(3, false);
+        let mut seen = Vec::new();
+        let d = drain(&mut m, |o| match o {
+            Output::Event(e) => seen.push(e),
+            other => panic!("unexpected {other:?}"),
+        });
+        assert_eq!((seen, d), (vec![2, 1, 0], Some(at)));
+        // Drained: the next drain sees only the timeout.
+        assert_eq!(drain(&mut m, |o| panic!("{o:?}")), Some(at));
+    }
+
+    #[test]
+    fn drain_emit_passes_shared_packets_through() {
+        let (mut m, at) = counter(4, true);
+        let (mut shared, mut events) = (Vec::new(), Vec::new());
+        let d = drain_emit(&mut m, |e| match e {
+            Emit::Shared(t) => shared.push(t.dest),
+            Emit::Output(Output::Event(e)) => events.push(e),
+            Emit::Output(o) => panic!("unexpected {o:?}"),
+        });
+        assert_eq!(d, Some(at));
+        assert_eq!(
+            shared,
+            vec![Dest::Stream(ConnId(2)), Dest::Stream(ConnId(0))]
+        );
+        assert_eq!(events, vec![3, 1]);
+    }
+
+    #[test]
+    fn drain_bounded_fails_a_machine_that_never_stops() {
+        let (mut m, at) = counter(5, false);
+        let mut n = 0;
+        assert_eq!(drain_bounded(&mut m, 6, |_| n += 1), Ok(Some(at)));
+        assert_eq!(n, 5);
+        let (mut m, _) = counter(5, false);
+        let err = drain_bounded(&mut m, 5, |_| {}).unwrap_err();
+        assert_eq!(err, Livelock { outputs: 5 });
+        assert!(err.to_string().contains("livelock"));
     }
 }

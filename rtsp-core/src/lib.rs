@@ -59,11 +59,15 @@
 //! ```
 
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
 pub mod auth;
 pub mod client;
 pub mod io;
 pub mod message;
+pub mod rng;
 pub mod sdp;
 pub mod server;
 pub mod url;

@@ -42,18 +42,24 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+//! Also here: [`ServerLoops`] (several loops on one RTSP port, `server-mio --threads N`) and
+//! [`udp`], the batched `sendmmsg`/UDP GSO sender (the crate's only `unsafe`).
+
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
 mod driver;
+mod loops;
+mod output;
 mod serve;
 #[cfg(target_os = "linux")]
-mod sys;
+pub mod udp;
 
-pub use driver::{Handle, Runtime, Spawned};
+pub use driver::{Runtime, Spawned};
+pub use loops::{LoopsError, LoopsOptions, ServerLoops, SharedCatalog, ShutdownHandle};
 pub use runtime_std::media;
 pub use runtime_std::{
-    bind_udp_pair, bind_udp_pair_at, BoundServer, Command, Flow, RunningServer, RuntimeHandle,
-    RuntimeStats, ServerOptions, DEFAULT_MAX_PENDING_OUTPUT,
+    bind_udp_pair, bind_udp_pair_at, BoundServer, Command, Control, Flow, Handle, RunningServer,
+    RuntimeHandle, RuntimeStats, ServerOptions, DEFAULT_MAX_PENDING_OUTPUT,
 };
-pub use serve::serve;
+pub use serve::{serve, server_runtime};

@@ -105,20 +105,40 @@ impl SharedStats {
 /// Finds the entry whose address is `local`; falls back to a socket bound to the unspecified
 /// address on the same port (a machine may name the socket by the address it was told).
 pub fn find_udp<T>(socks: &[(SocketAddr, T)], local: SocketAddr) -> Option<&T> {
+    find_udp_index(socks, local).map(|i| &socks[i].1)
+}
+
+/// The index of the entry [`find_udp`] finds.
+pub fn find_udp_index<T>(socks: &[(SocketAddr, T)], local: SocketAddr) -> Option<usize> {
+    let on_port = |a: &SocketAddr| a.port() == local.port();
     socks
         .iter()
-        .find(|(a, _)| *a == local)
+        .position(|(a, _)| *a == local)
         .or_else(|| {
             socks
                 .iter()
-                .find(|(a, _)| a.port() == local.port() && a.ip().is_unspecified())
+                .position(|(a, _)| on_port(a) && a.ip().is_unspecified())
         })
         .or_else(|| {
             socks
                 .iter()
-                .find(|(a, _)| a.port() == local.port() && local.ip().is_unspecified())
+                .position(|(a, _)| on_port(a) && local.ip().is_unspecified())
         })
-        .map(|(_, s)| s)
+}
+
+/// Opens a control connection to `addr` (waiting up to `timeout` for the handshake; `None`:
+/// the OS default) with `TCP_NODELAY` set. Returns it and its peer address.
+pub fn connect_control(
+    addr: SocketAddr,
+    timeout: Option<std::time::Duration>,
+) -> io::Result<(std::net::TcpStream, SocketAddr)> {
+    let stream = match timeout {
+        Some(t) => std::net::TcpStream::connect_timeout(&addr, t)?,
+        None => std::net::TcpStream::connect(addr)?,
+    };
+    stream.set_nodelay(true)?;
+    let peer = stream.peer_addr().unwrap_or(addr);
+    Ok((stream, peer))
 }
 
 /// The address to send to for reaching a socket bound to `bound` (unspecified -> loopback).
@@ -180,6 +200,18 @@ pub struct SpawnedWith<H, M> {
 impl<H, M> std::fmt::Debug for SpawnedWith<H, M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Spawned").finish_non_exhaustive()
+    }
+}
+
+impl<H: RuntimeHandle<M>, M: Send + 'static> SpawnedWith<H, M> {
+    /// Runs `run` (a runtime's `run` with its event callback) on a new thread named `name`.
+    pub fn start(
+        name: &str,
+        handle: H,
+        run: impl FnOnce() -> std::io::Result<M> + Send + 'static,
+    ) -> std::io::Result<Self> {
+        let thread = std::thread::Builder::new().name(name.into()).spawn(run)?;
+        Ok(Self::new(handle, thread))
     }
 }
 

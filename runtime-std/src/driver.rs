@@ -9,9 +9,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use rtsp_core::io::{ConnId, Dest, Input, Machine, Output, Transmit};
+use rtsp_core::io::{drain, ConnId, Dest, Input, Machine, Output, Transmit};
 
-use crate::common::{find_udp, wake_addr, Command, Flow, RuntimeHandle, RuntimeStats, SharedStats};
+use crate::common::{connect_control, find_udp, wake_addr, Flow, SharedStats};
+use crate::drive::{deadline_after_timeout, settle, Generated, InputClock, Outputs};
+use crate::handle::{Control, Handle};
 
 /// Read buffer for TCP control connections.
 const TCP_READ_BUF: usize = 16 * 1024;
@@ -26,29 +28,22 @@ const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the I/O threads and handles send to the driver thread.
 enum Msg<M> {
-    Connected {
-        now: Instant,
-        conn: ConnId,
-        peer: SocketAddr,
-        stream: TcpStream,
-    },
-    Stream {
-        now: Instant,
-        conn: ConnId,
-        data: Vec<u8>,
-    },
-    StreamClosed {
-        now: Instant,
-        conn: ConnId,
-    },
-    Datagram {
-        now: Instant,
-        local: SocketAddr,
-        remote: SocketAddr,
-        data: Vec<u8>,
-    },
-    Command(Command<M>),
-    Stop,
+    /// What an I/O thread saw, stamped when it saw it.
+    Io(Instant, Seen),
+    /// From a [`Handle`].
+    Control(Control<M>),
+}
+
+/// What an I/O thread saw.
+enum Seen {
+    /// A connection accepted or opened: its id, peer, and the write half for the driver.
+    Connected(ConnId, SocketAddr, TcpStream),
+    /// Bytes read from a connection.
+    Read(ConnId, Vec<u8>),
+    /// A connection's reader ended (the peer closed it, or it failed).
+    Closed(ConnId),
+    /// A datagram: the local socket's address, the sender's, the payload.
+    Datagram(SocketAddr, SocketAddr, Vec<u8>),
 }
 
 /// State shared by the driver and its I/O threads.
@@ -60,7 +55,7 @@ struct Shared {
     /// A clone of every open control connection, so a stop can wake its reader.
     streams: Mutex<HashMap<ConnId, TcpStream>>,
     /// Counters.
-    stats: SharedStats,
+    stats: Arc<SharedStats>,
 }
 
 impl Shared {
@@ -78,58 +73,6 @@ impl Shared {
         let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
         streams.insert(conn, clone);
         Some(conn)
-    }
-}
-
-/// A cloneable, thread-safe handle to a running [`Runtime`]: send it commands or stop it.
-pub struct Handle<M> {
-    tx: Sender<Msg<M>>,
-    shared: Arc<Shared>,
-}
-
-impl<M> Clone for Handle<M> {
-    fn clone(&self) -> Self {
-        Self {
-            tx: self.tx.clone(),
-            shared: self.shared.clone(),
-        }
-    }
-}
-
-impl<M> std::fmt::Debug for Handle<M> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Handle").finish_non_exhaustive()
-    }
-}
-
-impl<M> Handle<M> {
-    /// Runs `f` on the driver thread with the machine, followed by a full drain of its
-    /// outputs. Returns `false` if the runtime has already ended.
-    pub fn command(&self, f: impl FnOnce(&mut M) + Send + 'static) -> bool {
-        self.tx.send(Msg::Command(Box::new(f))).is_ok()
-    }
-
-    /// Asks the runtime to stop after the messages already queued (commands sent before
-    /// this call still run). [`Runtime::run`] then returns the machine.
-    pub fn stop(&self) {
-        let _ = self.tx.send(Msg::Stop);
-    }
-
-    /// A snapshot of the runtime's I/O counters.
-    pub fn stats(&self) -> RuntimeStats {
-        self.shared.stats.snapshot()
-    }
-}
-
-impl<M: 'static> RuntimeHandle<M> for Handle<M> {
-    fn command(&self, f: Command<M>) -> bool {
-        self.tx.send(Msg::Command(f)).is_ok()
-    }
-    fn stop(&self) {
-        Self::stop(self);
-    }
-    fn stats(&self) -> RuntimeStats {
-        Self::stats(self)
     }
 }
 
@@ -159,27 +102,36 @@ pub struct Runtime<M: Machine> {
     tx: Sender<Msg<M>>,
     rx: Receiver<Msg<M>>,
     shared: Arc<Shared>,
-    /// Write halves of the open control connections.
-    conns: HashMap<ConnId, TcpStream>,
-    /// UDP sockets by local address, for [`Dest::Udp`].
-    udp: Vec<(SocketAddr, Arc<UdpSocket>)>,
+    /// The sockets outputs are written to.
+    io: Io,
     wakers: Vec<Waker>,
     /// Each I/O thread holds a clone; the channel disconnects when all have ended.
     done_tx: Sender<()>,
     done_rx: Receiver<()>,
     threads: Vec<JoinHandle<()>>,
     write_timeout: Duration,
+    /// Input times, kept monotonic even though reader threads stamp them.
+    clock: InputClock,
+}
+
+/// Where the driver writes a machine's outputs: the write halves of the control connections
+/// and the UDP sockets (apart from the machine, so a drain can borrow both).
+struct Io {
+    /// Write halves of the open control connections.
+    conns: HashMap<ConnId, TcpStream>,
+    /// UDP sockets by local address, for [`Dest::Udp`].
+    udp: Vec<(SocketAddr, Arc<UdpSocket>)>,
     /// Connections the runtime closed on its own (write failure): reported as `StreamClosed`.
     failed: VecDeque<ConnId>,
-    /// Last time fed to the machine (inputs are kept monotonic).
-    last_now: Instant,
+    shared: Arc<Shared>,
 }
 
 impl<M: Machine> std::fmt::Debug for Runtime<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
-            .field("conns", &self.conns.len())
-            .field("udp", &self.udp.len())
+            .field("conns", &self.io.conns.len())
+            .field("udp", &self.io.udp.len())
+            .field("threads", &self.threads.len())
             .finish_non_exhaustive()
     }
 }
@@ -190,25 +142,29 @@ impl<M: Machine + 'static> Runtime<M> {
     pub fn new(machine: M) -> io::Result<Self> {
         let (tx, rx) = mpsc::channel();
         let (done_tx, done_rx) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            next_conn: AtomicU64::new(0),
+            streams: Mutex::new(HashMap::new()),
+            stats: Arc::default(),
+        });
         Ok(Self {
             machine,
             tx,
             rx,
-            shared: Arc::new(Shared {
-                stop: AtomicBool::new(false),
-                next_conn: AtomicU64::new(0),
-                streams: Mutex::new(HashMap::new()),
-                stats: SharedStats::default(),
-            }),
-            conns: HashMap::new(),
-            udp: Vec::new(),
+            io: Io {
+                conns: HashMap::new(),
+                udp: Vec::new(),
+                failed: VecDeque::new(),
+                shared: shared.clone(),
+            },
+            shared,
             wakers: Vec::new(),
             done_tx,
             done_rx,
             threads: Vec::new(),
             write_timeout: DEFAULT_WRITE_TIMEOUT,
-            failed: VecDeque::new(),
-            last_now: Instant::now(),
+            clock: InputClock::new(Instant::now()),
         })
     }
 
@@ -232,10 +188,9 @@ impl<M: Machine + 'static> Runtime<M> {
 
     /// A handle for other threads: commands, stop, counters.
     pub fn handle(&self) -> Handle<M> {
-        Handle {
-            tx: self.tx.clone(),
-            shared: self.shared.clone(),
-        }
+        let tx = self.tx.clone();
+        let send = move |c| tx.send(Msg::Control(c)).is_ok();
+        Handle::new(send, Arc::clone(&self.shared.stats))
     }
 
     /// Accepts control connections on `listener` (a server). Every accepted connection is
@@ -276,7 +231,7 @@ impl<M: Machine + 'static> Runtime<M> {
                 drop(done);
             })?;
         self.threads.push(t);
-        self.udp.push((local, socket));
+        self.io.udp.push((local, socket));
         self.wakers.push(Waker::Udp(local));
         Ok(local)
     }
@@ -288,24 +243,16 @@ impl<M: Machine + 'static> Runtime<M> {
         addr: SocketAddr,
         timeout: Option<Duration>,
     ) -> io::Result<ConnId> {
-        let stream = match timeout {
-            Some(t) => TcpStream::connect_timeout(&addr, t)?,
-            None => TcpStream::connect(addr)?,
-        };
-        let peer = stream.peer_addr().unwrap_or(addr);
-        stream.set_nodelay(true)?;
+        let (stream, peer) = connect_control(addr, timeout)?;
         stream.set_write_timeout(Some(self.write_timeout))?;
         let conn = self
             .shared
             .register(&stream)
             .ok_or_else(|| io::Error::other("runtime stopped"))?;
         let reader = stream.try_clone()?;
-        let _ = self.tx.send(Msg::Connected {
-            now: Instant::now(),
-            conn,
-            peer,
-            stream,
-        });
+        let _ = self
+            .tx
+            .send(Msg::Io(Instant::now(), Seen::Connected(conn, peer, stream)));
         self.spawn_reader(conn, reader)?;
         Ok(conn)
     }
@@ -325,17 +272,15 @@ impl<M: Machine + 'static> Runtime<M> {
     }
 
     /// Runs `self` on a new thread; see [`Runtime::run`].
-    pub fn spawn<F>(self, on_event: F) -> io::Result<Spawned<M>>
+    pub fn spawn<F: FnMut(&mut M, M::Event) -> Flow + Send + 'static>(
+        self,
+        on_event: F,
+    ) -> io::Result<Spawned<M>>
     where
-        M: Send + 'static,
+        M: Send,
         M::Event: 'static,
-        F: FnMut(&mut M, M::Event) -> Flow + Send + 'static,
     {
-        let handle = self.handle();
-        let thread = thread::Builder::new()
-            .name("rtsp-driver".into())
-            .spawn(move || self.run(on_event))?;
-        Ok(Spawned::new(handle, thread))
+        Spawned::start("rtsp-driver", self.handle(), move || self.run(on_event))
     }
 
     /// Drives the machine until [`Handle::stop`] or until `on_event` returns [`Flow::Stop`];
@@ -370,18 +315,12 @@ impl<M: Machine + 'static> Runtime<M> {
             };
             match msg {
                 None => {
-                    let now = self.now(Instant::now());
+                    let now = self.clock.at(Instant::now());
                     self.machine.handle_input(Input::Timeout(now));
-                    deadline = self.drain(&mut on_event, &mut stop);
-                    // Guard against a machine that keeps returning a deadline in the past.
-                    if let Some(d) = deadline {
-                        if d <= now {
-                            tracing::trace!("machine returned an expired deadline after Timeout");
-                            deadline = Some(now + Duration::from_millis(1));
-                        }
-                    }
+                    let d = self.drain(&mut on_event, &mut stop);
+                    deadline = deadline_after_timeout(d, now);
                 }
-                Some(Msg::Stop) => stop = true,
+                Some(Msg::Control(Control::Stop)) => stop = true,
                 Some(msg) => {
                     if self.feed(msg) {
                         deadline = self.drain(&mut on_event, &mut stop);
@@ -393,62 +332,42 @@ impl<M: Machine + 'static> Runtime<M> {
         Ok(self.machine)
     }
 
-    /// Keeps input times monotonic even though reader threads stamp them.
-    fn now(&mut self, t: Instant) -> Instant {
-        let now = t.max(self.last_now);
-        self.last_now = now;
-        now
-    }
-
     /// Feeds one message to the machine. Returns whether the machine was touched.
     fn feed(&mut self, msg: Msg<M>) -> bool {
-        match msg {
-            Msg::Connected {
-                now,
-                conn,
-                peer,
-                stream,
-            } => {
-                let now = self.now(now);
-                self.conns.insert(conn, stream);
-                self.machine
-                    .handle_input(Input::Connected { now, conn, peer });
+        let (at, seen) = match msg {
+            Msg::Io(at, seen) => (at, seen),
+            Msg::Control(Control::Command(f)) => {
+                f(&mut self.machine);
+                return true;
             }
-            Msg::Stream { now, conn, data } => {
-                if !self.conns.contains_key(&conn) {
+            Msg::Control(Control::Stop) => return false,
+        };
+        let now = self.clock.at(at);
+        let input = match seen {
+            Seen::Connected(conn, peer, stream) => {
+                self.io.conns.insert(conn, stream);
+                Input::Connected { now, conn, peer }
+            }
+            Seen::Read(conn, ref data) => {
+                if !self.io.conns.contains_key(&conn) {
                     return false;
                 }
-                let now = self.now(now);
-                self.machine.handle_input(Input::Stream {
-                    now,
-                    conn,
-                    data: &data,
-                });
+                Input::Stream { now, conn, data }
             }
-            Msg::StreamClosed { now, conn } => {
-                if self.conns.remove(&conn).is_none() {
+            Seen::Closed(conn) => {
+                if self.io.conns.remove(&conn).is_none() {
                     return false;
                 }
-                let now = self.now(now);
-                self.machine.handle_input(Input::StreamClosed { now, conn });
+                Input::StreamClosed { now, conn }
             }
-            Msg::Datagram {
+            Seen::Datagram(local, remote, ref data) => Input::Datagram {
                 now,
                 local,
                 remote,
                 data,
-            } => {
-                let now = self.now(now);
-                self.machine.handle_input(Input::Datagram {
-                    now,
-                    local,
-                    remote,
-                    data: &data,
-                });
-            }
-            Msg::Command(f) => f(&mut self.machine),
-            Msg::Stop => return false,
-        }
+            },
+        };
+        self.machine.handle_input(input);
         true
     }
 
@@ -458,31 +377,29 @@ impl<M: Machine + 'static> Runtime<M> {
     where
         F: FnMut(&mut M, M::Event) -> Flow,
     {
-        let mut events = VecDeque::new();
-        loop {
-            match self.machine.poll_output() {
-                Output::Transmit(t) => self.transmit(t),
-                Output::Close(conn) => self.close(conn),
-                Output::Event(e) => events.push_back(e),
-                Output::Timeout(deadline) => {
-                    if let Some(conn) = self.failed.pop_front() {
-                        let now = self.now(Instant::now());
-                        self.machine.handle_input(Input::StreamClosed { now, conn });
-                        continue;
-                    }
-                    match events.pop_front() {
-                        Some(e) => {
-                            if on_event(&mut self.machine, e) == Flow::Stop {
-                                *stop = true;
-                            }
-                        }
-                        None => return deadline,
-                    }
-                }
-            }
-        }
+        let (deadline, stopped) =
+            settle(&mut self.machine, &mut self.io, &mut self.clock, on_event);
+        *stop |= stopped;
+        deadline
+    }
+}
+
+impl<M: Machine> Outputs<M> for Io {
+    fn drain_once(&mut self, machine: &mut M, events: &mut VecDeque<M::Event>) -> Option<Instant> {
+        drain(machine, |out| match out {
+            Output::Transmit(t) => self.transmit(t),
+            Output::Close(conn) => self.close(conn),
+            Output::Event(e) => events.push_back(e),
+            Output::Timeout(_) => {}
+        })
     }
 
+    fn generated(&mut self) -> Option<Generated> {
+        self.failed.pop_front().map(Generated::Closed)
+    }
+}
+
+impl Io {
     fn transmit(&mut self, t: Transmit) {
         match t.dest {
             Dest::Stream(conn) => {
@@ -525,7 +442,9 @@ impl<M: Machine + 'static> Runtime<M> {
             let _ = s.shutdown(Shutdown::Both);
         }
     }
+}
 
+impl<M: Machine + 'static> Runtime<M> {
     /// Stops every I/O thread and waits a little for them.
     fn finish(&mut self) {
         {
@@ -535,10 +454,10 @@ impl<M: Machine + 'static> Runtime<M> {
                 let _ = s.shutdown(Shutdown::Both);
             }
         }
-        for s in self.conns.values() {
+        for s in self.io.conns.values() {
             let _ = s.shutdown(Shutdown::Both);
         }
-        self.conns.clear();
+        self.io.conns.clear();
         for w in &self.wakers {
             match *w {
                 Waker::Listener(addr) => {
@@ -557,10 +476,10 @@ impl<M: Machine + 'static> Runtime<M> {
                 }
             }
         }
-        self.udp.clear();
+        self.io.udp.clear();
         // Messages still queued may hold streams: close them.
         while let Ok(msg) = self.rx.try_recv() {
-            if let Msg::Connected { stream, .. } = msg {
+            if let Msg::Io(_, Seen::Connected(_, _, stream)) = msg {
                 let _ = stream.shutdown(Shutdown::Both);
             }
         }
@@ -622,23 +541,13 @@ fn accept_loop<M: 'static>(
             let _ = stream.shutdown(Shutdown::Both);
             break;
         };
-        if tx
-            .send(Msg::Connected {
-                now: Instant::now(),
-                conn,
-                peer,
-                stream,
-            })
-            .is_err()
-        {
+        let seen = Seen::Connected(conn, peer, stream);
+        if tx.send(Msg::Io(Instant::now(), seen)).is_err() {
             break;
         }
         if spawn_reader(conn, reader, tx.clone(), shared.clone(), done.clone()).is_err() {
             tracing::warn!(?conn, "could not spawn a reader thread");
-            let _ = tx.send(Msg::StreamClosed {
-                now: Instant::now(),
-                conn,
-            });
+            let _ = tx.send(Msg::Io(Instant::now(), Seen::Closed(conn)));
             shared.streams().remove(&conn);
         }
     }
@@ -659,11 +568,7 @@ fn spawn_reader<M: 'static>(
                 match stream.read(&mut buf) {
                     Ok(0) => break,
                     Ok(n) => {
-                        let msg = Msg::Stream {
-                            now: Instant::now(),
-                            conn,
-                            data: buf[..n].to_vec(),
-                        };
+                        let msg = Msg::Io(Instant::now(), Seen::Read(conn, buf[..n].to_vec()));
                         if tx.send(msg).is_err() {
                             break;
                         }
@@ -672,10 +577,7 @@ fn spawn_reader<M: 'static>(
                     Err(_) => break,
                 }
             }
-            let _ = tx.send(Msg::StreamClosed {
-                now: Instant::now(),
-                conn,
-            });
+            let _ = tx.send(Msg::Io(Instant::now(), Seen::Closed(conn)));
             shared.streams().remove(&conn);
             drop(done);
         })
@@ -692,12 +594,8 @@ fn udp_loop<M: 'static>(sock: &UdpSocket, local: SocketAddr, tx: &Sender<Msg<M>>
         match r {
             Ok((n, remote)) => {
                 errors = 0;
-                let msg = Msg::Datagram {
-                    now: Instant::now(),
-                    local,
-                    remote,
-                    data: buf[..n].to_vec(),
-                };
+                let seen = Seen::Datagram(local, remote, buf[..n].to_vec());
+                let msg = Msg::Io(Instant::now(), seen);
                 if tx.send(msg).is_err() {
                     break;
                 }

@@ -40,22 +40,27 @@
 //! ```
 //!
 //! [`serve`] wires the whole server (listener, RTP/RTCP port pair, catalog) in one call;
-//! runtime-mio offers the same API on a `mio` event loop.
+//! runtime-mio offers the same API on a `mio` event loop. What both runtimes share lives
+//! here: [`Handle`], [`drive`] (the drain-then-dispatch step, monotonic input times),
+//! [`serve_with`], the UDP pair binding and the counters.
 
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
 mod common;
+pub mod drive;
 mod driver;
+mod handle;
 pub mod media;
 mod serve;
 
 pub use common::{
-    bind_udp_pair, bind_udp_pair_at, find_udp, wake_addr, Command, Flow, RuntimeHandle,
-    RuntimeStats, SharedStats, SpawnedWith,
+    bind_udp_pair, bind_udp_pair_at, connect_control, find_udp, find_udp_index, wake_addr, Command,
+    Flow, RuntimeHandle, RuntimeStats, SharedStats, SpawnedWith,
 };
-pub use driver::{Handle, Runtime, Spawned};
+pub use driver::{Runtime, Spawned};
+pub use handle::{Control, Handle};
 pub use serve::{
-    log_server_event, serve, server_event_handler, BoundServer, RunningServer, ServerEventHook,
-    ServerOptions, DEFAULT_MAX_PENDING_OUTPUT,
+    clock_seed, log_server_event, loop_seed, serve, serve_with, server_event_handler, BoundServer,
+    RunningServer, ServerEventFn, ServerEventHook, ServerOptions, DEFAULT_MAX_PENDING_OUTPUT,
 };

@@ -3,13 +3,14 @@
 use std::io;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::thread::JoinHandle;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rtsp_core::message::Method;
 use rtsp_core::server::{Catalog, Server, ServerConfig, ServerEvent};
 
 use crate::common::{bind_udp_pair, wake_addr, Flow, RuntimeHandle, RuntimeStats};
 use crate::driver::Runtime;
+use crate::handle::Handle;
 
 /// A callback for every [`ServerEvent`] (after it was logged).
 pub type ServerEventHook = Box<dyn FnMut(&ServerEvent) + Send>;
@@ -70,7 +71,7 @@ impl ServerOptions {
             .unwrap_or_default();
         self.config.wallclock_at_start = wall;
         if self.config.seed == 0 {
-            self.config.seed = (wall.as_nanos() as u64) ^ (u64::from(std::process::id()) << 32) | 1;
+            self.config.seed = clock_seed(wall);
         }
         let server = Server::new(self.config, self.catalog, Instant::now());
         Ok(BoundServer {
@@ -82,6 +83,18 @@ impl ServerOptions {
             max_pending_output: self.max_pending_output,
         })
     }
+}
+
+/// A seed for [`ServerConfig::seed`] from the wall clock (`since_epoch`) and the process id,
+/// never 0 (which [`ServerOptions::bind`] reads as "pick one").
+pub fn clock_seed(since_epoch: Duration) -> u64 {
+    (since_epoch.as_nanos() as u64) ^ (u64::from(std::process::id()) << 32) | 1
+}
+
+/// The seed of event loop `i` of a server with seed `base` (loop 0 keeps `base`): one
+/// configured seed gives every loop its own session ids, SSRCs and sequence numbers.
+pub fn loop_seed(base: u64, i: usize) -> u64 {
+    base.wrapping_add((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
 /// A [`Server`] with its sockets bound, ready to be given to a runtime.
@@ -283,18 +296,27 @@ impl Drop for RunningServer {
     }
 }
 
-/// Binds and starts a server on a blocking [`Runtime`] (reader threads + a driver thread).
-pub fn serve(opts: ServerOptions) -> io::Result<RunningServer> {
-    let bound = opts.bind()?;
-    let mut rt = Runtime::new(bound.server)?;
-    let local = rt.tcp_listener(bound.listener)?;
-    let rtp = rt.udp_socket(bound.rtp)?;
-    let rtcp = rt.udp_socket(bound.rtcp)?;
-    let handle = rt.handle();
-    let on_event = server_event_handler(bound.on_event);
+/// The event callback a server runs with: [`server_event_handler`], boxed.
+pub type ServerEventFn = Box<dyn FnMut(&mut Server, ServerEvent) -> Flow + Send>;
+
+/// Binds `opts` and starts the server on its own thread named `thread`. `start` puts the bound
+/// server on a runtime (the listener, RTP and RTCP sockets added, in that order) and returns
+/// their addresses, the runtime's handle and what runs it with an event callback. Each
+/// runtime's `serve` is this with its runtime.
+pub fn serve_with<R>(
+    opts: ServerOptions,
+    thread: &str,
+    start: impl FnOnce(BoundServer) -> io::Result<([SocketAddr; 3], Handle<Server>, R)>,
+) -> io::Result<RunningServer>
+where
+    R: FnOnce(ServerEventFn) -> io::Result<()> + Send + 'static,
+{
+    let mut bound = opts.bind()?;
+    let on_event: ServerEventFn = Box::new(server_event_handler(bound.on_event.take()));
+    let ([local, rtp, rtcp], handle, run) = start(bound)?;
     let thread = std::thread::Builder::new()
-        .name("rtsp-server".into())
-        .spawn(move || rt.run(on_event).map(|_| ()))?;
+        .name(thread.into())
+        .spawn(move || run(on_event))?;
     Ok(RunningServer::from_parts(
         local,
         rtp,
@@ -302,4 +324,19 @@ pub fn serve(opts: ServerOptions) -> io::Result<RunningServer> {
         Box::new(handle),
         thread,
     ))
+}
+
+/// Binds and starts a server on a blocking [`Runtime`] (reader threads + a driver thread).
+pub fn serve(opts: ServerOptions) -> io::Result<RunningServer> {
+    serve_with(opts, "rtsp-server", |bound| {
+        let mut rt = Runtime::new(bound.server)?;
+        let addrs = [
+            rt.tcp_listener(bound.listener)?,
+            rt.udp_socket(bound.rtp)?,
+            rt.udp_socket(bound.rtcp)?,
+        ];
+        Ok((addrs, rt.handle(), move |on_event| {
+            rt.run(on_event).map(drop)
+        }))
+    })
 }

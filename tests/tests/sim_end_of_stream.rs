@@ -4,8 +4,8 @@
 //! when the network delivers the last RTP behind the BYE (RTP and RTCP travel separately).
 
 use it::sim::netem::{Impair, RuleId};
-use it::sim::{media, seed, server_rtcp, Setup, Sim};
-use rtsp_core::client::{ClientEvent, TransportChoice, DEFAULT_END_OF_STREAM_GRACE};
+use it::sim::{media, seed, server_rtcp, Scenario, Sim};
+use rtsp_core::client::{ClientEvent, DEFAULT_END_OF_STREAM_GRACE};
 use rtsp_core::server::ServerEvent;
 use std::cell::Cell;
 use std::time::Duration;
@@ -13,15 +13,7 @@ use std::time::Duration;
 const FRAMES: usize = 30;
 
 fn sim(seed: u64, looping: bool) -> Sim {
-    Sim::with_setup(
-        seed,
-        Setup {
-            frames: FRAMES,
-            fps: 25.0,
-            looping,
-            ..Setup::default()
-        },
-    )
+    Scenario::new(seed).media(FRAMES, 25.0, looping).build()
 }
 
 fn indexes(sim: &Sim) -> Vec<usize> {
@@ -35,13 +27,7 @@ fn indexes(sim: &Sim) -> Vec<usize> {
 fn end_of_stream(tcp: bool, seed: u64) {
     let mut sim = sim(seed, false);
     let c = sim.add_client(|_| {});
-    let t = if tcp {
-        TransportChoice::Tcp
-    } else {
-        sim.client(c).udp()
-    };
-    sim.request(c, |c| c.setup(t).unwrap());
-    sim.request(c, |c| c.play(None).unwrap());
+    sim.setup_and_play(c, tcp);
     sim.run_for(Duration::from_secs(3));
     assert_eq!(
         indexes(&sim),
@@ -107,9 +93,7 @@ fn sim_end_of_stream_tcp() {
 fn sim_end_of_stream_looping_wraps() {
     let mut sim = sim(seed(63), true);
     let c = sim.add_client(|_| {});
-    let t = sim.client(c).udp();
-    sim.request(c, |c| c.setup(t).unwrap());
-    sim.request(c, |c| c.play(None).unwrap());
+    sim.setup_and_play(c, false);
     sim.run_for(Duration::from_secs(3));
     let f = indexes(&sim);
     assert!(f.len() >= 70, "{}", f.len());
@@ -152,9 +136,7 @@ fn sim_end_of_stream_udp_last_rtp_behind_the_bye() {
     let mut sim = sim(seed(64), false);
     let c = sim.add_client(|_| {});
     let rule = hold_last_frame(&mut sim, c);
-    let t = sim.client(c).udp();
-    sim.request(c, |c| c.setup(t).unwrap());
-    sim.request(c, |c| c.play(None).unwrap());
+    sim.setup_and_play(c, false);
     sim.run_for(Duration::from_secs(3));
     assert!(
         sim.net.stats(rule).matched > 0,
@@ -199,9 +181,7 @@ fn sim_end_of_stream_without_grace_reports_the_end_before_the_late_frame() {
     let mut sim = sim(seed(65), false);
     let c = sim.add_client(|cfg| cfg.end_of_stream_grace = Duration::ZERO);
     hold_last_frame(&mut sim, c);
-    let t = sim.client(c).udp();
-    sim.request(c, |c| c.setup(t).unwrap());
-    sim.request(c, |c| c.play(None).unwrap());
+    sim.setup_and_play(c, false);
     sim.run_for(Duration::from_secs(3));
     let events = &sim.client(c).events;
     let eos = events

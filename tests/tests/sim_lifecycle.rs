@@ -4,22 +4,14 @@
 
 use it::sim::driver::{lifecycle, SimDriver};
 use it::sim::netem::Split;
-use it::sim::{seed, Setup, Sim};
+use it::sim::{seed, Scenario, Sim};
 use std::time::Duration;
 
 const FRAMES: usize = 40;
 const FPS: f64 = 25.0;
 
 fn sim(seed: u64) -> Sim {
-    Sim::with_setup(
-        seed,
-        Setup {
-            frames: FRAMES,
-            fps: FPS,
-            looping: false,
-            ..Setup::default()
-        },
-    )
+    Scenario::new(seed).media(FRAMES, FPS, false).build()
 }
 
 #[test]

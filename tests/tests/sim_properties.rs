@@ -569,15 +569,7 @@ fn run_net(seed: u64, n: &Net) -> Result<(), TestCaseError> {
             ..Impair::default()
         },
     );
-    let c = sim.add_client(|_| {});
-    sim.request(c, |c| c.describe().unwrap());
-    let t = if n.tcp {
-        TransportChoice::Tcp
-    } else {
-        sim.client(c).udp()
-    };
-    sim.request(c, |c| c.setup(t).unwrap());
-    sim.request(c, |c| c.play(None).unwrap());
+    let c = sim.add_playing_client(n.tcp, |_| {});
     sim.run_for(Duration::from_secs(2));
     sim.request(c, |c| c.pause().unwrap());
     sim.request(c, |c| c.play(None).unwrap());

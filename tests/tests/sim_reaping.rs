@@ -3,36 +3,20 @@
 //! (`session_count() == 0`, no timers left once its connection is gone too).
 
 use it::sim::netem::Impair;
-use it::sim::{seed, Cut, Setup, Sim};
-use rtsp_core::client::TransportChoice;
-use rtsp_core::server::{CloseReason, ServerConfig, ServerEvent};
+use it::sim::{seed, Cut, Scenario, Sim};
+use rtsp_core::server::{CloseReason, ServerEvent};
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 fn sim(seed: u64) -> Sim {
-    Sim::with_setup(
-        seed,
-        Setup {
-            server: ServerConfig {
-                session_timeout: TIMEOUT,
-                ..ServerConfig::default()
-            },
-            ..Setup::default()
-        },
-    )
+    Scenario::new(seed)
+        .server(|s| s.session_timeout = TIMEOUT)
+        .build()
 }
 
 fn playing(sim: &mut Sim, tcp: bool) -> usize {
-    let c = sim.add_client(|_| {});
-    sim.request(c, |c| c.describe().unwrap());
-    let t = if tcp {
-        TransportChoice::Tcp
-    } else {
-        sim.client(c).udp()
-    };
-    sim.request(c, |c| c.setup(t).unwrap());
-    sim.request(c, |c| c.play(None).unwrap());
+    let c = sim.add_playing_client(tcp, |_| {});
     sim.run_for(Duration::from_secs(2));
     assert_eq!(sim.server.session_count(), 1);
     c

@@ -2,8 +2,8 @@
 //! after PAUSE — with RTP-Info announcing the first packet, the RTP clock continuing (no jump
 //! back), and out-of-range seeks refused with 457 without disturbing playback.
 
-use it::sim::{media, seed, Setup, Sim};
-use rtsp_core::client::{ClientEvent, TransportChoice};
+use it::sim::{media, seed, Scenario, Sim};
+use rtsp_core::client::ClientEvent;
 use rtsp_core::message::headers::{NptTime, Range};
 use rtsp_core::message::StatusCode;
 use std::time::Duration;
@@ -42,22 +42,10 @@ fn consecutive(f: &[(usize, u32)], first: usize) {
 }
 
 fn seek(tcp: bool, seed: u64) {
-    let mut sim = Sim::with_setup(
-        seed,
-        Setup {
-            frames: FRAMES,
-            fps: FPS,
-            looping: false,
-            ..Setup::default()
-        },
-    );
+    let mut sim = Scenario::new(seed).media(FRAMES, FPS, false).build();
     let c = sim.add_client(|_| {});
     sim.request(c, |c| c.describe().unwrap());
-    let t = if tcp {
-        TransportChoice::Tcp
-    } else {
-        sim.client(c).udp()
-    };
+    let t = sim.transport(c, tcp);
     sim.request(c, |c| c.setup(t).unwrap());
 
     // From Ready, at 2.0 s: frame 50.

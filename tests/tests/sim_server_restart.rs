@@ -6,21 +6,12 @@
 //! the kernel sent RST/FIN); or the host rebooted silently and the client learns it on its next
 //! write (the keepalive) with a reset; or a partition swallows everything.
 
-use it::sim::{seed, Cut, Setup, Sim};
-use rtsp_core::client::{ClientError, ClientEvent, ClientState, TransportChoice};
+use it::sim::{seed, Cut, Scenario, Sim};
+use rtsp_core::client::{ClientError, ClientEvent, ClientState};
 use std::time::Duration;
 
 fn playing(seed: u64, tcp: bool) -> Sim {
-    let mut sim = Sim::with_setup(seed, Setup::default());
-    let c = sim.add_client(|_| {});
-    sim.request(c, |c| c.describe().unwrap());
-    let t = if tcp {
-        TransportChoice::Tcp
-    } else {
-        sim.client(c).udp()
-    };
-    sim.request(c, |c| c.setup(t).unwrap());
-    sim.request(c, |c| c.play(None).unwrap());
+    let (mut sim, c) = Scenario::new(seed).playing(tcp);
     sim.run_for(Duration::from_secs(2));
     assert!(sim.client(c).machine.stats().frames > 40);
     sim

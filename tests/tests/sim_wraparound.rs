@@ -5,9 +5,8 @@
 //! with reordering and duplication around the wrap, and over TCP.
 
 use it::sim::netem::Impair;
-use it::sim::{media, seed, Rng, Setup, Sim};
-use rtsp_core::client::{ClientEvent, TransportChoice};
-use rtsp_core::server::ServerConfig;
+use it::sim::{media, seed, Scenario};
+use rtsp_core::client::ClientEvent;
 use std::time::Duration;
 
 const FRAMES: usize = 50;
@@ -20,20 +19,33 @@ const SEQ_MARGIN: u32 = 120;
 const SEQ_AHEAD: u32 = 40;
 const TS_MARGIN: u64 = 3600 * 120;
 
-/// The server draws, from a splitmix64 seeded with `ServerConfig::seed`: the session id, then
-/// SSRC, initial sequence number and initial timestamp (each the high 32 bits of one draw).
-/// Find a seed that puts both near their wrap. Verified against RTP-Info below: if the server's
-/// draw order changes, the test says so.
+/// The server's generator as of this test: splitmix64 seeded with `ServerConfig::seed`
+/// (`rtsp-core/src/server/util.rs`; the test predicts its draws, so it mirrors it). When the
+/// server draws from `rtsp_core::rng` (ChaCha20 from `RngSeed::from_u64(seed)`), mirror that.
+fn server_draws(seed: u64) -> impl FnMut() -> u64 {
+    let mut state = seed;
+    move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// The server draws the session id, then SSRC, initial sequence number and initial timestamp
+/// (each the high 32 bits of one draw). Find a seed that puts both near their wrap. Verified
+/// against RTP-Info below: if the server's generator or draw order changes, the test says so.
 fn wrap_seed(from: u64) -> (u64, u16, u32) {
     for s in from.. {
-        let mut r = Rng::new(s);
-        r.next_u64();
-        r.next_u64();
-        let seq = (r.next_u64() >> 32) as u16;
+        let mut next = server_draws(s);
+        next();
+        next();
+        let seq = (next() >> 32) as u16;
         if u32::from(seq) < 65_536 - SEQ_MARGIN || u32::from(seq) > 65_536 - SEQ_AHEAD {
             continue;
         }
-        let ts = (r.next_u64() >> 32) as u32;
+        let ts = (next() >> 32) as u32;
         if u64::from(ts) >= (1u64 << 32) - TS_MARGIN {
             return (s, seq, ts);
         }
@@ -43,22 +55,13 @@ fn wrap_seed(from: u64) -> (u64, u16, u32) {
 
 fn wrap(tcp: bool, impair: Option<Impair>, seed: u64) {
     let (server_seed, seq0, ts0) = wrap_seed(seed.wrapping_mul(1_000_003) % (1 << 40));
-    let mut sim = Sim::with_setup(
-        seed,
-        Setup {
-            frames: FRAMES,
-            fps: 25.0,
-            looping: true,
-            // ~4 packets per frame: reordering happens within a frame's burst or across one
-            // frame interval (40 ms), inside the client's 50 ms reordering wait.
-            mtu: 400,
-            server: ServerConfig {
-                seed: server_seed,
-                ..ServerConfig::default()
-            },
-            ..Setup::default()
-        },
-    );
+    // ~4 packets per frame: reordering happens within a frame's burst or across one frame
+    // interval (40 ms), inside the client's 50 ms reordering wait.
+    let mut sim = Scenario::new(seed)
+        .media(FRAMES, 25.0, true)
+        .mtu(400)
+        .server(|s| s.seed = server_seed)
+        .build();
     // The reordering buffer waits longer than the emulator ever holds a packet back (200 ms), so
     // reordering never costs a frame here.
     let c = sim.add_client(|cfg| cfg.reorder_delay = Duration::from_millis(250));
@@ -77,13 +80,7 @@ fn wrap(tcp: bool, impair: Option<Impair>, seed: u64) {
             im,
         )
     });
-    let t = if tcp {
-        TransportChoice::Tcp
-    } else {
-        sim.client(c).udp()
-    };
-    sim.request(c, |c| c.setup(t).unwrap());
-    sim.request(c, |c| c.play(None).unwrap());
+    sim.setup_and_play(c, tcp);
     let info = sim.client(c).events.iter().find_map(|(_, e)| match e {
         ClientEvent::Playing { rtp_info, .. } => rtp_info.first().cloned(),
         _ => None,

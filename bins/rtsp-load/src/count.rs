@@ -14,6 +14,7 @@
 //! O(1) per frame: each frame is judged against the best anchor known when it arrives, so
 //! frames before a better anchor was found are judged by the older one (not recounted).
 
+use rtp_core::{RtpPacket, SeqExtender};
 use std::time::{Duration, Instant};
 
 /// RTP/JPEG video clock (RFC 2435).
@@ -21,43 +22,6 @@ pub const CLOCK_RATE: f64 = 90_000.0;
 
 /// A timestamp jump larger than this (or backwards) restarts the timing reference.
 const MAX_TS_STEP: u32 = 10 * 90_000;
-
-/// The fields of a fixed RTP header this tool looks at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RtpHead {
-    /// Marker bit (last fragment of a video frame).
-    pub marker: bool,
-    /// Sequence number.
-    pub seq: u16,
-    /// Timestamp.
-    pub ts: u32,
-    /// Synchronisation source.
-    pub ssrc: u32,
-}
-
-impl RtpHead {
-    /// Reads the fixed header; `None` when shorter than 12 bytes or not version 2.
-    pub fn parse(d: &[u8]) -> Option<Self> {
-        if d.len() < 12 || d[0] >> 6 != 2 {
-            return None;
-        }
-        Some(Self {
-            marker: d[1] & 0x80 != 0,
-            seq: u16::from_be_bytes([d[2], d[3]]),
-            ts: u32::from_be_bytes([d[4], d[5], d[6], d[7]]),
-            ssrc: u32::from_be_bytes([d[8], d[9], d[10], d[11]]),
-        })
-    }
-
-    /// Writes a fixed 12-byte header (version 2, no padding/extension/CSRC).
-    pub fn write(&self, pt: u8, out: &mut [u8; 12]) {
-        out[0] = 0x80;
-        out[1] = (u8::from(self.marker) << 7) | (pt & 0x7f);
-        out[2..4].copy_from_slice(&self.seq.to_be_bytes());
-        out[4..8].copy_from_slice(&self.ts.to_be_bytes());
-        out[8..12].copy_from_slice(&self.ssrc.to_be_bytes());
-    }
-}
 
 /// Counters of one RTP stream.
 #[derive(Debug, Clone, Default)]
@@ -85,16 +49,11 @@ pub struct StreamCounter {
     pub first_frame_at: Option<Instant>,
     /// Arrival of the latest complete frame.
     pub last_frame_at: Option<Instant>,
-    seq: Option<SeqState>,
-    timing: Option<Timing>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct SeqState {
+    /// Extended sequence numbers (RFC 3550 A.1).
+    seq: SeqExtender,
     /// Extended sequence number of the first packet.
-    base: u64,
-    /// Highest extended sequence number seen.
-    max: u64,
+    first_seq: Option<u64>,
+    timing: Option<Timing>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -114,40 +73,30 @@ struct Timing {
 impl StreamCounter {
     /// Counts one datagram that arrived at `now`.
     pub fn on_datagram(&mut self, data: &[u8], now: Instant) {
-        let Some(h) = RtpHead::parse(data) else {
+        let Ok(p) = RtpPacket::parse(data) else {
             self.invalid += 1;
             return;
         };
         self.packets += 1;
         self.bytes += data.len() as u64;
-        self.on_seq(h.seq);
-        if h.marker {
-            self.on_frame(h.ts, now);
+        self.on_seq(p.header.sequence);
+        if p.header.marker {
+            self.on_frame(p.header.timestamp, now);
         }
     }
 
     /// Counts a sequence number (for loss).
     pub fn on_seq(&mut self, seq: u16) {
-        match &mut self.seq {
-            None => {
-                let ext = u64::from(seq) + (1 << 16);
-                self.seq = Some(SeqState {
-                    base: ext,
-                    max: ext,
-                });
-            }
-            Some(s) => {
-                let diff = seq.wrapping_sub(s.max as u16) as i16;
-                if diff > 0 {
-                    s.max += diff as u64;
-                }
-            }
-        }
+        let ext = self.seq.extend(seq);
+        self.first_seq.get_or_insert(ext);
     }
 
     /// Packets expected from the first to the highest sequence number seen.
     pub fn expected(&self) -> u64 {
-        self.seq.map_or(0, |s| s.max - s.base + 1)
+        match (self.first_seq, self.seq.highest()) {
+            (Some(first), Some(max)) => max.saturating_sub(first) + 1,
+            _ => 0,
+        }
     }
 
     /// Packets lost (expected − received, never negative).
@@ -252,15 +201,15 @@ mod tests {
     use super::*;
 
     fn pkt(seq: u16, ts: u32, marker: bool) -> Vec<u8> {
-        let mut h = [0u8; 12];
-        RtpHead {
+        let mut v = rtp_core::FixedHeader {
             marker,
-            seq,
-            ts,
+            payload_type: 26,
+            sequence: seq,
+            timestamp: ts,
             ssrc: 7,
         }
-        .write(26, &mut h);
-        let mut v = h.to_vec();
+        .to_bytes()
+        .to_vec();
         v.extend_from_slice(&[0u8; 100]);
         v
     }
@@ -278,6 +227,20 @@ mod tests {
         // A late (reordered) packet fills a hole.
         c.on_datagram(&pkt(2, 0, false), t);
         assert_eq!(c.lost(), 2);
+        // One before the first packet does not move the start.
+        c.on_datagram(&pkt(65_529, 0, false), t);
+        assert_eq!((c.expected(), c.lost()), (10, 1));
+    }
+
+    #[test]
+    fn a_long_gap_counts_as_loss() {
+        let mut c = StreamCounter::default();
+        let t = Instant::now();
+        for s in [100u16, 101, 5000, 5001, 5002] {
+            c.on_datagram(&pkt(s, 0, false), t);
+        }
+        assert_eq!(c.expected(), 4903);
+        assert_eq!(c.lost(), 4898);
     }
 
     #[test]

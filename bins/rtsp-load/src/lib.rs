@@ -1,6 +1,7 @@
 //! Shared pieces of the load tools (`rtsp-load`, `udp-ceiling`): RTP-header counting with frame
-//! timing, batched UDP receive (`recvmmsg`) and send (`sendmmsg`, UDP GSO), CPU and memory
-//! readings from `/proc`, and the loopback-only target check.
+//! timing (headers parsed by `rtp_core`), batched UDP receive (`recvmmsg`), CPU and memory
+//! readings from `/proc`, and the loopback-only target check. Batched sends (`sendmmsg`, UDP
+//! GSO) are the server runtime's own: `runtime_mio::udp`.
 //!
 //! Nothing here decodes JPEG: a stream is measured from its RTP headers alone (sequence number →
 //! loss, timestamp and arrival time → frame timing).

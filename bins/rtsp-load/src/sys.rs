@@ -1,23 +1,19 @@
-//! Thin wrappers over the Linux calls the load tools need (libc): `recvmmsg`, `sendmmsg` with
-//! vectored header + payload and UDP GSO (`UDP_SEGMENT`), `setrlimit(RLIMIT_NOFILE)`, CPU clocks.
+//! Thin wrappers over the Linux calls the load tools need (libc): `recvmmsg` (with UDP GRO and
+//! kernel receive stamps), `setrlimit(RLIMIT_NOFILE)`, CPU clocks, socket buffer sizes.
+//! Batched sends (`sendmmsg`, UDP GSO) are runtime-mio's: [`runtime_mio::udp`].
 //!
 //! All `unsafe` of the load tools lives here.
 #![allow(unsafe_code)]
 
 use std::io;
 use std::mem;
-use std::net::SocketAddr;
 use std::os::fd::RawFd;
 use std::time::Duration;
 
 /// `SOL_UDP` socket option level.
 const SOL_UDP: libc::c_int = 17;
-/// `UDP_SEGMENT` (Linux 4.18+): GSO segment size, as a socket option or a cmsg.
-const UDP_SEGMENT: libc::c_int = 103;
 /// `UDP_GRO` (Linux 5.0+): receive GSO trains whole, with the segment size as a cmsg.
 const UDP_GRO: libc::c_int = 104;
-/// Most segments one GSO send may carry (`UDP_MAX_SEGMENTS`).
-pub const GSO_MAX_SEGMENTS: usize = 64;
 
 /// Raises the soft `RLIMIT_NOFILE` to at least `want` (up to the hard limit); returns the new
 /// soft limit.
@@ -107,63 +103,6 @@ fn setsockopt_int(
         Ok(())
     } else {
         Err(io::Error::last_os_error())
-    }
-}
-
-/// Whether the kernel accepts UDP GSO on this socket (probe: set `UDP_SEGMENT`, then clear it).
-pub fn probe_gso(fd: RawFd) -> bool {
-    setsockopt_int(fd, SOL_UDP, UDP_SEGMENT, 1200).is_ok()
-        && setsockopt_int(fd, SOL_UDP, UDP_SEGMENT, 0).is_ok()
-}
-
-/// A socket address in the C layout.
-#[derive(Clone, Copy)]
-struct CAddr {
-    storage: libc::sockaddr_storage,
-    len: libc::socklen_t,
-}
-
-impl CAddr {
-    fn new(addr: SocketAddr) -> Self {
-        // SAFETY: all-zero is a valid sockaddr_storage.
-        let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
-        let len = match addr {
-            SocketAddr::V4(a) => {
-                let sin = libc::sockaddr_in {
-                    sin_family: libc::AF_INET as libc::sa_family_t,
-                    sin_port: a.port().to_be(),
-                    sin_addr: libc::in_addr {
-                        s_addr: u32::from_ne_bytes(a.ip().octets()),
-                    },
-                    sin_zero: [0; 8],
-                };
-                // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
-                unsafe {
-                    std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin)
-                };
-                mem::size_of::<libc::sockaddr_in>()
-            }
-            SocketAddr::V6(a) => {
-                let sin6 = libc::sockaddr_in6 {
-                    sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                    sin6_port: a.port().to_be(),
-                    sin6_flowinfo: a.flowinfo(),
-                    sin6_addr: libc::in6_addr {
-                        s6_addr: a.ip().octets(),
-                    },
-                    sin6_scope_id: a.scope_id(),
-                };
-                // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
-                unsafe {
-                    std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6)
-                };
-                mem::size_of::<libc::sockaddr_in6>()
-            }
-        };
-        Self {
-            storage,
-            len: len as libc::socklen_t,
-        }
     }
 }
 
@@ -376,223 +315,30 @@ pub fn enable_gro(fd: RawFd) -> io::Result<()> {
     setsockopt_int(fd, SOL_UDP, UDP_GRO, 1)
 }
 
-/// One message of a [`SendBatch`]: one datagram, or a GSO train of datagrams to one destination.
-struct Msg {
-    dest: CAddr,
-    first_seg: usize,
-    segs: usize,
-    /// GSO segment size (every segment but the last has exactly this many bytes), 0 = no GSO.
-    gso: u16,
-}
-
-/// Datagrams queued for one `sendmmsg` flush. Each datagram is a 12-byte RTP header plus a
-/// borrowed, shared payload, sent with two iovecs (no copy of the payload).
-pub struct SendBatch<'a> {
-    headers: Vec<[u8; 12]>,
-    payloads: Vec<&'a [u8]>,
-    msgs: Vec<Msg>,
-    iov: Vec<libc::iovec>,
-    hdrs: Vec<libc::mmsghdr>,
-    cmsg: Vec<u64>,
-}
-
-impl std::fmt::Debug for SendBatch<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SendBatch")
-            .field("msgs", &self.msgs.len())
-            .field("datagrams", &self.headers.len())
-            .finish()
-    }
-}
-
-/// What a flush did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SendResult {
-    /// Datagrams the kernel accepted.
-    pub datagrams: u64,
-    /// Datagrams dropped (send buffer full or an error).
-    pub dropped: u64,
-    /// System calls made.
-    pub syscalls: u64,
-}
-
-impl Default for SendBatch<'_> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<'a> SendBatch<'a> {
-    /// An empty batch.
-    pub fn new() -> Self {
-        Self {
-            headers: Vec::new(),
-            payloads: Vec::new(),
-            msgs: Vec::new(),
-            iov: Vec::new(),
-            hdrs: Vec::new(),
-            cmsg: Vec::new(),
-        }
-    }
-
-    /// Messages queued.
-    pub fn len(&self) -> usize {
-        self.msgs.len()
-    }
-
-    /// Nothing queued.
-    pub fn is_empty(&self) -> bool {
-        self.msgs.is_empty()
-    }
-
-    /// Queues one datagram `header + payload` to `dest`.
-    pub fn push(&mut self, dest: SocketAddr, header: [u8; 12], payload: &'a [u8]) {
-        self.msgs.push(Msg {
-            dest: CAddr::new(dest),
-            first_seg: self.headers.len(),
-            segs: 1,
-            gso: 0,
-        });
-        self.headers.push(header);
-        self.payloads.push(payload);
-    }
-
-    /// Queues a GSO train to `dest`: `segments` of `header + payload`, every one but the last
-    /// exactly `segment_size` bytes (at most [`GSO_MAX_SEGMENTS`], 64 KiB in all).
-    pub fn push_gso(
-        &mut self,
-        dest: SocketAddr,
-        segment_size: u16,
-        segments: impl IntoIterator<Item = ([u8; 12], &'a [u8])>,
-    ) {
-        let first_seg = self.headers.len();
-        for (h, p) in segments {
-            self.headers.push(h);
-            self.payloads.push(p);
-        }
-        let segs = self.headers.len() - first_seg;
-        self.msgs.push(Msg {
-            dest: CAddr::new(dest),
-            first_seg,
-            segs,
-            gso: if segs > 1 { segment_size } else { 0 },
-        });
-    }
-
-    /// Sends everything queued with `sendmmsg` (as many calls as needed) and clears the batch.
-    pub fn flush(&mut self, fd: RawFd) -> SendResult {
-        let mut res = SendResult::default();
-        if self.msgs.is_empty() {
-            return res;
-        }
-        // Build iovecs and headers now that the vectors no longer grow.
-        self.iov.clear();
-        for (h, p) in self.headers.iter().zip(&self.payloads) {
-            self.iov.push(libc::iovec {
-                iov_base: h.as_ptr() as *mut libc::c_void,
-                iov_len: 12,
-            });
-            self.iov.push(libc::iovec {
-                iov_base: p.as_ptr() as *mut libc::c_void,
-                iov_len: p.len(),
-            });
-        }
-        // SAFETY: CMSG_SPACE is a pure computation.
-        let cspace = unsafe { libc::CMSG_SPACE(mem::size_of::<u16>() as u32) } as usize;
-        let cwords = cspace.div_ceil(8);
-        self.cmsg.clear();
-        self.cmsg.resize(cwords * self.msgs.len(), 0);
-        self.hdrs.clear();
-        for (i, m) in self.msgs.iter_mut().enumerate() {
-            // SAFETY: all-zero is a valid mmsghdr.
-            let mut h: libc::mmsghdr = unsafe { mem::zeroed() };
-            h.msg_hdr.msg_name = (&mut m.dest.storage as *mut libc::sockaddr_storage).cast();
-            h.msg_hdr.msg_namelen = m.dest.len;
-            // SAFETY: first_seg * 2 + segs * 2 <= iov.len().
-            h.msg_hdr.msg_iov = unsafe { self.iov.as_mut_ptr().add(m.first_seg * 2) };
-            h.msg_hdr.msg_iovlen = m.segs * 2;
-            if m.gso > 0 {
-                // SAFETY: the control buffer for message i is cwords u64s, at least cspace bytes;
-                // CMSG_FIRSTHDR/CMSG_DATA stay inside it.
-                unsafe {
-                    let ctrl = self.cmsg.as_mut_ptr().add(i * cwords);
-                    h.msg_hdr.msg_control = ctrl.cast();
-                    h.msg_hdr.msg_controllen = cspace;
-                    let c = libc::CMSG_FIRSTHDR(&h.msg_hdr);
-                    (*c).cmsg_level = SOL_UDP;
-                    (*c).cmsg_type = UDP_SEGMENT;
-                    (*c).cmsg_len = libc::CMSG_LEN(mem::size_of::<u16>() as u32) as usize;
-                    std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<u16>(), m.gso);
-                }
-            }
-            self.hdrs.push(h);
-        }
-        let mut at = 0;
-        while at < self.hdrs.len() {
-            let n = (self.hdrs.len() - at).min(1024);
-            // SAFETY: every header points into self.iov / self.cmsg / self.msgs, and the iovecs
-            // into self.headers and the borrowed payloads; none is moved or freed during the call.
-            let r =
-                unsafe { libc::sendmmsg(fd, self.hdrs.as_mut_ptr().add(at), n as libc::c_uint, 0) };
-            res.syscalls += 1;
-            if r <= 0 {
-                // Drop the message that failed (buffer full, or refused) and go on.
-                res.dropped += self.msgs[at].segs as u64;
-                at += 1;
-                continue;
-            }
-            for m in &self.msgs[at..at + r as usize] {
-                res.datagrams += m.segs as u64;
-            }
-            at += r as usize;
-        }
-        self.msgs.clear();
-        self.headers.clear();
-        self.payloads.clear();
-        self.hdrs.clear();
-        res
-    }
-
-    /// Sends everything queued with one `sendto` per datagram (header and payload copied into
-    /// one buffer first, as a server with a per-packet `Vec` does) and clears the batch.
-    pub fn flush_sendto(&mut self, fd: RawFd, scratch: &mut Vec<u8>) -> SendResult {
-        let mut res = SendResult::default();
-        for m in &self.msgs {
-            for s in m.first_seg..m.first_seg + m.segs {
-                scratch.clear();
-                scratch.extend_from_slice(&self.headers[s]);
-                scratch.extend_from_slice(self.payloads[s]);
-                // SAFETY: buffer and address are valid for the call.
-                let r = unsafe {
-                    libc::sendto(
-                        fd,
-                        scratch.as_ptr().cast(),
-                        scratch.len(),
-                        0,
-                        (&m.dest.storage as *const libc::sockaddr_storage).cast(),
-                        m.dest.len,
-                    )
-                };
-                res.syscalls += 1;
-                if r < 0 {
-                    res.dropped += 1;
-                } else {
-                    res.datagrams += 1;
-                }
-            }
-        }
-        self.msgs.clear();
-        self.headers.clear();
-        self.payloads.clear();
-        res
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::UdpSocket;
+    use rtsp_core::io::InlineHeader;
+    use runtime_mio::udp::{probe_gso, Datagram, Sender};
+    use std::net::{SocketAddr, UdpSocket};
     use std::os::fd::AsRawFd;
+
+    /// Datagrams `header ++ body` to `dest`, the header from `h`.
+    fn dgrams(dest: SocketAddr, headers: &[[u8; 12]], bodies: &[&[u8]]) -> Vec<Datagram> {
+        headers
+            .iter()
+            .zip(bodies)
+            .map(|(h, b)| Datagram {
+                remote: dest,
+                header: InlineHeader::new(h).expect("12 bytes fit"),
+                body: bytes::Bytes::copy_from_slice(b),
+            })
+            .collect()
+    }
+
+    fn header(a: u8, b: u8) -> [u8; 12] {
+        [0x80, 26, a, b, 0, 0, 0, 0, 0, 0, 0, 1]
+    }
 
     /// Reads with `rb` until `want` datagrams came (waiting for readability, at most 5 s
     /// in all): their bytes.
@@ -631,13 +377,11 @@ mod tests {
         let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
         let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
         let dest = rx.local_addr().unwrap();
-        let payload = vec![7u8; 100];
-        let mut b = SendBatch::new();
-        for i in 0..5u8 {
-            b.push(dest, [0x80, 26, 0, i, 0, 0, 0, 0, 0, 0, 0, 1], &payload);
-        }
-        let r = b.flush(tx.as_raw_fd());
-        assert_eq!(r.datagrams, 5);
+        let payload = [7u8; 100];
+        let headers: Vec<[u8; 12]> = (0..5u8).map(|i| header(0, i)).collect();
+        let pkts = dgrams(dest, &headers, &[&payload[..]; 5]);
+        let r = Sender::new().send(tx.as_raw_fd(), &pkts, false);
+        assert_eq!(r.sent, 5);
         let mut rb = RecvBatch::new(32, 2048);
         let (got, _) = recv_n(&mut rb, rx.as_raw_fd(), 5);
         assert_eq!(got.len(), 5);
@@ -653,16 +397,11 @@ mod tests {
             return; // kernel without UDP GSO
         }
         let dest = rx.local_addr().unwrap();
-        let full = vec![1u8; 488];
-        let last = vec![2u8; 100];
-        let segs = (0..4u8).map(|i| {
-            let p: &[u8] = if i == 3 { &last } else { &full };
-            ([0x80, 26, 0, i, 0, 0, 0, 0, 0, 0, 0, 1], p)
-        });
-        let mut b = SendBatch::new();
-        b.push_gso(dest, 500, segs);
-        let r = b.flush(tx.as_raw_fd());
-        assert_eq!((r.datagrams, r.syscalls), (4, 1));
+        let (full, last) = ([1u8; 488], [2u8; 100]);
+        let headers: Vec<[u8; 12]> = (0..4u8).map(|i| header(0, i)).collect();
+        let pkts = dgrams(dest, &headers, &[&full[..], &full, &full, &last]);
+        let r = Sender::new().send(tx.as_raw_fd(), &pkts, true);
+        assert_eq!((r.sent, r.syscalls), (4, 1));
         let mut rb = RecvBatch::new(32, 2048);
         let (got, msgs) = recv_n(&mut rb, rx.as_raw_fd(), 4);
         assert_eq!(msgs, 4, "without GRO every datagram is a message");
@@ -678,21 +417,17 @@ mod tests {
             return; // kernel without UDP GSO or GRO
         }
         let dest = rx.local_addr().unwrap();
-        let full = vec![1u8; 488];
-        let last = vec![2u8; 100];
-        let mut b = SendBatch::new();
+        let (full, last) = ([1u8; 488], [2u8; 100]);
+        let mut sender = Sender::new();
+        let mut pkts = Vec::new();
         for train in 0..2u8 {
-            let segs = (0..4u8).map(|i| {
-                let p: &[u8] = if i == 3 { &last } else { &full };
-                ([0x80, 26, train, i, 0, 0, 0, 0, 0, 0, 0, 1], p)
-            });
-            b.push_gso(dest, 500, segs);
+            let headers: Vec<[u8; 12]> = (0..4u8).map(|i| header(train, i)).collect();
+            pkts.extend(dgrams(dest, &headers, &[&full[..], &full, &full, &last]));
         }
-        // And one plain datagram between trains.
-        b.flush(tx.as_raw_fd());
-        let mut plain = SendBatch::new();
-        plain.push(dest, [0x80, 26, 9, 9, 0, 0, 0, 0, 0, 0, 0, 1], &last);
-        plain.flush(tx.as_raw_fd());
+        // Two trains (a shorter datagram ends each), then one plain datagram.
+        sender.send(tx.as_raw_fd(), &pkts, true);
+        let plain = dgrams(dest, &[header(9, 9)], &[&last[..]]);
+        sender.send(tx.as_raw_fd(), &plain, false);
         let mut rb = RecvBatch::with_gro(8);
         let (got, msgs) = recv_n(&mut rb, rx.as_raw_fd(), 9);
         assert_eq!(msgs, 3, "two trains and a datagram");

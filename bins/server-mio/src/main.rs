@@ -11,12 +11,14 @@
 //!            [--threads N] [--no-transcode] [--preload] [--no-gso]
 //! ```
 //!
-//! `--threads N` (default: the number of cores) runs N event loops, each with its own
-//! `Server` machine, its own RTP/RTCP socket pair and its own listening socket on the same
-//! port (`SO_REUSEPORT`: the kernel spreads connections over the loops). Media are loaded
-//! once and shared by every loop. A session lives in the loop of the connection that set it
-//! up: a client that sends PLAY on another connection than SETUP may reach another loop and
-//! get 454 (every common client keeps one connection); the limits apply per loop.
+//! `--threads N` (default: the number of cores) runs N event loops
+//! ([`runtime_mio::ServerLoops`]), each with its own `Server` machine, its own RTP/RTCP socket
+//! pair and its own listening socket on the same port (`SO_REUSEPORT`: the kernel spreads
+//! connections over the loops). Media are loaded once and shared by every loop. A session
+//! lives in the loop of the connection that set it up: a client that sends PLAY on another
+//! connection than SETUP may reach another loop and get 454 (every common client keeps one
+//! connection); the limits apply per loop. This binary holds the arguments, the logging and
+//! the wiring.
 //!
 //! `--bind` defaults to `0.0.0.0` (every IPv4 interface); use `--bind 127.0.0.1` to serve
 //! this machine only.
@@ -24,19 +26,18 @@
 //! Serves every MJPEG file below the media root (named by its relative path) and the built-in
 //! `sample` test pattern. Ctrl-C ends every session (RTCP BYE) and exits 0.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use rtsp_core::auth::Credentials;
 use rtsp_core::message::Limits;
-use rtsp_core::server::{AuthConfig, Catalog, LookupError, Media, Server, ServerConfig, MIN_MTU};
+use rtsp_core::server::{AuthConfig, Catalog, ServerConfig, MIN_MTU};
 use runtime_mio::media::FsCatalog;
-use runtime_mio::{bind_udp_pair, Runtime};
+use runtime_mio::{LoopsError, LoopsOptions, ServerLoops, SharedCatalog};
 
 /// RTSP/MJPEG streaming server (mio event loop).
 ///
@@ -106,37 +107,6 @@ struct Args {
     /// with sendmmsg).
     #[arg(long)]
     no_gso: bool,
-}
-
-/// One catalog shared by every event loop: each file is loaded once.
-#[derive(Clone)]
-struct SharedCatalog(Arc<Mutex<FsCatalog>>);
-
-impl Catalog for SharedCatalog {
-    fn lookup(&mut self, path: &str) -> Result<Arc<Media>, LookupError> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .lookup(path)
-    }
-
-    fn names(&self) -> Vec<String> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).names()
-    }
-}
-
-/// A TCP listener with a long backlog (1000 clients may connect at once), sharing its port
-/// with the other loops' listeners when `reuse_port`.
-fn listen(addr: SocketAddr, reuse_port: bool) -> std::io::Result<TcpListener> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    s.set_reuse_address(true)?;
-    if reuse_port {
-        s.set_reuse_port(true)?;
-    }
-    s.bind(&addr.into())?;
-    s.listen(4096)?;
-    Ok(s.into())
 }
 
 /// An authentication scheme named on the command line.
@@ -300,7 +270,7 @@ fn run(args: Args) -> Result<(), String> {
         }
         tracing::info!(elapsed = ?started.elapsed(), "media preloaded");
     }
-    let catalog = SharedCatalog(Arc::new(Mutex::new(catalog)));
+    let catalog = SharedCatalog::new(catalog);
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -345,50 +315,29 @@ fn run(args: Args) -> Result<(), String> {
         _ => format!("cannot listen on {addr}: {e}"),
     }
     };
-    let wall = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let mut runtimes = Vec::with_capacity(threads);
-    let mut local = addr;
-    let mut rtp_ports = Vec::with_capacity(threads);
-    for i in 0..threads {
-        // The first listener may pick the port (0); the others share it.
-        let listener = listen(local, threads > 1).map_err(bind_error)?;
-        local = listener.local_addr().map_err(|e| e.to_string())?;
-        let (rtp, rtcp) = bind_udp_pair(args.bind).map_err(|e| e.to_string())?;
-        let mut config = config.clone();
-        config.rtp_local = rtp.local_addr().map_err(|e| e.to_string())?;
-        config.rtcp_local = rtcp.local_addr().map_err(|e| e.to_string())?;
-        config.wallclock_at_start = wall;
-        config.seed = ((wall.as_nanos() as u64) ^ (u64::from(std::process::id()) << 32) | 1)
-            .wrapping_add((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        rtp_ports.push(config.rtp_local.port());
-        let server = Server::new(config, Box::new(catalog.clone()), Instant::now());
-        let mut rt = Runtime::new(server).map_err(|e| e.to_string())?;
-        rt.set_max_queue(l.max_pending_output);
-        rt.tcp_listener(listener).map_err(|e| e.to_string())?;
-        rt.udp_socket(rtp).map_err(|e| e.to_string())?;
-        rt.udp_socket(rtcp).map_err(|e| e.to_string())?;
-        if args.no_gso {
-            rt.set_gso(false);
-        }
-        runtimes.push(rt);
-    }
-    let gso = runtimes.iter().all(|rt| rt.gso());
+    let opts = LoopsOptions {
+        addr,
+        loops: threads,
+        config,
+        max_pending_output: l.max_pending_output,
+        gso: !args.no_gso,
+    };
+    let loops = ServerLoops::bind(&opts, &catalog).map_err(|e| match e {
+        LoopsError::Listen { source, .. } => bind_error(source),
+        e => e.to_string(),
+    })?;
+    let gso = loops.gso();
     tracing::info!(threads, gso, "event loops ready");
 
     // Ctrl-C: end every session (RTCP BYE), then stop; a second Ctrl-C exits at once.
-    let handles: Vec<_> = runtimes.iter().map(|rt| rt.handle()).collect();
+    let shutdown = loops.shutdown_handle();
     let interrupted = AtomicBool::new(false);
     ctrlc::set_handler(move || {
         if interrupted.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
         tracing::info!("interrupted: ending sessions");
-        for handle in &handles {
-            handle.command(|s: &mut Server| s.shutdown(Instant::now()));
-            handle.stop();
-        }
+        shutdown.shutdown();
     })
     .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
 
@@ -403,8 +352,10 @@ fn run(args: Args) -> Result<(), String> {
             IpAddr::V6(ip) => format!("[{ip}]"),
         }
     };
+    let local = loops.local_addr();
     let port = local.port();
-    let udp = rtp_ports
+    let udp = loops
+        .rtp_ports()
         .iter()
         .map(|p| format!("{p}-{}", p + 1))
         .collect::<Vec<_>>()
@@ -426,29 +377,7 @@ fn run(args: Args) -> Result<(), String> {
     // Make the listing visible at once even when stdout is a pipe.
     let _ = std::io::Write::flush(&mut std::io::stdout());
 
-    let mut runtimes = runtimes.into_iter();
-    let first = runtimes.next().ok_or("no event loop")?;
-    let others = runtimes
-        .enumerate()
-        .map(|(i, rt)| {
-            std::thread::Builder::new()
-                .name(format!("server-mio-{}", i + 1))
-                .spawn(move || rt.run(runtime_std::server_event_handler(None)).map(|_| ()))
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    let mut result = first
-        .run(runtime_std::server_event_handler(None))
-        .map(|_| ())
-        .map_err(|e| e.to_string());
-    for t in others {
-        let r = t
-            .join()
-            .map_err(|_| "event loop thread panicked".to_string())
-            .and_then(|r| r.map_err(|e| e.to_string()));
-        result = result.and(r);
-    }
-    result?;
+    loops.run("server-mio").map_err(|e| e.to_string())?;
     tracing::info!("server stopped");
     Ok(())
 }

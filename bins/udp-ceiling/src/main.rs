@@ -25,12 +25,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use clap::{Parser, ValueEnum};
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
-use rtsp_load::count::{window_fps, RtpHead, StreamCounter};
+use rtp_core::FixedHeader;
+use rtsp_core::io::InlineHeader;
+use rtsp_load::count::{window_fps, StreamCounter};
 use rtsp_load::procfs::{self, MachineCpu, UdpCounters};
-use rtsp_load::sys::{self, RecvBatch, SendBatch, SendResult, StampClock, GSO_MAX_SEGMENTS};
+use rtsp_load::sys::{self, RecvBatch, StampClock};
+use runtime_mio::udp::{self as gso, Datagram, SendResult, Sender};
 
 /// Raw loopback UDP ceiling: paced frame bursts to N sockets.
 #[derive(Debug, Parser)]
@@ -140,7 +144,7 @@ fn run(args: &Args) -> Result<(), String> {
     }
     let tx = StdUdp::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
     let _ = sys::set_sndbuf(tx.as_raw_fd(), 4 << 20);
-    let gso_ok = sys::probe_gso(tx.as_raw_fd());
+    let gso_ok = gso::probe_gso(tx.as_raw_fd());
     let mode = match args.mode {
         Mode::Auto | Mode::Gso if gso_ok => Mode::Gso,
         Mode::Auto | Mode::Gso => Mode::Sendmmsg,
@@ -200,7 +204,7 @@ fn run(args: &Args) -> Result<(), String> {
         !args.max,
         gso_ok,
         if args.max { 0.0 } else { n as f64 * args.fps * segs as f64 },
-        sent.res.datagrams as f64 / wall,
+        sent.res.sent as f64 / wall,
         pkts as f64 / wall,
         bytes as f64 * 8.0 / wall / 1e6,
         if expected > 0 { 100.0 * lost as f64 / expected as f64 } else { 0.0 },
@@ -242,13 +246,15 @@ fn send(
     let n = dests.len();
     let full = args.datagram - 12;
     let (segs, last) = split(args.frame_bytes, args.datagram);
-    let segs = segs.min(GSO_MAX_SEGMENTS);
-    let payload = vec![0x5au8; full];
+    let segs = segs.min(gso::MAX_SEGMENTS);
+    let payload = Bytes::from(vec![0x5au8; full]);
+    let last_payload = payload.slice(..last.min(full));
     let ts_step = 90_000.0 / args.fps;
     let slot = Duration::from_secs_f64(1.0 / args.fps / n as f64);
     let mut seq = vec![0u16; n];
     let mut scratch = Vec::with_capacity(args.datagram);
-    let mut batch: SendBatch<'_> = SendBatch::new();
+    let mut batch: Vec<Datagram> = Vec::new();
+    let mut sender = Sender::new();
     let mut out = Sent::default();
     let fd = tx.as_raw_fd();
     let tick = Duration::from_secs_f64(args.tick_ms.clamp(0.0, 40.0) / 1000.0);
@@ -258,6 +264,7 @@ fn send(
         if now >= end {
             break;
         }
+        let mut frames_queued = 0;
         // Queue every frame that is due (paced) or the next round (unpaced).
         let limit = if args.max {
             m + (n as u64).clamp(64, 1024)
@@ -274,43 +281,46 @@ fn send(
             let s = (m % n as u64) as usize;
             let frame = m / n as u64;
             let ts = (frame as f64 * ts_step) as u32;
-            let dest = dests[s];
-            let headers = (0..segs).map(|j| {
-                let mut h = [0u8; 12];
-                RtpHead {
+            for j in 0..segs {
+                let header = FixedHeader {
                     marker: j + 1 == segs,
-                    seq: seq[s].wrapping_add(j as u16),
-                    ts,
+                    payload_type: 26,
+                    sequence: seq[s].wrapping_add(j as u16),
+                    timestamp: ts,
                     ssrc: s as u32 + 1,
-                }
-                .write(26, &mut h);
-                let p: &[u8] = if j + 1 == segs {
-                    &payload[..last.min(full)]
+                };
+                let body = if j + 1 == segs {
+                    &last_payload
                 } else {
                     &payload
                 };
-                (h, p)
-            });
-            if mode == Mode::Gso {
-                batch.push_gso(dest, args.datagram as u16, headers);
-            } else {
-                for (h, p) in headers {
-                    batch.push(dest, h, p);
-                }
+                batch.push(Datagram {
+                    remote: dests[s],
+                    header: InlineHeader::new(&header.to_bytes()).unwrap_or_default(),
+                    body: body.clone(),
+                });
             }
             seq[s] = seq[s].wrapping_add(segs as u16);
             m += 1;
             out.frames += 1;
-            if batch.len() >= 1024 {
+            frames_queued += 1;
+            // At most 1024 messages per flush: datagrams, or GSO trains (one per frame).
+            let messages = if mode == Mode::Gso {
+                frames_queued
+            } else {
+                batch.len()
+            };
+            if messages >= 1024 {
                 break;
             }
         }
-        let r = if mode == Mode::Sendto {
-            batch.flush_sendto(fd, &mut scratch)
-        } else {
-            batch.flush(fd)
+        let r = match mode {
+            Mode::Sendto => send_each(tx, &batch, &mut scratch),
+            // A frame's datagrams to one session, all of one size but the last: one GSO train.
+            _ => sender.send(fd, &batch, mode == Mode::Gso),
         };
-        out.res.datagrams += r.datagrams;
+        batch.clear();
+        out.res.sent += r.sent;
         out.res.dropped += r.dropped;
         out.res.syscalls += r.syscalls;
         if !args.max {
@@ -325,6 +335,22 @@ fn send(
     out.cpu = sys::thread_cpu().saturating_sub(cpu0);
     out.wall = Instant::now().duration_since(t0);
     out
+}
+
+/// The naive server: one copy into `scratch` and one `sendto` per datagram.
+fn send_each(tx: &StdUdp, batch: &[Datagram], scratch: &mut Vec<u8>) -> SendResult {
+    let mut res = SendResult::default();
+    for d in batch {
+        scratch.clear();
+        scratch.extend_from_slice(d.header.as_slice());
+        scratch.extend_from_slice(&d.body);
+        res.syscalls += 1;
+        match tx.send_to(scratch, d.remote) {
+            Ok(_) => res.sent += 1,
+            Err(_) => res.dropped += 1,
+        }
+    }
+    res
 }
 
 fn receive(

@@ -8,7 +8,7 @@
 //!   reordering, duplication, corruption, MTU, bandwidth cap); every datagram's fate is logged
 //!   in [`Sim::udp_log`]. TCP is a pair of [`netem::Pipe`]s per connection: in-order bytes,
 //!   split at any byte, delayed, stalled, or cut ([`Cut`]).
-//! * **Seeds.** Everything random comes from one seed ([`Rng`], splitmix64). [`seed`] reads
+//! * **Seeds.** Everything random comes from one seed ([`Rng`], ChaCha8). [`seed`] reads
 //!   `SIM_SEED` from the environment to replay a run; every panic while a `Sim` is alive prints
 //!   the seed.
 //! * **Livelock.** The drive loop is bounded: too many steps at one virtual instant, or in one
@@ -24,33 +24,40 @@ pub mod driver;
 pub mod media;
 pub mod netem;
 pub mod real;
+mod scenario;
+
+pub use scenario::Scenario;
 
 use crate::sim::netem::{Decision, Drop as DropReason, Fate, Meta, Netem, Pipe, RtpMeta};
+use chacha20::ChaCha8Rng;
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+use rand_core::{Rng as _, SeedableRng};
 use rtsp_core::client::{Client, ClientConfig, ClientEvent, TransportChoice};
-use rtsp_core::io::{ConnId, Dest, Input, Machine, Output, Transmit};
+use rtsp_core::io::{drain_bounded, ConnId, Dest, Input, Machine, Output, Transmit};
 use rtsp_core::server::{MemoryCatalog, Server, ServerConfig, ServerEvent};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::time::{Duration, Instant};
 
-/// splitmix64: the simulator's only source of randomness.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
+/// The simulator's only source of randomness: ChaCha8 (the `chacha20` crate's generator, the
+/// family the machines draw from) seeded from the test's seed. Test randomness, not security.
+pub struct Rng(ChaCha8Rng);
+
+impl std::fmt::Debug for Rng {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Rng(..)")
+    }
+}
 
 impl Rng {
     /// A generator for `seed`.
     pub fn new(seed: u64) -> Self {
-        Self(seed)
+        Self(ChaCha8Rng::seed_from_u64(seed))
     }
 
     /// Next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in `0..n` (0 when `n == 0`).
@@ -74,7 +81,7 @@ impl Rng {
 
     /// A child generator (independent stream).
     pub fn fork(&mut self) -> Self {
-        Self(self.next_u64())
+        Self::new(self.next_u64())
     }
 }
 
@@ -121,6 +128,8 @@ pub const CLIENT_RTP: u16 = 5000;
 pub const STREAM: &str = "cam.mjpeg";
 /// Steps at one virtual instant before the run counts as a livelock.
 pub const SAME_INSTANT_LIMIT: u64 = 200_000;
+/// Outputs one drain may hand over before the machine counts as livelocked.
+const DRAIN_LIMIT: usize = 1_000_000;
 
 /// The server's RTSP address.
 pub fn server_addr() -> SocketAddr {
@@ -670,42 +679,47 @@ impl Sim {
 
     /// Drain a machine's outputs into the network.
     fn drain(&mut self, node: Node) {
-        for _ in 0..1_000_000 {
-            let out = match node {
-                Node::Server => map_output(self.server.poll_output(), |e| {
-                    self.server_events.push((self.now, e))
-                }),
-                Node::Client(i) => {
-                    let now = self.now;
-                    let c = &mut self.clients[i];
-                    map_output(c.machine.poll_output(), |e| c.events.push((now, e)))
-                }
-                Node::Raw(_) => return,
-            };
+        let now = self.now;
+        let mut outs = Vec::new();
+        let drained = match node {
+            Node::Server => drain_bounded(
+                &mut self.server,
+                DRAIN_LIMIT,
+                collect(&mut outs, &mut self.server_events, now),
+            ),
+            Node::Client(i) => {
+                let c = &mut self.clients[i];
+                drain_bounded(
+                    &mut c.machine,
+                    DRAIN_LIMIT,
+                    collect(&mut outs, &mut c.events, now),
+                )
+            }
+            Node::Raw(_) => return,
+        };
+        let deadline = drained.unwrap_or_else(|e| {
+            panic!(
+                "seed {}: {node:?} never stopped producing output ({e})",
+                self.seed
+            )
+        });
+        for out in outs {
             match out {
-                None => {}
-                Some(Out::Timeout(d)) => {
-                    let d = d.map(|t| t.saturating_duration_since(self.start));
-                    match node {
-                        Node::Server => self.server_deadline = d,
-                        Node::Client(i) => self.clients[i].deadline = d,
-                        Node::Raw(_) => {}
-                    }
-                    return;
-                }
-                Some(Out::Transmit(t)) => {
+                Out::Transmit(t) => {
                     if node == Node::Server && self.record_server_out {
                         self.server_out.push((self.now, t.clone()));
                     }
                     self.transmit(node, t);
                 }
-                Some(Out::Close(conn)) => self.close(node, conn.0),
+                Out::Close(conn) => self.close(node, conn.0),
             }
         }
-        panic!(
-            "seed {}: {node:?} never stopped producing output (livelock)",
-            self.seed
-        );
+        let d = deadline.map(|t| t.saturating_duration_since(self.start));
+        match node {
+            Node::Server => self.server_deadline = d,
+            Node::Client(i) => self.clients[i].deadline = d,
+            Node::Raw(_) => {}
+        }
     }
 
     fn transmit(&mut self, node: Node, t: Transmit) {
@@ -1123,18 +1137,20 @@ impl Sim {
 enum Out {
     Transmit(Transmit),
     Close(ConnId),
-    Timeout(Option<Instant>),
 }
 
-fn map_output<E>(o: Output<E>, mut on_event: impl FnMut(E)) -> Option<Out> {
-    match o {
-        Output::Transmit(t) => Some(Out::Transmit(t)),
-        Output::Close(c) => Some(Out::Close(c)),
-        Output::Event(e) => {
-            on_event(e);
-            None
-        }
-        Output::Timeout(t) => Some(Out::Timeout(t)),
+/// Outputs a drain hands over, collected: transmits and closes into `outs` (the network takes
+/// them after the drain), events into `events` at virtual time `now`.
+fn collect<'a, E>(
+    outs: &'a mut Vec<Out>,
+    events: &'a mut Vec<(Duration, E)>,
+    now: Duration,
+) -> impl FnMut(Output<E>) + 'a {
+    move |o| match o {
+        Output::Transmit(t) => outs.push(Out::Transmit(t)),
+        Output::Close(c) => outs.push(Out::Close(c)),
+        Output::Event(e) => events.push((now, e)),
+        Output::Timeout(_) => {}
     }
 }
 

@@ -1,8 +1,8 @@
 //! A minimal RTSP/MJPEG server on the library: one stream, served with the mio runtime.
 //!
 //! ```sh
-//! cargo run -p rtsp-core --example minimal_server                  # generated test pattern
-//! cargo run -p rtsp-core --example minimal_server -- clip.mjpeg    # any MJPEG file
+//! cargo run -p runtime-mio --example minimal_server                  # generated test pattern
+//! cargo run -p runtime-mio --example minimal_server -- clip.mjpeg    # any MJPEG file
 //! ffplay rtsp://127.0.0.1:8554/stream                              # in another terminal
 //! ```
 //!
@@ -14,7 +14,7 @@
 use bytes::Bytes;
 use mjpeg::transcode::{make_carriable_bytes, TranscodeOptions};
 use rtsp_core::server::{Media, MemoryCatalog};
-use runtime_std::ServerOptions;
+use runtime_mio::ServerOptions;
 use std::error::Error;
 use std::time::Duration;
 

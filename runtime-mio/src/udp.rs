@@ -1,6 +1,7 @@
 //! Batched UDP sends on Linux: `sendmmsg(2)` with two iovecs per datagram (the per-session
 //! header and the shared payload, never copied), and UDP GSO (`UDP_SEGMENT`) for runs of
-//! same-destination, equal-size datagrams.
+//! same-destination, equal-size datagrams. The runtime's fan-out sends through it, and so do
+//! the load tools (`udp-ceiling`).
 //!
 //! All `unsafe` of the runtime lives here. Every call passes pointers into vectors owned by
 //! [`Sender`] (or by the caller's datagram slice, which outlives the call); the vectors are
@@ -18,9 +19,9 @@ use rtsp_core::io::InlineHeader;
 use socket2::SockAddr;
 
 /// Most segments in one GSO send (the kernel's `UDP_MAX_SEGMENTS` is 64 on older kernels).
-const MAX_SEGMENTS: usize = 64;
+pub const MAX_SEGMENTS: usize = 64;
 /// Most bytes in one GSO send (an IP datagram's payload, with room for headers).
-const MAX_GSO_BYTES: usize = 65_000;
+pub const MAX_GSO_BYTES: usize = 65_000;
 /// Messages per `sendmmsg` call (the kernel caps it at `UIO_MAXIOV` = 1024).
 const MAX_MSGS: usize = 1024;
 /// `SOL_UDP` / `UDP_SEGMENT` (linux/udp.h).
@@ -31,14 +32,19 @@ const CMSG_BUF: usize = 32;
 
 /// One datagram: `header ++ body`.
 #[derive(Debug, Clone)]
-pub(crate) struct Datagram {
-    pub(crate) remote: SocketAddr,
-    pub(crate) header: InlineHeader,
-    pub(crate) body: Bytes,
+pub struct Datagram {
+    /// Where it goes.
+    pub remote: SocketAddr,
+    /// The per-datagram bytes (an RTP header), sent first.
+    pub header: InlineHeader,
+    /// The payload, shared with other datagrams (sent from where it is, never copied).
+    pub body: Bytes,
 }
 
 impl Datagram {
-    pub(crate) fn len(&self) -> usize {
+    /// Its length in bytes.
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(&self) -> usize {
         self.header.len() + self.body.len()
     }
 }
@@ -58,18 +64,20 @@ struct Run {
 }
 
 /// What [`Sender::send`] did.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct SendResult {
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SendResult {
     /// Datagrams the kernel took.
-    pub(crate) sent: usize,
+    pub sent: usize,
     /// Datagrams dropped (socket buffer full, or an error for that destination).
-    pub(crate) dropped: usize,
+    pub dropped: usize,
     /// GSO sends the kernel refused (their datagrams were sent one by one instead).
-    pub(crate) gso_errors: usize,
+    pub gso_errors: usize,
+    /// System calls made.
+    pub syscalls: usize,
 }
 
 /// Reusable buffers for batched sends (no allocation per packet once warmed up).
-pub(crate) struct Sender {
+pub struct Sender {
     runs: Vec<Run>,
     addrs: Vec<SockAddr>,
     iov: Vec<libc::iovec>,
@@ -88,8 +96,15 @@ impl std::fmt::Debug for Sender {
     }
 }
 
+impl Default for Sender {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Sender {
-    pub(crate) fn new() -> Self {
+    /// A sender with empty buffers.
+    pub fn new() -> Self {
         Self {
             runs: Vec::new(),
             addrs: Vec::new(),
@@ -103,7 +118,7 @@ impl Sender {
     /// Sends `pkts` from `fd` in as few `sendmmsg` calls as possible; with `gso`, runs of
     /// consecutive datagrams to one destination, all of one size but the last (which may be
     /// shorter), go as one GSO message.
-    pub(crate) fn send(&mut self, fd: RawFd, pkts: &[Datagram], gso: bool) -> SendResult {
+    pub fn send(&mut self, fd: RawFd, pkts: &[Datagram], gso: bool) -> SendResult {
         let mut res = SendResult::default();
         self.plan(pkts, gso);
         self.build(pkts);
@@ -116,6 +131,7 @@ impl Sender {
             let r = unsafe {
                 libc::sendmmsg(fd, self.msgs.as_mut_ptr().add(off), n as libc::c_uint, 0)
             };
+            res.syscalls += 1;
             if r > 0 {
                 for run in &self.runs[off..off + r as usize] {
                     res.sent += run.count;
@@ -139,6 +155,7 @@ impl Sender {
                         // The kernel refused the GSO message: send its datagrams one by one.
                         res.gso_errors += 1;
                         for p in &pkts[run.first..run.first + run.count] {
+                            res.syscalls += 1;
                             if self.send_one(fd, p) {
                                 res.sent += 1;
                             } else {
@@ -267,7 +284,7 @@ impl Sender {
 
 /// Whether the kernel supports UDP GSO on `fd`: sets `UDP_SEGMENT` to 0 (off, the default),
 /// which only kernels with UDP GSO (Linux 4.18+) accept.
-pub(crate) fn probe_gso(fd: RawFd) -> bool {
+pub fn probe_gso(fd: RawFd) -> bool {
     let zero: libc::c_int = 0;
     // SAFETY: a valid pointer to a c_int and its size.
     let r = unsafe {
@@ -313,7 +330,7 @@ mod tests {
         ];
         let mut s = Sender::new();
         let r = s.send(tx.as_raw_fd(), &pkts, gso);
-        assert_eq!((r.sent, r.dropped), (5, 0));
+        assert_eq!((r.sent, r.dropped, r.syscalls), (5, 0, 1));
         let mut buf = [0u8; 2000];
         for (sock, want) in [
             (&a, vec![(0, 1004), (1, 1004), (2, 14), (4, 1004)]),

@@ -2,8 +2,8 @@
 //! each frame, TEARDOWN after N frames. The sans-IO `Client` machine runs on runtime-std.
 //!
 //! ```sh
-//! cargo run -p rtsp-core --example minimal_server &        # or: server-mio
-//! cargo run -p rtsp-core --example minimal_client -- rtsp://127.0.0.1:8554/stream 50
+//! cargo run -p runtime-mio --example minimal_server &      # or: server-mio
+//! cargo run -p runtime-std --example minimal_client -- rtsp://127.0.0.1:8554/stream 50
 //! ```
 
 use rtsp_core::client::{Client, ClientConfig, ClientEvent, TransportChoice};

@@ -1,0 +1,315 @@
+//! Several event loops serving one RTSP port ([`ServerLoops`]): each loop has its own
+//! [`Server`] machine, its own RTP/RTCP socket pair and its own listening socket on the same
+//! port (`SO_REUSEPORT`: the kernel spreads connections over the loops). Media come from one
+//! catalog shared by every loop ([`SharedCatalog`]), so each file is loaded once.
+//!
+//! A session lives in the loop of the connection that set it up: a client that sends PLAY on
+//! another connection than SETUP may reach another loop and get 454 (every common client
+//! keeps one connection); the server's limits apply per loop.
+
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use rtsp_core::server::{Catalog, LookupError, Media, Server, ServerConfig};
+use runtime_std::{
+    bind_udp_pair, clock_seed, loop_seed, server_event_handler, BoundServer, Handle,
+    DEFAULT_MAX_PENDING_OUTPUT,
+};
+
+use crate::driver::Runtime;
+use crate::serve::server_runtime;
+
+/// Pending connections a listener queues (1000 clients may connect at once).
+const LISTEN_BACKLOG: i32 = 4096;
+
+/// One catalog for every event loop: lookups take turns on a mutex, so each file is loaded
+/// (and transcoded) once.
+pub struct SharedCatalog<C>(Arc<Mutex<C>>);
+
+impl<C> SharedCatalog<C> {
+    /// Shares `catalog`.
+    pub fn new(catalog: C) -> Self {
+        Self(Arc::new(Mutex::new(catalog)))
+    }
+}
+
+impl<C> Clone for SharedCatalog<C> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<C> std::fmt::Debug for SharedCatalog<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedCatalog").finish_non_exhaustive()
+    }
+}
+
+impl<C: Catalog> Catalog for SharedCatalog<C> {
+    fn lookup(&mut self, path: &str) -> Result<Arc<Media>, LookupError> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .lookup(path)
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).names()
+    }
+}
+
+/// What [`ServerLoops::bind`] needs.
+#[derive(Debug, Clone)]
+pub struct LoopsOptions {
+    /// Where to listen for RTSP (port 0: an ephemeral port, then shared by every loop). Each
+    /// loop's RTP/RTCP pair is bound on the same IP.
+    pub addr: SocketAddr,
+    /// Event loops (at least 1).
+    pub loops: usize,
+    /// Configuration of every loop's server. `rtp_local`/`rtcp_local` and
+    /// `wallclock_at_start` are filled in; `seed` 0 means one from the clock; loop `i` gets
+    /// [`runtime_std::loop_seed`]`(seed, i)`.
+    pub config: ServerConfig,
+    /// Cap on output queued for one control connection (see [`Runtime::set_max_queue`]).
+    pub max_pending_output: usize,
+    /// Use UDP GSO where the kernel supports it (see [`Runtime::set_gso`]).
+    pub gso: bool,
+}
+
+impl LoopsOptions {
+    /// One loop on `addr` with the default configuration.
+    pub fn new(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            loops: 1,
+            config: ServerConfig::default(),
+            max_pending_output: DEFAULT_MAX_PENDING_OUTPUT,
+            gso: true,
+        }
+    }
+}
+
+/// Why [`ServerLoops::bind`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoopsError {
+    /// The RTSP port could not be listened on (in use, no permission, ...).
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// Anything else: the UDP pair, the poll instance, a socket option.
+    #[error("{0}")]
+    Setup(#[from] io::Error),
+}
+
+/// Event loops bound and ready to run: [`ServerLoops::bind`], then [`ServerLoops::run`].
+#[derive(Debug)]
+pub struct ServerLoops {
+    runtimes: Vec<Runtime<Server>>,
+    local: SocketAddr,
+    rtp_ports: Vec<u16>,
+}
+
+impl ServerLoops {
+    /// Binds `opts.loops` event loops on one RTSP port, each with its own server (and media
+    /// from `catalog`, shared), listener (`SO_REUSEPORT` when more than one) and RTP/RTCP pair.
+    pub fn bind<C: Catalog + Clone + 'static>(
+        opts: &LoopsOptions,
+        catalog: &C,
+    ) -> Result<Self, LoopsError> {
+        let loops = opts.loops.max(1);
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let base_seed = match opts.config.seed {
+            0 => clock_seed(wall),
+            seed => seed,
+        };
+        let mut runtimes = Vec::with_capacity(loops);
+        let mut rtp_ports = Vec::with_capacity(loops);
+        let mut local = opts.addr;
+        for i in 0..loops {
+            // The first listener may pick the port (0); the others share it.
+            let listener = listen(local, loops > 1).map_err(|source| LoopsError::Listen {
+                addr: opts.addr,
+                source,
+            })?;
+            local = listener.local_addr()?;
+            let (rtp, rtcp) = bind_udp_pair(opts.addr.ip())?;
+            let mut config = opts.config.clone();
+            config.rtp_local = rtp.local_addr()?;
+            config.rtcp_local = rtcp.local_addr()?;
+            config.wallclock_at_start = wall;
+            config.seed = loop_seed(base_seed, i);
+            rtp_ports.push(config.rtp_local.port());
+            let server = Server::new(config, Box::new(catalog.clone()), Instant::now());
+            let bound = BoundServer {
+                server,
+                listener,
+                rtp,
+                rtcp,
+                on_event: None,
+                max_pending_output: opts.max_pending_output,
+            };
+            let (mut rt, _) = server_runtime(bound)?;
+            if !opts.gso {
+                rt.set_gso(false);
+            }
+            runtimes.push(rt);
+        }
+        Ok(Self {
+            runtimes,
+            local,
+            rtp_ports,
+        })
+    }
+
+    /// The RTSP address every loop listens on (as bound: may be the unspecified address).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Each loop's RTP port (its RTCP port is the next one).
+    pub fn rtp_ports(&self) -> &[u16] {
+        &self.rtp_ports
+    }
+
+    /// How many loops.
+    pub fn len(&self) -> usize {
+        self.runtimes.len()
+    }
+
+    /// Whether there is no loop (never, after [`ServerLoops::bind`]).
+    pub fn is_empty(&self) -> bool {
+        self.runtimes.is_empty()
+    }
+
+    /// Whether every loop sends with UDP GSO.
+    pub fn gso(&self) -> bool {
+        self.runtimes.iter().all(Runtime::gso)
+    }
+
+    /// A handle that ends every session of every loop and stops the loops (for Ctrl-C).
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle(self.runtimes.iter().map(Runtime::handle).collect())
+    }
+
+    /// Runs the loops until they stop: the first on this thread, the others on threads
+    /// named `{name}-1`, `{name}-2`, ...; events are logged with `tracing`. Returns the
+    /// first error of any loop.
+    pub fn run(self, name: &str) -> io::Result<()> {
+        let mut runtimes = self.runtimes.into_iter();
+        let first = runtimes
+            .next()
+            .ok_or_else(|| io::Error::other("no event loop"))?;
+        let others = runtimes
+            .enumerate()
+            .map(|(i, rt)| {
+                std::thread::Builder::new()
+                    .name(format!("{name}-{}", i + 1))
+                    .spawn(move || rt.run(server_event_handler(None)).map(drop))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut result = first.run(server_event_handler(None)).map(drop);
+        for t in others {
+            let r = t
+                .join()
+                .map_err(|_| io::Error::other("event loop thread panicked"))
+                .and_then(|r| r);
+            result = result.and(r);
+        }
+        result
+    }
+}
+
+/// Ends every session (RTCP BYE) and stops every loop of a [`ServerLoops`].
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle(Vec<Handle<Server>>);
+
+impl ShutdownHandle {
+    /// Asks every loop to shut its server down, then to stop.
+    pub fn shutdown(&self) {
+        for handle in &self.0 {
+            handle.command(|s: &mut Server| s.shutdown(Instant::now()));
+            handle.stop();
+        }
+    }
+}
+
+/// A TCP listener with a long backlog, sharing its port with the other loops' listeners
+/// when `reuse_port`.
+fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    s.set_reuse_address(true)?;
+    if reuse_port {
+        s.set_reuse_port(true)?;
+    }
+    s.bind(&addr.into())?;
+    s.listen(LISTEN_BACKLOG)?;
+    Ok(s.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rtsp_core::server::MemoryCatalog;
+    use std::io::{Read, Write};
+
+    fn options(loops: usize) -> LoopsOptions {
+        let mut opts = LoopsOptions::new("127.0.0.1:0".parse().unwrap());
+        opts.loops = loops;
+        opts.config.seed = 5;
+        opts
+    }
+
+    #[test]
+    fn loops_share_one_port_and_each_has_its_udp_pair() {
+        let catalog = SharedCatalog::new(MemoryCatalog::new());
+        let loops = ServerLoops::bind(&options(3), &catalog).unwrap();
+        assert_eq!(loops.len(), 3);
+        assert_ne!(loops.local_addr().port(), 0);
+        let ports = loops.rtp_ports().to_vec();
+        assert_eq!(ports.len(), 3);
+        assert!(ports.iter().all(|p| p % 2 == 0));
+        let mut sorted = ports.clone();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 3, "{ports:?}");
+        // Every loop answers on the shared port; a shutdown stops them all.
+        let addr = loops.local_addr();
+        let stop = loops.shutdown_handle();
+        let t = std::thread::spawn(move || loops.run("test-loop"));
+        for cseq in 1..=4 {
+            let mut c = std::net::TcpStream::connect(addr).unwrap();
+            write!(c, "OPTIONS rtsp://{addr}/ RTSP/1.0\r\nCSeq: {cseq}\r\n\r\n").unwrap();
+            let mut reply = [0u8; 512];
+            let n = c.read(&mut reply).unwrap();
+            let reply = String::from_utf8_lossy(&reply[..n]);
+            assert!(reply.starts_with("RTSP/1.0 200 OK\r\n"), "{reply}");
+            assert!(reply.contains(&format!("CSeq: {cseq}\r\n")), "{reply}");
+        }
+        stop.shutdown();
+        t.join().unwrap().unwrap();
+    }
+
+    #[test]
+    fn a_taken_port_is_a_listen_error() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut opts = options(1);
+        opts.addr = taken.local_addr().unwrap();
+        let err = ServerLoops::bind(&opts, &MemoryCatalog::new()).unwrap_err();
+        match err {
+            LoopsError::Listen { addr, source } => {
+                assert_eq!(addr, opts.addr);
+                assert_eq!(source.kind(), io::ErrorKind::AddrInUse);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -551,7 +551,7 @@ fuzz_target!(|script: Script| {
     } else {
         ClientConfig::new("rtsp://127.0.0.1:8554/test")
     };
-    config.seed = script.seed;
+    config.seed = Some(rtsp_core::rng::RngSeed::from_u64(script.seed));
     config.reorder_window = if script.reorder { 32 } else { 0 };
     config.max_frame_len = 1 << 20;
     let now = base();

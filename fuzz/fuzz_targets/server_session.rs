@@ -457,7 +457,7 @@ fuzz_target!(|script: Script| {
         rtp_local: RTP_LOCAL,
         rtcp_local: RTCP_LOCAL,
         session_timeout: Duration::from_secs(10),
-        seed: script.seed,
+        seed: Some(rtsp_core::rng::RngSeed::from_u64(script.seed)),
         max_sessions: 4,
         loop_media: script.loop_media,
         wallclock_at_start: Duration::from_secs(1_700_000_000),

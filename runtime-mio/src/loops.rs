@@ -14,8 +14,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use rtsp_core::server::{Catalog, LookupError, Media, Server, ServerConfig};
 use runtime_std::{
-    bind_udp_pair, clock_seed, loop_seed, server_event_handler, BoundServer, Handle,
-    DEFAULT_MAX_PENDING_OUTPUT,
+    bind_udp_pair, os_seed, server_event_handler, BoundServer, Handle, DEFAULT_MAX_PENDING_OUTPUT,
 };
 
 use crate::driver::Runtime;
@@ -69,8 +68,9 @@ pub struct LoopsOptions {
     /// Event loops (at least 1).
     pub loops: usize,
     /// Configuration of every loop's server. `rtp_local`/`rtcp_local` and
-    /// `wallclock_at_start` are filled in; `seed` 0 means one from the clock; loop `i` gets
-    /// [`runtime_std::loop_seed`]`(seed, i)`.
+    /// `wallclock_at_start` are filled in; `seed` `None` means one from the OS
+    /// ([`runtime_std::os_seed`]); loop `i` gets stream `i` of it
+    /// ([`RngSeed::derive`](rtsp_core::rng::RngSeed::derive)).
     pub config: ServerConfig,
     /// Cap on output queued for one control connection (see [`Runtime::set_max_queue`]).
     pub max_pending_output: usize,
@@ -127,9 +127,9 @@ impl ServerLoops {
         let wall = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        let base_seed = match opts.config.seed {
-            0 => clock_seed(wall),
-            seed => seed,
+        let base_seed = match &opts.config.seed {
+            None => os_seed()?,
+            Some(seed) => seed.clone(),
         };
         let mut runtimes = Vec::with_capacity(loops);
         let mut rtp_ports = Vec::with_capacity(loops);
@@ -146,7 +146,8 @@ impl ServerLoops {
             config.rtp_local = rtp.local_addr()?;
             config.rtcp_local = rtcp.local_addr()?;
             config.wallclock_at_start = wall;
-            config.seed = loop_seed(base_seed, i);
+            // Independent streams: no loop can predict another's ids from its own.
+            config.seed = Some(base_seed.derive(i as u64));
             rtp_ports.push(config.rtp_local.port());
             let server = Server::new(config, Box::new(catalog.clone()), Instant::now());
             let bound = BoundServer {
@@ -265,7 +266,7 @@ mod tests {
     fn options(loops: usize) -> LoopsOptions {
         let mut opts = LoopsOptions::new("127.0.0.1:0".parse().unwrap());
         opts.loops = loops;
-        opts.config.seed = 5;
+        opts.config.seed = Some(rtsp_core::rng::RngSeed::from_u64(5));
         opts
     }
 

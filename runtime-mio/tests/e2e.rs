@@ -22,7 +22,7 @@ fn options() -> ServerOptions {
     let media = Media::from_jpegs("clip", 100.0, media_frames(), 1400).unwrap();
     let catalog = MemoryCatalog::new().with(media);
     let mut opts = ServerOptions::new((Ipv4Addr::LOCALHOST, 0).into(), Box::new(catalog));
-    opts.config.seed = 7;
+    opts.config.seed = Some(rtsp_core::rng::RngSeed::from_u64(7));
     opts
 }
 

@@ -61,6 +61,6 @@ pub use common::{
 pub use driver::{Runtime, Spawned};
 pub use handle::{Control, Handle};
 pub use serve::{
-    clock_seed, log_server_event, loop_seed, serve, serve_with, server_event_handler, BoundServer,
-    RunningServer, ServerEventFn, ServerEventHook, ServerOptions, DEFAULT_MAX_PENDING_OUTPUT,
+    log_server_event, os_seed, serve, serve_with, server_event_handler, BoundServer, RunningServer,
+    ServerEventFn, ServerEventHook, ServerOptions, DEFAULT_MAX_PENDING_OUTPUT,
 };

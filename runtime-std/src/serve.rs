@@ -3,9 +3,10 @@
 use std::io;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use rtsp_core::message::Method;
+use rtsp_core::rng::RngSeed;
 use rtsp_core::server::{Catalog, Server, ServerConfig, ServerEvent};
 
 use crate::common::{bind_udp_pair, wake_addr, Flow, RuntimeHandle, RuntimeStats};
@@ -21,7 +22,7 @@ pub struct ServerOptions {
     /// on the same IP, on an even/odd ephemeral port pair.
     pub addr: SocketAddr,
     /// Server configuration. [`serve`] fills in `rtp_local`/`rtcp_local` (the bound pair),
-    /// `wallclock_at_start`, and `seed` when it is 0.
+    /// `wallclock_at_start`, and `seed` when it is `None` (from the OS).
     pub config: ServerConfig,
     /// Where streams come from (typically [`crate::media::FsCatalog`]).
     pub catalog: Box<dyn Catalog>,
@@ -70,8 +71,8 @@ impl ServerOptions {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
         self.config.wallclock_at_start = wall;
-        if self.config.seed == 0 {
-            self.config.seed = clock_seed(wall);
+        if self.config.seed.is_none() {
+            self.config.seed = Some(os_seed()?);
         }
         let server = Server::new(self.config, self.catalog, Instant::now());
         Ok(BoundServer {
@@ -85,16 +86,13 @@ impl ServerOptions {
     }
 }
 
-/// A seed for [`ServerConfig::seed`] from the wall clock (`since_epoch`) and the process id,
-/// never 0 (which [`ServerOptions::bind`] reads as "pick one").
-pub fn clock_seed(since_epoch: Duration) -> u64 {
-    (since_epoch.as_nanos() as u64) ^ (u64::from(std::process::id()) << 32) | 1
-}
-
-/// The seed of event loop `i` of a server with seed `base` (loop 0 keeps `base`): one
-/// configured seed gives every loop its own session ids, SSRCs and sequence numbers.
-pub fn loop_seed(base: u64, i: usize) -> u64 {
-    base.wrapping_add((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+/// 32 bytes from the operating system's generator: the seed of a machine's ChaCha20 (session
+/// ids, Digest nonces, SSRCs). Event loops of one server take independent streams of one such
+/// seed ([`RngSeed::derive`]).
+pub fn os_seed() -> io::Result<RngSeed> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| io::Error::other(format!("OS random source: {e}")))?;
+    Ok(RngSeed::from_bytes(bytes))
 }
 
 /// A [`Server`] with its sockets bound, ready to be given to a runtime.

@@ -23,7 +23,7 @@ fn rtp(d: &[u8]) -> (u8, bool, u16, u32, &[u8]) {
 
 /// What the Python lab client's `parseRtspReply` reads: status on line 1, `CSeq: N` on
 /// line 2, `Session: <integer>` on line 3.
-fn lab_reply(conn: &mut RawRtsp, cseq: u32) -> u64 {
+fn lab_reply(conn: &mut RawRtsp, cseq: u32) -> u128 {
     let r = conn.read_response().expect("reply");
     assert_eq!(r.status, 200, "{:?}", r.lines);
     assert_eq!(r.lines[1], format!("CSeq: {cseq}"), "{:?}", r.lines);

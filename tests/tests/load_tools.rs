@@ -15,11 +15,20 @@ use std::time::{Duration, Instant};
 
 use interop_client_support::workspace_binary;
 
+/// A workspace binary, checked against its own sources and those of the workspace crates it
+/// is built from (rtsp-ceiling uses none: only mio and socket2).
 fn bin(name: &str) -> PathBuf {
     let own = format!("bins/{name}/src");
-    let mut sources = vec![own.as_str(), "rtsp-core/src", "rtp-core/src"];
-    if name == "server-mio" {
-        sources.extend(["runtime-mio/src", "runtime-std/src", "mjpeg/src"]);
+    let mut sources = vec![own.as_str()];
+    if name != "rtsp-ceiling" {
+        // runtime-mio brings runtime-std, rtsp-core, rtp-core and mjpeg.
+        sources.extend([
+            "rtsp-core/src",
+            "rtp-core/src",
+            "runtime-mio/src",
+            "runtime-std/src",
+            "mjpeg/src",
+        ]);
     }
     workspace_binary(name, &sources)
 }

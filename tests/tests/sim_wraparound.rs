@@ -7,6 +7,7 @@
 use it::sim::netem::Impair;
 use it::sim::{media, seed, Scenario};
 use rtsp_core::client::ClientEvent;
+use rtsp_core::rng::RngSeed;
 use std::time::Duration;
 
 const FRAMES: usize = 50;
@@ -19,48 +20,32 @@ const SEQ_MARGIN: u32 = 120;
 const SEQ_AHEAD: u32 = 40;
 const TS_MARGIN: u64 = 3600 * 120;
 
-/// The server's generator as of this test: splitmix64 seeded with `ServerConfig::seed`
-/// (`rtsp-core/src/server/util.rs`; the test predicts its draws, so it mirrors it). When the
-/// server draws from `rtsp_core::rng` (ChaCha20 from `RngSeed::from_u64(seed)`), mirror that.
-fn server_draws(seed: u64) -> impl FnMut() -> u64 {
-    let mut state = seed;
-    move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
-/// The server draws the session id, then SSRC, initial sequence number and initial timestamp
-/// (each the high 32 bits of one draw). Find a seed that puts both near their wrap. Verified
-/// against RTP-Info below: if the server's generator or draw order changes, the test says so.
-fn wrap_seed(from: u64) -> (u64, u16, u32) {
-    for s in from.. {
-        let mut next = server_draws(s);
-        next();
-        next();
-        let seq = (next() >> 32) as u16;
-        if u32::from(seq) < 65_536 - SEQ_MARGIN || u32::from(seq) > 65_536 - SEQ_AHEAD {
-            continue;
-        }
-        let ts = (next() >> 32) as u32;
-        if u64::from(ts) >= (1u64 << 32) - TS_MARGIN {
-            return (s, seq, ts);
-        }
-    }
-    unreachable!()
-}
+/// Server seeds (`RngSeed::from_u64(seed)`) whose first session starts within
+/// `SEQ_AHEAD..=SEQ_MARGIN` packets of the sequence number wrap and `TS_MARGIN` ticks of the
+/// timestamp wrap, with that initial sequence number and timestamp. The server draws the
+/// session id (two draws), then SSRC, sequence number and timestamp (each the high 32 bits of
+/// one ChaCha20 draw); these were found by replaying that order over seeds 1.. (about one seed
+/// in 8 million qualifies, too slow to search here). Checked against RTP-Info below: if the
+/// generator or the draw order changes, the test says so.
+const WRAP_SEEDS: [(u64, u16, u32); 6] = [
+    (698_401, 65_450, 4_294_699_757),
+    (5_329_037, 65_461, 4_294_940_863),
+    (8_508_131, 65_416, 4_294_550_105),
+    (10_200_714, 65_493, 4_294_911_613),
+    (13_524_884, 65_481, 4_294_587_656),
+    (13_727_344, 65_451, 4_294_565_795),
+];
 
 fn wrap(tcp: bool, impair: Option<Impair>, seed: u64) {
-    let (server_seed, seq0, ts0) = wrap_seed(seed.wrapping_mul(1_000_003) % (1 << 40));
+    let (server_seed, seq0, ts0) = WRAP_SEEDS[(seed % WRAP_SEEDS.len() as u64) as usize];
+    assert!((65_536 - SEQ_MARGIN..=65_536 - SEQ_AHEAD).contains(&u32::from(seq0)));
+    assert!(u64::from(ts0) >= (1 << 32) - TS_MARGIN);
     // ~4 packets per frame: reordering happens within a frame's burst or across one frame
     // interval (40 ms), inside the client's 50 ms reordering wait.
     let mut sim = Scenario::new(seed)
         .media(FRAMES, 25.0, true)
         .mtu(400)
-        .server(|s| s.seed = server_seed)
+        .server(|s| s.seed = Some(RngSeed::from_u64(server_seed)))
         .build();
     // The reordering buffer waits longer than the emulator ever holds a packet back (200 ms), so
     // reordering never costs a frame here.
@@ -89,7 +74,7 @@ fn wrap(tcp: bool, impair: Option<Impair>, seed: u64) {
     assert_eq!(
         (info.seq, info.rtptime),
         (Some(seq0), Some(ts0)),
-        "server seed {server_seed}: the server no longer draws id, SSRC, seq, ts in this order — update wrap_seed"
+        "server seed {server_seed}: the server no longer draws id, SSRC, seq, ts in this order — update WRAP_SEEDS"
     );
     sim.run_for(Duration::from_secs_f64(PLAYED as f64 / 25.0));
     sim.request(c, |c| c.pause().unwrap());

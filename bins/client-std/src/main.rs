@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use rtsp_core::client::{Client, ClientConfig, ClientState, Dialect, Policy, TransportChoice};
@@ -432,11 +432,7 @@ fn play_once(
     recorder: Option<Recorder>,
     window: Option<Arc<window::Shared>>,
 ) -> Result<(Outcome, Player, Sink), String> {
-    let seed = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(1)
-        ^ u64::from(std::process::id());
+    let seed = runtime_std::os_seed().map_err(|e| e.to_string())?;
     let (mut config, lab_rtp) = match target {
         Target::Url(url) => (ClientConfig::new(url.clone()), None),
         Target::Lab {
@@ -456,7 +452,7 @@ fn play_once(
             )
         }
     };
-    config.seed = seed;
+    config.seed = Some(seed);
     config.trace_messages = args.verbose > 0;
     let dialect = config.dialect;
     if dialect == Dialect::Lab && args.transport == TransportArg::Tcp {

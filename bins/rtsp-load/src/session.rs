@@ -32,7 +32,10 @@ impl Load {
 
     pub(super) fn start(&mut self, i: usize, now: Instant) {
         let mut cfg = ClientConfig::new(self.args.url.clone());
-        cfg.seed = 0x5eed_0000_0000_0000 ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        // A load tool: distinct (not secret) SSRCs per session are enough.
+        cfg.seed = Some(rtsp_core::rng::RngSeed::from_u64(
+            0x5eed_0000_0000_0000 ^ i as u64,
+        ));
         cfg.user_agent = "rtsp-load".into();
         let mut client = match Client::new(cfg, now) {
             Ok(c) => c,

@@ -4,6 +4,7 @@ use core::net::SocketAddr;
 use std::time::Duration;
 
 use crate::message::Limits;
+use crate::rng::RngSeed;
 
 /// Default [`ClientConfig::end_of_stream_grace`]: generous against a loaded host delaying
 /// the RTP socket's reader behind the RTCP one, short enough not to hold up an exit.
@@ -39,8 +40,10 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     /// Largest JPEG frame accepted; bigger frames are dropped and counted.
     pub max_frame_len: usize,
-    /// Seed for the internal PRNG (our RTCP SSRC, RTCP interval jitter).
-    pub seed: u64,
+    /// Seed of the generator of our RTCP SSRC, Digest client nonces and RTCP interval jitter
+    /// (ChaCha20). `None` (the default): the runtime draws one from the OS; a client built
+    /// without a runtime and with `None` uses a fixed seed (tests).
+    pub seed: Option<RngSeed>,
     /// Lab dialect: a reply is complete when no byte arrived for this long and it still has no
     /// terminating empty line (the lab server sends none).
     pub lab_reply_delay: Duration,
@@ -78,7 +81,7 @@ impl ClientConfig {
             user_agent: concat!("rtsp-core/", env!("CARGO_PKG_VERSION")).to_string(),
             request_timeout: Duration::from_secs(10),
             max_frame_len: 8 * 1024 * 1024,
-            seed: 0x5eed_c11e_47ab_cdef,
+            seed: None,
             lab_reply_delay: Duration::from_millis(300),
             limits: Limits::default(),
             rtcp_interval: Duration::from_secs(5),

@@ -94,6 +94,10 @@ impl LossStats {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests read the clock once, as the epoch of their virtual time"
+)]
 mod tests {
     use super::*;
 

@@ -104,6 +104,10 @@ mod rtp_in;
 mod setup;
 mod target;
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests read the clock once, as the epoch of their virtual time"
+)]
 mod tests;
 mod timers;
 
@@ -128,6 +132,7 @@ use self::timers::TimerTable;
 use crate::auth::{Challenge, Credentials, DigestState};
 use crate::io::{ConnId, Input, Machine, Output};
 use crate::message::Decoder;
+use crate::rng::{Rng, RngSeed};
 use crate::url::RtspUrl;
 
 /// The session the server gave us.
@@ -142,26 +147,6 @@ struct SessionInfo {
     /// When the session was set up or last (re)started playing: silence counts from the later
     /// of this and the last RTP/RTCP packet.
     heard_at: Instant,
-}
-
-/// splitmix64: a small deterministic PRNG for our SSRC and RTCP interval jitter.
-#[derive(Debug, Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// `base` (at most a day) × a factor uniformly in [0.5, 1.5).
-    fn jittered(&mut self, base: Duration) -> Duration {
-        let f = 0.5 + (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        base.min(Duration::from_secs(86_400)).mul_f64(f)
-    }
 }
 
 /// The sans-IO RTSP client. See the [module docs](self) for the I/O loop.
@@ -216,8 +201,8 @@ impl Client {
     /// [`Client::set_policy`].
     pub fn new(config: ClientConfig, now: Instant) -> Result<Self, ClientError> {
         let target = Target::from_config(&config)?;
-        let mut rng = Rng(config.seed);
-        let our_ssrc = rng.next_u64() as u32;
+        let mut rng = Rng::new(&config.seed.clone().unwrap_or_else(|| RngSeed::from_u64(0)));
+        let our_ssrc = rng.next_u32();
         let cname = config
             .cname
             .clone()

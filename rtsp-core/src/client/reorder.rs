@@ -164,6 +164,10 @@ impl Reorder {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests read the clock once, as the epoch of their virtual time"
+)]
 mod tests {
     use super::*;
 

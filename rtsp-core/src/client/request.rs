@@ -179,7 +179,7 @@ impl Client {
         if p.auth_retry && !challenge.stale {
             return false;
         }
-        let cnonce = format!("{:016x}", self.rng.next_u64());
+        let cnonce = self.rng.hex(8);
         self.auth = Some((challenge, DigestState::new(cnonce)));
         let (method, headers, kind) = (p.method.clone(), p.headers.clone(), p.kind.clone());
         self.send(method, &p.uri, headers, kind, Some(now));

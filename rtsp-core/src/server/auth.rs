@@ -21,10 +21,10 @@
 //! * Every nonce remembers the connection it was issued on by the connection's serial number,
 //!   which is never reused (connection ids are).
 
-use super::util::SplitMix64;
 use crate::auth::{verify_basic, verify_digest, Algorithm, Authorization, Challenge, Credentials};
 use crate::message::HeaderName;
 use crate::message::{Method, Request};
+use crate::rng::Rng;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -100,7 +100,7 @@ impl Authenticator {
         req: &Request,
         conn: u64,
         now: Instant,
-        rng: &mut SplitMix64,
+        rng: &mut Rng,
     ) -> Result<Option<String>, Challenges> {
         if req.method == Method::Options {
             return Ok(None);
@@ -187,13 +187,7 @@ impl Authenticator {
         }
     }
 
-    fn challenges(
-        &mut self,
-        now: Instant,
-        conn: u64,
-        stale: bool,
-        rng: &mut SplitMix64,
-    ) -> Challenges {
+    fn challenges(&mut self, now: Instant, conn: u64, stale: bool, rng: &mut Rng) -> Challenges {
         let mut out = Vec::new();
         if self.config.digest {
             let nonce = self.new_nonce(now, conn, rng);
@@ -209,7 +203,7 @@ impl Authenticator {
         Challenges(out)
     }
 
-    fn new_nonce(&mut self, now: Instant, conn: u64, rng: &mut SplitMix64) -> String {
+    fn new_nonce(&mut self, now: Instant, conn: u64, rng: &mut Rng) -> String {
         // Forget expired nonces, then the oldest beyond the cap.
         while let Some(front) = self.order.front() {
             let expired = self
@@ -223,7 +217,7 @@ impl Authenticator {
                 self.nonces.remove(&old);
             }
         }
-        let nonce = format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64());
+        let nonce = rng.nonce();
         self.nonces.insert(
             nonce.clone(),
             NonceState {

@@ -147,6 +147,10 @@ pub(super) fn fits_lab_packet(len: usize, lab_max_packet: usize) -> bool {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests read the clock once, as the epoch of their virtual time"
+)]
 mod tests {
     use super::*;
 

@@ -85,15 +85,19 @@
 //!   501 (unknown method), 505 (not RTSP/1.x), 551 (`Require`).
 
 mod auth;
+mod date;
 mod lab;
 mod machine;
 mod media;
 mod path;
 mod rtcp;
 mod session;
-mod util;
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests read the clock once, as the epoch of their virtual time"
+)]
 mod tests;
 
 pub use auth::AuthConfig;
@@ -102,6 +106,7 @@ pub use media::{Catalog, LookupError, Media, MediaError, MemoryCatalog, MIN_MTU}
 
 use crate::io::ConnId;
 use crate::message::{Limits, Method, ParseError, StatusCode};
+use crate::rng::RngSeed;
 use core::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -122,8 +127,11 @@ pub struct ServerConfig {
     /// Largest IP payload of an RTP datagram (UDP header + RTP packet), default 1400. Used
     /// when building [`Media`] ([`Media::from_jpegs`] takes it).
     pub mtu: usize,
-    /// Seed of the PRNG for session ids, SSRCs and initial sequence numbers/timestamps.
-    pub seed: u64,
+    /// Seed of the generator of session ids, Digest nonces, SSRCs and initial sequence
+    /// numbers and timestamps (ChaCha20). `None` (the default): the runtime draws one from the
+    /// OS, one per event loop. A machine built without a runtime and with `None` uses a fixed
+    /// seed: predictable ids, for tests only.
+    pub seed: Option<RngSeed>,
     /// Limits of the request decoder (per connection); exceeding one is a 400 and a close.
     pub limits: Limits,
     /// Most sessions at once; SETUP beyond it gets 453.
@@ -178,7 +186,7 @@ impl Default for ServerConfig {
             session_timeout: Duration::from_secs(60),
             server_name: concat!("rtsp-mjpeg/", env!("CARGO_PKG_VERSION")).to_string(),
             mtu: 1400,
-            seed: 0,
+            seed: None,
             limits: Limits::default(),
             max_sessions: 100,
             lab_flush_delay: Duration::from_millis(300),

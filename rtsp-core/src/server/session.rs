@@ -3,12 +3,13 @@
 use super::lab;
 use super::media::{Media, RTP_HEADER_LEN};
 use super::rtcp::{self, SenderInfo};
-use super::util::{ntp_time, SplitMix64};
 use super::{Limit, ServerConfig, ServerEvent, SessionStats};
 use crate::io::{ConnId, Dest, Emit, InlineHeader, Output, SharedTransmit, Transmit};
 use crate::message::{write_interleaved, Dialect};
+use crate::rng::Rng;
 use bytes::Bytes;
 use core::net::SocketAddr;
+use rtp_core::{FixedHeader, NtpTime};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -62,7 +63,7 @@ pub(crate) struct Tx<'a> {
     pub(crate) bye_delay: Duration,
     /// Wall-clock time now, since the UNIX epoch.
     pub(crate) wallclock: Duration,
-    pub(crate) rng: &'a mut SplitMix64,
+    pub(crate) rng: &'a mut Rng,
     pub(crate) out: &'a mut VecDeque<Emit<ServerEvent>>,
 }
 
@@ -71,7 +72,7 @@ impl<'a> Tx<'a> {
     pub(crate) fn new(
         config: &ServerConfig,
         wallclock: Duration,
-        rng: &'a mut SplitMix64,
+        rng: &'a mut Rng,
         out: &'a mut VecDeque<Emit<ServerEvent>>,
     ) -> Self {
         Self {
@@ -145,7 +146,7 @@ impl Session {
         track_url: String,
         delivery: Delivery,
         looping: bool,
-        rng: &mut SplitMix64,
+        rng: &mut Rng,
         now: Instant,
     ) -> Self {
         let ssrc = rng.next_u32();
@@ -365,7 +366,14 @@ impl Session {
 
     /// The 12-byte RTP header of one of this session's packets.
     fn rtp_header(&self, marker: bool, seq: u16, ts: u32) -> [u8; RTP_HEADER_LEN] {
-        rtp_header(marker, seq, ts, self.ssrc)
+        FixedHeader {
+            marker,
+            payload_type: PT_JPEG,
+            sequence: seq,
+            timestamp: ts,
+            ssrc: self.ssrc,
+        }
+        .to_bytes()
     }
 
     /// Queues one packet: a per-session header in front of a shared payload (no copy).
@@ -491,7 +499,7 @@ impl Session {
         };
         SenderInfo {
             ssrc: self.ssrc,
-            ntp: ntp_time(wallclock),
+            ntp: NtpTime::from_unix(wallclock).into(),
             rtp_time,
             packets: self.stats.packets as u32,
             octets: self.stats.octets as u32,
@@ -531,50 +539,5 @@ impl Session {
             Delivery::Lab { .. } => return,
         };
         tx.out.push_back(Emit::Output(Output::Transmit(transmit)));
-    }
-}
-
-/// The 12-byte RTP header (V=2, no padding, CSRC or extension, PT 26) of one packet, written
-/// into an array: the per-packet work of the fan-out. It is what
-/// [`rtp_core::RtpHeader::write`] writes for the same fields (see the test), without the
-/// `Vec` that needs.
-fn rtp_header(marker: bool, seq: u16, ts: u32, ssrc: u32) -> [u8; RTP_HEADER_LEN] {
-    let mut h = [0u8; RTP_HEADER_LEN];
-    h[0] = 0x80;
-    h[1] = if marker { 0x80 | PT_JPEG } else { PT_JPEG };
-    h[2..4].copy_from_slice(&seq.to_be_bytes());
-    h[4..8].copy_from_slice(&ts.to_be_bytes());
-    h[8..12].copy_from_slice(&ssrc.to_be_bytes());
-    h
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rtp_header_matches_rtp_core() {
-        for (marker, seq, ts, ssrc) in [
-            (false, 0, 0, 0),
-            (true, 65_535, u32::MAX, 0xDEAD_BEEF),
-            (false, 1234, 90_000, 7),
-        ] {
-            let h = rtp_core::RtpHeader {
-                padding: false,
-                marker,
-                payload_type: PT_JPEG,
-                sequence: seq,
-                timestamp: ts,
-                ssrc,
-                csrc: Vec::new(),
-                extension: None,
-            };
-            let mut want = Vec::new();
-            h.write(&mut want);
-            assert_eq!(
-                rtp_header(marker, seq, ts, ssrc).as_slice(),
-                want.as_slice()
-            );
-        }
     }
 }

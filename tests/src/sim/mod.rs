@@ -34,6 +34,7 @@ use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 use rand_core::{Rng as _, SeedableRng};
 use rtsp_core::client::{Client, ClientConfig, ClientEvent, TransportChoice};
 use rtsp_core::io::{drain_bounded, ConnId, Dest, Input, Machine, Output, Transmit};
+use rtsp_core::rng::RngSeed;
 use rtsp_core::server::{MemoryCatalog, Server, ServerConfig, ServerEvent};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -492,7 +493,7 @@ impl Sim {
         let i = self.clients.len();
         let ip = IpAddr::V4(Ipv4Addr::new(10, 1, (i >> 8) as u8, (i & 0xFF) as u8 + 1));
         let mut cfg = ClientConfig::new(url());
-        cfg.seed = self.rng.next_u64();
+        cfg.seed = Some(RngSeed::from_u64(self.rng.next_u64()));
         f(&mut cfg);
         let machine = Client::new(cfg, self.instant(self.now)).expect("client config");
         let rtp = SocketAddr::new(ip, CLIENT_RTP);
@@ -617,7 +618,7 @@ impl Sim {
         }
         self.server_gen += 1;
         let mut cfg = self.setup.server.clone();
-        cfg.seed = seed;
+        cfg.seed = Some(RngSeed::from_u64(seed));
         self.server = Server::new(cfg, Box::new(self.catalog.clone()), self.instant(self.now));
         self.server_deadline = None;
         self.drain(Node::Server);

@@ -42,7 +42,7 @@ impl RealDriver {
         stream: &str,
     ) -> Self {
         let mut opts = ServerOptions::new("127.0.0.1:0".parse().expect("addr"), Box::new(catalog));
-        opts.config.seed = 7;
+        opts.config.seed = Some(rtsp_core::rng::RngSeed::from_u64(7));
         let server = match server_rt {
             ServerRuntime::Std => runtime_std::serve(opts),
             ServerRuntime::Mio => runtime_mio::serve(opts),

@@ -35,7 +35,7 @@ fn random_input_never_panics() {
         } else {
             ClientConfig::new("rtsp://h/s")
         };
-        cfg.seed = rng.next();
+        cfg.seed = Some(crate::rng::RngSeed::from_u64(rng.next()));
         let mut h = Harness::new(cfg);
         h.connect();
         let _ = h.c.setup(if round & 1 == 0 {

@@ -2,8 +2,8 @@
 //! header value.
 
 use crate::sdp::SessionDescription;
+use crate::server::date::http_date;
 use crate::server::media::Media;
-use crate::server::util::http_date;
 use crate::server::ServerConfig;
 use bytes::Bytes;
 use std::sync::{Arc, Weak};

@@ -27,9 +27,9 @@ mod timers;
 use super::auth::Authenticator;
 use super::media::Catalog;
 use super::session::{Session, Tx};
-use super::util::SplitMix64;
 use super::{CloseReason, ServerConfig, ServerEvent, SessionStats};
 use crate::io::{ConnId, Dest, Emit, Input, Machine, Output, Transmit};
+use crate::rng::{Rng, RngSeed};
 use caches::Caches;
 use conn::Conn;
 use core::net::{IpAddr, SocketAddr};
@@ -49,7 +49,7 @@ pub struct Server {
     catalog: Box<dyn Catalog>,
     start: Instant,
     now: Instant,
-    rng: SplitMix64,
+    rng: Rng,
     conns: BTreeMap<ConnId, Conn>,
     /// Open connections per peer address.
     per_ip: HashMap<IpAddr, usize>,
@@ -92,7 +92,7 @@ impl Server {
     /// A `session_timeout` below one second is raised to one second.
     pub fn new(mut config: ServerConfig, catalog: Box<dyn Catalog>, now: Instant) -> Self {
         config.session_timeout = config.session_timeout.max(Duration::from_secs(1));
-        let rng = SplitMix64::new(config.seed);
+        let rng = Rng::new(&config.seed.clone().unwrap_or_else(|| RngSeed::from_u64(0)));
         let auth = config.auth.clone().map(Authenticator::new);
         Self {
             auth,

@@ -47,7 +47,8 @@ fn course_lab_dialect() {
     assert_eq!(lines[0].split(' ').nth(1), Some("200"));
     assert_eq!(lines[1].trim_end(), "CSeq: 1");
     let session = lab_session(&lines);
-    let _: u64 = session.parse().unwrap();
+    // The lab client (Python) reads it with int(): any decimal number.
+    let _: u128 = session.parse().unwrap();
 
     let mut outs = lab_exchange(&mut h, &lab_request("PLAY", 2, &session));
     let lines = reply_lines(&outs);

@@ -97,7 +97,7 @@ fn udp_setup_play_pause_play_teardown() {
     let session_line = header(&r, "Session").unwrap();
     assert!(session_line.ends_with(";timeout=55"), "{session_line}");
     let sid = session_of(&r);
-    assert!(sid.len() == 16 && sid.bytes().all(|b| b.is_ascii_digit()));
+    assert!(sid.len() == 20 && sid.bytes().all(|b| b.is_ascii_digit()));
     let transport = header(&r, "Transport").unwrap();
     assert!(
         transport

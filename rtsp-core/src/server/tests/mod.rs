@@ -56,7 +56,7 @@ fn config() -> ServerConfig {
     ServerConfig {
         rtp_local: rtp_local(),
         rtcp_local: rtcp_local(),
-        seed: 42,
+        seed: Some(crate::rng::RngSeed::from_u64(42)),
         wallclock_at_start: Duration::from_secs(1_795_615_705),
         ..ServerConfig::default()
     }

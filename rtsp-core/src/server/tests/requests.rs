@@ -259,7 +259,10 @@ fn a_request_split_at_every_byte() {
 #[test]
 fn deterministic_from_the_seed() {
     let run = |seed| {
-        let mut h = H::connected_with(ServerConfig { seed, ..config() });
+        let mut h = H::connected_with(ServerConfig {
+            seed: Some(crate::rng::RngSeed::from_u64(seed)),
+            ..config()
+        });
         let r = h.setup(
             C1,
             "rtsp://h/test",

@@ -80,10 +80,10 @@ impl Server {
         Ok(reply)
     }
 
-    /// A fresh random session id (16 digits).
+    /// A fresh random session id (20 digits, see [`Rng::session_id`](crate::rng::Rng)).
     fn new_session_id(&mut self) -> String {
         loop {
-            let id = (1_000_000_000_000_000 + self.rng.below(9_000_000_000_000_000)).to_string();
+            let id = self.rng.session_id();
             if !self.ids.contains_key(&id) {
                 return id;
             }

@@ -1,37 +1,6 @@
-//! Small private helpers: a seeded PRNG, RFC 1123 dates and NTP time from a wall-clock anchor.
+//! RFC 1123 dates (the `Date` header) from a wall-clock anchor.
 
 use std::time::Duration;
-
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, seedable, good enough for SSRCs and session ids.
-#[derive(Debug, Clone)]
-pub(crate) struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub(crate) fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    pub(crate) fn next_u32(&mut self) -> u32 {
-        (self.next_u64() >> 32) as u32
-    }
-
-    /// Uniform-ish value in `0..n` (`n > 0`; the modulo bias is irrelevant here).
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            self.next_u64() % n
-        }
-    }
-}
 
 /// Days since 1970-01-01 to (year, month 1-12, day 1-31) (H. Hinnant's `civil_from_days`).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -69,14 +38,6 @@ pub(crate) fn http_date(since_epoch: Duration) -> String {
     )
 }
 
-/// 64-bit NTP timestamp (seconds since 1900 in the high word, fraction in the low word).
-pub(crate) fn ntp_time(since_epoch: Duration) -> u64 {
-    const UNIX_TO_NTP: u64 = 2_208_988_800;
-    let secs = since_epoch.as_secs().wrapping_add(UNIX_TO_NTP);
-    let frac = ((u64::from(since_epoch.subsec_nanos())) << 32) / 1_000_000_000;
-    (secs << 32) | frac
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,20 +54,5 @@ mod tests {
             http_date(Duration::from_secs(951_782_400)),
             "Tue, 29 Feb 2000 00:00:00 GMT"
         );
-    }
-
-    #[test]
-    fn ntp() {
-        assert_eq!(ntp_time(Duration::ZERO) >> 32, 2_208_988_800);
-        assert_eq!(ntp_time(Duration::from_millis(500)) & 0xFFFF_FFFF, 1 << 31);
-    }
-
-    #[test]
-    fn prng_is_deterministic() {
-        let mut a = SplitMix64::new(7);
-        let mut b = SplitMix64::new(7);
-        assert_eq!(a.next_u64(), b.next_u64());
-        assert_ne!(a.next_u64(), SplitMix64::new(8).next_u64());
-        assert!(a.below(10) < 10);
     }
 }

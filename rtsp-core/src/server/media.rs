@@ -230,6 +230,15 @@ pub enum LookupError {
     /// as gst-rtsp-server answers for 4:4:4.
     #[error("unplayable media: {0}")]
     Unplayable(String),
+    /// The stream is being loaded off the event loop: the server holds the request (and the
+    /// connection's later ones) and asks again when [`Catalog::generation`] changes; after
+    /// [`ServerConfig::load_timeout`](super::ServerConfig::load_timeout) it answers 503.
+    #[error("loading")]
+    Loading,
+    /// Too many loads at once, or the file is over the catalog's size limit: 503 (the
+    /// text says which).
+    #[error("busy: {0}")]
+    Busy(String),
 }
 
 impl LookupError {
@@ -239,7 +248,7 @@ impl LookupError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Invalid(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unplayable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unplayable(_) | Self::Loading | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -254,9 +263,19 @@ impl LookupError {
 pub trait Catalog: Send {
     /// The stream named `path` (e.g. `movie.Mjpeg`, `dir/clip.mjpeg`). Called on DESCRIBE and
     /// SETUP; may load and cache.
+    ///
+    /// Must be quick: it runs on the event loop. A catalog that has to read or transcode a
+    /// file starts that elsewhere and answers [`LookupError::Loading`] until it is done.
     fn lookup(&mut self, path: &str) -> Result<Arc<Media>, LookupError>;
     /// The names of the streams known (for listings and logs; may be incomplete).
     fn names(&self) -> Vec<String>;
+    /// A number that changes whenever a load started by [`Catalog::lookup`] ends (in success
+    /// or failure). The server asks again for the streams it is waiting for when it changes;
+    /// the catalog's owner must then give the server an input (e.g. a timeout) so it looks.
+    /// Catalogs that never answer [`LookupError::Loading`] keep the default.
+    fn generation(&self) -> u64 {
+        0
+    }
 }
 
 /// A [`Catalog`] of in-memory streams, for tests and generated streams.

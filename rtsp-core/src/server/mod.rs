@@ -176,6 +176,9 @@ pub struct ServerConfig {
     pub max_session_rate: u64,
     /// Authentication (`None`, the default: anyone may play). See [`AuthConfig`].
     pub auth: Option<AuthConfig>,
+    /// Longest wait for a stream the catalog is loading ([`LookupError::Loading`]); the
+    /// request then gets 503 (default 30 s).
+    pub load_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -201,6 +204,7 @@ impl Default for ServerConfig {
             max_interleaved: 8192,
             max_session_rate: 25_000_000,
             auth: None,
+            load_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -251,6 +251,9 @@ pub enum Limit {
     SessionRate,
     /// [`ServerConfig::lab_max_packet`]: a frame too large for the course-lab client was skipped.
     LabFrameTooLarge,
+    /// While a request waited for its stream to load, the client sent more than one
+    /// message's worth ([`Limits::max_head`] + [`Limits::max_body`]) behind it: closed.
+    BufferedWhileLoading,
 }
 
 /// Counters of one session.

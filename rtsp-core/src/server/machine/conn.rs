@@ -1,6 +1,7 @@
 //! Control connections: accept (with the connection limits), the decode loop, protocol
 //! errors, and the close that ends the sessions tied to a connection.
 
+use super::parked::Parked;
 use super::request::Reply;
 use super::Server;
 use crate::io::{ConnId, Output};
@@ -37,6 +38,8 @@ pub(super) struct Conn {
     /// [`Session::control`]: crate::server::session::Session::control
     /// [`Session::conn`]: crate::server::session::Session::conn
     pub(super) sessions: Vec<u64>,
+    /// A request waiting for its stream to load; the requests behind it wait in `buf`.
+    pub(super) parked: Option<Parked>,
 }
 
 impl Conn {
@@ -82,6 +85,7 @@ impl Server {
                 last_request: self.now,
                 timer_at: None,
                 sessions: Vec::new(),
+                parked: None,
             },
         );
         self.next_conn_serial += 1;
@@ -95,6 +99,7 @@ impl Server {
         let Some(c) = self.conns.remove(&conn) else {
             return;
         };
+        self.parked.remove(&conn);
         if let Some(n) = self.per_ip.get_mut(&c.peer.ip()) {
             *n -= 1;
             if *n == 0 {
@@ -129,6 +134,7 @@ impl Server {
             return;
         };
         c.buf.extend_from_slice(data);
+        let waiting = c.parked.is_some();
         // Bytes on the connection keep its interleaved sessions alive.
         for key in &c.sessions {
             if let Some(s) = self.sessions.get_mut(key) {
@@ -136,6 +142,11 @@ impl Server {
                     s.last_seen = now;
                 }
             }
+        }
+        if waiting {
+            // Decoded once the waiting request is answered.
+            self.parked_buffer_ok(conn);
+            return;
         }
         self.decode(conn, false);
     }
@@ -147,6 +158,10 @@ impl Server {
             let Some(c) = self.conns.get_mut(&conn) else {
                 return;
             };
+            if c.parked.is_some() {
+                // A request waits for its stream: the rest waits behind it.
+                break;
+            }
             let result = if flush {
                 c.decoder.flush(&mut c.buf)
             } else {
@@ -183,11 +198,17 @@ impl Server {
         let delay = self.config.lab_flush_delay;
         let now = self.now;
         if let Some(c) = self.conns.get_mut(&conn) {
-            c.flush_at = c.dialect().flush_at(&c.buf, now, delay);
-            if c.buf.is_empty() {
+            if c.parked.is_some() {
+                // Bytes behind a waiting request were not read yet: not late, not for a flush.
+                c.flush_at = None;
                 c.partial_since = None;
-            } else if c.partial_since.is_none() {
-                c.partial_since = Some(now);
+            } else {
+                c.flush_at = c.dialect().flush_at(&c.buf, now, delay);
+                if c.buf.is_empty() {
+                    c.partial_since = None;
+                } else if c.partial_since.is_none() {
+                    c.partial_since = Some(now);
+                }
             }
         }
         self.schedule_conn(conn);

@@ -20,6 +20,7 @@ mod caches;
 mod conn;
 mod index;
 mod methods;
+mod parked;
 mod request;
 mod rtcp_in;
 mod timers;
@@ -34,7 +35,7 @@ use caches::Caches;
 use conn::Conn;
 use core::net::{IpAddr, SocketAddr};
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 use timers::TimerKey;
 
@@ -64,6 +65,10 @@ pub struct Server {
     next_key: u64,
     /// Serial number of the next accepted connection.
     next_conn_serial: u64,
+    /// Connections whose request waits for a stream being loaded ([`parked`]).
+    parked: BTreeSet<ConnId>,
+    /// The catalog's [`Catalog::generation`] when the waiting requests last asked.
+    seen_generation: u64,
     /// Rendered DESCRIBE bodies and the `Date` header value.
     caches: Caches,
     /// Deadlines of sessions and connections, earliest first. Entries are checked when they
@@ -109,6 +114,8 @@ impl Server {
             by_ssrc: HashMap::new(),
             next_key: 0,
             next_conn_serial: 0,
+            parked: BTreeSet::new(),
+            seen_generation: 0,
             caches: Caches::default(),
             timers: BinaryHeap::new(),
             out: VecDeque::new(),
@@ -230,6 +237,7 @@ impl Machine for Server {
                 self.on_datagram(local, remote, data);
             }
         }
+        self.retry_parked();
         self.run_timers();
     }
 

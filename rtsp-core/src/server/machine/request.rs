@@ -21,6 +21,8 @@ pub(super) struct Reply {
     pub(super) body: Bytes,
     /// Outputs that must follow the reply (events, RTCP BYE).
     pub(super) after: Vec<Emit<ServerEvent>>,
+    /// Not a reply yet: the stream is loading and the request waits ([`Server::park`]).
+    pub(super) wait: bool,
 }
 
 impl Reply {
@@ -31,6 +33,7 @@ impl Reply {
             headers: Vec::new(),
             body: Bytes::new(),
             after: Vec::new(),
+            wait: false,
         }
     }
 
@@ -71,15 +74,13 @@ pub(super) enum NamedSession {
 pub(super) struct RequestContext<'r> {
     pub(super) req: &'r Request,
     pub(super) conn: ConnId,
-    /// The connection's serial number (see [`Conn::serial`](super::conn::Conn::serial)).
-    pub(super) conn_serial: u64,
     pub(super) peer: SocketAddr,
-    /// The `CSeq` header (a request without one gets 400 and no handler).
-    pub(super) cseq: Option<u32>,
     /// The dialect of the request (see [`Dialect::of_request`]).
     pub(super) dialect: Dialect,
     /// The session its `Session` header names, looked up once ([`Server::find_session`]).
     pub(super) session: NamedSession,
+    /// Whether it may wait for a stream the catalog is loading (not when its wait is over).
+    pub(super) may_wait: bool,
     /// What the request-URI names, parsed on first use.
     target: OnceCell<Result<Target, PathError>>,
 }
@@ -116,8 +117,47 @@ impl Server {
         }
     }
 
-    /// Answers one decoded request on `conn`.
+    /// Answers one decoded request on `conn`: the gate (a `CSeq`, then authentication), then
+    /// [`Server::serve`].
     pub(super) fn on_request(&mut self, conn: ConnId, req: Request) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        let (serial, conn_dialect) = (c.serial, c.dialect());
+        // Authentication comes first: a refused request learns nothing about the stream.
+        let gate = match (req.cseq(), &mut self.auth) {
+            (None, _) => Err(Reply::new(StatusCode::BAD_REQUEST)),
+            (Some(_), None) => Ok(None),
+            (Some(_), Some(auth)) => auth.check(&req, serial, self.now, &mut self.rng).map_err(
+                |Challenges(challenges)| {
+                    let mut reply = Reply::new(StatusCode::UNAUTHORIZED);
+                    for c in challenges {
+                        reply = reply.header(HeaderName::WWW_AUTHENTICATE, c);
+                    }
+                    reply
+                },
+            ),
+        };
+        match gate {
+            Ok(user) => self.serve(conn, req, user, true),
+            Err(reply) => {
+                let named = session_id(&req);
+                let dialect = Dialect::of_request(conn_dialect, &req.uri);
+                self.finish(conn, req, reply, dialect, named);
+            }
+        }
+    }
+
+    /// An admitted request (authenticated as `user`, when the server authenticates): its
+    /// context, its handler, its reply. With `may_wait`, a request whose stream the catalog
+    /// is still loading is held instead ([`Server::park`]).
+    pub(super) fn serve(
+        &mut self,
+        conn: ConnId,
+        req: Request,
+        user: Option<String>,
+        may_wait: bool,
+    ) {
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
@@ -125,58 +165,53 @@ impl Server {
         let ctx = RequestContext {
             req: &req,
             conn,
-            conn_serial: c.serial,
             peer: c.peer,
-            cseq: req.cseq(),
             dialect: Dialect::of_request(c.dialect(), &req.uri),
             session: self.find_session(named.as_deref()),
+            may_wait,
             target: OnceCell::new(),
         };
-        let (peer, cseq, dialect) = (ctx.peer, ctx.cseq, ctx.dialect);
-        // Authentication comes first: a refused request learns nothing about the stream.
-        let refused = self.authenticate(&ctx);
-        // Any (authenticated) request naming a live session keeps it alive.
-        if let (NamedSession::Live(key), None) = (ctx.session, &refused) {
+        let dialect = ctx.dialect;
+        // Any request naming a live session keeps it alive.
+        if let NamedSession::Live(key) = ctx.session {
             if let Some(s) = self.sessions.get_mut(&key) {
                 s.last_seen = self.now;
             }
         }
-        let mut reply = if cseq.is_none() {
-            Reply::new(StatusCode::BAD_REQUEST)
-        } else if let Some(Challenges(challenges)) = refused {
-            let mut reply = Reply::new(StatusCode::UNAUTHORIZED);
-            for c in challenges {
-                reply = reply.header(HeaderName::WWW_AUTHENTICATE, c);
-            }
-            reply
-        } else {
-            self.answer(ctx)
-        };
+        let reply = self.answer(ctx);
+        if reply.wait {
+            self.park(conn, req, user);
+            return;
+        }
+        self.finish(conn, req, reply, dialect, named);
+    }
+
+    /// Sends the reply to `req`, reports the request, then what must follow the reply.
+    fn finish(
+        &mut self,
+        conn: ConnId,
+        req: Request,
+        mut reply: Reply,
+        dialect: Dialect,
+        named: Option<String>,
+    ) {
+        let peer = self.conns.get(&conn).map(|c| c.peer);
         if reply.session.is_none() {
             reply.session = dialect.session_fallback(named);
         }
         let after = std::mem::take(&mut reply.after);
         let status = reply.status;
-        self.send_reply(conn, cseq, reply);
-        self.event(ServerEvent::Request {
-            conn,
-            peer,
-            method: req.method,
-            uri: req.uri,
-            status,
-        });
-        self.out.extend(after);
-    }
-
-    /// The auth gate: the challenges for a request that must authenticate and did not.
-    /// Requests without a `CSeq` are refused before it.
-    fn authenticate(&mut self, ctx: &RequestContext<'_>) -> Option<Challenges> {
-        match (&mut self.auth, ctx.cseq) {
-            (Some(auth), Some(_)) => auth
-                .check(ctx.req, ctx.conn_serial, self.now, &mut self.rng)
-                .err(),
-            _ => None,
+        self.send_reply(conn, req.cseq(), reply);
+        if let Some(peer) = peer {
+            self.event(ServerEvent::Request {
+                conn,
+                peer,
+                method: req.method,
+                uri: req.uri,
+                status,
+            });
         }
+        self.out.extend(after);
     }
 
     /// The checks every method passes (version, `Require`), then its handler.

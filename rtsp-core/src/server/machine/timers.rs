@@ -48,6 +48,7 @@ impl Server {
             c.flush_at,
             c.partial_since.map(|t| t + self.config.request_timeout),
             Some(c.last_request + self.config.idle_timeout),
+            c.parked.as_ref().map(|p| p.until),
         ]
         .into_iter()
         .flatten()
@@ -87,6 +88,13 @@ impl Server {
             return; // stale
         }
         c.timer_at = None;
+        if c.parked.as_ref().is_some_and(|p| p.until <= now) {
+            // The stream did not load in time: the request gets what the catalog says now.
+            self.unpark(conn, true);
+        }
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         if c.flush_at.is_some_and(|t| t <= now) {
             c.flush_at = None;
             self.decode(conn, true);
@@ -95,17 +103,16 @@ impl Server {
             return;
         };
         let held = !c.sessions.is_empty();
+        // The lab flush and the end of a wait are not the end of the connection.
+        let other = [c.flush_at, c.parked.as_ref().map(|p| p.until)]
+            .into_iter()
+            .flatten()
+            .min();
         match self.conn_deadline(c, held) {
             Some((t, partial)) if t <= now => self.cut_connection(conn, partial),
-            Some((t, _)) => {
-                if let Some(c) = self.conns.get(&conn) {
-                    let t = c.flush_at.map_or(t, |f| f.min(t));
-                    self.arm_conn(conn, t);
-                }
-            }
+            Some((t, _)) => self.arm_conn(conn, other.map_or(t, |o| o.min(t))),
             None => {
-                if let Some(t) = self.conns.get(&conn).and_then(|c| c.flush_at) {
-                    // Only the lab flush timer is left.
+                if let Some(t) = other {
                     self.arm_conn(conn, t);
                 }
             }

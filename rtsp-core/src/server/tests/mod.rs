@@ -9,6 +9,7 @@ mod fuzz;
 mod index;
 mod interop;
 mod lab;
+mod loading;
 mod methods;
 mod requests;
 mod rtcp_in;
@@ -118,19 +119,33 @@ impl H {
         h
     }
 
-    fn with_config(config: ServerConfig) -> Self {
+    /// The streams every harness catalog has: `test`, `dir/clip.mjpeg`, `movie.Mjpeg`.
+    fn test_catalog() -> MemoryCatalog {
         let mut inner = MemoryCatalog::new();
         inner.insert(test_media("test"));
         inner.insert(test_media("dir/clip.mjpeg"));
         inner.insert(test_media("movie.Mjpeg"));
+        inner
+    }
+
+    fn with_config(config: ServerConfig) -> Self {
         let asked = Arc::new(Mutex::new(Vec::new()));
         let catalog = Recording {
-            inner,
+            inner: Self::test_catalog(),
             asked: Arc::clone(&asked),
         };
+        Self::with_catalog(config, Box::new(catalog), asked)
+    }
+
+    /// A harness over `catalog` (`asked`: what it records, if it does).
+    fn with_catalog(
+        config: ServerConfig,
+        catalog: Box<dyn Catalog>,
+        asked: Arc<Mutex<Vec<String>>>,
+    ) -> Self {
         let t0 = Instant::now();
         let mut h = Self {
-            server: Server::new(config, Box::new(catalog), t0),
+            server: Server::new(config, catalog, t0),
             now: t0,
             deadline: None,
             outs: Vec::new(),

@@ -8,11 +8,11 @@ use crate::server::path::Target;
 
 impl Server {
     pub(super) fn describe(&mut self, ctx: RequestContext<'_>) -> Handled {
-        let uri = &ctx.req.uri;
+        let (uri, may_wait) = (&ctx.req.uri, ctx.may_wait);
         let target = ctx.into_target()?;
         let track = matches!(target, Target::Stream { track: Some(_), .. });
         let (name, _) = stream_target(target)?;
-        let media = self.lookup(&name)?;
+        let media = self.lookup(&name, may_wait)?;
         let mut reply = Reply::new(StatusCode::OK)
             .header(HeaderName::CONTENT_BASE, content_base(uri, track))
             .header(HeaderName::CONTENT_TYPE, "application/sdp");

@@ -46,10 +46,15 @@ impl Server {
     }
 
     /// The catalog's stream `name`; a refusal other than "not found" is reported after the
-    /// reply.
-    fn lookup(&mut self, name: &str) -> Result<Arc<Media>, Reply> {
+    /// reply. A stream still loading makes a request that `may_wait` wait
+    /// ([`Reply::wait`]); one whose wait is over gets 503.
+    fn lookup(&mut self, name: &str, may_wait: bool) -> Result<Arc<Media>, Reply> {
         self.catalog.lookup(name).map_err(|error| {
             let mut reply = Reply::new(error.status());
+            if matches!(error, LookupError::Loading) && may_wait {
+                reply.wait = true;
+                return reply;
+            }
             if !matches!(error, LookupError::NotFound) {
                 reply
                     .after

@@ -10,6 +10,7 @@ use crate::server::ServerEvent;
 impl Server {
     pub(super) fn setup(&mut self, ctx: RequestContext<'_>) -> Handled {
         let (req, conn, peer, named) = (ctx.req, ctx.conn, ctx.peer, ctx.session);
+        let may_wait = ctx.may_wait;
         let (name, bare) = stream_target(ctx.into_target()?)?;
         let existing = match self.named_session(named)? {
             Some(s) if s.stream != name => {
@@ -47,7 +48,7 @@ impl Server {
                 key
             }
             None => {
-                let media = self.lookup(&name)?;
+                let media = self.lookup(&name, may_wait)?;
                 let id = self.new_session_id();
                 let mut session = Session::new(
                     id.clone(),

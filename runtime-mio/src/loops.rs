@@ -5,7 +5,8 @@
 //!
 //! A session lives in the loop of the connection that set it up: a client that sends PLAY on
 //! another connection than SETUP may reach another loop and get 454 (every common client
-//! keeps one connection); the server's limits apply per loop.
+//! keeps one connection). The limits that say "in all" or "per IP address" count over every
+//! loop (one [`SharedCounts`](rtsp_core::server::SharedCounts) for all).
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
@@ -131,6 +132,8 @@ impl ServerLoops {
             None => os_seed()?,
             Some(seed) => seed.clone(),
         };
+        // Limits "in all" and "per IP" count over every loop.
+        let counts = opts.config.counts.clone().unwrap_or_default();
         let mut runtimes = Vec::with_capacity(loops);
         let mut rtp_ports = Vec::with_capacity(loops);
         let mut local = opts.addr;
@@ -148,6 +151,7 @@ impl ServerLoops {
             config.wallclock_at_start = wall;
             // Independent streams: no loop can predict another's ids from its own.
             config.seed = Some(base_seed.derive(i as u64));
+            config.counts = Some(counts.clone());
             rtp_ports.push(config.rtp_local.port());
             let server = Server::new(config, Box::new(catalog.clone()), Instant::now());
             let bound = BoundServer {

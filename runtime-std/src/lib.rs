@@ -50,7 +50,9 @@
 mod common;
 pub mod drive;
 mod driver;
+mod event_log;
 mod handle;
+pub mod log_limit;
 pub mod media;
 mod serve;
 
@@ -59,8 +61,9 @@ pub use common::{
     Flow, RuntimeHandle, RuntimeStats, SharedStats, SpawnedWith,
 };
 pub use driver::{Runtime, Spawned};
+pub use event_log::{log_server_event, server_event_handler};
 pub use handle::{Control, Handle};
 pub use serve::{
-    log_server_event, os_seed, serve, serve_with, server_event_handler, BoundServer, RunningServer,
-    ServerEventFn, ServerEventHook, ServerOptions, DEFAULT_MAX_PENDING_OUTPUT,
+    os_seed, serve, serve_with, BoundServer, RunningServer, ServerEventFn, ServerEventHook,
+    ServerOptions, DEFAULT_MAX_PENDING_OUTPUT,
 };

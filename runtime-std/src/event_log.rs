@@ -43,6 +43,14 @@ fn admit(kind: &'static str, peer: Option<IpAddr>, enabled: bool) -> bool {
     pass
 }
 
+/// Whether a runtime may write its own log line of `kind` about `peer` now (e.g. a refused
+/// connection): the answer of the limiter [`log_server_event`] uses, shared by the whole
+/// process. Ask only when the line's level is enabled: a line held back is counted and
+/// summed up later.
+pub fn log_line_allowed(kind: &'static str, peer: Option<IpAddr>) -> bool {
+    admit(kind, peer, true)
+}
+
 /// A `tracing` event at `$level` (an ident: INFO, ...) for a line of `$kind` about `$peer`,
 /// when that level is enabled and the process's [`LogLimiter`] lets it through.
 macro_rules! limited {

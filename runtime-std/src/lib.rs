@@ -42,7 +42,8 @@
 //! [`serve`] wires the whole server (listener, RTP/RTCP port pair, catalog) in one call;
 //! runtime-mio offers the same API on a `mio` event loop. What both runtimes share lives
 //! here: [`Handle`], [`drive`] (the drain-then-dispatch step, monotonic input times),
-//! [`serve_with`], the UDP pair binding and the counters.
+//! [`serve_with`], the UDP pair binding and the counters, and the server's log
+//! ([`log_server_event`]), whose flood control is [`log_limit`].
 
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
@@ -61,7 +62,7 @@ pub use common::{
     Flow, RuntimeHandle, RuntimeStats, SharedStats, SpawnedWith,
 };
 pub use driver::{Runtime, Spawned};
-pub use event_log::{log_server_event, server_event_handler};
+pub use event_log::{log_line_allowed, log_server_event, server_event_handler};
 pub use handle::{Control, Handle};
 pub use serve::{
     os_seed, serve, serve_with, BoundServer, RunningServer, ServerEventFn, ServerEventHook,

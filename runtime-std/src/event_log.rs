@@ -169,9 +169,9 @@ impl Drop for EventLog {
     }
 }
 
-/// The event callback [`serve`](crate::serve()) runs with: log (see [`log_server_event`]), then the hook.
-/// When the callback is dropped (its server stopped), the summaries of lines still held back
-/// are written.
+/// The event callback [`serve`](crate::serve()) runs with: log (see [`log_server_event`]),
+/// then the hook. When the callback is dropped (its server stopped), the summaries of lines
+/// still held back are written.
 pub fn server_event_handler(
     hook: Option<ServerEventHook>,
 ) -> impl FnMut(&mut Server, ServerEvent) -> Flow + Send + 'static {

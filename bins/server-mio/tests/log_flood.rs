@@ -3,32 +3,19 @@
 //! they come, the rest are counted in "suppressed" summaries (written at the latest when the
 //! server stops), and the counts add up to every request.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
+
+use support::{free_port, start};
 
 /// Requests sent, in rounds of `BATCH` pipelined on one connection.
 const REQUESTS: usize = 20_000;
 const BATCH: usize = 100;
-
-/// A server process, killed on drop.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
 
 /// A refused request: DESCRIBE of a stream that does not exist (404) or PLAY in an unknown
 /// session (454), alternately.
@@ -77,51 +64,18 @@ fn flood(port: u16) {
 #[test]
 fn twenty_thousand_refused_requests_make_a_few_lines_and_a_summary() {
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server-mio"))
-        .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn server-mio");
-    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
-    let pid = child.id();
-    let server = Running(child);
-    let (tx, listening) = mpsc::channel();
-    std::thread::spawn(move || {
-        // Read to the end: a closed pipe would fail the server's next print.
-        for line in BufReader::new(stdout.expect("stdout"))
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = tx.send(line);
-        }
-    });
-    // Every line of the log; the channel closes when the server exits.
-    let (tx, log) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr.expect("stderr"))
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = tx.send(line);
-        }
-    });
-    let first = listening
-        .recv_timeout(Duration::from_secs(30))
-        .expect("server-mio starts");
-    assert!(first.contains("RTSP on"), "{first}");
-
+    // The default logging (no RUST_LOG), as deployed.
+    let server = start(port, &[], None);
     flood(port);
     // Ctrl-C: the server stops and writes the summaries still pending.
     let status = Command::new("kill")
-        .args(["-INT", &pid.to_string()])
+        .args(["-INT", &server.child.id().to_string()])
         .status()
         .expect("kill");
     assert!(status.success());
     let mut lines = Vec::new();
     loop {
-        match log.recv_timeout(Duration::from_secs(30)) {
+        match server.log.recv_timeout(Duration::from_secs(30)) {
             Ok(line) => lines.push(line),
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => panic!("server-mio did not stop: {lines:#?}"),

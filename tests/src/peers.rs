@@ -113,6 +113,16 @@ pub fn ffmpeg_frames(out: &PeerOutput) -> Option<u32> {
         .find_map(|rest| rest.split_whitespace().next()?.parse().ok())
 }
 
+/// The `key=value` fields of the last line of `stdout`: the machine-readable report of the
+/// load tools (`rtsp-load`, `udp-ceiling`), a trailing `%` removed.
+pub fn report_fields(stdout: &str) -> std::collections::HashMap<String, String> {
+    let last = stdout.lines().last().unwrap_or("");
+    last.split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.trim_end_matches('%').to_string()))
+        .collect()
+}
+
 /// Runs `program args..` under `timeout` (SIGTERM after `limit`, SIGKILL 5 s later), with
 /// stdin closed, and waits for it. `timeout` itself kills the peer by its PID.
 pub fn run_peer(program: &str, args: &[&str], limit: Duration) -> PeerOutput {

@@ -17,8 +17,9 @@
 //! connections over the loops). Media are loaded once and shared by every loop. A session
 //! lives in the loop of the connection that set it up: a client that sends PLAY on another
 //! connection than SETUP may reach another loop and get 454 (every common client keeps one
-//! connection); the limits apply per loop. This binary holds the arguments, the logging and
-//! the wiring.
+//! connection); the limits apply per loop. The port is never shared with another program:
+//! when anything listens on it already, server-mio exits with status 1 and says so, whatever
+//! `--threads`. This binary holds the arguments, the logging and the wiring.
 //!
 //! `--bind` defaults to `0.0.0.0` (every IPv4 interface); use `--bind 127.0.0.1` to serve
 //! this machine only.
@@ -250,6 +251,24 @@ fn run(args: Args) -> Result<(), String> {
     if args.list {
         return list_streams(&args, port);
     }
+    let addr = SocketAddr::new(args.bind, port);
+    let bind_error = |e: LoopsError| {
+        match e {
+        LoopsError::Listen { source, .. } => match source.kind() {
+            std::io::ErrorKind::AddrInUse => format!(
+                "cannot listen on {addr}: port {port} is already in use (another server running? try --port)"
+            ),
+            std::io::ErrorKind::PermissionDenied => format!(
+                "cannot listen on {addr}: permission denied (ports below 1024 need privileges)"
+            ),
+            _ => format!("cannot listen on {addr}: {source}"),
+        },
+        e => e.to_string(),
+    }
+    };
+    // A port another server holds fails here, before the media are loaded (and again at
+    // the bind below, which refuses to share the port too).
+    ServerLoops::check_addr(addr).map_err(bind_error)?;
     let started = Instant::now();
     let mut catalog = FsCatalog::new(&args.media)
         .map_err(|e| e.to_string())?
@@ -303,18 +322,6 @@ fn run(args: Args) -> Result<(), String> {
         auth: auth_config(&args)?,
         ..ServerConfig::default()
     };
-    let addr = SocketAddr::new(args.bind, port);
-    let bind_error = |e: std::io::Error| {
-        match e.kind() {
-        std::io::ErrorKind::AddrInUse => format!(
-            "cannot listen on {addr}: port {port} is already in use (another server running? try --port)"
-        ),
-        std::io::ErrorKind::PermissionDenied => {
-            format!("cannot listen on {addr}: permission denied (ports below 1024 need privileges)")
-        }
-        _ => format!("cannot listen on {addr}: {e}"),
-    }
-    };
     let opts = LoopsOptions {
         addr,
         loops: threads,
@@ -322,10 +329,7 @@ fn run(args: Args) -> Result<(), String> {
         max_pending_output: l.max_pending_output,
         gso: !args.no_gso,
     };
-    let loops = ServerLoops::bind(&opts, &catalog).map_err(|e| match e {
-        LoopsError::Listen { source, .. } => bind_error(source),
-        e => e.to_string(),
-    })?;
+    let loops = ServerLoops::bind(&opts, &catalog).map_err(bind_error)?;
     let gso = loops.gso();
     tracing::info!(threads, gso, "event loops ready");
 

@@ -132,15 +132,30 @@ fn parse_user(s: &str) -> Result<(String, String), String> {
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Limits")]
 struct LimitArgs {
-    /// Most control connections at once (more are closed at once).
+    /// Most control connections at once, over all event loops. When all are open, a new one
+    /// takes the place of an idle connection without a session (never one with a session);
+    /// with none to close, it is closed at once.
     #[arg(long, value_name = "N", default_value_t = ServerConfig::default().max_connections)]
     max_connections: usize,
-    /// Most control connections from one IP address at once.
+    /// Most control connections from one IP address at once (over all event loops).
     #[arg(long, value_name = "N", default_value_t = ServerConfig::default().max_connections_per_ip)]
     max_connections_per_ip: usize,
-    /// Most sessions at once (SETUP beyond it gets 453).
+    /// Seconds a connection without a session may idle while more than half of
+    /// --max-connections are open.
+    #[arg(long, value_name = "SECS", default_value_t = ServerConfig::default().crowded_idle_timeout.as_secs())]
+    crowded_idle_timeout: u64,
+    /// Most sessions at once, over all event loops (SETUP beyond it gets 453).
     #[arg(long, value_name = "N", default_value_t = ServerConfig::default().max_sessions)]
     max_sessions: usize,
+    /// Most sessions of clients at one IP address (453 beyond).
+    #[arg(long, value_name = "N", default_value_t = ServerConfig::default().max_sessions_per_ip)]
+    max_sessions_per_ip: usize,
+    /// Most sessions one control connection may hold (453 beyond).
+    #[arg(long, value_name = "N", default_value_t = ServerConfig::default().max_sessions_per_conn)]
+    max_sessions_per_conn: usize,
+    /// Seconds a session set up and never played lives (course-lab sessions excepted).
+    #[arg(long, value_name = "SECS", default_value_t = ServerConfig::default().unplayed_timeout.as_secs())]
+    unplayed_timeout: u64,
     /// Seconds a request may take from its first byte to its end (then 408 and close).
     #[arg(long, value_name = "SECS", default_value_t = ServerConfig::default().request_timeout.as_secs())]
     request_timeout: u64,
@@ -308,6 +323,10 @@ fn run(args: Args) -> Result<(), String> {
         max_connections: l.max_connections,
         max_connections_per_ip: l.max_connections_per_ip,
         max_sessions: l.max_sessions,
+        max_sessions_per_ip: l.max_sessions_per_ip,
+        max_sessions_per_conn: l.max_sessions_per_conn,
+        unplayed_timeout: Duration::from_secs(l.unplayed_timeout),
+        crowded_idle_timeout: Duration::from_secs(l.crowded_idle_timeout),
         request_timeout: Duration::from_secs(l.request_timeout),
         idle_timeout: Duration::from_secs(l.idle_timeout),
         limits: Limits {

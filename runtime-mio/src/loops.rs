@@ -143,14 +143,25 @@ impl ServerLoops {
         };
         // Whether anyone holds the address, and the port to bind when it is 0.
         let local = Self::check_addr(opts.addr)?;
-        let mut runtimes = Vec::with_capacity(loops);
-        let mut rtp_ports = Vec::with_capacity(loops);
-        for i in 0..loops {
+        // Every loop's sockets first: each server must know all of the process's UDP sockets
+        // (a session of one loop must not send to another loop's sockets either).
+        let mut sockets = Vec::with_capacity(loops);
+        for _ in 0..loops {
             let listener = listen(local, loops > 1).map_err(listen_error)?;
             let (rtp, rtcp) = bind_udp_pair(opts.addr.ip())?;
+            sockets.push((listener, rtp, rtcp));
+        }
+        let mut own_udp = Vec::with_capacity(2 * loops);
+        for (_, rtp, rtcp) in &sockets {
+            own_udp.extend([rtp.local_addr()?, rtcp.local_addr()?]);
+        }
+        let mut runtimes = Vec::with_capacity(loops);
+        let mut rtp_ports = Vec::with_capacity(loops);
+        for (i, (listener, rtp, rtcp)) in sockets.into_iter().enumerate() {
             let mut config = opts.config.clone();
             config.rtp_local = rtp.local_addr()?;
             config.rtcp_local = rtcp.local_addr()?;
+            config.own_udp = own_udp.clone();
             config.wallclock_at_start = wall;
             // Independent streams: no loop can predict another's ids from its own.
             config.seed = Some(base_seed.derive(i as u64));

@@ -121,6 +121,10 @@ pub struct ServerConfig {
     /// Local address of the UDP socket for RTCP (SR/BYE out, RR in); its port is the second
     /// `server_port`.
     pub rtcp_local: SocketAddr,
+    /// The process's other UDP sockets (e.g. the other event loops' RTP/RTCP pairs): like
+    /// `rtp_local` and `rtcp_local`, never a destination of media, and what comes from them
+    /// is no client's RTCP.
+    pub own_udp: Vec<SocketAddr>,
     /// Sessions silent for this long are reaped (default 60 s). Replies advertise a few
     /// seconds less, because some players send their keepalive at exactly the advertised time.
     pub session_timeout: Duration,
@@ -209,6 +213,7 @@ impl Default for ServerConfig {
         Self {
             rtp_local: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
             rtcp_local: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
+            own_udp: Vec::new(),
             session_timeout: Duration::from_secs(60),
             server_name: concat!("rtsp-mjpeg/", env!("CARGO_PKG_VERSION")).to_string(),
             mtu: 1400,

@@ -172,11 +172,21 @@ fn media_to_the_servers_own_sockets_is_refused() {
     let cfg = ServerConfig {
         rtp_local: addr("0.0.0.0:6970"),
         rtcp_local: addr("0.0.0.0:6971"),
+        // Another event loop's pair.
+        own_udp: vec![addr("0.0.0.0:7000"), addr("0.0.0.0:7001")],
         ..config()
     };
     let mut h = H::with_config(cfg);
     connect_from(&mut h, C1, "127.0.0.1:40000");
-    for ports in ["6970-6971", "6970", "6968-6969", "6969-6970", "6971-6972"] {
+    for ports in [
+        "6970-6971",
+        "6970",
+        "6968-6969",
+        "6969-6970",
+        "6971-6972",
+        "7000-7001",
+        "6999-7000",
+    ] {
         let r = h.setup(
             C1,
             "rtsp://h/test/stream=0",

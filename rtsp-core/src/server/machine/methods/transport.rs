@@ -67,11 +67,14 @@ impl Server {
     }
 
     /// Whether `addr` is (as far as the machine can tell) one of the server's own UDP
-    /// sockets: their port, at their address, or at a loopback address when they are bound
-    /// to all addresses.
+    /// sockets ([`ServerConfig::own_udp`] included): their port, at their address, or at a
+    /// loopback address when they are bound to all addresses.
+    ///
+    /// [`ServerConfig::own_udp`]: crate::server::ServerConfig::own_udp
     pub(in crate::server::machine) fn is_own_socket(&self, addr: SocketAddr) -> bool {
         [self.config.rtp_local, self.config.rtcp_local]
             .iter()
+            .chain(&self.config.own_udp)
             .any(|l| {
                 l.port() == addr.port()
                     && (l.ip() == addr.ip() || (l.ip().is_unspecified() && addr.ip().is_loopback()))

@@ -72,11 +72,15 @@ pub fn workspace_binary(name: &str, sources: &[&str]) -> PathBuf {
     p
 }
 
-/// The most recently modified file below `dir`.
+/// The most recently modified source file below `dir` that goes into a binary: unit tests
+/// (`tests/` folders, `tests.rs`) do not, and cargo does not relink a binary for them.
 fn newest(dir: &Path) -> Option<(PathBuf, std::time::SystemTime)> {
     let mut best: Option<(PathBuf, std::time::SystemTime)> = None;
     for entry in std::fs::read_dir(dir).ok()?.flatten() {
         let path = entry.path();
+        if path.file_name().is_some_and(|n| n == "tests" || n == "tests.rs") {
+            continue;
+        }
         let found = if path.is_dir() {
             newest(&path)
         } else {

@@ -53,6 +53,7 @@ mod driver;
 mod handle;
 pub mod media;
 mod serve;
+mod wake;
 
 pub use common::{
     bind_udp_pair, bind_udp_pair_at, connect_control, find_udp, find_udp_index, wake_addr, Command,
@@ -64,3 +65,4 @@ pub use serve::{
     log_server_event, os_seed, serve, serve_with, server_event_handler, BoundServer, RunningServer,
     ServerEventFn, ServerEventHook, ServerOptions, DEFAULT_MAX_PENDING_OUTPUT,
 };
+pub use wake::wake_on_load;

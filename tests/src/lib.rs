@@ -5,6 +5,8 @@ pub mod peers;
 
 pub mod sim;
 
+pub mod slow_media;
+
 use bytes::Bytes;
 use rtsp_core::client::{Client, ClientConfig, ClientEvent};
 use rtsp_core::io::Machine;

@@ -16,6 +16,9 @@ const MAX_SMALL_ENTRIES: usize = 1024;
 /// timeout).
 const FRESH_GRACE: Duration = Duration::from_secs(60);
 
+/// What a lookup answers.
+type Answer = Result<Arc<Media>, LookupError>;
+
 /// What identifies one version of a file: its length and modification time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Stamp {
@@ -147,12 +150,7 @@ impl MediaCache {
 
     /// The answer for `name` without touching the filesystem: a load running, or what was
     /// found less than `window` ago. `None`: check the file.
-    pub(super) fn recent(
-        &mut self,
-        name: &str,
-        now: Instant,
-        window: Duration,
-    ) -> Option<Result<Arc<Media>, LookupError>> {
+    pub(super) fn recent(&mut self, name: &str, now: Instant, window: Duration) -> Option<Answer> {
         let e = self.entries.get(name)?;
         if matches!(e.state, State::Loading) {
             return Some(Err(LookupError::Loading));
@@ -165,12 +163,7 @@ impl MediaCache {
 
     /// The answer for `name` whose file is now `stamp`: what the cache has for that very
     /// version, or `None` (then nothing is cached for it any more).
-    pub(super) fn confirm(
-        &mut self,
-        name: &str,
-        stamp: Stamp,
-        now: Instant,
-    ) -> Option<Result<Arc<Media>, LookupError>> {
+    pub(super) fn confirm(&mut self, name: &str, stamp: Stamp, now: Instant) -> Option<Answer> {
         let e = self.entries.get_mut(name)?;
         match e.state {
             State::Loading => return Some(Err(LookupError::Loading)),
@@ -189,7 +182,7 @@ impl MediaCache {
 
     /// The cached answer for `name` (marked used), reviving an evicted stream that is still
     /// alive. `None` (and the entry dropped) when an evicted stream is gone.
-    fn answer(&mut self, name: &str, now: Instant) -> Option<Result<Arc<Media>, LookupError>> {
+    fn answer(&mut self, name: &str, now: Instant) -> Option<Answer> {
         self.tick += 1;
         let tick = self.tick;
         let e = self.entries.get_mut(name)?;

@@ -20,7 +20,7 @@ use super::{log_transcoding, transcode_frames};
 
 /// A callback run with a stream's name before its file is read (see
 /// [`FsCatalog::with_before_load`](super::FsCatalog::with_before_load)).
-pub type BeforeLoad = dyn Fn(&str) + Send + Sync;
+type BeforeLoad = dyn Fn(&str) + Send + Sync;
 
 /// How files become media: what the builder methods of `FsCatalog` set.
 #[derive(Clone)]

@@ -18,9 +18,8 @@ use rtsp_core::server::{Catalog, LookupError, Media, MediaError};
 
 pub use cache::CacheStats;
 use cache::{MediaCache, Stamp};
-pub use loader::BeforeLoad;
 use loader::{Job, Pool, Settings, Shared};
-pub use signal::{LoadSignal, LoadedFn};
+pub use signal::LoadSignal;
 
 /// Name of the built-in test-pattern stream.
 pub const SAMPLE_NAME: &str = "sample";

@@ -6,7 +6,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// A callback run after each load ends; it returns `false` to be removed (its runtime ended).
-pub type LoadedFn = dyn Fn() -> bool + Send + Sync;
+type LoadedFn = dyn Fn() -> bool + Send + Sync;
 
 #[derive(Default)]
 struct Inner {

@@ -16,7 +16,7 @@ use rtsp_core::server::{LookupError, Media, MediaError};
 
 use super::cache::{MediaCache, Stamp};
 use super::signal::LoadSignal;
-use super::{log_transcoding, transcode_frames};
+use super::{load_transcode_threads, log_transcoding, transcode_frames_on};
 
 /// A callback run with a stream's name before its file is read (see
 /// [`FsCatalog::with_before_load`](super::FsCatalog::with_before_load)).
@@ -135,13 +135,15 @@ fn transcode_file(
     frames: &[Bytes],
     opts: &TranscodeOptions,
 ) -> Result<Vec<Bytes>, LookupError> {
-    let (frames, report) = transcode_frames(data, frames, opts, &|_| {}).map_err(|e| {
-        let text = format!("{}: {e}", path.display());
-        match e.source {
-            TranscodeError::NotCarriable(_) => LookupError::Unplayable(text),
-            _ => LookupError::Invalid(text),
-        }
-    })?;
+    let threads = load_transcode_threads();
+    let (frames, report) =
+        transcode_frames_on(data, frames, opts, &|_| {}, threads).map_err(|e| {
+            let text = format!("{}: {e}", path.display());
+            match e.source {
+                TranscodeError::NotCarriable(_) => LookupError::Unplayable(text),
+                _ => LookupError::Invalid(text),
+            }
+        })?;
     log_transcoding(name, path, &report);
     Ok(frames)
 }

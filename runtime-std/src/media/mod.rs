@@ -96,6 +96,27 @@ pub fn transcode_frames(
     opts: &TranscodeOptions,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<(Vec<Bytes>, TranscodeReport), FrameError> {
+    transcode_frames_on(file, frames, opts, progress, MAX_TRANSCODE_THREADS)
+}
+
+/// Threads [`transcode_frames`] uses at most.
+const MAX_TRANSCODE_THREADS: usize = 4;
+
+/// Threads a load of [`FsCatalog`] transcodes on: one core is left to the event loops (on
+/// 2 cores, the loader thread alone), at most [`MAX_TRANSCODE_THREADS`].
+fn load_transcode_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.saturating_sub(1).clamp(1, MAX_TRANSCODE_THREADS)
+}
+
+/// [`transcode_frames`] on at most `max_threads` threads (fewer than the cores).
+fn transcode_frames_on(
+    file: &[u8],
+    frames: &[Bytes],
+    opts: &TranscodeOptions,
+    progress: &(dyn Fn(usize) + Sync),
+    max_threads: usize,
+) -> Result<(Vec<Bytes>, TranscodeReport), FrameError> {
     use std::panic::AssertUnwindSafe;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let offset_of = |f: &Bytes| {
@@ -108,7 +129,7 @@ pub fn transcode_frames(
     };
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .clamp(1, 4)
+        .clamp(1, max_threads.max(1))
         .min(frames.len().max(1));
     let chunk = frames.len().div_ceil(workers).max(1);
     let done = AtomicUsize::new(0);
@@ -353,7 +374,7 @@ impl FsCatalog {
     }
 
     /// Loader threads (default [`DEFAULT_LOAD_THREADS`], at least 1), started at the first
-    /// load. Each load transcodes on up to 4 more threads of its own.
+    /// load. A load transcodes on one core fewer than the machine has (at least 1, at most 4).
     pub fn with_load_threads(mut self, n: usize) -> Self {
         self.load_threads = n.max(1);
         self

@@ -136,14 +136,6 @@ fn a_slow_load_does_not_stall_another_sessions_frames() {
         .map(|h| h.join().expect("asker"))
         .collect();
     let worst = gaps.iter().max().copied().unwrap_or_default();
-    let at = gaps.iter().position(|g| *g == worst).unwrap_or(0);
-    eprintln!(
-        "DEBUG worst at frame {at}; gaps over 60 ms: {:?}",
-        gaps.iter()
-            .enumerate()
-            .filter(|(_, g)| g.as_millis() > 60)
-            .collect::<Vec<_>>()
-    );
     println!(
         "{} frames over {:?} ({while_loading} while loading), worst gap {worst:?}; \
          DESCRIBEs answered {:?}",

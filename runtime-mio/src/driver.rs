@@ -369,7 +369,11 @@ impl<M: Machine + 'static> Runtime<M> {
             match listener.socket.accept() {
                 Ok((stream, peer)) => {
                     if self.io.conns.len() >= self.max_conns {
-                        tracing::warn!(%peer, "too many connections; refusing");
+                        if tracing::enabled!(tracing::Level::WARN)
+                            && runtime_std::log_line_allowed("connection refused", Some(peer.ip()))
+                        {
+                            tracing::warn!(%peer, "too many connections; refusing");
+                        }
                         continue;
                     }
                     match listener.nodelay_inherited {

@@ -5,7 +5,8 @@
 //!
 //! A session lives in the loop of the connection that set it up: a client that sends PLAY on
 //! another connection than SETUP may reach another loop and get 454 (every common client
-//! keeps one connection); the server's limits apply per loop.
+//! keeps one connection). The limits that say "in all" or "per IP address" count over every
+//! loop (one [`SharedCounts`](rtsp_core::server::SharedCounts) for all).
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
@@ -145,6 +146,9 @@ pub struct ServerLoops {
 impl ServerLoops {
     /// Binds `opts.loops` event loops on one RTSP port, each with its own server (and media
     /// from `catalog`, shared), listener (`SO_REUSEPORT` when more than one) and RTP/RTCP pair.
+    /// Fails with [`LoopsError::Listen`] (`AddrInUse`) when another socket already listens on
+    /// the address, whatever the number of loops: `SO_REUSEPORT` never lets a second server
+    /// join the port.
     pub fn bind<C: Catalog + Clone + 'static>(
         opts: &LoopsOptions,
         catalog: &C,
@@ -157,23 +161,37 @@ impl ServerLoops {
             None => os_seed()?,
             Some(seed) => seed.clone(),
         };
+        // Limits "in all" and "per IP" count over every loop.
+        let counts = opts.config.counts.clone().unwrap_or_default();
+        let listen_error = |source| LoopsError::Listen {
+            addr: opts.addr,
+            source,
+        };
+        // Whether anyone holds the address, and the port to bind when it is 0.
+        let local = Self::check_addr(opts.addr)?;
+        // Every loop's sockets first: each server must know all of the process's UDP sockets
+        // (a session of one loop must not send to another loop's sockets either).
+        let mut sockets = Vec::with_capacity(loops);
+        for _ in 0..loops {
+            let listener = listen(local, loops > 1).map_err(listen_error)?;
+            let (rtp, rtcp) = bind_udp_pair(opts.addr.ip())?;
+            sockets.push((listener, rtp, rtcp));
+        }
+        let mut own_udp = Vec::with_capacity(2 * loops);
+        for (_, rtp, rtcp) in &sockets {
+            own_udp.extend([rtp.local_addr()?, rtcp.local_addr()?]);
+        }
         let mut runtimes = Vec::with_capacity(loops);
         let mut rtp_ports = Vec::with_capacity(loops);
-        let mut local = opts.addr;
-        for i in 0..loops {
-            // The first listener may pick the port (0); the others share it.
-            let listener = listen(local, loops > 1).map_err(|source| LoopsError::Listen {
-                addr: opts.addr,
-                source,
-            })?;
-            local = listener.local_addr()?;
-            let (rtp, rtcp) = bind_udp_pair(opts.addr.ip())?;
+        for (i, (listener, rtp, rtcp)) in sockets.into_iter().enumerate() {
             let mut config = opts.config.clone();
             config.rtp_local = rtp.local_addr()?;
             config.rtcp_local = rtcp.local_addr()?;
+            config.own_udp = own_udp.clone();
             config.wallclock_at_start = wall;
             // Independent streams: no loop can predict another's ids from its own.
             config.seed = Some(base_seed.derive(i as u64));
+            config.counts = Some(counts.clone());
             rtp_ports.push(config.rtp_local.port());
             let server = Server::new(config, Box::new(catalog.clone()), Instant::now());
             let bound = BoundServer {
@@ -198,6 +216,14 @@ impl ServerLoops {
             local,
             rtp_ports,
         })
+    }
+
+    /// Checks that no other socket listens on `addr` (see [`ServerLoops::bind`]) and returns
+    /// the address the listeners would bind (the port the kernel picks when `addr`'s is 0).
+    /// A program may call it before its slow start-up work, to fail at once; `bind` checks
+    /// again.
+    pub fn check_addr(addr: SocketAddr) -> Result<SocketAddr, LoopsError> {
+        probe(addr).map_err(|source| LoopsError::Listen { addr, source })
     }
 
     /// The RTSP address every loop listens on (as bound: may be the unspecified address).
@@ -275,6 +301,12 @@ impl ShutdownHandle {
 /// A TCP listener with a long backlog, sharing its port with the other loops' listeners
 /// when `reuse_port`.
 fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
+    listen_socket(addr, reuse_port, LISTEN_BACKLOG).map(Into::into)
+}
+
+/// A TCP socket bound to `addr` (`SO_REUSEADDR`: a port whose last connections linger in
+/// TIME_WAIT can be bound again) and listening.
+fn listen_socket(addr: SocketAddr, reuse_port: bool, backlog: i32) -> io::Result<socket2::Socket> {
     use socket2::{Domain, Protocol, Socket, Type};
     let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     s.set_reuse_address(true)?;
@@ -282,8 +314,28 @@ fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
         s.set_reuse_port(true)?;
     }
     s.bind(&addr.into())?;
-    s.listen(LISTEN_BACKLOG)?;
-    Ok(s.into())
+    s.listen(backlog)?;
+    Ok(s)
+}
+
+/// Checks that no other socket holds `addr`, and returns the address to bind the listeners
+/// to (the port the kernel picked when `addr`'s is 0).
+///
+/// `SO_REUSEPORT` lets any socket of the same user that sets it join a port: a second server
+/// with several loops would share the port with the first, and the kernel would split the
+/// clients between them. The probe listens on `addr` without `SO_REUSEPORT`, which fails
+/// (`AddrInUse`) while any other socket listens there, with or without it, then closes
+/// before the real listeners bind. Those set `SO_REUSEPORT`, so a later server's probe fails
+/// against them in turn. (Two servers starting within the same microseconds could both pass
+/// their probes; nothing short of one listener per port closes that window.)
+fn probe(addr: SocketAddr) -> io::Result<SocketAddr> {
+    let probe = listen_socket(addr, false, 1)?;
+    let local = probe
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::other("the probe socket has no IP address"))?;
+    drop(probe);
+    Ok(local)
 }
 
 #[cfg(test)]

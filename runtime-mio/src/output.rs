@@ -382,7 +382,11 @@ impl Io {
         };
         let (id, closing) = (conn.id, conn.closing);
         let peer = conn.stream.peer_addr().ok();
-        tracing::info!(conn = id.0, ?peer, why, "dropping connection");
+        if tracing::enabled!(tracing::Level::INFO)
+            && runtime_std::log_line_allowed("connection dropped", peer.map(|p| p.ip()))
+        {
+            tracing::info!(conn = id.0, ?peer, why, "dropping connection");
+        }
         self.stats.conn_dropped();
         self.remove_conn(token);
         if !closing {

@@ -42,7 +42,8 @@
 //! [`serve`] wires the whole server (listener, RTP/RTCP port pair, catalog) in one call;
 //! runtime-mio offers the same API on a `mio` event loop. What both runtimes share lives
 //! here: [`Handle`], [`drive`] (the drain-then-dispatch step, monotonic input times),
-//! [`serve_with`], the UDP pair binding and the counters.
+//! [`serve_with`], the UDP pair binding and the counters, and the server's log
+//! ([`log_server_event`]), whose flood control is [`log_limit`].
 
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
@@ -50,7 +51,9 @@
 mod common;
 pub mod drive;
 mod driver;
+mod event_log;
 mod handle;
+pub mod log_limit;
 pub mod media;
 mod serve;
 mod wake;
@@ -60,9 +63,10 @@ pub use common::{
     Flow, RuntimeHandle, RuntimeStats, SharedStats, SpawnedWith,
 };
 pub use driver::{Runtime, Spawned};
+pub use event_log::{log_line_allowed, log_server_event, server_event_handler};
 pub use handle::{Control, Handle};
 pub use serve::{
-    log_server_event, os_seed, serve, serve_with, server_event_handler, BoundServer, RunningServer,
-    ServerEventFn, ServerEventHook, ServerOptions, DEFAULT_MAX_PENDING_OUTPUT,
+    os_seed, serve, serve_with, BoundServer, RunningServer, ServerEventFn, ServerEventHook,
+    ServerOptions, DEFAULT_MAX_PENDING_OUTPUT,
 };
 pub use wake::wake_on_load;

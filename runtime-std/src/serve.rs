@@ -5,12 +5,12 @@ use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use rtsp_core::message::Method;
 use rtsp_core::rng::RngSeed;
 use rtsp_core::server::{Catalog, Server, ServerConfig, ServerEvent};
 
 use crate::common::{bind_udp_pair, wake_addr, Flow, RuntimeHandle, RuntimeStats};
 use crate::driver::Runtime;
+use crate::event_log::server_event_handler;
 use crate::handle::Handle;
 use crate::media::{FsCatalog, LoadSignal};
 use crate::wake::wake_on_load;
@@ -136,86 +136,6 @@ impl std::fmt::Debug for BoundServer {
             .field("rtp", &self.rtp)
             .field("rtcp", &self.rtcp)
             .finish_non_exhaustive()
-    }
-}
-
-/// Logs a server event with `tracing`: sessions, requests (but successful keepalives),
-/// protocol errors and limits at info/warn, with the client's address; connections and
-/// keepalives at debug.
-pub fn log_server_event(ev: &ServerEvent) {
-    match ev {
-        ServerEvent::Connected { conn, peer } => {
-            tracing::debug!(conn = conn.0, %peer, "connection accepted")
-        }
-        ServerEvent::Disconnected { conn, peer } => {
-            tracing::debug!(conn = conn.0, %peer, "connection closed")
-        }
-        ServerEvent::Request {
-            peer,
-            method,
-            uri,
-            status,
-            ..
-        } => {
-            // Keepalives every few seconds per client stay at debug; what a client did
-            // (DESCRIBE, SETUP, PLAY, ..., and every refusal) is logged at info.
-            let keepalive = matches!(
-                method,
-                Method::Options | Method::GetParameter | Method::SetParameter
-            );
-            if keepalive && status.is_success() {
-                tracing::debug!(%peer, %method, uri, %status, "request")
-            } else {
-                tracing::info!(%peer, %method, uri, %status, "request")
-            }
-        }
-        ServerEvent::ProtocolError { peer, error, .. } => {
-            tracing::info!(%peer, %error, "protocol error; connection closed")
-        }
-        ServerEvent::LookupFailed { stream, error } => {
-            tracing::warn!(stream, %error, "stream lookup failed")
-        }
-        ServerEvent::SessionCreated { session, peer } => {
-            tracing::info!(session, %peer, "session created")
-        }
-        ServerEvent::EndOfStream { session, stats } => tracing::info!(
-            session,
-            frames = stats.frames,
-            skipped = stats.frames_skipped,
-            "end of stream"
-        ),
-        ServerEvent::ReceiverReport {
-            session,
-            fraction_lost,
-            cumulative_lost,
-            jitter,
-        } => tracing::debug!(
-            session,
-            fraction_lost,
-            cumulative_lost,
-            jitter,
-            "receiver report"
-        ),
-        ServerEvent::SessionClosed { session, reason } => {
-            tracing::info!(session, ?reason, "session closed")
-        }
-        ServerEvent::LimitExceeded { peer, limit } => {
-            tracing::warn!(%peer, ?limit, "client over a limit")
-        }
-        _ => tracing::debug!(?ev, "server event"),
-    }
-}
-
-/// The event callback [`serve`] runs with: log, then the hook.
-pub fn server_event_handler(
-    mut hook: Option<ServerEventHook>,
-) -> impl FnMut(&mut Server, ServerEvent) -> Flow + Send + 'static {
-    move |_server, ev| {
-        log_server_event(&ev);
-        if let Some(h) = hook.as_mut() {
-            h(&ev);
-        }
-        Flow::Continue
     }
 }
 

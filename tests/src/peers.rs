@@ -113,6 +113,16 @@ pub fn ffmpeg_frames(out: &PeerOutput) -> Option<u32> {
         .find_map(|rest| rest.split_whitespace().next()?.parse().ok())
 }
 
+/// The `key=value` fields of the last line of `stdout`: the machine-readable report of the
+/// load tools (`rtsp-load`, `udp-ceiling`), a trailing `%` removed.
+pub fn report_fields(stdout: &str) -> std::collections::HashMap<String, String> {
+    let last = stdout.lines().last().unwrap_or("");
+    last.split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.trim_end_matches('%').to_string()))
+        .collect()
+}
+
 /// Runs `program args..` under `timeout` (SIGTERM after `limit`, SIGKILL 5 s later), with
 /// stdin closed, and waits for it. `timeout` itself kills the peer by its PID.
 pub fn run_peer(program: &str, args: &[&str], limit: Duration) -> PeerOutput {
@@ -218,6 +228,18 @@ impl EventServer {
     }
 }
 
+/// A TCP connection to `addr` from the local address `from` (10 s connect timeout).
+pub fn tcp_from(from: std::net::IpAddr, addr: SocketAddr) -> io::Result<TcpStream> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.bind(&SocketAddr::new(from, 0).into())?;
+    socket.connect_timeout(&addr.into(), Duration::from_secs(10))?;
+    Ok(socket.into())
+}
+
 /// A parsed reply from [`RawRtsp`].
 #[derive(Debug, Clone)]
 pub struct RawResponse {
@@ -255,7 +277,16 @@ pub struct RawRtsp {
 impl RawRtsp {
     /// Connects with a 10 s read timeout.
     pub fn connect(addr: SocketAddr) -> io::Result<Self> {
-        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
+        Self::wrap(TcpStream::connect_timeout(&addr, Duration::from_secs(10))?)
+    }
+
+    /// Connects from the local address `from` (any of 127/8 is local on Linux): a client
+    /// on another host, as far as per-address limits can tell.
+    pub fn connect_from(from: std::net::IpAddr, addr: SocketAddr) -> io::Result<Self> {
+        Self::wrap(tcp_from(from, addr)?)
+    }
+
+    fn wrap(stream: TcpStream) -> io::Result<Self> {
         stream.set_read_timeout(Some(Duration::from_secs(10)))?;
         stream.set_nodelay(true)?;
         Ok(Self {

@@ -1,6 +1,8 @@
 //! A client's keepalive alone holds a session for an hour of virtual time: its RTCP receiver
 //! reports to the server are dropped by the network, so only the keepalive requests refresh the
-//! session (server timeout 60 s). Paused (no media) and playing (5 fps, UDP).
+//! session (server timeout 60 s). Paused (no media) and playing (5 fps, UDP). (A session that
+//! was never played is reaped after 20 s whatever the keepalives: the paused ones here played
+//! first.)
 
 use it::sim::netem::Impair;
 use it::sim::{seed, Setup, Sim};
@@ -73,9 +75,16 @@ fn keepalives(sim: &Sim) -> usize {
         .count()
 }
 
+/// Played, then paused: a Ready session with no media held by keepalives alone.
+fn pause_after_play(sim: &mut Sim) {
+    sim.request(0, |c| c.play(None).unwrap());
+    sim.request(0, |c| c.pause().unwrap());
+}
+
 #[test]
 fn sim_keepalive_holds_a_ready_session_for_an_hour() {
     let mut sim = setup_session(seed(11), 25.0);
+    pause_after_play(&mut sim);
     sim.run_for(HOUR);
     no_trouble(&sim);
     assert_eq!(
@@ -114,6 +123,7 @@ fn sim_keepalive_holds_a_playing_session_for_an_hour() {
 #[test]
 fn sim_keepalive_holds_a_tcp_session_for_an_hour() {
     let mut sim = setup_session_tcp(seed(13));
+    pause_after_play(&mut sim);
     sim.run_for(HOUR);
     no_trouble(&sim);
     assert_eq!(sim.server.session_count(), 1);

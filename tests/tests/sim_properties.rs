@@ -651,6 +651,12 @@ fn run_calls(seed: u64, calls: &[Call], lossy: bool) -> Result<(), TestCaseError
             frames: 25,
             mtu: 400,
             looping: seed & 1 == 0,
+            // The client's view must match the server's: no session may go for never having
+            // played (that rule, 20 s by default, has tests of its own).
+            server: ServerConfig {
+                unplayed_timeout: Duration::from_secs(3600),
+                ..ServerConfig::default()
+            },
             ..Setup::default()
         },
     );

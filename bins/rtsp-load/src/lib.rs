@@ -43,6 +43,60 @@ pub fn resolve_loopback(host: &str, port: u16) -> Result<SocketAddr, String> {
     Ok(addrs[0])
 }
 
+/// Most sessions [`source_addrs`] puts on one source address by default: half the server's
+/// default sessions per IP address (16), a quarter of its connections per IP address (32).
+pub const SESSIONS_PER_SOURCE: usize = 8;
+
+/// The first source address when sessions are spread over several: `127.0.0.2` (the next
+/// ones follow it; all of 127.0.0.0/8 is local on Linux).
+pub const FIRST_SOURCE: std::net::Ipv4Addr = std::net::Ipv4Addr::new(127, 0, 0, 2);
+
+/// The source addresses of `sessions` sessions against `server` (session `i` uses
+/// `addrs[i % addrs.len()]`): `wanted` of them (`None`: enough that none carries more than
+/// [`SESSIONS_PER_SOURCE`] sessions when `server` is IPv4 loopback, else one), never more
+/// than there are sessions. Several are `127.0.0.2`, `127.0.0.3`, ...; one is `server`'s
+/// address itself, for the kernel to pick the source as without this option.
+pub fn source_addrs(
+    server: IpAddr,
+    sessions: usize,
+    wanted: Option<usize>,
+) -> Result<Vec<IpAddr>, String> {
+    let v4_loopback = matches!(server, IpAddr::V4(ip) if ip.is_loopback());
+    let n = match wanted {
+        Some(0) => return Err("--sources must be at least 1".into()),
+        Some(n) if n > 1 && !v4_loopback => {
+            return Err(format!(
+                "--sources {n} needs an IPv4 loopback target (127.0.0.0/8), not {server}"
+            ))
+        }
+        Some(n) => n,
+        None if v4_loopback => sessions.div_ceil(SESSIONS_PER_SOURCE),
+        None => 1,
+    };
+    let n = n.min(sessions).max(1);
+    if n == 1 {
+        return Ok(vec![server]);
+    }
+    let first = u32::from(FIRST_SOURCE);
+    // 127.0.0.2 + n - 1 stays inside 127.0.0.0/8 below its broadcast address.
+    let last = first
+        .checked_add(n as u32 - 1)
+        .filter(|&l| l < u32::from(std::net::Ipv4Addr::new(127, 255, 255, 255)))
+        .ok_or_else(|| format!("--sources {n}: more than 127.0.0.0/8 holds"))?;
+    Ok((first..=last)
+        .map(|a| IpAddr::V4(std::net::Ipv4Addr::from(a)))
+        .collect())
+}
+
+/// How a report names source addresses: `127.0.0.2-127.0.0.14`, or the one address.
+pub fn source_range(addrs: &[IpAddr]) -> String {
+    match addrs {
+        [] => "none".into(),
+        [one] => one.to_string(),
+        [first, .., last] => format!("{first}-{last}"),
+    }
+}
+
 /// Percentile (0..=100) of an already sorted slice, nearest-rank; 0 when empty.
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -68,6 +122,35 @@ mod tests {
         assert!(resolve_loopback("127.0.0.1", 8554).is_ok());
         assert!(resolve_loopback("[::1]", 8554).is_ok());
         assert!(resolve_loopback("10.1.2.3", 8554).is_err());
+    }
+
+    #[test]
+    fn sources_spread_sessions_over_loopback_addresses() {
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // Default: at most 8 sessions an address.
+        let a = source_addrs(lo, 100, None).unwrap();
+        assert_eq!(a.len(), 13);
+        assert_eq!((a[0], a[12]), (ip("127.0.0.2"), ip("127.0.0.14")));
+        assert_eq!(source_range(&a), "127.0.0.2-127.0.0.14");
+        assert_eq!(source_addrs(lo, 8, None).unwrap(), [lo]);
+        assert_eq!(source_addrs(lo, 9, None).unwrap().len(), 2);
+        // 1000 sessions: past 127.0.0.255 into 127.0.1.x.
+        let a = source_addrs(lo, 1000, None).unwrap();
+        assert_eq!(a.len(), 125);
+        assert_eq!(a[124], ip("127.0.0.126"));
+        let a = source_addrs(lo, 20_000, None).unwrap();
+        assert_eq!((a.len(), a[2499]), (2500, ip("127.0.9.197")));
+        // Asked for: one is the target's address (no binding), never more than sessions.
+        assert_eq!(source_addrs(lo, 100, Some(1)).unwrap(), [lo]);
+        assert_eq!(source_addrs(lo, 3, Some(10)).unwrap().len(), 3);
+        assert!(source_addrs(lo, 3, Some(0)).is_err());
+        // IPv6 loopback: one source unless asked, and then refused.
+        let v6 = ip("::1");
+        assert_eq!(source_addrs(v6, 100, None).unwrap(), [v6]);
+        assert_eq!(source_addrs(v6, 100, Some(1)).unwrap(), [v6]);
+        assert!(source_addrs(v6, 100, Some(4)).is_err());
+        assert_eq!(source_range(&[v6]), "::1");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! ```text
 //! rtsp-load URL --sessions K --duration SECS [--transport udp|tcp] [--ramp N/s]
 //!           [--server-pid PID] [--batch 64] [--rcvbuf BYTES] [--quiet] [--setup-trace CSV]
-//!           [--no-play] [--gro]
+//!           [--no-play] [--gro] [--sources N]
 //! ```
 //!
 //! One `rtsp_core::client::Client` machine per session, all driven by one mio loop in this
@@ -16,9 +16,17 @@
 //! Targets must be loopback (127.0.0.0/8 or ::1); anything else is refused. The run is bounded:
 //! it stops after `--duration` (plus at most 3 s of TEARDOWN).
 //!
+//! A server limits what one IP address may open (server-mio: 32 connections per address by
+//! default). Against an IPv4 loopback target the sessions therefore come from several source
+//! addresses, 127.0.0.2, 127.0.0.3, ... (all of 127.0.0.0/8 is local on Linux): session `i`'s
+//! control connection and RTP/RTCP pair are bound to address `i mod N`, with N by default
+//! enough that no address carries more than 8 sessions (`--sources N` to choose; `--sources 1`
+//! binds nothing, the kernel picks the source).
+//!
 //! Prints one line per second and, last, one machine-readable line:
 //! `sessions=K established=E pps=… mbps=… loss=…% late=… early=… fps_min=… fps_mean=…
-//! setup_p50_ms=… setup_p99_ms=… client_cpu=…% server_cpu=…% …`
+//! setup_p50_ms=… setup_p99_ms=… client_cpu=…% server_cpu=…% … sources=N
+//! source_range=127.0.0.2-127.0.0.14`
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -37,7 +45,7 @@ use rtsp_core::url::RtspUrl;
 use rtsp_load::count::{window_fps, StreamCounter};
 use rtsp_load::procfs::{self, CpuMeter, ListenCounters, MachineCpu, UdpCounters};
 use rtsp_load::sys::{self, RecvBatch, StampClock};
-use rtsp_load::{percentile, resolve_loopback};
+use rtsp_load::{percentile, resolve_loopback, source_addrs, source_range};
 
 mod report;
 use report::pct;
@@ -87,6 +95,12 @@ struct Args {
     /// connected, DESCRIBE reply, SETUP reply, PLAY reply) to this file.
     #[arg(long)]
     setup_trace: Option<std::path::PathBuf>,
+    /// Source addresses to spread the sessions over (per-IP limits of the server), from
+    /// 127.0.0.2 up: session i's control connection and RTP/RTCP pair are bound to address
+    /// i mod N. Default: enough that no address carries more than 8 sessions when the URL's
+    /// host is an IPv4 loopback address, else 1. 1: nothing bound, the kernel picks the source.
+    #[arg(long, value_name = "N")]
+    sources: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -174,6 +188,8 @@ fn token(i: usize, kind: usize) -> Token {
 struct Load {
     args: Args,
     server: SocketAddr,
+    /// Source addresses (session `i` uses `sources[i % len]`); one: the kernel's choice.
+    sources: Vec<IpAddr>,
     poll: Poll,
     sessions: Vec<Session>,
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
@@ -215,9 +231,11 @@ fn run(args: Args) -> Result<ExitCode, String> {
             "RLIMIT_NOFILE hard limit {got} is below the {want} descriptors needed"
         ));
     }
+    let sources = source_addrs(server.ip(), args.sessions, args.sources)?;
     let poll = Poll::new().map_err(|e| format!("poll: {e}"))?;
     let mut load = Load {
         server,
+        sources,
         poll,
         sessions: (0..args.sessions).map(|_| Session::new()).collect(),
         timers: BinaryHeap::new(),
@@ -449,6 +467,28 @@ impl Load {
     }
 }
 
+/// Starts a non-blocking connect to `server`, from `source` when given (else from the
+/// address the kernel picks).
+fn connect_from(source: Option<IpAddr>, server: SocketAddr) -> io::Result<TcpStream> {
+    let Some(source) = source else {
+        return TcpStream::connect(server);
+    };
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(
+        Domain::for_address(server),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    s.set_nonblocking(true)?;
+    s.bind(&SocketAddr::new(source, 0).into())?;
+    match s.connect(&server.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(TcpStream::from_std(s.into()))
+}
+
 /// Binds an RTP (even) / RTCP (odd) UDP port pair on `ip`, non-blocking.
 fn bind_pair(ip: IpAddr) -> io::Result<(StdUdp, StdUdp)> {
     let (rtp, rtcp) = runtime_mio::bind_udp_pair(ip)?;
@@ -467,6 +507,19 @@ mod tests {
         assert_eq!(parse_ramp("2.5"), Ok(2.5));
         assert!(parse_ramp("0/s").is_err());
         assert!(parse_ramp("x").is_err());
+    }
+
+    #[test]
+    fn connects_from_the_source_address() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let server = l.local_addr().unwrap();
+        for (source, seen) in [(Some("127.0.0.7"), "127.0.0.7"), (None, "127.0.0.1")] {
+            let source = source.map(|s| s.parse().unwrap());
+            let c = connect_from(source, server).unwrap();
+            let (_, peer) = l.accept().unwrap();
+            assert_eq!(peer.ip().to_string(), seen);
+            assert_eq!(c.local_addr().unwrap().ip(), peer.ip());
+        }
     }
 
     #[test]

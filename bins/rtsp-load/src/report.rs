@@ -160,8 +160,9 @@ impl Load {
             );
         }
         line += &format!(
-            " lost={lost} frames={frames} pkts_per_frame={pkts_per_frame:.2} bytes_per_pkt={bytes_per_pkt:.0} window_s={secs:.1} udp_rcvbuf_errors={} udp_sndbuf_errors={} tcp_listen_overflows={} tcp_listen_drops={} syncookies={} failed={} gro={} loadavg={load0:.2}",
-            udp.rcvbuf_errors, udp.sndbuf_errors, listen.overflows, listen.drops, listen.syncookies, self.failed, self.args.gro
+            " lost={lost} frames={frames} pkts_per_frame={pkts_per_frame:.2} bytes_per_pkt={bytes_per_pkt:.0} window_s={secs:.1} udp_rcvbuf_errors={} udp_sndbuf_errors={} tcp_listen_overflows={} tcp_listen_drops={} syncookies={} failed={} gro={} loadavg={load0:.2} sources={} source_range={}",
+            udp.rcvbuf_errors, udp.sndbuf_errors, listen.overflows, listen.drops, listen.syncookies, self.failed, self.args.gro,
+            self.sources.len(), source_range(&self.sources)
         );
         line
     }

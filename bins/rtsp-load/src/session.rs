@@ -4,9 +4,15 @@
 use super::*;
 
 impl Load {
+    /// Session `i`'s source address (see `--sources`).
+    pub(super) fn source(&self, i: usize) -> IpAddr {
+        self.sources[i % self.sources.len()]
+    }
+
     /// Binds and registers session `i`'s RTP/RTCP socket pair.
     pub(super) fn open_udp(&mut self, i: usize) -> Result<(), String> {
-        let (rtp, rtcp) = bind_pair(self.server.ip()).map_err(|e| format!("bind udp: {e}"))?;
+        let source = self.source(i);
+        let (rtp, rtcp) = bind_pair(source).map_err(|e| format!("bind udp {source}: {e}"))?;
         if self.args.rcvbuf > 0 {
             let _ = sys::set_rcvbuf(rtp.as_raw_fd(), self.args.rcvbuf);
         }
@@ -41,6 +47,7 @@ impl Load {
             Ok(c) => c,
             Err(e) => return self.fail(i, format!("client: {e}")),
         };
+        let source = (self.sources.len() > 1).then(|| self.source(i));
         let s = &mut self.sessions[i];
         // Setup time counts from the connect: not from the loop iteration that started a
         // batch, nor the UDP sockets (bound before the run starts).
@@ -49,7 +56,7 @@ impl Load {
         s.phase = Phase::Connecting;
         let _ = client.describe();
         s.client = Some(client);
-        match TcpStream::connect(self.server) {
+        match connect_from(source, self.server) {
             Ok(mut tcp) => {
                 if let Err(e) = self.poll.registry().register(
                     &mut tcp,

@@ -18,8 +18,9 @@
 //! connections over the loops). Media are loaded once and shared by every loop. A session
 //! lives in the loop of the connection that set it up: a client that sends PLAY on another
 //! connection than SETUP may reach another loop and get 454 (every common client keeps one
-//! connection); the limits apply per loop. This binary holds the arguments, the logging and
-//! the wiring.
+//! connection); the limits apply per loop. The port is never shared with another program:
+//! when anything listens on it already, server-mio exits with status 1 and says so, whatever
+//! `--threads`. This binary holds the arguments, the logging and the wiring.
 //!
 //! Files are loaded on `--load-threads` loader threads, never on an event loop: a DESCRIBE
 //! waits (on its connection) for its file while the other sessions go on. At most that many
@@ -152,15 +153,30 @@ fn parse_user(s: &str) -> Result<(String, String), String> {
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Limits")]
 struct LimitArgs {
-    /// Most control connections at once (more are closed at once).
+    /// Most control connections at once, over all event loops. When all are open, a new one
+    /// takes the place of an idle connection without a session (never one with a session);
+    /// with none to close, it is closed at once.
     #[arg(long, value_name = "N", default_value_t = ServerConfig::default().max_connections)]
     max_connections: usize,
-    /// Most control connections from one IP address at once.
+    /// Most control connections from one IP address at once (over all event loops).
     #[arg(long, value_name = "N", default_value_t = ServerConfig::default().max_connections_per_ip)]
     max_connections_per_ip: usize,
-    /// Most sessions at once (SETUP beyond it gets 453).
+    /// Seconds a connection without a session may idle while more than half of
+    /// --max-connections are open.
+    #[arg(long, value_name = "SECS", default_value_t = ServerConfig::default().crowded_idle_timeout.as_secs())]
+    crowded_idle_timeout: u64,
+    /// Most sessions at once, over all event loops (SETUP beyond it gets 453).
     #[arg(long, value_name = "N", default_value_t = ServerConfig::default().max_sessions)]
     max_sessions: usize,
+    /// Most sessions of clients at one IP address (453 beyond).
+    #[arg(long, value_name = "N", default_value_t = ServerConfig::default().max_sessions_per_ip)]
+    max_sessions_per_ip: usize,
+    /// Most sessions one control connection may hold (453 beyond).
+    #[arg(long, value_name = "N", default_value_t = ServerConfig::default().max_sessions_per_conn)]
+    max_sessions_per_conn: usize,
+    /// Seconds a session set up and never played lives (course-lab sessions excepted).
+    #[arg(long, value_name = "SECS", default_value_t = ServerConfig::default().unplayed_timeout.as_secs())]
+    unplayed_timeout: u64,
     /// Seconds a request may take from its first byte to its end (then 408 and close).
     #[arg(long, value_name = "SECS", default_value_t = ServerConfig::default().request_timeout.as_secs())]
     request_timeout: u64,
@@ -277,6 +293,24 @@ fn run(args: Args) -> Result<(), String> {
     if args.max_file_mb == 0 {
         return Err("--max-file-mb must be at least 1".into());
     }
+    let addr = SocketAddr::new(args.bind, port);
+    let bind_error = |e: LoopsError| {
+        match e {
+        LoopsError::Listen { source, .. } => match source.kind() {
+            std::io::ErrorKind::AddrInUse => format!(
+                "cannot listen on {addr}: port {port} is already in use (another server running? try --port)"
+            ),
+            std::io::ErrorKind::PermissionDenied => format!(
+                "cannot listen on {addr}: permission denied (ports below 1024 need privileges)"
+            ),
+            _ => format!("cannot listen on {addr}: {source}"),
+        },
+        e => e.to_string(),
+    }
+    };
+    // A port another server holds fails here, before the media are loaded (and again at
+    // the bind below, which refuses to share the port too).
+    ServerLoops::check_addr(addr).map_err(bind_error)?;
     let started = Instant::now();
     let mut catalog = FsCatalog::new(&args.media)
         .map_err(|e| e.to_string())?
@@ -321,6 +355,10 @@ fn run(args: Args) -> Result<(), String> {
         max_connections: l.max_connections,
         max_connections_per_ip: l.max_connections_per_ip,
         max_sessions: l.max_sessions,
+        max_sessions_per_ip: l.max_sessions_per_ip,
+        max_sessions_per_conn: l.max_sessions_per_conn,
+        unplayed_timeout: Duration::from_secs(l.unplayed_timeout),
+        crowded_idle_timeout: Duration::from_secs(l.crowded_idle_timeout),
         request_timeout: Duration::from_secs(l.request_timeout),
         idle_timeout: Duration::from_secs(l.idle_timeout),
         limits: Limits {
@@ -335,18 +373,6 @@ fn run(args: Args) -> Result<(), String> {
         auth: auth_config(&args)?,
         ..ServerConfig::default()
     };
-    let addr = SocketAddr::new(args.bind, port);
-    let bind_error = |e: std::io::Error| {
-        match e.kind() {
-        std::io::ErrorKind::AddrInUse => format!(
-            "cannot listen on {addr}: port {port} is already in use (another server running? try --port)"
-        ),
-        std::io::ErrorKind::PermissionDenied => {
-            format!("cannot listen on {addr}: permission denied (ports below 1024 need privileges)")
-        }
-        _ => format!("cannot listen on {addr}: {e}"),
-    }
-    };
     let opts = LoopsOptions {
         addr,
         loops: threads,
@@ -355,10 +381,7 @@ fn run(args: Args) -> Result<(), String> {
         gso: !args.no_gso,
         load_signal: Some(load_signal),
     };
-    let loops = ServerLoops::bind(&opts, &catalog).map_err(|e| match e {
-        LoopsError::Listen { source, .. } => bind_error(source),
-        e => e.to_string(),
-    })?;
+    let loops = ServerLoops::bind(&opts, &catalog).map_err(bind_error)?;
     let gso = loops.gso();
     tracing::info!(threads, gso, "event loops ready");
 

@@ -85,6 +85,7 @@
 //!   501 (unknown method), 505 (not RTSP/1.x), 551 (`Require`).
 
 mod auth;
+mod counts;
 mod date;
 mod lab;
 mod machine;
@@ -101,6 +102,7 @@ mod session;
 mod tests;
 
 pub use auth::AuthConfig;
+pub use counts::SharedCounts;
 pub use machine::Server;
 pub use media::{Catalog, LookupError, Media, MediaError, MemoryCatalog, MIN_MTU};
 
@@ -119,6 +121,10 @@ pub struct ServerConfig {
     /// Local address of the UDP socket for RTCP (SR/BYE out, RR in); its port is the second
     /// `server_port`.
     pub rtcp_local: SocketAddr,
+    /// The process's other UDP sockets (e.g. the other event loops' RTP/RTCP pairs): like
+    /// `rtp_local` and `rtcp_local`, never a destination of media, and what comes from them
+    /// is no client's RTCP.
+    pub own_udp: Vec<SocketAddr>,
     /// Sessions silent for this long are reaped (default 60 s). Replies advertise a few
     /// seconds less, because some players send their keepalive at exactly the advertised time.
     pub session_timeout: Duration,
@@ -134,8 +140,17 @@ pub struct ServerConfig {
     pub seed: Option<RngSeed>,
     /// Limits of the request decoder (per connection); exceeding one is a 400 and a close.
     pub limits: Limits,
-    /// Most sessions at once; SETUP beyond it gets 453.
+    /// Most sessions at once (in all event loops sharing [`ServerConfig::counts`]); SETUP
+    /// beyond it gets 453.
     pub max_sessions: usize,
+    /// Most sessions of clients at one IP address (default 16); SETUP beyond it gets 453.
+    pub max_sessions_per_ip: usize,
+    /// Most sessions one control connection may set up and hold (default 4); SETUP beyond
+    /// it gets 453.
+    pub max_sessions_per_conn: usize,
+    /// A session set up and never played is reaped after this long (default 20 s). Course-lab
+    /// sessions, which die with their connection, wait for their user's click instead.
+    pub unplayed_timeout: Duration,
     /// How long an unterminated course-lab request waits for more bytes before it is taken as
     /// complete (default 300 ms).
     pub lab_flush_delay: Duration,
@@ -163,10 +178,22 @@ pub struct ServerConfig {
     /// closed (default 300 s: the course-lab client connects at start-up and sends SETUP
     /// only when its user clicks). Connections with a session live as long as it does.
     pub idle_timeout: Duration,
-    /// Most control connections at once (default 1000); more are closed at once.
+    /// Most control connections at once (default 1000, in all event loops sharing
+    /// [`ServerConfig::counts`]). When they are all open, a new one takes the place of the
+    /// connection that holds no session and has waited longest: first those that never
+    /// completed a request, then the others by their last request ([`Limit::Evicted`]). A
+    /// connection with a session is never closed for another; with none to close, the new
+    /// one is closed at once.
     pub max_connections: usize,
     /// Most control connections from one IP address at once (default 32).
     pub max_connections_per_ip: usize,
+    /// While more than half of [`ServerConfig::max_connections`] are open, a connection that
+    /// holds no session is closed after this long without a complete request (default 10 s),
+    /// instead of [`ServerConfig::idle_timeout`] (checked as connections arrive).
+    pub crowded_idle_timeout: Duration,
+    /// Counts shared with the server's other event loops (connections and sessions, in all
+    /// and per IP). `None`: this server counts alone.
+    pub counts: Option<SharedCounts>,
     /// Largest interleaved (`$`) frame accepted from a client, payload bytes (default 8192;
     /// clients only send RTCP on them). A larger one closes the connection.
     pub max_interleaved: usize,
@@ -186,12 +213,16 @@ impl Default for ServerConfig {
         Self {
             rtp_local: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
             rtcp_local: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
+            own_udp: Vec::new(),
             session_timeout: Duration::from_secs(60),
             server_name: concat!("rtsp-mjpeg/", env!("CARGO_PKG_VERSION")).to_string(),
             mtu: 1400,
             seed: None,
             limits: Limits::default(),
             max_sessions: 100,
+            max_sessions_per_ip: 16,
+            max_sessions_per_conn: 4,
+            unplayed_timeout: Duration::from_secs(20),
             lab_flush_delay: Duration::from_millis(300),
             loop_media: false,
             bye_delay: Duration::from_millis(100),
@@ -201,6 +232,8 @@ impl Default for ServerConfig {
             idle_timeout: Duration::from_secs(300),
             max_connections: 1000,
             max_connections_per_ip: 32,
+            crowded_idle_timeout: Duration::from_secs(10),
+            counts: None,
             max_interleaved: 8192,
             max_session_rate: 25_000_000,
             auth: None,
@@ -231,14 +264,28 @@ pub enum CloseReason {
     ConnectionClosed,
     /// [`Server::shutdown`].
     Shutdown,
+    /// Set up and never played within [`ServerConfig::unplayed_timeout`].
+    NeverPlayed,
 }
 
 /// A limit of [`ServerConfig`] that a client ran into.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
-    /// [`ServerConfig::max_connections`]: the connection was closed at once.
+    /// [`ServerConfig::max_connections`]: the connection was closed at once (no idle
+    /// connection could make room).
     Connections,
+    /// [`ServerConfig::max_connections`]: this connection, holding no session, was closed to
+    /// make room for a new one.
+    Evicted,
+    /// [`ServerConfig::crowded_idle_timeout`]: closed while the server was crowded.
+    CrowdedIdle,
+    /// [`ServerConfig::max_sessions`]: SETUP got 453.
+    Sessions,
+    /// [`ServerConfig::max_sessions_per_ip`]: SETUP got 453.
+    SessionsPerIp,
+    /// [`ServerConfig::max_sessions_per_conn`]: SETUP got 453.
+    SessionsPerConnection,
     /// [`ServerConfig::max_connections_per_ip`]: the connection was closed at once.
     ConnectionsPerIp,
     /// [`ServerConfig::request_timeout`]: 408 and close.

@@ -38,21 +38,34 @@ pub(crate) fn write_report(info: &SenderInfo, cname: &str, bye: bool, out: &mut 
 
 /// The report blocks (of SRs and RRs) of a compound RTCP packet, `None` if it is not RTCP
 /// at all (hole-punch junk, a truncated packet, an RTP packet).
-pub(crate) fn parse_report_blocks(data: &[u8]) -> Option<Vec<ReportBlock>> {
+pub(crate) fn parse_report_blocks(data: &[u8]) -> Option<Reports> {
     // RTCP packet types are 192..=223 (RFC 5761 §4); an RTP packet or junk is not RTCP.
     if data.len() < 8 || !(192..=223).contains(&data[1]) {
         return None;
     }
     let packets = RtcpPacket::parse_compound(data).ok()?;
-    let mut blocks = Vec::new();
+    let mut reports = Reports::default();
     for p in packets {
         match p {
-            RtcpPacket::SenderReport(sr) => blocks.extend(sr.reports),
-            RtcpPacket::ReceiverReport(rr) => blocks.extend(rr.reports),
+            RtcpPacket::SenderReport(sr) => {
+                reports.senders.push(sr.ssrc);
+                reports.blocks.extend(sr.reports);
+            }
+            RtcpPacket::ReceiverReport(rr) => reports.blocks.extend(rr.reports),
             _ => {}
         }
     }
-    Some(blocks)
+    Some(reports)
+}
+
+/// What a compound RTCP packet from a client says.
+#[derive(Debug, Default)]
+pub(crate) struct Reports {
+    /// Report blocks (of SRs and RRs).
+    pub(crate) blocks: Vec<ReportBlock>,
+    /// The SSRCs of its sender reports: one of our own sessions' SSRC here means the packet
+    /// is our own SR come back (a session pointed at the server's own RTCP socket).
+    pub(crate) senders: Vec<u32>,
 }
 
 #[cfg(test)]
@@ -75,8 +88,9 @@ mod tests {
         assert_eq!(&out[28..32], &[0x81, 202, 0, 3]);
         assert_eq!(&out[36..41], &[1, 3, b'a', b'b', b'c']);
         assert_eq!(&out[44..48], &[0x81, 203, 0, 1]);
-        // Our own SR parses (no report blocks).
-        assert_eq!(parse_report_blocks(&out), Some(vec![]));
+        // Our own SR parses (no report blocks) and names its sender.
+        let ours = parse_report_blocks(&out).unwrap();
+        assert_eq!((ours.blocks, ours.senders), (vec![], vec![0x0102_0304]));
         for cname in ["", "a", "ab", "abcd", "abcdefgh"] {
             let mut out = Vec::new();
             write_report(&info, cname, false, &mut out);
@@ -93,9 +107,10 @@ mod tests {
         rr.extend_from_slice(&100u32.to_be_bytes());
         rr.extend_from_slice(&7u32.to_be_bytes());
         rr.extend_from_slice(&[0; 8]);
-        let blocks = parse_report_blocks(&rr).unwrap();
+        let reports = parse_report_blocks(&rr).unwrap();
+        assert!(reports.senders.is_empty());
         assert_eq!(
-            blocks,
+            reports.blocks,
             vec![ReportBlock {
                 ssrc: 0xAABB_CCDD,
                 fraction_lost: 64,
@@ -107,11 +122,8 @@ mod tests {
             }]
         );
         // Junk and hole-punch packets are not RTCP.
-        assert_eq!(parse_report_blocks(&[0; 4]), None);
-        assert_eq!(
-            parse_report_blocks(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
-            None
-        );
-        assert_eq!(parse_report_blocks(&rr[..20]), None);
+        assert!(parse_report_blocks(&[0; 4]).is_none());
+        assert!(parse_report_blocks(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]).is_none());
+        assert!(parse_report_blocks(&rr[..20]).is_none());
     }
 }

@@ -98,8 +98,15 @@ pub(crate) struct Session {
     /// The URL the client used in SETUP (for RTP-Info).
     pub(crate) track_url: String,
     pub(crate) delivery: Delivery,
-    /// The control connection that set it up (last).
+    /// The control connection that set it up (last): the only one that may touch it while
+    /// it is open (see `Server::find_session`).
     pub(crate) control: Option<ConnId>,
+    /// The user that set it up, when the server authenticates: only that user may touch it.
+    pub(crate) user: Option<String>,
+    /// When it was set up.
+    pub(crate) created: Instant,
+    /// Whether it was ever played (a session never played is reaped early).
+    pub(crate) played: bool,
     pub(crate) looping: bool,
     pub(crate) state: PlayState,
     /// The schedule PLAY set (`start`, `k0`), which `state` slips from.
@@ -162,6 +169,9 @@ impl Session {
             track_url,
             delivery,
             control: None,
+            user: None,
+            created: now,
+            played: false,
             state: PlayState::Ready,
             origin: (now, 0),
             slip: Duration::ZERO,
@@ -241,6 +251,7 @@ impl Session {
         }
         // A PLAY after the end (from the start, or a seek) takes back the pending BYE.
         self.bye_at = None;
+        self.played = true;
         self.state = PlayState::Playing {
             start: now,
             k0: self.k,

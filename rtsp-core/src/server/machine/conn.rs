@@ -1,11 +1,13 @@
 //! Control connections: accept (with the connection limits), the decode loop, protocol
 //! errors, and the close that ends the sessions tied to a connection.
 
+use super::evict::Rank;
 use super::parked::Parked;
 use super::request::Reply;
 use super::Server;
 use crate::io::{ConnId, Output};
 use crate::message::{Decoded, Decoder, Dialect, Message, ParseError, StatusCode, TooLargeKind};
+use crate::server::counts::Caps;
 use crate::server::lab;
 use crate::server::{CloseReason, Limit, ServerEvent};
 use bytes::BytesMut;
@@ -40,6 +42,12 @@ pub(super) struct Conn {
     pub(super) sessions: Vec<u64>,
     /// A request waiting for its stream to load; the requests behind it wait in `buf`.
     pub(super) parked: Option<Parked>,
+    /// When it was accepted.
+    pub(super) accepted: Instant,
+    /// Complete requests received.
+    pub(super) requests: u64,
+    /// Its place in the eviction order while it holds no session ([`Server::rank_conn`]).
+    pub(super) evict_key: Option<(Rank, Instant)>,
 }
 
 impl Conn {
@@ -59,16 +67,7 @@ impl Server {
             // A reused id: the old connection is gone.
             self.drop_conn(conn, false);
         }
-        let limit = if self.conns.len() >= self.config.max_connections {
-            Some(Limit::Connections)
-        } else if self.per_ip.get(&peer.ip()).copied().unwrap_or(0)
-            >= self.config.max_connections_per_ip
-        {
-            Some(Limit::ConnectionsPerIp)
-        } else {
-            None
-        };
-        if let Some(limit) = limit {
+        if let Err(limit) = self.admit(peer) {
             self.out.push_back(Output::Close(conn).into());
             self.event(ServerEvent::LimitExceeded { peer, limit });
             return;
@@ -86,12 +85,32 @@ impl Server {
                 timer_at: None,
                 sessions: Vec::new(),
                 parked: None,
+                accepted: self.now,
+                requests: 0,
+                evict_key: None,
             },
         );
         self.next_conn_serial += 1;
-        *self.per_ip.entry(peer.ip()).or_default() += 1;
+        self.rank_conn(conn);
         self.schedule_conn(conn);
         self.event(ServerEvent::Connected { conn, peer });
+    }
+
+    /// Counts a new connection from `peer` against the connection limits; when all slots
+    /// are taken, first closes the idle connections of a crowded server and, if still full,
+    /// the first connection of the eviction order (never one holding a session).
+    fn admit(&mut self, peer: SocketAddr) -> Result<(), Limit> {
+        let caps = Caps {
+            total: self.config.max_connections,
+            per_ip: self.config.max_connections_per_ip,
+        };
+        self.trim_crowd();
+        match self.counts.add_connection(peer.ip(), caps) {
+            Err(Limit::Connections) if self.evict_one() => {
+                self.counts.add_connection(peer.ip(), caps)
+            }
+            other => other,
+        }
     }
 
     /// Forget a connection and end its interleaved sessions; `close`: also tell the runtime.
@@ -100,12 +119,8 @@ impl Server {
             return;
         };
         self.parked.remove(&conn);
-        if let Some(n) = self.per_ip.get_mut(&c.peer.ip()) {
-            *n -= 1;
-            if *n == 0 {
-                self.per_ip.remove(&c.peer.ip());
-            }
-        }
+        self.unrank_conn(conn, c.evict_key);
+        self.counts.remove_connection(c.peer.ip());
         // Only its own sessions: those that die with it end (in id order), the others (UDP
         // sessions it set up) forget it.
         let mut ending = Vec::new();
@@ -173,6 +188,8 @@ impl Server {
                 Ok(Some(Decoded::Message(Message::Request(req)))) => {
                     c.last_request = self.now;
                     c.partial_since = None;
+                    c.requests += 1;
+                    self.rank_conn(conn);
                     self.on_request(conn, req)
                 }
                 Ok(Some(Decoded::Message(Message::Response(_)))) => {}

@@ -28,6 +28,7 @@ impl Server {
     pub(super) fn remove_session(&mut self, key: u64) -> Option<Session> {
         self.unlink(key);
         let s = self.sessions.remove(&key)?;
+        self.counts.remove_session(s.peer.ip());
         self.ids.remove(&s.id);
         remove_key(&mut self.by_ssrc, s.ssrc, key);
         Some(s)
@@ -40,15 +41,17 @@ impl Server {
         let Some(s) = self.sessions.get(&key) else {
             return;
         };
-        for conn in session_conns(s) {
+        let conns = session_conns(s);
+        if let Delivery::Udp { rtcp, .. } = s.delivery {
+            self.by_rtcp.entry(rtcp).or_default().push(key);
+        }
+        for conn in conns {
             if let Some(c) = self.conns.get_mut(&conn) {
                 if !c.sessions.contains(&key) {
                     c.sessions.push(key);
                 }
             }
-        }
-        if let Delivery::Udp { rtcp, .. } = s.delivery {
-            self.by_rtcp.entry(rtcp).or_default().push(key);
+            self.rank_conn(conn);
         }
     }
 
@@ -57,13 +60,15 @@ impl Server {
         let Some(s) = self.sessions.get(&key) else {
             return;
         };
-        for conn in session_conns(s) {
+        let conns = session_conns(s);
+        if let Delivery::Udp { rtcp, .. } = s.delivery {
+            remove_key(&mut self.by_rtcp, rtcp, key);
+        }
+        for conn in conns {
             if let Some(c) = self.conns.get_mut(&conn) {
                 c.sessions.retain(|&k| k != key);
             }
-        }
-        if let Delivery::Udp { rtcp, .. } = s.delivery {
-            remove_key(&mut self.by_rtcp, rtcp, key);
+            self.rank_conn(conn);
         }
     }
 
@@ -115,7 +120,14 @@ impl Server {
             channels.sort_unstable();
             channels.dedup();
             assert_eq!(channels.len(), n, "channels of {conn:?} in use twice");
+            // Ranked for eviction exactly while it holds no session.
+            assert_eq!(
+                c.evict_key.is_some(),
+                c.sessions.is_empty(),
+                "eviction rank of {conn:?}"
+            );
         }
+        self.evictable.assert_matches(&self.conns);
         for s in self.sessions.values() {
             // No session refers to a connection that is gone.
             for conn in session_conns(s) {

@@ -18,6 +18,7 @@
 
 mod caches;
 mod conn;
+mod evict;
 mod index;
 mod methods;
 mod parked;
@@ -28,12 +29,13 @@ mod timers;
 use super::auth::Authenticator;
 use super::media::Catalog;
 use super::session::{Session, Tx};
-use super::{CloseReason, ServerConfig, ServerEvent, SessionStats};
+use super::{CloseReason, ServerConfig, ServerEvent, SessionStats, SharedCounts};
 use crate::io::{ConnId, Dest, Emit, Input, Machine, Output, Transmit};
 use crate::rng::{Rng, RngSeed};
 use caches::Caches;
 use conn::Conn;
-use core::net::{IpAddr, SocketAddr};
+use core::net::SocketAddr;
+use evict::Evictable;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -52,8 +54,10 @@ pub struct Server {
     now: Instant,
     rng: Rng,
     conns: BTreeMap<ConnId, Conn>,
-    /// Open connections per peer address.
-    per_ip: HashMap<IpAddr, usize>,
+    /// Connections and sessions in all and per IP (shared with the other event loops).
+    counts: SharedCounts,
+    /// Connections without a session, in the order they would be closed for room.
+    evictable: Evictable,
     /// Live sessions by [`Session::key`] (the timer heap and the indexes hold keys).
     sessions: HashMap<u64, Session>,
     /// Session key by session id, in id order (listings and shutdown go in that order).
@@ -99,6 +103,7 @@ impl Server {
         config.session_timeout = config.session_timeout.max(Duration::from_secs(1));
         let rng = Rng::new(&config.seed.clone().unwrap_or_else(|| RngSeed::from_u64(0)));
         let auth = config.auth.clone().map(Authenticator::new);
+        let counts = config.counts.clone().unwrap_or_default();
         Self {
             auth,
             config,
@@ -107,7 +112,8 @@ impl Server {
             now,
             rng,
             conns: BTreeMap::new(),
-            per_ip: HashMap::new(),
+            counts,
+            evictable: Evictable::default(),
             sessions: HashMap::new(),
             ids: BTreeMap::new(),
             by_rtcp: HashMap::new(),

@@ -81,6 +81,8 @@ pub(super) struct RequestContext<'r> {
     pub(super) session: NamedSession,
     /// Whether it may wait for a stream the catalog is loading (not when its wait is over).
     pub(super) may_wait: bool,
+    /// The user it authenticated as, when the server authenticates.
+    pub(super) user: Option<&'r str>,
     /// What the request-URI names, parsed on first use.
     target: OnceCell<Result<Target, PathError>>,
 }
@@ -105,15 +107,45 @@ impl RequestContext<'_> {
 
 impl Server {
     /// The session a request's `Session` header value names: the one place where a request
-    /// finds its session (handlers only see the result, in [`RequestContext::session`]), so a
-    /// check that the request may touch it belongs here.
-    fn find_session(&self, id: Option<&str>) -> NamedSession {
-        match id {
-            None => NamedSession::Absent,
-            Some(id) => self
-                .ids
-                .get(id)
-                .map_or(NamedSession::Unknown, |&key| NamedSession::Live(key)),
+    /// finds its session (handlers only see the result, in [`RequestContext::session`]).
+    ///
+    /// A session belongs to the connection that set it up, and to its user when the server
+    /// authenticates: a request from anywhere else finds nothing (454, exactly as for an id
+    /// that never existed, and no keepalive). When the owner's connection has closed, a
+    /// request of the same user from the same IP address adopts the session: its connection
+    /// becomes the owner.
+    fn find_session(
+        &mut self,
+        id: Option<&str>,
+        conn: ConnId,
+        peer: SocketAddr,
+        user: Option<&str>,
+    ) -> NamedSession {
+        let Some(id) = id else {
+            return NamedSession::Absent;
+        };
+        let Some((key, s)) = self
+            .ids
+            .get(id)
+            .and_then(|key| Some((*key, self.sessions.get(key)?)))
+        else {
+            return NamedSession::Unknown;
+        };
+        if s.user.as_deref() != user {
+            return NamedSession::Unknown;
+        }
+        match s.control {
+            Some(c) if c == conn => NamedSession::Live(key),
+            Some(_) => NamedSession::Unknown,
+            None if s.peer.ip() != peer.ip() => NamedSession::Unknown,
+            None => {
+                self.unlink(key);
+                if let Some(s) = self.sessions.get_mut(&key) {
+                    s.control = Some(conn);
+                }
+                self.link(key);
+                NamedSession::Live(key)
+            }
         }
     }
 
@@ -161,14 +193,17 @@ impl Server {
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
+        let (peer, dialect) = (c.peer, Dialect::of_request(c.dialect(), &req.uri));
         let named = session_id(&req);
+        let session = self.find_session(named.as_deref(), conn, peer, user.as_deref());
         let ctx = RequestContext {
             req: &req,
             conn,
-            peer: c.peer,
-            dialect: Dialect::of_request(c.dialect(), &req.uri),
-            session: self.find_session(named.as_deref()),
+            peer,
+            dialect,
+            session,
             may_wait,
+            user: user.as_deref(),
             target: OnceCell::new(),
         };
         let dialect = ctx.dialect;

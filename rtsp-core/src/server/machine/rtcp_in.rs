@@ -3,7 +3,7 @@
 
 use super::Server;
 use crate::io::ConnId;
-use crate::server::rtcp::{self, ReportBlock};
+use crate::server::rtcp::{self, ReportBlock, Reports};
 use crate::server::session::Delivery;
 use crate::server::ServerEvent;
 use core::net::SocketAddr;
@@ -11,7 +11,9 @@ use core::net::SocketAddr;
 impl Server {
     /// An interleaved frame from the client: RTCP on the channel of one of its sessions.
     pub(super) fn on_interleaved(&mut self, conn: ConnId, channel: u8, payload: &[u8]) {
-        let blocks = rtcp::parse_report_blocks(payload).unwrap_or_default();
+        let blocks = rtcp::parse_report_blocks(payload)
+            .unwrap_or_default()
+            .blocks;
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
@@ -34,11 +36,12 @@ impl Server {
 
     /// A datagram on one of the server's UDP sockets.
     pub(super) fn on_datagram(&mut self, local: SocketAddr, remote: SocketAddr, data: &[u8]) {
-        // RTP from clients (hole punching) is ignored; only RTCP matters.
-        if local != self.config.rtcp_local {
+        // RTP from clients (hole punching) is ignored; only RTCP matters. Our own packets
+        // come back only from a session pointed at our own sockets: they keep nothing alive.
+        if local != self.config.rtcp_local || self.is_own_socket(remote) {
             return;
         }
-        let blocks = rtcp::parse_report_blocks(data).unwrap_or_default();
+        let Reports { blocks, senders } = rtcp::parse_report_blocks(data).unwrap_or_default();
         let now = self.now;
         // The sessions sending RTCP to `remote` (it is their client port), and those a report
         // block names by SSRC if they belong to the sender's host: two index look-ups.
@@ -54,6 +57,12 @@ impl Server {
                 }
             }
         }
+        // A session does not take its own sender report as a sign of life.
+        keys.retain(|k| {
+            self.sessions
+                .get(k)
+                .is_some_and(|s| !senders.contains(&s.ssrc))
+        });
         self.sort_by_id(&mut keys);
         for key in &keys {
             if let Some(s) = self.sessions.get_mut(key) {

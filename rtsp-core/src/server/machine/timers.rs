@@ -25,11 +25,11 @@ impl Server {
     /// Puts a session's next wake-up into the timer heap if it is earlier than the entry
     /// there (later wake-ups are found when that entry comes due).
     pub(super) fn schedule_session(&mut self, key: u64) {
-        let timeout = self.config.session_timeout;
+        let timeouts = (self.config.session_timeout, self.config.unplayed_timeout);
         let Some(s) = self.sessions.get_mut(&key) else {
             return;
         };
-        let Some(at) = session_wake(s, expires(&self.conns, s), timeout) else {
+        let Some(at) = session_wake(s, expires(&self.conns, s), timeouts) else {
             return;
         };
         if s.timer_at.is_none_or(|t| at < t) {
@@ -131,7 +131,7 @@ impl Server {
 
     fn session_timer(&mut self, key: u64, at: Instant) {
         let now = self.now;
-        let timeout = self.config.session_timeout;
+        let timeouts = (self.config.session_timeout, self.config.unplayed_timeout);
         let wallclock = self.wallclock();
         let Some(s) = self.sessions.get_mut(&key) else {
             return;
@@ -141,13 +141,17 @@ impl Server {
         }
         s.timer_at = None;
         let expires = expires(&self.conns, s);
-        if expires && s.last_seen + timeout <= now {
+        if expires && s.last_seen + timeouts.0 <= now {
             self.close_session(key, CloseReason::Timeout, false);
+            return;
+        }
+        if expires && !s.played && s.created.checked_add(timeouts.1).is_some_and(|t| t <= now) {
+            self.close_session(key, CloseReason::NeverPlayed, false);
             return;
         }
         let mut tx = Tx::new(&self.config, wallclock, &mut self.rng, &mut self.out);
         s.pump(now, &mut tx);
-        if let Some(next) = session_wake(s, expires, timeout) {
+        if let Some(next) = session_wake(s, expires, timeouts) {
             // Never due again at `now`: that would spin (pump always moves past `now`).
             let next = next.max(now + Duration::from_micros(1));
             s.timer_at = Some(next);
@@ -212,10 +216,14 @@ fn expires(conns: &BTreeMap<ConnId, Conn>, s: &Session) -> bool {
         .session_expires(|| s.conn().is_some_and(|c| conns.contains_key(&c)))
 }
 
-/// When a session next needs attention: its next frame, its next SR or its expiry.
-fn session_wake(s: &Session, expires: bool, timeout: Duration) -> Option<Instant> {
+/// When a session next needs attention: its next frame, its next SR, its end-of-stream BYE,
+/// or its expiry (`timeouts`: silence, and never played).
+fn session_wake(s: &Session, expires: bool, timeouts: (Duration, Duration)) -> Option<Instant> {
     [
-        expires.then(|| s.last_seen + timeout),
+        expires.then(|| s.last_seen + timeouts.0),
+        (expires && !s.played)
+            .then(|| s.created.checked_add(timeouts.1))
+            .flatten(),
         s.next_frame_due(),
         s.next_sr,
         s.bye_at,

@@ -34,6 +34,10 @@ fn garbage_gets_400_and_a_close() {
     assert!(outs.iter().any(|o| matches!(o, Out::Close(ConnId(2)))));
 }
 
+/// Per address, a connection over the cap is refused. In all, when every slot is taken, a
+/// new connection takes the place of one that holds no session — one that never completed a
+/// request first, the oldest of those — and is refused only when every connection holds a
+/// session.
 #[test]
 fn connection_limits_total_and_per_address() {
     let mut h = H::with_config(ServerConfig {
@@ -50,20 +54,41 @@ fn connection_limits_total_and_per_address() {
     assert_eq!(limit_events(&outs), vec![Limit::ConnectionsPerIp]);
     connect_from(&mut h, ConnId(4), "10.1.1.2:1000");
     assert!(!closed(&h.take(), ConnId(4)));
-    connect_from(&mut h, ConnId(5), "10.1.1.3:1000");
-    let outs = h.take();
-    assert!(closed(&outs, ConnId(5)));
-    assert_eq!(limit_events(&outs), vec![Limit::Connections]);
-    // The refused ones are not tracked; the others still work.
-    assert_eq!(h.server.connection_count(), 3);
+    // Full. 1 completed a request; 2 and 4 never did: 2, the older, makes room.
     assert_eq!(
         h.ask(ConnId(1), "OPTIONS", "*", 1, &[]).status,
         StatusCode::OK
     );
+    h.take();
+    connect_from(&mut h, ConnId(5), "10.1.1.3:1000");
+    let outs = h.take();
+    assert!(closed(&outs, ConnId(2)) && !closed(&outs, ConnId(5)));
+    assert_eq!(limit_events(&outs), vec![Limit::Evicted]);
+    assert_eq!(h.server.connection_count(), 3);
+    // When every connection holds a session, nobody makes room: the new one is refused.
+    for (i, c) in [ConnId(1), ConnId(4), ConnId(5)].into_iter().enumerate() {
+        let r = h.setup(
+            c,
+            "rtsp://h/test/stream=0",
+            2,
+            &format!(
+                "RTP/AVP;unicast;client_port={}-{}",
+                5000 + 2 * i,
+                5001 + 2 * i
+            ),
+        );
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    h.take();
+    connect_from(&mut h, ConnId(6), "10.1.1.4:1000");
+    let outs = h.take();
+    assert!(closed(&outs, ConnId(6)));
+    assert_eq!(limit_events(&outs), vec![Limit::Connections]);
+    assert_eq!(h.server.connection_count(), 3);
     // A slot frees up when one closes.
-    h.close(ConnId(2));
-    connect_from(&mut h, ConnId(6), "10.1.1.1:1003");
-    assert!(!closed(&h.take(), ConnId(6)));
+    h.close(ConnId(4));
+    connect_from(&mut h, ConnId(7), "10.1.1.1:1003");
+    assert!(!closed(&h.take(), ConnId(7)));
 }
 
 #[test]

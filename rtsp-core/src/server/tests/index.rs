@@ -108,7 +108,7 @@ fn interleaved_sessions_follow_setup_teardown_and_close() {
 
 #[test]
 fn silent_interleaved_sessions_are_reaped_and_free_their_channels() {
-    let mut h = H::connected();
+    let mut h = H::connected_with(config_unplayed_kept());
     let (a, _) = setup_tcp(&mut h, C1, None);
     let (_, cb) = setup_tcp(&mut h, C1, None);
     assert_eq!(cb, "2-3");
@@ -133,7 +133,7 @@ fn silent_interleaved_sessions_are_reaped_and_free_their_channels() {
 
 #[test]
 fn udp_sessions_forget_their_closed_control_connection() {
-    let mut h = H::connected();
+    let mut h = H::connected_with(config_unplayed_kept());
     let id = h.setup_udp(C1, "rtsp://h/test/stream=0");
     h.server.assert_indexes();
     h.close(C1);
@@ -162,25 +162,36 @@ fn udp_sessions_forget_their_closed_control_connection() {
     assert!(h.server.rtcp_indexes_empty());
 }
 
+/// A UDP session whose control connection closed is adopted by a SETUP from the same
+/// address on a new connection, which moves it there (interleaved: it then dies with that
+/// connection); a SETUP naming it from another address finds nothing.
 #[test]
 fn resetup_moves_a_session_between_connections() {
-    let mut h = H::connected();
-    h.connect(C2);
-    let (id, _) = setup_tcp(&mut h, C1, None);
+    let mut h = H::connected_with(config_unplayed_kept());
+    let id = h.setup_udp(C1, "rtsp://h/test/stream=0");
     let sess = format!("Session: {id}");
+    h.close(C1);
+    connect_from(&mut h, ConnId(3), "192.168.1.99:4000");
     let r = h.ask(
-        C2,
+        ConnId(3),
         "SETUP",
         "rtsp://h/test/stream=0",
         4,
         &["Transport: RTP/AVP/TCP;unicast", &sess],
     );
+    assert_eq!(r.status, StatusCode::SESSION_NOT_FOUND, "another address");
+    h.connect(C2);
+    let r = h.ask(
+        C2,
+        "SETUP",
+        "rtsp://h/test/stream=0",
+        5,
+        &["Transport: RTP/AVP/TCP;unicast", &sess],
+    );
     assert_eq!(r.status, StatusCode::OK);
     h.server.assert_indexes();
-    assert!(h.server.conn_sessions(C1).is_empty());
-    // Closing C1 no longer ends it; closing C2 does.
-    h.close(C1);
-    assert_eq!(h.server.session_count(), 1);
+    assert_eq!(h.server.conn_sessions(C2), vec![h.server.session_key(&id)]);
+    // Interleaved on C2 now: closing C2 ends it.
     h.close(C2);
     h.server.assert_indexes();
     assert_eq!(h.server.session_count(), 0);

@@ -11,8 +11,10 @@ mod interop;
 mod lab;
 mod loading;
 mod methods;
+mod ownership;
 mod requests;
 mod rtcp_in;
+mod starvation;
 mod timers;
 
 use super::*;
@@ -51,6 +53,15 @@ fn test_frames() -> Vec<Bytes> {
 
 fn test_media(name: &str) -> Media {
     Media::from_jpegs(name, FPS, test_frames(), MTU).unwrap()
+}
+
+/// [`config`] for tests whose sessions are never played and must outlive
+/// [`ServerConfig::unplayed_timeout`] (the never-played reaping has tests of its own).
+fn config_unplayed_kept() -> ServerConfig {
+    ServerConfig {
+        unplayed_timeout: Duration::from_secs(3600),
+        ..config()
+    }
 }
 
 fn config() -> ServerConfig {

@@ -72,8 +72,9 @@ fn timeout_is_the_earliest_deadline() {
     assert_eq!(h.deadline, None);
     h.connect(C1);
     let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
-    // Only the session's expiry.
-    assert_eq!(h.deadline, Some(h.now + Duration::from_secs(60)));
+    // Only the session's expiry: set up and not played, the never-played limit (20 s) comes
+    // before the silence limit (60 s).
+    assert_eq!(h.deadline, Some(h.now + Duration::from_secs(20)));
     h.play(&sid);
     // Then the next frame.
     assert_eq!(h.deadline, Some(h.now + Duration::from_millis(100)));
@@ -109,8 +110,10 @@ fn sessions_are_reaped_unless_kept_alive() {
     assert!(events(&h.take())
         .iter()
         .any(|e| matches!(e, ServerEvent::ReceiverReport { .. })));
-    // A GET_PARAMETER keepalive on a new connection keeps it alive too.
+    // Its control connection closes; a GET_PARAMETER keepalive on a new connection from the
+    // same address adopts the session and keeps it alive.
     h.advance(Duration::from_secs(6));
+    h.close(C1);
     h.connect(ConnId(2));
     let r = h.ask(ConnId(2), "GET_PARAMETER", "rtsp://h/test/", 3, &[&sess]);
     assert_eq!(r.status, StatusCode::OK);
@@ -147,7 +150,7 @@ fn sessions_are_reaped_unless_kept_alive() {
 fn options_with_a_session_keeps_it_alive() {
     let mut h = H::connected_with(ServerConfig {
         session_timeout: Duration::from_secs(10),
-        ..config()
+        ..config_unplayed_kept()
     });
     let sid = h.setup_udp(C1, "rtsp://h/test/stream=0");
     for i in 0..5 {
@@ -242,7 +245,7 @@ fn request_timeout_echoes_a_complete_cseq_line() {
 fn idle_connections_without_a_session_are_closed() {
     let mut h = H::connected_with(ServerConfig {
         idle_timeout: Duration::from_secs(20),
-        ..config()
+        ..config_unplayed_kept()
     });
     h.connect(ConnId(2));
     h.connect(ConnId(3));

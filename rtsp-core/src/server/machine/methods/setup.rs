@@ -1,16 +1,19 @@
 //! SETUP: a new session, or new transport for one that is not playing.
 
 use super::{stream_target, Handled};
+use crate::io::ConnId;
 use crate::message::{HeaderName, StatusCode, Transport};
+use crate::server::counts::Caps;
 use crate::server::machine::request::{Reply, RequestContext};
 use crate::server::machine::Server;
 use crate::server::session::Session;
-use crate::server::ServerEvent;
+use crate::server::{Limit, ServerEvent};
+use core::net::SocketAddr;
 
 impl Server {
     pub(super) fn setup(&mut self, ctx: RequestContext<'_>) -> Handled {
         let (req, conn, peer, named) = (ctx.req, ctx.conn, ctx.peer, ctx.session);
-        let may_wait = ctx.may_wait;
+        let (may_wait, user) = (ctx.may_wait, ctx.user.map(str::to_string));
         let (name, bare) = stream_target(ctx.into_target()?)?;
         let existing = match self.named_session(named)? {
             Some(s) if s.stream != name => {
@@ -22,8 +25,9 @@ impl Server {
             Some(s) => Some(s.key),
             None => None,
         };
-        if existing.is_none() && self.sessions.len() >= self.config.max_sessions {
-            return Err(StatusCode::NOT_ENOUGH_BANDWIDTH.into());
+        if existing.is_none() {
+            // Before the catalog is asked: a refused SETUP loads nothing.
+            self.session_room(conn, peer, false)?;
         }
         let specs: Vec<Transport> = req
             .headers
@@ -49,6 +53,7 @@ impl Server {
             }
             None => {
                 let media = self.lookup(&name, may_wait)?;
+                self.session_room(conn, peer, true)?;
                 let id = self.new_session_id();
                 let mut session = Session::new(
                     id.clone(),
@@ -62,6 +67,7 @@ impl Server {
                     self.now,
                 );
                 session.control = Some(conn);
+                session.user = user;
                 let key = self.insert_session(session);
                 self.schedule_session(key);
                 self.event(ServerEvent::SessionCreated { session: id, peer });
@@ -79,6 +85,36 @@ impl Server {
             Reply::new(StatusCode::OK).header(HeaderName::TRANSPORT, transport.to_string());
         reply.session = Some(self.session_header(s));
         Ok(reply)
+    }
+
+    /// 453 if a new session of `conn` (from `peer`) would pass a session cap: in all (shared
+    /// with the other event loops), per IP address, per connection. `count`: count it now.
+    fn session_room(&mut self, conn: ConnId, peer: SocketAddr, count: bool) -> Result<(), Reply> {
+        let own = self.conns.get(&conn).map_or(0, |c| {
+            c.sessions
+                .iter()
+                .filter(|k| {
+                    self.sessions
+                        .get(k)
+                        .is_some_and(|s| s.control == Some(conn))
+                })
+                .count()
+        });
+        let caps = Caps {
+            total: self.config.max_sessions,
+            per_ip: self.config.max_sessions_per_ip,
+        };
+        let room = if own >= self.config.max_sessions_per_conn {
+            Err(Limit::SessionsPerConnection)
+        } else if count {
+            self.counts.add_session(peer.ip(), caps)
+        } else {
+            self.counts.session_room(peer.ip(), caps)
+        };
+        room.map_err(|limit| {
+            self.event(ServerEvent::LimitExceeded { peer, limit });
+            StatusCode::NOT_ENOUGH_BANDWIDTH.into()
+        })
     }
 
     /// A fresh random session id (20 digits, see [`Rng::session_id`](crate::rng::Rng)).

@@ -46,16 +46,39 @@ impl Server {
         }
         let rtp = SocketAddr::new(peer.ip(), rtp_port);
         let (rtp_local, rtcp_local) = (self.config.rtp_local, self.config.rtcp_local);
+        // Media aimed at our own sockets would come back to us (and its RTCP would keep
+        // the session alive by itself): refused.
+        if self.is_own_socket(rtp) {
+            return None;
+        }
         if let Some(chosen) = lab::lab_transport(bare, spec, rtp, rtp_local.port()) {
             return Some(chosen);
         }
         let rtcp_port = rtcp_port.or(rtp_port.checked_add(1))?;
+        let rtcp = SocketAddr::new(peer.ip(), rtcp_port);
+        if self.is_own_socket(rtcp) {
+            return None;
+        }
         let mut reply = Transport::new(LowerTransport::Udp);
         reply.protocol = spec.protocol.clone();
         reply.client_port = Some((rtp_port, Some(rtcp_port)));
         reply.server_port = Some((rtp_local.port(), Some(rtcp_local.port())));
-        let rtcp = SocketAddr::new(peer.ip(), rtcp_port);
         Some((Delivery::Udp { rtp, rtcp }, reply))
+    }
+
+    /// Whether `addr` is (as far as the machine can tell) one of the server's own UDP
+    /// sockets ([`ServerConfig::own_udp`] included): their port, at their address, or at a
+    /// loopback address when they are bound to all addresses.
+    ///
+    /// [`ServerConfig::own_udp`]: crate::server::ServerConfig::own_udp
+    pub(in crate::server::machine) fn is_own_socket(&self, addr: SocketAddr) -> bool {
+        [self.config.rtp_local, self.config.rtcp_local]
+            .iter()
+            .chain(&self.config.own_udp)
+            .any(|l| {
+                l.port() == addr.port()
+                    && (l.ip() == addr.ip() || (l.ip().is_unspecified() && addr.ip().is_loopback()))
+            })
     }
 
     /// `$`-interleaved on the control connection: the channels asked for if they are free

@@ -458,6 +458,24 @@ mod tests {
         assert_eq!(a.bind, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         assert_eq!(a.media, PathBuf::from("."));
         assert_eq!(a.limits.max_connections_per_ip, 32);
+        assert_eq!(
+            (a.media_cache_mb, a.max_file_mb, a.load_threads),
+            (512, 1024, 2)
+        );
+        let a = Args::try_parse_from([
+            "server-mio",
+            "--media-cache-mb",
+            "64",
+            "--max-file-mb",
+            "200",
+            "--load-threads",
+            "4",
+        ])
+        .unwrap();
+        assert_eq!(
+            (a.media_cache_mb, a.max_file_mb, a.load_threads),
+            (64, 200, 4)
+        );
         let a = Args::try_parse_from([
             "server-mio",
             "--max-connections-per-ip",

@@ -58,6 +58,7 @@ pub mod udp;
 pub use driver::{Runtime, Spawned};
 pub use loops::{LoopsError, LoopsOptions, ServerLoops, SharedCatalog, ShutdownHandle};
 pub use runtime_std::media;
+pub use runtime_std::wake_on_load;
 pub use runtime_std::{
     bind_udp_pair, bind_udp_pair_at, BoundServer, Command, Control, Flow, Handle, RunningServer,
     RuntimeHandle, RuntimeStats, ServerOptions, DEFAULT_MAX_PENDING_OUTPUT,

@@ -14,8 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use rtsp_core::server::{Catalog, LookupError, Media, Server, ServerConfig};
+use runtime_std::media::LoadSignal;
 use runtime_std::{
-    bind_udp_pair, os_seed, server_event_handler, BoundServer, Handle, DEFAULT_MAX_PENDING_OUTPUT,
+    bind_udp_pair, os_seed, server_event_handler, wake_on_load, BoundServer, Handle,
+    DEFAULT_MAX_PENDING_OUTPUT,
 };
 
 use crate::driver::Runtime;
@@ -25,19 +27,27 @@ use crate::serve::server_runtime;
 const LISTEN_BACKLOG: i32 = 4096;
 
 /// One catalog for every event loop: lookups take turns on a mutex, so each file is loaded
-/// (and transcoded) once.
-pub struct SharedCatalog<C>(Arc<Mutex<C>>);
+/// (and transcoded) once. Lookups must be quick (an [`FsCatalog`](crate::media::FsCatalog)
+/// loads on its own threads).
+pub struct SharedCatalog<C>(Arc<Mutex<C>>, Option<LoadSignal>);
 
 impl<C> SharedCatalog<C> {
     /// Shares `catalog`.
     pub fn new(catalog: C) -> Self {
-        Self(Arc::new(Mutex::new(catalog)))
+        Self(Arc::new(Mutex::new(catalog)), None)
+    }
+
+    /// Reads [`Catalog::generation`] from `signal` (the catalog's own, e.g.
+    /// [`FsCatalog::load_signal`](crate::media::FsCatalog::load_signal)) without the mutex.
+    pub fn with_load_signal(mut self, signal: LoadSignal) -> Self {
+        self.1 = Some(signal);
+        self
     }
 }
 
 impl<C> Clone for SharedCatalog<C> {
     fn clone(&self) -> Self {
-        Self(Arc::clone(&self.0))
+        Self(Arc::clone(&self.0), self.1.clone())
     }
 }
 
@@ -58,6 +68,17 @@ impl<C: Catalog> Catalog for SharedCatalog<C> {
     fn names(&self) -> Vec<String> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).names()
     }
+
+    fn generation(&self) -> u64 {
+        match &self.1 {
+            Some(signal) => signal.generation(),
+            None => self
+                .0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .generation(),
+        }
+    }
 }
 
 /// What [`ServerLoops::bind`] needs.
@@ -77,6 +98,10 @@ pub struct LoopsOptions {
     pub max_pending_output: usize,
     /// Use UDP GSO where the kernel supports it (see [`Runtime::set_gso`]).
     pub gso: bool,
+    /// The catalog's [`LoadSignal`] when it loads off the event loops (an
+    /// [`FsCatalog`](crate::media::FsCatalog)): every loop looks at its requests waiting for
+    /// a stream after each load ([`runtime_std::wake_on_load`]).
+    pub load_signal: Option<LoadSignal>,
 }
 
 impl LoopsOptions {
@@ -88,6 +113,7 @@ impl LoopsOptions {
             config: ServerConfig::default(),
             max_pending_output: DEFAULT_MAX_PENDING_OUTPUT,
             gso: true,
+            load_signal: None,
         }
     }
 }
@@ -179,6 +205,9 @@ impl ServerLoops {
             let (mut rt, _) = server_runtime(bound)?;
             if !opts.gso {
                 rt.set_gso(false);
+            }
+            if let Some(signal) = &opts.load_signal {
+                wake_on_load(signal, rt.handle());
             }
             runtimes.push(rt);
         }

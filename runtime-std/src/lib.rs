@@ -56,6 +56,7 @@ mod handle;
 pub mod log_limit;
 pub mod media;
 mod serve;
+mod wake;
 
 pub use common::{
     bind_udp_pair, bind_udp_pair_at, connect_control, find_udp, find_udp_index, wake_addr, Command,
@@ -68,3 +69,4 @@ pub use serve::{
     os_seed, serve, serve_with, BoundServer, RunningServer, ServerEventFn, ServerEventHook,
     ServerOptions, DEFAULT_MAX_PENDING_OUTPUT,
 };
+pub use wake::wake_on_load;

@@ -12,6 +12,8 @@ use crate::common::{bind_udp_pair, wake_addr, Flow, RuntimeHandle, RuntimeStats}
 use crate::driver::Runtime;
 use crate::event_log::server_event_handler;
 use crate::handle::Handle;
+use crate::media::{FsCatalog, LoadSignal};
+use crate::wake::wake_on_load;
 
 /// A callback for every [`ServerEvent`] (after it was logged).
 pub type ServerEventHook = Box<dyn FnMut(&ServerEvent) + Send>;
@@ -24,8 +26,14 @@ pub struct ServerOptions {
     /// Server configuration. [`serve`] fills in `rtp_local`/`rtcp_local` (the bound pair),
     /// `wallclock_at_start`, and `seed` when it is `None` (from the OS).
     pub config: ServerConfig,
-    /// Where streams come from (typically [`crate::media::FsCatalog`]).
+    /// Where streams come from (typically [`crate::media::FsCatalog`]: see
+    /// [`ServerOptions::fs`]).
     pub catalog: Box<dyn Catalog>,
+    /// The catalog's [`LoadSignal`] when it loads off the event loop (an
+    /// [`FsCatalog`](crate::media::FsCatalog)): the runtime then looks at the requests
+    /// waiting for a stream after each load ([`crate::wake_on_load`]). Without it they are
+    /// answered only at their load timeout.
+    pub load_signal: Option<LoadSignal>,
     /// Called with every server event, on the server's thread, after it was logged.
     pub on_event: Option<ServerEventHook>,
     /// Cap on output queued for one control connection whose peer does not read (runtime-mio;
@@ -55,9 +63,19 @@ impl ServerOptions {
             addr,
             config: ServerConfig::default(),
             catalog,
+            load_signal: None,
             on_event: None,
             max_pending_output: DEFAULT_MAX_PENDING_OUTPUT,
         }
+    }
+
+    /// Options serving the files of `catalog`, with its [`LoadSignal`] (see
+    /// [`ServerOptions::load_signal`]).
+    pub fn fs(addr: SocketAddr, catalog: FsCatalog) -> Self {
+        let signal = catalog.load_signal();
+        let mut opts = Self::new(addr, Box::new(catalog));
+        opts.load_signal = Some(signal);
+        opts
     }
 
     /// Binds the RTSP listener and the RTP/RTCP pair, and completes the configuration.
@@ -222,16 +240,20 @@ pub type ServerEventFn = Box<dyn FnMut(&mut Server, ServerEvent) -> Flow + Send>
 /// their addresses, the runtime's handle and what runs it with an event callback. Each
 /// runtime's `serve` is this with its runtime.
 pub fn serve_with<R>(
-    opts: ServerOptions,
+    mut opts: ServerOptions,
     thread: &str,
     start: impl FnOnce(BoundServer) -> io::Result<([SocketAddr; 3], Handle<Server>, R)>,
 ) -> io::Result<RunningServer>
 where
     R: FnOnce(ServerEventFn) -> io::Result<()> + Send + 'static,
 {
+    let load_signal = opts.load_signal.take();
     let mut bound = opts.bind()?;
     let on_event: ServerEventFn = Box::new(server_event_handler(bound.on_event.take()));
     let ([local, rtp, rtcp], handle, run) = start(bound)?;
+    if let Some(signal) = &load_signal {
+        wake_on_load(signal, handle.clone());
+    }
     let thread = std::thread::Builder::new()
         .name(thread.into())
         .spawn(move || run(on_event))?;

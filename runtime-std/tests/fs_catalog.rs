@@ -1,13 +1,22 @@
-//! `FsCatalog`: confinement to the media root, loading, caching, listing, the sample.
+//! `FsCatalog`: confinement to the media root, loading (off the caller's thread), caching
+//! (failures too, within a budget), limits, listing, the sample.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
-use rtsp_core::server::{Catalog, LookupError};
+use rtsp_core::server::{Catalog, LookupError, Media};
 use runtime_std::media::{CatalogError, FsCatalog, SAMPLE_FRAMES, SAMPLE_NAME};
+
+/// Bound on one load in these tests.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A lookup that waits for the load (lookups answer `Loading` while a file loads).
+fn get(cat: &mut FsCatalog, name: &str) -> Result<Arc<Media>, LookupError> {
+    cat.lookup_wait(name, WAIT)
+}
 
 /// A temporary directory removed on drop.
 struct TempDir(PathBuf);
@@ -62,10 +71,10 @@ fn setup() -> (TempDir, PathBuf) {
 fn serves_files_in_both_formats() {
     let (_dir, root) = setup();
     let mut cat = FsCatalog::new(&root).unwrap();
-    let m = cat.lookup("movie.Mjpeg").unwrap();
+    let m = get(&mut cat, "movie.Mjpeg").unwrap();
     assert_eq!((m.frame_count(), m.width(), m.height()), (3, 64, 48));
     assert_eq!(m.name(), "movie.Mjpeg");
-    let a = cat.lookup("clips/a.mjpeg").unwrap();
+    let a = get(&mut cat, "clips/a.mjpeg").unwrap();
     assert_eq!(a.frame_count(), 4);
 }
 
@@ -86,7 +95,7 @@ fn refuses_names_that_escape_the_root() {
         "movie.Mjpeg\0",
     ] {
         assert_eq!(
-            cat.lookup(name).unwrap_err(),
+            get(&mut cat, name).unwrap_err(),
             LookupError::Forbidden,
             "{name:?}"
         );
@@ -94,7 +103,7 @@ fn refuses_names_that_escape_the_root() {
     // An absolute path to a file that IS inside the root is refused too.
     let inside = root.join("movie.Mjpeg");
     assert_eq!(
-        cat.lookup(inside.to_str().unwrap()).unwrap_err(),
+        get(&mut cat, inside.to_str().unwrap()).unwrap_err(),
         LookupError::Forbidden
     );
 }
@@ -106,12 +115,15 @@ fn symlinks_out_are_refused_symlinks_in_are_served() {
     std::os::unix::fs::symlink(dir.path(), root.join("updir")).unwrap();
     std::os::unix::fs::symlink(root.join("movie.Mjpeg"), root.join("in.mjpeg")).unwrap();
     let mut cat = FsCatalog::new(&root).unwrap();
-    assert_eq!(cat.lookup("out.mjpeg").unwrap_err(), LookupError::Forbidden);
     assert_eq!(
-        cat.lookup("updir/x.mjpeg").unwrap_err(),
+        get(&mut cat, "out.mjpeg").unwrap_err(),
         LookupError::Forbidden
     );
-    assert_eq!(cat.lookup("in.mjpeg").unwrap().frame_count(), 3);
+    assert_eq!(
+        get(&mut cat, "updir/x.mjpeg").unwrap_err(),
+        LookupError::Forbidden
+    );
+    assert_eq!(get(&mut cat, "in.mjpeg").unwrap().frame_count(), 3);
     let names = cat.names();
     assert!(names.contains(&"in.mjpeg".to_string()));
     assert!(!names
@@ -131,14 +143,14 @@ fn special_files_are_refused_without_blocking() {
     let mut cat = FsCatalog::new(&root).unwrap();
     // Opening a FIFO for reading would block forever: it must be refused before that.
     assert_eq!(
-        cat.lookup("pipe.mjpeg").unwrap_err(),
+        get(&mut cat, "pipe.mjpeg").unwrap_err(),
         LookupError::Forbidden
     );
     assert!(!cat.names().iter().any(|n| n.contains("pipe")));
     // Devices, through a symlink inside the root, are outside it anyway.
     std::os::unix::fs::symlink("/dev/zero", root.join("zero.mjpeg")).unwrap();
     assert_eq!(
-        cat.lookup("zero.mjpeg").unwrap_err(),
+        get(&mut cat, "zero.mjpeg").unwrap_err(),
         LookupError::Forbidden
     );
 }
@@ -149,15 +161,24 @@ fn missing_directories_hidden_and_other_extensions() {
     fs::write(root.join(".hidden.mjpeg"), lab_file(1)).unwrap();
     fs::write(root.join("notes.txt"), b"hello").unwrap();
     let mut cat = FsCatalog::new(&root).unwrap();
-    assert_eq!(cat.lookup("nope.mjpeg").unwrap_err(), LookupError::NotFound);
-    assert_eq!(cat.lookup("clips").unwrap_err(), LookupError::NotFound);
-    assert_eq!(cat.lookup("notes.txt").unwrap_err(), LookupError::NotFound);
     assert_eq!(
-        cat.lookup(".hidden.mjpeg").unwrap_err(),
+        get(&mut cat, "nope.mjpeg").unwrap_err(),
+        LookupError::NotFound
+    );
+    assert_eq!(get(&mut cat, "clips").unwrap_err(), LookupError::NotFound);
+    assert_eq!(
+        get(&mut cat, "notes.txt").unwrap_err(),
+        LookupError::NotFound
+    );
+    assert_eq!(
+        get(&mut cat, ".hidden.mjpeg").unwrap_err(),
         LookupError::Forbidden
     );
     // Without the sample enabled and no such file, `sample` does not exist.
-    assert_eq!(cat.lookup(SAMPLE_NAME).unwrap_err(), LookupError::NotFound);
+    assert_eq!(
+        get(&mut cat, SAMPLE_NAME).unwrap_err(),
+        LookupError::NotFound
+    );
 }
 
 #[test]
@@ -168,14 +189,14 @@ fn corrupt_files_name_the_file_and_offset() {
     fs::write(root.join("cut.Mjpeg"), &data).unwrap();
     fs::write(root.join("junk.mjpeg"), b"this is not a video").unwrap();
     let mut cat = FsCatalog::new(&root).unwrap();
-    match cat.lookup("cut.Mjpeg").unwrap_err() {
+    match get(&mut cat, "cut.Mjpeg").unwrap_err() {
         LookupError::Invalid(msg) => {
             assert!(msg.contains("cut.Mjpeg"), "{msg}");
             assert!(msg.contains("byte"), "{msg}");
         }
         e => panic!("unexpected {e:?}"),
     }
-    match cat.lookup("junk.mjpeg").unwrap_err() {
+    match get(&mut cat, "junk.mjpeg").unwrap_err() {
         LookupError::Invalid(msg) => assert!(msg.contains("junk.mjpeg"), "{msg}"),
         e => panic!("unexpected {e:?}"),
     }
@@ -187,11 +208,11 @@ fn loaded_media_are_cached_until_the_file_changes() {
     let mut cat = FsCatalog::new(&root)
         .unwrap()
         .with_revalidate(Duration::ZERO);
-    let a = cat.lookup("movie.Mjpeg").unwrap();
-    let b = cat.lookup("movie.Mjpeg").unwrap();
+    let a = get(&mut cat, "movie.Mjpeg").unwrap();
+    let b = get(&mut cat, "movie.Mjpeg").unwrap();
     assert!(Arc::ptr_eq(&a, &b));
     fs::write(root.join("movie.Mjpeg"), lab_file(5)).unwrap();
-    let c = cat.lookup("movie.Mjpeg").unwrap();
+    let c = get(&mut cat, "movie.Mjpeg").unwrap();
     assert_eq!(c.frame_count(), 5);
 }
 
@@ -203,26 +224,29 @@ fn within_the_revalidation_window_the_filesystem_is_not_consulted() {
         .with_revalidate(Duration::from_secs(3600))
         .with_sample()
         .unwrap();
-    let a = cat.lookup("movie.Mjpeg").unwrap();
+    let a = get(&mut cat, "movie.Mjpeg").unwrap();
     let frames = a.frame_count();
     // Changed, then removed: the window serves what was loaded.
     fs::write(root.join("movie.Mjpeg"), lab_file(frames as u32 + 2)).unwrap();
-    assert!(Arc::ptr_eq(&a, &cat.lookup("movie.Mjpeg").unwrap()));
+    assert!(Arc::ptr_eq(&a, &get(&mut cat, "movie.Mjpeg").unwrap()));
     fs::remove_file(root.join("movie.Mjpeg")).unwrap();
-    assert!(Arc::ptr_eq(&a, &cat.lookup("movie.Mjpeg").unwrap()));
+    assert!(Arc::ptr_eq(&a, &get(&mut cat, "movie.Mjpeg").unwrap()));
     // The built-in sample is remembered too, even once a file named `sample` appears.
-    let s = cat.lookup(SAMPLE_NAME).unwrap();
+    let s = get(&mut cat, SAMPLE_NAME).unwrap();
     fs::write(root.join(SAMPLE_NAME), lab_file(2)).unwrap();
-    assert!(Arc::ptr_eq(&s, &cat.lookup(SAMPLE_NAME).unwrap()));
+    assert!(Arc::ptr_eq(&s, &get(&mut cat, SAMPLE_NAME).unwrap()));
     // Refusals and misses are never cached.
-    assert_eq!(cat.lookup("nope.mjpeg").unwrap_err(), LookupError::NotFound);
+    assert_eq!(
+        get(&mut cat, "nope.mjpeg").unwrap_err(),
+        LookupError::NotFound
+    );
     fs::write(root.join("nope.mjpeg"), lab_file(3)).unwrap();
-    assert_eq!(cat.lookup("nope.mjpeg").unwrap().frame_count(), 3);
+    assert_eq!(get(&mut cat, "nope.mjpeg").unwrap().frame_count(), 3);
     // A zero window sees every change at once.
     let mut cat = cat.with_revalidate(Duration::ZERO);
-    assert_eq!(cat.lookup(SAMPLE_NAME).unwrap().frame_count(), 2);
+    assert_eq!(get(&mut cat, SAMPLE_NAME).unwrap().frame_count(), 2);
     assert_eq!(
-        cat.lookup("movie.Mjpeg").unwrap_err(),
+        get(&mut cat, "movie.Mjpeg").unwrap_err(),
         LookupError::NotFound
     );
 }
@@ -250,7 +274,7 @@ fn builtin_sample_and_file_override() {
         .with_revalidate(Duration::ZERO)
         .with_sample()
         .unwrap();
-    let s = cat.lookup(SAMPLE_NAME).unwrap();
+    let s = get(&mut cat, SAMPLE_NAME).unwrap();
     assert_eq!(s.frame_count(), SAMPLE_FRAMES as usize);
     assert_eq!((s.width(), s.height(), s.fps()), (384, 288, 25.0));
     assert!(s.looping());
@@ -258,7 +282,7 @@ fn builtin_sample_and_file_override() {
     assert_eq!(cat.names()[0], SAMPLE_NAME);
     // A file named `sample` wins over the built-in one.
     fs::write(root.join(SAMPLE_NAME), lab_file(2)).unwrap();
-    assert_eq!(cat.lookup(SAMPLE_NAME).unwrap().frame_count(), 2);
+    assert_eq!(get(&mut cat, SAMPLE_NAME).unwrap().frame_count(), 2);
 }
 
 #[test]
@@ -273,4 +297,200 @@ fn bad_roots_are_reported() {
         FsCatalog::new(dir.path().join("file")),
         Err(CatalogError::NotADirectory(_))
     ));
+}
+
+/// A before-load hook that reports each load starting (its name on the returned receiver)
+/// and holds it until the test sends on the returned sender (bounded by [`WAIT`]).
+fn gate() -> (
+    impl Fn(&str) + Send + Sync + 'static,
+    mpsc::Receiver<String>,
+    mpsc::Sender<()>,
+) {
+    let (started_tx, started) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel::<()>();
+    let (started_tx, release_rx) = (Mutex::new(started_tx), Mutex::new(release_rx));
+    let hook = move |name: &str| {
+        let _ = started_tx.lock().unwrap().send(name.to_string());
+        let _ = release_rx.lock().unwrap().recv_timeout(WAIT);
+    };
+    (hook, started, release)
+}
+
+/// A channel fed by the catalog after each load.
+fn loaded_events(cat: &FsCatalog) -> mpsc::Receiver<()> {
+    let (tx, rx) = mpsc::channel();
+    cat.on_loaded(move || tx.send(()).is_ok());
+    rx
+}
+
+#[test]
+fn lookup_answers_loading_at_once_and_the_media_once_loaded() {
+    let (_dir, root) = setup();
+    let (hook, started, release) = gate();
+    let mut cat = FsCatalog::new(&root).unwrap().with_before_load(hook);
+    let loaded = loaded_events(&cat);
+    let g0 = cat.generation();
+    assert_eq!(cat.lookup("movie.Mjpeg").err(), Some(LookupError::Loading));
+    assert_eq!(started.recv_timeout(WAIT).unwrap(), "movie.Mjpeg");
+    // Asked again while it loads: still loading, no second load.
+    assert_eq!(cat.lookup("movie.Mjpeg").err(), Some(LookupError::Loading));
+    assert_eq!(cat.generation(), g0);
+    release.send(()).unwrap();
+    loaded
+        .recv_timeout(WAIT)
+        .expect("the load ends and says so");
+    assert_eq!(cat.generation(), g0 + 1);
+    let m = cat.lookup("movie.Mjpeg").expect("loaded");
+    assert_eq!(m.frame_count(), 3);
+    assert_eq!(cat.cache_stats().reads, 1);
+    assert!(started.try_recv().is_err());
+}
+
+/// Sets the modification time of `path`.
+fn set_mtime(path: &Path, t: SystemTime) {
+    fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
+#[test]
+fn a_failure_is_remembered_until_the_file_changes() {
+    let (_dir, root) = setup();
+    let path = root.join("bad.Mjpeg");
+    let good = lab_file(3);
+    let mut bad = good.clone();
+    bad[0] = b'x'; // neither layout: the split fails
+    fs::write(&path, &bad).unwrap();
+    let t = fs::metadata(&path).unwrap().modified().unwrap();
+    let mut cat = FsCatalog::new(&root)
+        .unwrap()
+        .with_revalidate(Duration::ZERO);
+    let err = get(&mut cat, "bad.Mjpeg").unwrap_err();
+    assert!(
+        matches!(&err, LookupError::Invalid(m) if m.contains("bad.Mjpeg")),
+        "{err:?}"
+    );
+    assert_eq!(cat.cache_stats().reads, 1);
+    // The same length and modification time, but now a valid file: the cached failure is
+    // the answer, so the file was not read again.
+    fs::write(&path, &good).unwrap();
+    set_mtime(&path, t);
+    for _ in 0..3 {
+        assert_eq!(cat.lookup("bad.Mjpeg").err(), Some(err.clone()));
+    }
+    let s = cat.cache_stats();
+    assert_eq!((s.reads, s.failures), (1, 1));
+    // A new modification time: read again.
+    set_mtime(&path, t + Duration::from_secs(2));
+    assert_eq!(get(&mut cat, "bad.Mjpeg").unwrap().frame_count(), 3);
+    let s = cat.cache_stats();
+    assert_eq!((s.reads, s.failures, s.streams), (2, 0, 1));
+}
+
+#[test]
+fn a_file_over_the_size_limit_is_refused_without_being_read() {
+    let (_dir, root) = setup();
+    let len = fs::metadata(root.join("movie.Mjpeg")).unwrap().len();
+    let reads = Arc::new(AtomicU32::new(0));
+    let r = Arc::clone(&reads);
+    let mut cat = FsCatalog::new(&root)
+        .unwrap()
+        .with_max_file_size(len - 1)
+        .with_before_load(move |_| {
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+    let want = format!(
+        "file of {len} bytes is over the size limit of {} bytes",
+        len - 1
+    );
+    for err in [
+        cat.lookup("movie.Mjpeg").unwrap_err(),
+        cat.load("movie.Mjpeg").unwrap_err(),
+    ] {
+        match &err {
+            LookupError::Busy(m) => {
+                assert!(m.contains("movie.Mjpeg") && m.contains(&want), "{m}")
+            }
+            other => panic!("expected Busy, got {other:?}"),
+        }
+        assert_eq!(err.status().0, 503);
+    }
+    assert_eq!(reads.load(Ordering::SeqCst), 0);
+    assert_eq!(cat.cache_stats().reads, 0);
+    // A smaller file under the same root loads.
+    fs::write(root.join("small.mjpeg"), lab_file(1)).unwrap();
+    assert_eq!(get(&mut cat, "small.mjpeg").unwrap().frame_count(), 1);
+}
+
+#[test]
+fn a_new_load_beyond_max_loads_is_busy() {
+    let (_dir, root) = setup();
+    let (hook, started, release) = gate();
+    let mut cat = FsCatalog::new(&root)
+        .unwrap()
+        .with_max_loads(1)
+        .with_before_load(hook);
+    let loaded = loaded_events(&cat);
+    assert_eq!(cat.lookup("movie.Mjpeg").err(), Some(LookupError::Loading));
+    assert_eq!(started.recv_timeout(WAIT).unwrap(), "movie.Mjpeg");
+    match cat.lookup("clips/a.mjpeg") {
+        Err(LookupError::Busy(m)) => assert!(m.contains("too many loads"), "{m}"),
+        other => panic!("expected Busy, got {other:?}"),
+    }
+    // The one running is still just loading.
+    assert_eq!(cat.lookup("movie.Mjpeg").err(), Some(LookupError::Loading));
+    assert_eq!(cat.cache_stats().loading, 1);
+    release.send(()).unwrap();
+    loaded.recv_timeout(WAIT).unwrap();
+    assert!(cat.lookup("movie.Mjpeg").is_ok());
+    // Room again.
+    assert_eq!(
+        cat.lookup("clips/a.mjpeg").err(),
+        Some(LookupError::Loading)
+    );
+    assert_eq!(started.recv_timeout(WAIT).unwrap(), "clips/a.mjpeg");
+    release.send(()).unwrap();
+    loaded.recv_timeout(WAIT).unwrap();
+    assert_eq!(cat.lookup("clips/a.mjpeg").unwrap().frame_count(), 4);
+}
+
+#[test]
+fn the_least_recently_used_stream_is_evicted_beyond_the_budget() {
+    let (_dir, root) = setup();
+    for n in ["a", "b", "c"] {
+        fs::write(root.join(format!("{n}.mjpeg")), lab_file(3)).unwrap();
+    }
+    let cost = {
+        let mut c = FsCatalog::new(&root).unwrap();
+        get(&mut c, "a.mjpeg").unwrap();
+        c.cache_stats().bytes
+    };
+    assert!(cost > 0);
+    let budget = 2 * cost + cost / 2;
+    let mut cat = FsCatalog::new(&root)
+        .unwrap()
+        .with_revalidate(Duration::ZERO)
+        .with_cache_budget(budget);
+    let a = get(&mut cat, "a.mjpeg").unwrap();
+    let b = get(&mut cat, "b.mjpeg").unwrap();
+    let _c = get(&mut cat, "c.mjpeg").unwrap();
+    let s = cat.cache_stats();
+    assert_eq!(
+        (s.streams, s.bytes, s.evictions, s.reads),
+        (2, 2 * cost, 1, 3)
+    );
+    // `a` was the least recently used. Nobody holds it any more: it is read again (and
+    // `b`, now the least recently used, makes room).
+    drop(a);
+    get(&mut cat, "a.mjpeg").unwrap();
+    let s = cat.cache_stats();
+    assert_eq!((s.streams, s.evictions, s.reads), (2, 2, 4));
+    // `b` is still held (a session playing it): it comes back without a read.
+    assert!(Arc::ptr_eq(&b, &cat.lookup("b.mjpeg").unwrap()));
+    let s = cat.cache_stats();
+    assert_eq!(s.reads, 4);
+    assert!(s.bytes <= budget, "{s:?}");
 }

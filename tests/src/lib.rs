@@ -5,6 +5,8 @@ pub mod peers;
 
 pub mod sim;
 
+pub mod slow_media;
+
 use bytes::Bytes;
 use rtsp_core::client::{Client, ClientConfig, ClientEvent};
 use rtsp_core::io::Machine;
@@ -91,7 +93,7 @@ impl TestServer {
 /// ephemeral loopback port.
 pub fn start_server(rt: ServerRuntime, dir: &Path, fps: f64) -> TestServer {
     let catalog = FsCatalog::new(dir).expect("catalog").with_fps(fps);
-    let opts = ServerOptions::new("127.0.0.1:0".parse().expect("addr"), Box::new(catalog));
+    let opts = ServerOptions::fs("127.0.0.1:0".parse().expect("addr"), catalog);
     let inner = match rt {
         ServerRuntime::Std => runtime_std::serve(opts),
         ServerRuntime::Mio => runtime_mio::serve(opts),

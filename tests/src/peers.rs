@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 use rtsp_core::server::{ServerConfig, ServerEvent};
-use runtime_std::media::FsCatalog;
+use runtime_std::media::{FsCatalog, LoadSignal};
 use runtime_std::{RunningServer, ServerOptions};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
@@ -148,6 +148,8 @@ pub struct EventServer {
     pub server: RunningServer,
     /// Its events, in order.
     pub events: Receiver<ServerEvent>,
+    /// Its catalog's loads (generation, callbacks).
+    pub loads: LoadSignal,
 }
 
 impl EventServer {
@@ -165,7 +167,18 @@ impl EventServer {
         tweak: impl FnOnce(&mut ServerOptions),
     ) -> Self {
         let catalog = FsCatalog::new(dir).expect("catalog").with_fps(fps);
-        let mut opts = ServerOptions::new("127.0.0.1:0".parse().expect("addr"), Box::new(catalog));
+        Self::start_catalog(catalog, config, tweak)
+    }
+
+    /// A server over `catalog` (configured by the test), with `config`, options changed by
+    /// `tweak`.
+    pub fn start_catalog(
+        catalog: FsCatalog,
+        config: ServerConfig,
+        tweak: impl FnOnce(&mut ServerOptions),
+    ) -> Self {
+        let loads = catalog.load_signal();
+        let mut opts = ServerOptions::fs("127.0.0.1:0".parse().expect("addr"), catalog);
         opts.config = config;
         let (tx, events) = mpsc::channel();
         opts.on_event = Some(Box::new(move |e: &ServerEvent| {
@@ -173,7 +186,11 @@ impl EventServer {
         }));
         tweak(&mut opts);
         let server = runtime_mio::serve(opts).expect("server starts");
-        Self { server, events }
+        Self {
+            server,
+            events,
+            loads,
+        }
     }
 
     /// The URL of a stream.

@@ -6,7 +6,7 @@
 use bytes::Bytes;
 use it::{decode_pixels, recv_until, spawn_client, ClientRuntime, Ev, ServerRuntime};
 use rtsp_core::client::TransportChoice;
-use rtsp_core::server::{Catalog, LookupError};
+use rtsp_core::server::LookupError;
 use runtime_std::media::FsCatalog;
 use std::path::Path;
 use std::time::Duration;
@@ -41,7 +41,7 @@ fn catalog_transcodes_at_load_time() {
     let mut catalog = FsCatalog::new(dir.path()).expect("catalog");
 
     let optimal = catalog
-        .lookup("optimal.mjpeg")
+        .lookup_wait("optimal.mjpeg", STEP)
         .expect("optimal Huffman file loads");
     assert_eq!(optimal.frame_count(), 3);
     carriable(&optimal);
@@ -52,7 +52,7 @@ fn catalog_transcodes_at_load_time() {
     );
 
     for name in ["444.mjpeg", "422.mjpeg"] {
-        let media = catalog.lookup(name).expect("file loads");
+        let media = catalog.lookup_wait(name, STEP).expect("file loads");
         assert_eq!(media.frame_count(), 2, "{name}");
         assert_eq!((media.width(), media.height()), (96, 64), "{name}");
         carriable(&media);
@@ -67,7 +67,7 @@ fn catalog_without_transcoding_refuses_with_the_reason() {
     let mut catalog = FsCatalog::new(dir.path())
         .expect("catalog")
         .with_transcode(false);
-    match catalog.lookup("optimal.mjpeg") {
+    match catalog.lookup_wait("optimal.mjpeg", STEP) {
         Err(LookupError::Unplayable(text)) => {
             assert!(text.contains("optimal.mjpeg"), "{text}");
             assert!(text.contains("frame 0"), "{text}");
@@ -75,7 +75,7 @@ fn catalog_without_transcoding_refuses_with_the_reason() {
         }
         other => panic!("expected Unplayable, got {other:?}"),
     }
-    match catalog.lookup("444.mjpeg") {
+    match catalog.lookup_wait("444.mjpeg", STEP) {
         Err(e @ LookupError::Unplayable(_)) => {
             assert_eq!(e.status().0, 503);
             assert!(e.to_string().contains("sampling"), "{e}");
@@ -93,9 +93,13 @@ fn lossless_only_catalog_refuses_444_but_plays_optimal_huffman() {
     let mut catalog = FsCatalog::new(dir.path())
         .expect("catalog")
         .with_transcode_options(opts);
-    carriable(&catalog.lookup("optimal.mjpeg").expect("lossless works"));
+    carriable(
+        &catalog
+            .lookup_wait("optimal.mjpeg", STEP)
+            .expect("lossless works"),
+    );
     assert!(matches!(
-        catalog.lookup("444.mjpeg"),
+        catalog.lookup_wait("444.mjpeg", STEP),
         Err(LookupError::Unplayable(_))
     ));
 }

@@ -9,6 +9,7 @@
 //!            [--max-session-rate B/s] [--lab-max-packet B]
 //!            [--user NAME:PASSWORD]... [--auth digest,basic] [--realm REALM]
 //!            [--threads N] [--no-transcode] [--preload] [--no-gso]
+//!            [--media-cache-mb N] [--max-file-mb N] [--load-threads N]
 //! ```
 //!
 //! `--threads N` (default: the number of cores) runs N event loops
@@ -20,6 +21,11 @@
 //! connection); the limits apply per loop. The port is never shared with another program:
 //! when anything listens on it already, server-mio exits with status 1 and says so, whatever
 //! `--threads`. This binary holds the arguments, the logging and the wiring.
+//!
+//! Files are loaded on `--load-threads` loader threads, never on an event loop: a DESCRIBE
+//! waits (on its connection) for its file while the other sessions go on. At most that many
+//! distinct files load at once (more: 503); failures are remembered until the file changes;
+//! loaded streams are kept up to `--media-cache-mb`, least recently used evicted first.
 //!
 //! `--bind` defaults to `0.0.0.0` (every IPv4 interface); use `--bind 127.0.0.1` to serve
 //! this machine only.
@@ -37,8 +43,13 @@ use clap::Parser;
 use rtsp_core::auth::Credentials;
 use rtsp_core::message::Limits;
 use rtsp_core::server::{AuthConfig, Catalog, ServerConfig, MIN_MTU};
-use runtime_mio::media::FsCatalog;
+use runtime_mio::media::{
+    FsCatalog, DEFAULT_CACHE_BUDGET, DEFAULT_LOAD_THREADS, DEFAULT_MAX_FILE_SIZE,
+};
 use runtime_mio::{LoopsError, LoopsOptions, ServerLoops, SharedCatalog};
+
+/// How long `--preload` waits for one file.
+const PRELOAD_WAIT: Duration = Duration::from_secs(600);
 
 /// RTSP/MJPEG streaming server (mio event loop).
 ///
@@ -98,9 +109,19 @@ struct Args {
     #[arg(long)]
     no_transcode: bool,
     /// Load (and transcode) every file under the media root at start instead of at its
-    /// first DESCRIBE.
+    /// first DESCRIBE (within the media cache's budget).
     #[arg(long)]
     preload: bool,
+    /// Memory for loaded streams, MiB (least recently used evicted beyond it).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CACHE_BUDGET >> 20)]
+    media_cache_mb: usize,
+    /// Largest media file, MiB: larger files are refused (503) without being read.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FILE_SIZE >> 20)]
+    max_file_mb: u64,
+    /// Loader threads (files read and transcoded off the event loops); also the most files
+    /// loading at once (more get 503 until one is done).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_LOAD_THREADS)]
+    load_threads: usize,
     /// Print the streams this media root would serve, with their URLs, and exit.
     #[arg(long)]
     list: bool,
@@ -266,6 +287,12 @@ fn run(args: Args) -> Result<(), String> {
     if args.list {
         return list_streams(&args, port);
     }
+    if args.load_threads == 0 || args.load_threads > 64 {
+        return Err("--load-threads must be between 1 and 64".into());
+    }
+    if args.max_file_mb == 0 {
+        return Err("--max-file-mb must be at least 1".into());
+    }
     let addr = SocketAddr::new(args.bind, port);
     let bind_error = |e: LoopsError| {
         match e {
@@ -290,6 +317,10 @@ fn run(args: Args) -> Result<(), String> {
         .with_transcode(!args.no_transcode)
         .with_mtu(args.mtu)
         .with_fps(args.fps)
+        .with_cache_budget(args.media_cache_mb.saturating_mul(1 << 20))
+        .with_max_file_size(args.max_file_mb.saturating_mul(1 << 20))
+        .with_load_threads(args.load_threads)
+        .with_max_loads(args.load_threads)
         .with_sample()
         .map_err(|e| e.to_string())?;
     tracing::debug!(elapsed = ?started.elapsed(), "built-in sample generated");
@@ -298,13 +329,14 @@ fn run(args: Args) -> Result<(), String> {
     if args.preload {
         let started = Instant::now();
         for name in catalog.file_names() {
-            if let Err(e) = catalog.lookup(&name) {
+            if let Err(e) = catalog.lookup_wait(&name, PRELOAD_WAIT) {
                 tracing::warn!(name, error = %e, "cannot preload");
             }
         }
         tracing::info!(elapsed = ?started.elapsed(), "media preloaded");
     }
-    let catalog = SharedCatalog::new(catalog);
+    let load_signal = catalog.load_signal();
+    let catalog = SharedCatalog::new(catalog).with_load_signal(load_signal.clone());
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -347,6 +379,7 @@ fn run(args: Args) -> Result<(), String> {
         config,
         max_pending_output: l.max_pending_output,
         gso: !args.no_gso,
+        load_signal: Some(load_signal),
     };
     let loops = ServerLoops::bind(&opts, &catalog).map_err(bind_error)?;
     let gso = loops.gso();
@@ -425,6 +458,24 @@ mod tests {
         assert_eq!(a.bind, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         assert_eq!(a.media, PathBuf::from("."));
         assert_eq!(a.limits.max_connections_per_ip, 32);
+        assert_eq!(
+            (a.media_cache_mb, a.max_file_mb, a.load_threads),
+            (512, 1024, 2)
+        );
+        let a = Args::try_parse_from([
+            "server-mio",
+            "--media-cache-mb",
+            "64",
+            "--max-file-mb",
+            "200",
+            "--load-threads",
+            "4",
+        ])
+        .unwrap();
+        assert_eq!(
+            (a.media_cache_mb, a.max_file_mb, a.load_threads),
+            (64, 200, 4)
+        );
         let a = Args::try_parse_from([
             "server-mio",
             "--max-connections-per-ip",

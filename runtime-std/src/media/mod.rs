@@ -1,17 +1,25 @@
 //! Media from the filesystem: [`FsCatalog`], a [`Catalog`] confined to a media root, and the
 //! built-in `sample` stream.
 
-use std::collections::HashMap;
+mod cache;
+mod loader;
+mod signal;
+
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mjpeg::transcode::{self, TranscodeError, TranscodeOptions, TranscodeStats};
 use mjpeg::NotCarriable;
 use rtsp_core::server::{Catalog, LookupError, Media, MediaError};
+
+pub use cache::CacheStats;
+use cache::{MediaCache, Stamp};
+use loader::{Job, Pool, Settings, Shared};
+pub use signal::LoadSignal;
 
 /// Name of the built-in test-pattern stream.
 pub const SAMPLE_NAME: &str = "sample";
@@ -27,7 +35,7 @@ pub const SAMPLE_FRAMES: u32 = 250;
 pub const DEFAULT_FILE_FPS: f64 = 25.0;
 /// File name extensions [`FsCatalog`] serves and lists (compared case-insensitively).
 pub const MJPEG_EXTENSIONS: &[&str] = &["mjpeg", "mjpg"];
-/// Largest file [`FsCatalog`] loads.
+/// Largest file [`FsCatalog`] loads (1 GiB).
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 1 << 30;
 /// How deep [`Catalog::names`] descends below the root.
 const MAX_WALK_DEPTH: usize = 16;
@@ -88,6 +96,27 @@ pub fn transcode_frames(
     opts: &TranscodeOptions,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<(Vec<Bytes>, TranscodeReport), FrameError> {
+    transcode_frames_on(file, frames, opts, progress, MAX_TRANSCODE_THREADS)
+}
+
+/// Threads [`transcode_frames`] uses at most.
+const MAX_TRANSCODE_THREADS: usize = 4;
+
+/// Threads a load of [`FsCatalog`] transcodes on: one core is left to the event loops (on
+/// 2 cores, the loader thread alone), at most [`MAX_TRANSCODE_THREADS`].
+fn load_transcode_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.saturating_sub(1).clamp(1, MAX_TRANSCODE_THREADS)
+}
+
+/// [`transcode_frames`] on at most `max_threads` threads (fewer than the cores).
+fn transcode_frames_on(
+    file: &[u8],
+    frames: &[Bytes],
+    opts: &TranscodeOptions,
+    progress: &(dyn Fn(usize) + Sync),
+    max_threads: usize,
+) -> Result<(Vec<Bytes>, TranscodeReport), FrameError> {
     use std::panic::AssertUnwindSafe;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let offset_of = |f: &Bytes| {
@@ -100,7 +129,7 @@ pub fn transcode_frames(
     };
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .clamp(1, 4)
+        .clamp(1, max_threads.max(1))
         .min(frames.len().max(1));
     let chunk = frames.len().div_ceil(workers).max(1);
     let done = AtomicUsize::new(0);
@@ -173,17 +202,15 @@ fn has_mjpeg_extension(name: &Path) -> bool {
         .is_some_and(|e| MJPEG_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
 }
 
-struct Cached {
-    media: Arc<Media>,
-    len: u64,
-    modified: Option<SystemTime>,
-    /// When the name was last resolved on the filesystem.
-    checked: Instant,
-}
-
 /// How long a lookup trusts what the previous lookup of the same name found on the
 /// filesystem (see [`FsCatalog::with_revalidate`]).
 pub const DEFAULT_REVALIDATE: Duration = Duration::from_secs(1);
+/// Default of [`FsCatalog::with_cache_budget`]: 512 MiB.
+pub const DEFAULT_CACHE_BUDGET: usize = 512 << 20;
+/// Default of [`FsCatalog::with_max_loads`].
+pub const DEFAULT_MAX_LOADS: usize = 2;
+/// Default of [`FsCatalog::with_load_threads`].
+pub const DEFAULT_LOAD_THREADS: usize = 2;
 
 /// A [`Catalog`] serving MJPEG files below a media root, plus the built-in `sample`.
 ///
@@ -192,45 +219,56 @@ pub const DEFAULT_REVALIDATE: Duration = Duration::from_secs(1);
 ///   (after following symlinks) outside the root, or when it is not a regular file
 ///   (FIFOs, devices, sockets). Directories and files without an MJPEG extension
 ///   ([`MJPEG_EXTENSIONS`]) are not found (404).
-/// * Files are read whole and split with [`mjpeg::split_frames`] (lab or concatenated
-///   format, detected); an error names the file and the byte offset (500). Loaded media are
-///   cached and reloaded when the file's size or modification time changes. A name found
-///   less than [`DEFAULT_REVALIDATE`] ago is served from the cache without touching the
-///   filesystem (a burst of DESCRIBE/SETUP costs no path walks); see
-///   [`FsCatalog::with_revalidate`].
+/// * [`Catalog::lookup`] never reads a file: it resolves the name and checks the file's size
+///   and modification time (not even that for a name found less than [`DEFAULT_REVALIDATE`]
+///   ago, see [`FsCatalog::with_revalidate`]), and answers from the cache. A file not
+///   loaded yet goes to a loader thread and the answer is [`LookupError::Loading`] (the
+///   server holds the request and asks again when [`Catalog::generation`] moves: the
+///   runtimes register a wake-up with [`FsCatalog::load_signal`]). A file over the size
+///   limit ([`FsCatalog::with_max_file_size`]) is refused before anything is read, and so
+///   is a new load while [`FsCatalog::with_max_loads`] run: [`LookupError::Busy`] (503).
+/// * Loader threads ([`FsCatalog::with_load_threads`]) read the file whole, split it with
+///   [`mjpeg::split_frames`] (lab or concatenated format, detected), transcode it and
+///   packetize it. A failure (an error naming the file and the byte offset: 500) is
+///   remembered until the file's size or modification time changes, like a stream is;
+///   errors opening or reading the file are not remembered.
+/// * Loaded streams are kept up to a memory budget ([`FsCatalog::with_cache_budget`]), the
+///   least recently used evicted first. A stream sessions still play stays alive through
+///   their references (and is taken back from them at its next lookup).
 /// * Frames that RTP/JPEG ([RFC 2435]) cannot carry are transcoded at load time
 ///   ([`transcode_frames`]): re-coded losslessly with the standard Huffman tables (ffmpeg's
 ///   "optimal" tables), or decoded and re-encoded as 4:2:0 (4:4:4, progressive, ...; lossy).
 ///   One log line per file says how many frames were re-coded and re-encoded. With
 ///   [`FsCatalog::with_transcode`]`(false)` such a file is refused (503,
 ///   [`LookupError::Unplayable`] with the first reason).
-/// * `sample` is the built-in test pattern ([`sample_media`]) unless a file named `sample`
-///   exists under the root (enable it with [`FsCatalog::with_sample`]).
+/// * `sample` is the built-in test pattern ([`sample_media`], generated by
+///   [`FsCatalog::with_sample`]) unless a file named `sample` exists under the root.
 ///
-/// Loading happens on the caller's thread (the server's loop) at the first DESCRIBE/SETUP of
-/// a stream; transcoding runs on up to 4 threads meanwhile.
+/// [`FsCatalog::load`] and [`FsCatalog::lookup_wait`] block the caller (tools, tests,
+/// `--preload`).
 ///
 /// [RFC 2435]: https://www.rfc-editor.org/rfc/rfc2435
 pub struct FsCatalog {
     root: PathBuf,
-    fps: f64,
-    mtu: usize,
-    max_file_size: u64,
+    settings: Arc<Settings>,
     sample: Option<Arc<Media>>,
-    cache: HashMap<String, Cached>,
     revalidate: Duration,
-    transcode: Option<TranscodeOptions>,
+    max_loads: usize,
+    load_threads: usize,
+    shared: Shared,
+    /// Started at the first load.
+    pool: Option<Pool>,
 }
 
 impl std::fmt::Debug for FsCatalog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FsCatalog")
             .field("root", &self.root)
-            .field("fps", &self.fps)
-            .field("mtu", &self.mtu)
+            .field("fps", &self.settings.fps)
+            .field("mtu", &self.settings.mtu)
             .field("sample", &self.sample.is_some())
-            .field("cached", &self.cache.len())
-            .field("transcode", &self.transcode)
+            .field("cache", &self.cache_stats())
+            .field("transcode", &self.settings.transcode)
             .finish_non_exhaustive()
     }
 }
@@ -249,14 +287,27 @@ impl FsCatalog {
         }
         Ok(Self {
             root,
-            fps: DEFAULT_FILE_FPS,
-            mtu: 1400,
-            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            settings: Arc::new(Settings {
+                fps: DEFAULT_FILE_FPS,
+                mtu: 1400,
+                max_file_size: DEFAULT_MAX_FILE_SIZE,
+                transcode: Some(TranscodeOptions::default()),
+                before_load: None,
+            }),
             sample: None,
-            cache: HashMap::new(),
             revalidate: DEFAULT_REVALIDATE,
-            transcode: Some(TranscodeOptions::default()),
+            max_loads: DEFAULT_MAX_LOADS,
+            load_threads: DEFAULT_LOAD_THREADS,
+            shared: Shared {
+                cache: Arc::new(Mutex::new(MediaCache::new(DEFAULT_CACHE_BUDGET))),
+                signal: LoadSignal::new(),
+            },
+            pool: None,
         })
+    }
+
+    fn settings_mut(&mut self) -> &mut Settings {
+        Arc::make_mut(&mut self.settings)
     }
 
     /// How long a name, once resolved and loaded, is served from the cache without checking
@@ -270,7 +321,7 @@ impl FsCatalog {
 
     /// Frame rate for files (default [`DEFAULT_FILE_FPS`]).
     pub fn with_fps(mut self, fps: f64) -> Self {
-        self.fps = fps;
+        self.settings_mut().fps = fps;
         self
     }
 
@@ -278,13 +329,15 @@ impl FsCatalog {
     /// [`ServerConfig::mtu`](rtsp_core::server::ServerConfig::mtu); set it before
     /// [`FsCatalog::with_sample`]).
     pub fn with_mtu(mut self, mtu: usize) -> Self {
-        self.mtu = mtu;
+        self.settings_mut().mtu = mtu;
         self
     }
 
-    /// Largest file loaded (default 1 GiB); larger ones are refused with 500.
+    /// Largest file loaded (default 1 GiB, [`DEFAULT_MAX_FILE_SIZE`]). A larger one is
+    /// refused from its size alone, before anything is read: [`LookupError::Busy`] (503)
+    /// naming the file, its size and the limit.
     pub fn with_max_file_size(mut self, bytes: u64) -> Self {
-        self.max_file_size = bytes;
+        self.settings_mut().max_file_size = bytes;
         self
     }
 
@@ -293,7 +346,7 @@ impl FsCatalog {
     /// `--no-transcode`) a file with such a frame is refused at DESCRIBE:
     /// [`LookupError::Unplayable`] (503) naming the file, the frame and the first reason.
     pub fn with_transcode(mut self, enabled: bool) -> Self {
-        self.transcode = enabled.then(TranscodeOptions::default);
+        self.settings_mut().transcode = enabled.then(TranscodeOptions::default);
         self
     }
 
@@ -301,14 +354,43 @@ impl FsCatalog {
     /// `allow_lossy = false`: frames that need lossy re-encoding then make the file
     /// unplayable).
     pub fn with_transcode_options(mut self, opts: TranscodeOptions) -> Self {
-        self.transcode = Some(opts);
+        self.settings_mut().transcode = Some(opts);
+        self
+    }
+
+    /// Bytes of loaded streams the cache keeps (default [`DEFAULT_CACHE_BUDGET`]; see
+    /// [`CacheStats::bytes`] for what counts); over it the least recently used are evicted.
+    /// A stream just loaded is kept until asked for (up to a minute) even over the budget.
+    pub fn with_cache_budget(self, bytes: usize) -> Self {
+        self.shared.cache().set_budget(bytes, Instant::now());
+        self
+    }
+
+    /// Most loads queued or running at once (default [`DEFAULT_MAX_LOADS`], at least 1);
+    /// a lookup that would start another is answered [`LookupError::Busy`].
+    pub fn with_max_loads(mut self, n: usize) -> Self {
+        self.max_loads = n.max(1);
+        self
+    }
+
+    /// Loader threads (default [`DEFAULT_LOAD_THREADS`], at least 1), started at the first
+    /// load. A load transcodes on one core fewer than the machine has (at least 1, at most 4).
+    pub fn with_load_threads(mut self, n: usize) -> Self {
+        self.load_threads = n.max(1);
+        self
+    }
+
+    /// Runs `hook` with the stream's name on the loading thread before each file is read
+    /// (for tests and metrics: it may block, holding its load).
+    pub fn with_before_load(mut self, hook: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.settings_mut().before_load = Some(Arc::new(hook));
         self
     }
 
     /// Generates the built-in `sample` stream now (a second or so of JPEG encoding).
     pub fn with_sample(mut self) -> Result<Self, CatalogError> {
         self.sample = Some(Arc::new(
-            sample_media(self.mtu).map_err(CatalogError::Sample)?,
+            sample_media(self.settings.mtu).map_err(CatalogError::Sample)?,
         ));
         Ok(self)
     }
@@ -318,8 +400,33 @@ impl FsCatalog {
         &self.root
     }
 
+    /// What announces the end of each load (its generation is this catalog's
+    /// [`Catalog::generation`]). Runtimes register their wake-up with it: give it to
+    /// [`ServerOptions::load_signal`](crate::ServerOptions::load_signal) (as
+    /// [`ServerOptions::fs`](crate::ServerOptions::fs) does) or to runtime-mio's
+    /// `LoopsOptions::load_signal`.
+    pub fn load_signal(&self) -> LoadSignal {
+        self.shared.signal.clone()
+    }
+
+    /// Registers `f`, run on the loader thread after every load ends (see
+    /// [`LoadSignal::on_loaded`]).
+    pub fn on_loaded(&self, f: impl Fn() -> bool + Send + Sync + 'static) {
+        self.shared.signal.on_loaded(f);
+    }
+
+    /// What the cache holds now.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.shared.cache().stats()
+    }
+
     /// Resolves `name` to a regular file below the root, applying every confinement rule.
     pub fn resolve(&self, name: &str) -> Result<PathBuf, LookupError> {
+        self.resolve_meta(name).map(|(path, _)| path)
+    }
+
+    /// [`FsCatalog::resolve`], with the file's metadata.
+    fn resolve_meta(&self, name: &str) -> Result<(PathBuf, fs::Metadata), LookupError> {
         if name.is_empty() || name.contains('\0') || name.contains('\\') {
             return Err(LookupError::Forbidden);
         }
@@ -357,58 +464,80 @@ impl FsCatalog {
         if name != SAMPLE_NAME && !has_mjpeg_extension(rel) {
             return Err(LookupError::NotFound);
         }
-        Ok(real)
+        Ok((real, meta))
     }
 
-    /// Loads and splits the file `name` (see [`FsCatalog::resolve`]), uncached.
+    /// Loads and splits the file `name` (see [`FsCatalog::resolve`]) on this thread,
+    /// uncached.
     pub fn load(&self, name: &str) -> Result<Media, LookupError> {
-        let path = self.resolve(name)?;
-        let (data, _, _) = self.read(&path)?;
-        self.build(name, &path, data)
+        let (path, meta) = self.resolve_meta(name)?;
+        if meta.len() > self.settings.max_file_size {
+            return Err(self.settings.too_large(&path, meta.len()));
+        }
+        self.shared.cache().read_started();
+        self.settings.load_file(name, &path).result
     }
 
-    fn read(&self, path: &Path) -> Result<(Bytes, u64, Option<SystemTime>), LookupError> {
-        let fail = |e: io::Error| LookupError::Invalid(format!("{}: {e}", path.display()));
-        let mut file = fs::File::open(path).map_err(fail)?;
-        let meta = file.metadata().map_err(fail)?;
-        if !meta.is_file() {
-            return Err(LookupError::Forbidden);
+    /// [`Catalog::lookup`], waiting up to `timeout` while the stream loads (then
+    /// [`LookupError::Loading`]). Blocks: for tools, tests and preloading, never on an
+    /// event loop.
+    pub fn lookup_wait(
+        &mut self,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<Arc<Media>, LookupError> {
+        let until = Instant::now() + timeout;
+        loop {
+            let seen = self.shared.signal.generation();
+            match self.lookup(name) {
+                Err(LookupError::Loading) => {
+                    let left = until.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(LookupError::Loading);
+                    }
+                    self.shared.signal.wait_past(seen, left);
+                }
+                other => return other,
+            }
         }
-        if meta.len() > self.max_file_size {
-            return Err(LookupError::Invalid(format!(
-                "{}: file of {} bytes is larger than the limit of {} bytes",
-                path.display(),
-                meta.len(),
-                self.max_file_size
+    }
+
+    /// Hands `name` (file `path`, version `stamp`) to the loader threads: `Loading`, or
+    /// `Busy` when too many loads run.
+    fn start_load(
+        &mut self,
+        name: &str,
+        path: PathBuf,
+        stamp: Stamp,
+        now: Instant,
+    ) -> Result<Arc<Media>, LookupError> {
+        let running = self.shared.cache().loading();
+        if running >= self.max_loads {
+            return Err(LookupError::Busy(format!(
+                "too many loads at once ({running} running, the limit)"
             )));
         }
-        let mut data = Vec::with_capacity(meta.len() as usize);
-        file.by_ref()
-            .take(self.max_file_size + 1)
-            .read_to_end(&mut data)
-            .map_err(fail)?;
-        Ok((Bytes::from(data), meta.len(), meta.modified().ok()))
-    }
-
-    fn build(&self, name: &str, path: &Path, data: Bytes) -> Result<Media, LookupError> {
-        let (_, frames) = mjpeg::split_frames(&data)
-            .map_err(|e| LookupError::Invalid(format!("{}: {e}", path.display())))?;
-        let frames = match &self.transcode {
-            Some(opts) => transcode_file(name, path, &data, &frames, opts)?,
-            None => frames,
+        if self.pool.is_none() {
+            let pool = Pool::start(self.load_threads, self.max_loads, &self.shared)
+                .map_err(|e| LookupError::Busy(format!("cannot start a loader thread: {e}")))?;
+            self.pool = Some(pool);
+        }
+        let Some(pool) = &self.pool else {
+            return Err(LookupError::Busy("no loader thread".into()));
         };
-        Media::from_jpegs(name, self.fps, frames, self.mtu).map_err(|e| match e {
-            MediaError::NotCarriable { .. } => LookupError::Unplayable(format!(
-                "{}: {e}{}",
-                path.display(),
-                if self.transcode.is_none() {
-                    " (transcoding is disabled)"
-                } else {
-                    ""
-                }
-            )),
-            _ => LookupError::Invalid(format!("{}: {e}", path.display())),
-        })
+        self.shared.cache().start(name, stamp, now);
+        let job = Job {
+            name: name.to_string(),
+            path,
+            settings: Arc::clone(&self.settings),
+        };
+        if pool.submit(job).is_err() {
+            self.shared
+                .cache()
+                .finish(name, None, Err(LookupError::Loading), false, now);
+            return Err(LookupError::Busy("the loader queue is full".into()));
+        }
+        Err(LookupError::Loading)
     }
 
     /// Stream names below the root, without the sample: every regular file with an MJPEG
@@ -420,25 +549,6 @@ impl FsCatalog {
         out.sort();
         out
     }
-}
-
-/// Transcodes the frames of one file for [`FsCatalog`], logging what was done.
-fn transcode_file(
-    name: &str,
-    path: &Path,
-    data: &[u8],
-    frames: &[Bytes],
-    opts: &TranscodeOptions,
-) -> Result<Vec<Bytes>, LookupError> {
-    let (frames, report) = transcode_frames(data, frames, opts, &|_| {}).map_err(|e| {
-        let text = format!("{}: {e}", path.display());
-        match e.source {
-            TranscodeError::NotCarriable(_) => LookupError::Unplayable(text),
-            _ => LookupError::Invalid(text),
-        }
-    })?;
-    log_transcoding(name, path, &report);
-    Ok(frames)
 }
 
 /// One log line per file that needed transcoding.
@@ -523,62 +633,29 @@ fn walk(root: &Path, dir: &Path, depth: usize, out: &mut Vec<String>) {
 impl Catalog for FsCatalog {
     fn lookup(&mut self, name: &str) -> Result<Arc<Media>, LookupError> {
         let now = Instant::now();
-        if let Some(c) = self.cache.get(name) {
-            if now.saturating_duration_since(c.checked) < self.revalidate {
-                return Ok(c.media.clone());
-            }
+        if let Some(answer) = self.shared.cache().recent(name, now, self.revalidate) {
+            return answer;
         }
-        let path = match self.resolve(name) {
-            Ok(p) => p,
+        let (path, meta) = match self.resolve_meta(name) {
+            Ok(found) => found,
             Err(LookupError::NotFound) if name == SAMPLE_NAME => {
                 let sample = self.sample.clone().ok_or(LookupError::NotFound)?;
-                self.cache.insert(
-                    name.to_string(),
-                    Cached {
-                        media: sample.clone(),
-                        len: 0,
-                        modified: None,
-                        checked: now,
-                    },
-                );
+                self.shared.cache().sample(name, Arc::clone(&sample), now);
                 return Ok(sample);
             }
             Err(e) => {
-                self.cache.remove(name);
+                self.shared.cache().forget(name);
                 return Err(e);
             }
         };
-        let meta = fs::metadata(&path).map_err(|_| LookupError::NotFound)?;
-        if let Some(c) = self.cache.get_mut(name) {
-            let from_file = self
-                .sample
-                .as_ref()
-                .is_none_or(|s| !Arc::ptr_eq(s, &c.media));
-            if from_file && c.len == meta.len() && c.modified == meta.modified().ok() {
-                c.checked = now;
-                return Ok(c.media.clone());
-            }
+        let stamp = Stamp::of(&meta);
+        if let Some(answer) = self.shared.cache().confirm(name, stamp, now) {
+            return answer;
         }
-        let (data, len, modified) = self.read(&path)?;
-        let media = Arc::new(self.build(name, &path, data)?);
-        tracing::info!(
-            name,
-            file = %path.display(),
-            frames = media.frame_count(),
-            width = media.width(),
-            height = media.height(),
-            "loaded media"
-        );
-        self.cache.insert(
-            name.to_string(),
-            Cached {
-                media: media.clone(),
-                len,
-                modified,
-                checked: now,
-            },
-        );
-        Ok(media)
+        if stamp.len > self.settings.max_file_size {
+            return Err(self.settings.too_large(&path, stamp.len));
+        }
+        self.start_load(name, path, stamp, now)
     }
 
     fn names(&self) -> Vec<String> {
@@ -587,5 +664,9 @@ impl Catalog for FsCatalog {
             names.insert(0, SAMPLE_NAME.to_string());
         }
         names
+    }
+
+    fn generation(&self) -> u64 {
+        self.shared.signal.generation()
     }
 }

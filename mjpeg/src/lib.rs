@@ -57,6 +57,7 @@ mod error;
 mod header_types;
 pub mod huffman;
 mod jpeg;
+mod rate;
 mod split;
 #[cfg(feature = "gen")]
 pub mod testpattern;
@@ -69,6 +70,7 @@ mod testutil;
 pub use error::{JpegError, MjpegError, NotCarriable};
 pub use header_types::Sampling;
 pub use jpeg::{parse_jpeg, Component, JpegInfo, QTable, ScanComponent, RTP_MAX_DIMENSION};
+pub use rate::{fps_text, parse_fps, RateError, FPS_SIDECAR_EXTENSION, MAX_FPS};
 pub use split::{
     detect_format, split_frames, split_frames_with, FileFormat, FrameSplitter, SplitOptions,
     DEFAULT_MAX_FRAME_SIZE, LAB_MAX_FRAME_LEN, LAB_PREFIX_LEN,

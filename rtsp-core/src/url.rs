@@ -370,6 +370,22 @@ pub fn join(base: &str, control: &str) -> String {
     }
 }
 
+/// Percent-encode (RFC 3986 §2.1) a path for a URL: every byte but the unreserved
+/// characters, the sub-delimiters, `:`, `@` and the `/` separators becomes `%XX`
+/// (`with space.mjpeg` → `with%20space.mjpeg`). [`percent_decode`] undoes it.
+pub fn percent_encode_path(s: &str) -> String {
+    let keep = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b);
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if keep(b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Percent-decode (RFC 3986 §2.1) a path or userinfo. Rejects a `%` not followed by two hex
 /// digits, a NUL (escaped or raw), and results that are not UTF-8. `+` is left alone.
 pub fn percent_decode(s: &str) -> Result<String, UrlError> {
@@ -405,6 +421,30 @@ pub fn percent_decode(s: &str) -> Result<String, UrlError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn percent_encoding_round_trips() {
+        for path in [
+            "with space.mjpeg",
+            "a/b c/%d.mjpeg",
+            "ünï/çødé",
+            "plain/a-b_c.d~e",
+            "q?#x",
+        ] {
+            let enc = percent_encode_path(path);
+            assert!(
+                enc.bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'?' && b != b'#'),
+                "{enc}"
+            );
+            assert_eq!(percent_decode(&enc).unwrap(), path);
+        }
+        assert_eq!(
+            percent_encode_path("with space.mjpeg"),
+            "with%20space.mjpeg"
+        );
+        assert_eq!(percent_encode_path("clips/a.mjpeg"), "clips/a.mjpeg");
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -494,3 +494,35 @@ fn the_least_recently_used_stream_is_evicted_beyond_the_budget() {
     assert_eq!(s.reads, 4);
     assert!(s.bytes <= budget, "{s:?}");
 }
+
+/// A file's frame rate comes from its sidecar (`NAME.fps`) when it has one, else from the
+/// catalog's default; a sidecar that says no frame rate makes the file fail, naming the
+/// sidecar; a sidecar that is a link is not followed.
+#[test]
+fn frame_rate_from_the_sidecar() {
+    let dir = TempDir::new();
+    fs::write(dir.path().join("a.mjpeg"), concatenated_file(3)).unwrap();
+    fs::write(dir.path().join("b.mjpeg"), concatenated_file(3)).unwrap();
+    fs::write(dir.path().join("b.mjpeg.fps"), "30000/1001\n").unwrap();
+    fs::write(dir.path().join("c.mjpeg"), concatenated_file(3)).unwrap();
+    fs::write(dir.path().join("c.mjpeg.fps"), "fast\n").unwrap();
+    fs::write(dir.path().join("d.mjpeg"), concatenated_file(3)).unwrap();
+    fs::write(dir.path().join("rate"), "50\n").unwrap();
+    std::os::unix::fs::symlink(dir.path().join("rate"), dir.path().join("d.mjpeg.fps")).unwrap();
+    let mut cat = FsCatalog::new(dir.path()).unwrap().with_fps(12.0);
+    assert_eq!(get(&mut cat, "a.mjpeg").unwrap().fps(), 12.0);
+    assert_eq!(get(&mut cat, "b.mjpeg").unwrap().fps(), 30000.0 / 1001.0);
+    match get(&mut cat, "c.mjpeg") {
+        Err(LookupError::Invalid(msg)) => {
+            assert!(
+                msg.contains("c.mjpeg.fps") && msg.contains("\"fast\""),
+                "{msg}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    match get(&mut cat, "d.mjpeg") {
+        Err(LookupError::Invalid(msg)) => assert!(msg.contains("not a regular file"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -60,6 +60,10 @@ enum Command {
         /// Fail instead of re-encoding lossily.
         #[arg(long)]
         lossless_only: bool,
+        /// The frame rate to record for the output (its `OUTPUT.fps` sidecar, which the
+        /// server reads); without it, the input's sidecar is carried over if it has one.
+        #[arg(long, value_parser = parse_rate)]
+        fps: Option<f64>,
     },
     /// Generates a moving test pattern (RFC 2435 carriable, 4:2:0).
     Gen {
@@ -68,8 +72,9 @@ enum Command {
         /// Frame size, WIDTHxHEIGHT (multiples of 8 up to 2040 for RTP/JPEG).
         #[arg(long, default_value = "384x288", value_parser = parse_size)]
         size: (u16, u16),
-        /// Frames per second (MJPEG files do not store it: only the frame count follows).
-        #[arg(long, default_value_t = 25.0)]
+        /// Frames per second: the frame count follows from it, and it is recorded in the
+        /// output's `OUTPUT.fps` sidecar (MJPEG files do not store a rate; the server reads it).
+        #[arg(long, default_value_t = 25.0, value_parser = parse_rate)]
         fps: f64,
         /// Duration in seconds.
         #[arg(long, default_value_t = 10.0)]
@@ -87,6 +92,45 @@ enum Layout {
     Lab,
     /// JPEG after JPEG, as `ffmpeg -f mjpeg` writes.
     Concatenated,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    mjpeg::parse_fps(s).map_err(|e| e.to_string())
+}
+
+/// `clip.mjpeg.fps` for `clip.mjpeg`.
+fn sidecar_of(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".");
+    name.push(mjpeg::FPS_SIDECAR_EXTENSION);
+    PathBuf::from(name)
+}
+
+/// The frame rate in `path`'s sidecar: `Ok(None)` without one, an error naming a bad one.
+fn read_rate(path: &Path) -> Res<Option<f64>> {
+    let sidecar = sidecar_of(path);
+    match std::fs::read_to_string(&sidecar) {
+        Ok(text) => mjpeg::parse_fps(&text)
+            .map(Some)
+            .map_err(|e| fail(format!("{}: {e}", sidecar.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(fail(format!("{}: {e}", sidecar.display()))),
+    }
+}
+
+/// Records `fps` in `path`'s sidecar.
+fn write_rate(path: &Path, fps: f64) -> Res<()> {
+    let sidecar = sidecar_of(path);
+    std::fs::write(&sidecar, mjpeg::fps_text(fps))
+        .map_err(|e| fail(format!("{}: {e}", sidecar.display())))
+}
+
+/// `lab (.Mjpeg)` / `concatenated JPEG`, for messages.
+fn layout_name(layout: Layout) -> &'static str {
+    match layout {
+        Layout::Lab => "lab format",
+        Layout::Concatenated => "concatenated JPEG",
+    }
 }
 
 fn parse_size(s: &str) -> Result<(u16, u16), String> {
@@ -123,7 +167,8 @@ fn main() -> ExitCode {
             format,
             quality,
             lossless_only,
-        } => convert(&input, &output, format, quality, lossless_only),
+            fps,
+        } => convert(&input, &output, format, quality, lossless_only, fps),
         Command::Gen {
             output,
             size,
@@ -217,6 +262,17 @@ fn info(path: &Path) -> Res<ExitCode> {
     println!("format:     {}", format_name(format));
     println!("bytes:      {}", data.len());
     println!("frames:     {}", frames.len());
+    match read_rate(path)? {
+        Some(fps) => println!(
+            "frame rate: {fps} fps (from {}), {:.1} s",
+            sidecar_of(path).display(),
+            frames.len() as f64 / fps
+        ),
+        None => println!(
+            "frame rate: not recorded (the server plays it at its --fps, 25 by default; \
+             `mjpeg-tool convert --fps N` records one)"
+        ),
+    }
     let first = &infos[0];
     let same_size = infos
         .iter()
@@ -339,7 +395,12 @@ fn convert(
     format: Option<Layout>,
     quality: u8,
     lossless_only: bool,
+    fps: Option<f64>,
 ) -> Res<ExitCode> {
+    let fps = match fps {
+        Some(fps) => Some(fps),
+        None => read_rate(input)?,
+    };
     let (data, _, frames) = load(input)?;
     let opts = TranscodeOptions::default()
         .with_quality(quality)
@@ -351,12 +412,16 @@ fn convert(
     pb.finish_and_clear();
     let layout = layout_for(output, format);
     write_out(output, &out, layout)?;
+    if let Some(fps) = fps {
+        write_rate(output, fps)?;
+    }
     let st = report.stats;
     eprintln!(
-        "{}: {} frames written ({:?}): {} unchanged, {} re-coded losslessly, {} re-encoded lossily",
+        "{}: {} frames written ({}{}): {} unchanged, {} re-coded losslessly, {} re-encoded lossily",
         output.display(),
         out.len(),
-        layout,
+        layout_name(layout),
+        fps.map(|f| format!(", {f} fps")).unwrap_or_default(),
         st.unchanged,
         st.recoded,
         st.reencoded
@@ -391,10 +456,12 @@ fn generate(
     pb.finish_and_clear();
     let layout = layout_for(output, format);
     write_out(output, &frames, layout)?;
+    write_rate(output, fps)?;
     eprintln!(
-        "{}: {n} frames of {w}x{h} ({:?}); play at {fps} fps",
+        "{}: {n} frames of {w}x{h} ({}), {fps} fps (recorded in {})",
         output.display(),
-        layout
+        layout_name(layout),
+        sidecar_of(output).display()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -170,3 +170,65 @@ fn convert_makes_every_frame_carriable_and_switches_layout() {
         "{err}"
     );
 }
+
+/// The frame rate travels in the `NAME.fps` sidecar: `gen` and `convert --fps` write it,
+/// `convert` carries the input's over, `info` shows it (or says it is not recorded); a bad
+/// rate is a usage error. No message shows Rust debug formatting.
+#[test]
+fn the_frame_rate_is_recorded_beside_the_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clip = dir.path().join("clip.mjpeg");
+    let out = tool(&[
+        "gen",
+        p(&clip),
+        "--size",
+        "32x16",
+        "--fps",
+        "12.5",
+        "--seconds",
+        "1",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("clip.mjpeg.fps")).unwrap(),
+        "12.5\n"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("(Concatenated)") && !err.contains("(Lab)"),
+        "{err}"
+    );
+    let out = tool(&["info", p(&clip)]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("frame rate: 12.5 fps (from "),
+        "{}",
+        text(&out)
+    );
+    // Carried over by convert, or replaced with --fps.
+    let lab = dir.path().join("movie.Mjpeg");
+    let out = tool(&["convert", p(&clip), p(&lab)]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("movie.Mjpeg.fps")).unwrap(),
+        "12.5\n"
+    );
+    let out = tool(&["convert", p(&clip), p(&lab), "--fps", "30000/1001"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let rate = std::fs::read_to_string(dir.path().join("movie.Mjpeg.fps")).unwrap();
+    assert_eq!(mjpeg::parse_fps(&rate), Ok(30000.0 / 1001.0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("lab format") && !err.contains("(Lab)"),
+        "{err}"
+    );
+    // No sidecar: info says so.
+    let bare = file_of(dir.path(), "bare.mjpeg", OPTIMAL_420, 2);
+    let out = tool(&["info", p(&bare)]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("frame rate: not recorded"),
+        "{}",
+        text(&out)
+    );
+    let out = tool(&["convert", p(&clip), p(&lab), "--fps", "0"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}

@@ -228,26 +228,79 @@ fn main() -> ExitCode {
     }
 }
 
-/// `--list`: the streams below the media root (and `sample`), one URL a line, without
-/// binding anything or loading any file.
+/// `--list`: every playable stream below the media root (and `sample`) on stdout, one a line:
+/// its URL (percent-encoded) and what it is (size, frame rate, length); the others on stderr
+/// with the reason. Loads every file (on the loader threads), binds nothing.
 fn list_streams(args: &Args, port: u16) -> Result<(), String> {
-    let catalog = FsCatalog::new(&args.media).map_err(|e| e.to_string())?;
-    let host = if args.bind.is_unspecified() {
-        "127.0.0.1".to_string()
-    } else {
-        match args.bind {
-            IpAddr::V4(ip) => ip.to_string(),
-            IpAddr::V6(ip) => format!("[{ip}]"),
-        }
-    };
+    let mut catalog = catalog(args)?;
+    let host = url_host(args.bind);
     let mut names = catalog.file_names();
     if !names.iter().any(|n| n == "sample") {
         names.insert(0, "sample".to_string());
     }
     for name in names {
-        println!("rtsp://{host}:{port}/{name}");
+        let url = stream_url(&host, port, &name);
+        match catalog.lookup_wait(&name, PRELOAD_WAIT) {
+            Ok(media) => println!("{url}  {}", describe_media(&media)),
+            Err(e) => eprintln!("{url}: not playable: {e}"),
+        }
     }
     Ok(())
+}
+
+/// The media catalog the flags describe, with the built-in sample.
+fn catalog(args: &Args) -> Result<FsCatalog, String> {
+    FsCatalog::new(&args.media)
+        .map_err(|e| e.to_string())?
+        .with_transcode(!args.no_transcode)
+        .with_mtu(args.mtu)
+        .with_fps(args.fps)
+        .with_cache_budget(args.media_cache_mb.saturating_mul(1 << 20))
+        .with_max_file_size(args.max_file_mb.saturating_mul(1 << 20))
+        .with_load_threads(args.load_threads)
+        .with_max_loads(args.load_threads)
+        .with_sample()
+        .map_err(|e| e.to_string())
+}
+
+/// The host part of the URLs printed for `--bind` (loopback for "all addresses").
+fn url_host(bind: IpAddr) -> String {
+    match bind {
+        IpAddr::V4(ip) if ip.is_unspecified() => "127.0.0.1".to_string(),
+        IpAddr::V6(ip) if ip.is_unspecified() => "[::1]".to_string(),
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+    }
+}
+
+/// `rtsp://HOST:PORT/NAME`, the name percent-encoded (`with space.mjpeg` →
+/// `with%20space.mjpeg`).
+fn stream_url(host: &str, port: u16, name: &str) -> String {
+    format!(
+        "rtsp://{host}:{port}/{}",
+        rtsp_core::url::percent_encode_path(name)
+    )
+}
+
+/// `384x288, 25 fps, 250 frames (10.0 s), loops`.
+fn describe_media(m: &rtsp_core::server::Media) -> String {
+    let fps = m.fps();
+    let fps = if fps.fract() == 0.0 {
+        format!("{fps:.0}")
+    } else {
+        format!("{fps:.3}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    };
+    format!(
+        "{}x{}, {fps} fps, {} frames ({:.1} s){}",
+        m.width(),
+        m.height(),
+        m.frame_count(),
+        m.duration().as_secs_f64(),
+        if m.looping() { ", loops" } else { "" }
+    )
 }
 
 /// The authentication configuration from `--user`, `--auth` and `--realm`.
@@ -312,17 +365,7 @@ fn run(args: Args) -> Result<(), String> {
     // the bind below, which refuses to share the port too).
     ServerLoops::check_addr(addr).map_err(bind_error)?;
     let started = Instant::now();
-    let mut catalog = FsCatalog::new(&args.media)
-        .map_err(|e| e.to_string())?
-        .with_transcode(!args.no_transcode)
-        .with_mtu(args.mtu)
-        .with_fps(args.fps)
-        .with_cache_budget(args.media_cache_mb.saturating_mul(1 << 20))
-        .with_max_file_size(args.max_file_mb.saturating_mul(1 << 20))
-        .with_load_threads(args.load_threads)
-        .with_max_loads(args.load_threads)
-        .with_sample()
-        .map_err(|e| e.to_string())?;
+    let mut catalog = catalog(&args)?;
     tracing::debug!(elapsed = ?started.elapsed(), "built-in sample generated");
     let root = catalog.root().to_path_buf();
     let names = catalog.names();
@@ -397,17 +440,7 @@ fn run(args: Args) -> Result<(), String> {
     })
     .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
 
-    let host = if args.bind.is_unspecified() {
-        match args.bind {
-            IpAddr::V4(_) => "127.0.0.1".to_string(),
-            IpAddr::V6(_) => "[::1]".to_string(),
-        }
-    } else {
-        match args.bind {
-            IpAddr::V4(ip) => ip.to_string(),
-            IpAddr::V6(ip) => format!("[{ip}]"),
-        }
-    };
+    let host = url_host(args.bind);
     let local = loops.local_addr();
     let port = local.port();
     let udp = loops
@@ -421,9 +454,9 @@ fn run(args: Args) -> Result<(), String> {
         root.display(),
         if threads == 1 { "" } else { "s" }
     );
-    println!("streams:");
+    println!("streams (server-mio --list also says which play, and how):");
     for name in &names {
-        println!("  rtsp://{host}:{port}/{name}");
+        println!("  {}", stream_url(&host, port, name));
     }
     println!("try:  ffplay rtsp://{host}:{port}/sample");
     println!("      client-std rtsp://{host}:{port}/sample");

@@ -67,14 +67,25 @@ impl Settings {
                 }
             }
         };
+        let fps = match read_fps_sidecar(path) {
+            Ok(fps) => fps.unwrap_or(self.fps),
+            Err(e) => {
+                return Loaded {
+                    stamp: Some(stamp),
+                    result: Err(e),
+                    remember: true,
+                }
+            }
+        };
         // A decoder bug must not take a loader thread down: a panic is this file's failure.
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| self.build(name, path, data)))
-            .unwrap_or_else(|_| {
-                Err(LookupError::Invalid(format!(
-                    "{}: the loader panicked",
-                    path.display()
-                )))
-            });
+        let result =
+            std::panic::catch_unwind(AssertUnwindSafe(|| self.build(name, path, data, fps)))
+                .unwrap_or_else(|_| {
+                    Err(LookupError::Invalid(format!(
+                        "{}: the loader panicked",
+                        path.display()
+                    )))
+                });
         Loaded {
             stamp: Some(stamp),
             result,
@@ -105,14 +116,14 @@ impl Settings {
         Ok((Bytes::from(data), stamp))
     }
 
-    fn build(&self, name: &str, path: &Path, data: Bytes) -> Result<Media, LookupError> {
+    fn build(&self, name: &str, path: &Path, data: Bytes, fps: f64) -> Result<Media, LookupError> {
         let (_, frames) = mjpeg::split_frames(&data)
             .map_err(|e| LookupError::Invalid(format!("{}: {e}", path.display())))?;
         let frames = match &self.transcode {
             Some(opts) => transcode_file(name, path, &data, &frames, opts)?,
             None => frames,
         };
-        Media::from_jpegs(name, self.fps, frames, self.mtu).map_err(|e| match e {
+        Media::from_jpegs(name, fps, frames, self.mtu).map_err(|e| match e {
             MediaError::NotCarriable { .. } => LookupError::Unplayable(format!(
                 "{}: {e}{}",
                 path.display(),
@@ -125,6 +136,28 @@ impl Settings {
             _ => LookupError::Invalid(format!("{}: {e}", path.display())),
         })
     }
+}
+
+/// The frame rate in the sidecar of the media file at `path` (`clip.mjpeg.fps`), if it has
+/// one: a regular file (not a link) of at most 1 KiB. A sidecar that says no frame rate is
+/// the file's failure, naming the sidecar.
+pub(super) fn read_fps_sidecar(path: &Path) -> Result<Option<f64>, LookupError> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".");
+    name.push(mjpeg::FPS_SIDECAR_EXTENSION);
+    let sidecar = PathBuf::from(name);
+    let bad = |why: String| LookupError::Invalid(format!("{}: {why}", sidecar.display()));
+    match fs::symlink_metadata(&sidecar) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(bad(e.to_string())),
+        Ok(m) if !m.is_file() => return Err(bad("not a regular file".into())),
+        Ok(m) if m.len() > 1024 => return Err(bad(format!("{} bytes, more than 1 KiB", m.len()))),
+        Ok(_) => {}
+    }
+    let text = fs::read_to_string(&sidecar).map_err(|e| bad(e.to_string()))?;
+    mjpeg::parse_fps(&text)
+        .map(Some)
+        .map_err(|e| bad(e.to_string()))
 }
 
 /// Transcodes the frames of one file, logging what was done.

@@ -26,8 +26,8 @@ use crate::player::Player;
 pub const VIDEO_W: usize = 640;
 /// Default height of the picture area.
 pub const VIDEO_H: usize = 480;
-/// Height of the control bar (buttons and status line).
-pub const BAR_H: usize = 64;
+/// Height of the control bar (buttons, state label and two status lines).
+pub const BAR_H: usize = 84;
 /// Buttons: left edge of the first, width, gap, top offset in the bar, height.
 pub const BUTTON_X0: usize = 10;
 /// Button width.
@@ -52,6 +52,10 @@ const BAR: u32 = 0x0030_3038;
 const BUTTON: u32 = 0x0050_5a6a;
 const BUTTON_ACTIVE: u32 = 0x0030_7040;
 const TEXT: u32 = 0x00f0_f0f0;
+const ALERT_BOX: u32 = 0x0040_1010;
+const ALERT_TEXT: u32 = 0x00ff_d060;
+/// Scale of the bar's text: 5x7 glyphs drawn 2x2, 12 pixels a character.
+const TEXT_SCALE: usize = 2;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -60,7 +64,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// What the status line shows (written by the runtime thread, read by the window).
 #[derive(Debug, Clone, Default)]
 pub struct Status {
-    /// `INIT`, `READY`, `PLAYING`, `ENDED`, `CLOSED`.
+    /// `INIT`, `READY`, `PLAYING`, `PAUSED`, `ENDED`, `CLOSED`.
     pub state: String,
     /// Frames per second over the last second.
     pub fps: f64,
@@ -70,6 +74,8 @@ pub struct Status {
     pub loss_pct: f64,
     /// Interarrival jitter, ms.
     pub jitter_ms: f64,
+    /// Why playback failed, shown over the picture area.
+    pub message: Option<String>,
 }
 
 /// A decoded frame, 0RGB pixels.
@@ -222,6 +228,22 @@ impl Canvas<'_> {
         }
     }
 
+    /// Width in pixels of `text` drawn at `scale`.
+    fn text_width(text: &str, scale: usize) -> usize {
+        (text.chars().count() * 6 * scale).saturating_sub(scale)
+    }
+
+    /// Draws `text` at (x, y) at [`TEXT_SCALE`], or smaller when it would not fit the width.
+    fn fitted_text(&mut self, x: usize, y: usize, text: &str, c: u32) {
+        let room = self.w.saturating_sub(x + 4);
+        let scale = if Self::text_width(text, TEXT_SCALE) <= room {
+            TEXT_SCALE
+        } else {
+            1
+        };
+        self.text(x, y, text, scale, c);
+    }
+
     /// Draws `text` (upper-cased) at (x, y), each font pixel `scale` x `scale`.
     fn text(&mut self, x: usize, y: usize, text: &str, scale: usize, c: u32) {
         for (i, ch) in text.chars().enumerate() {
@@ -259,14 +281,18 @@ fn render(buf: &mut [u32], w: usize, h: usize, pic: Option<&Picture>, status: &S
     c.rect(0, 0, w, area_h, BACKGROUND);
     match pic {
         Some(p) => c.picture(p),
-        None => c.text(10, 10, "NO PICTURE YET", 2, TEXT),
+        None if status.message.is_none() => c.text(10, 10, "NO PICTURE YET", 2, TEXT),
+        None => {}
+    }
+    if let Some(m) = &status.message {
+        alert(&mut c, m, area_h);
     }
     c.rect(0, area_h, w, BAR_H, BAR);
     for (i, (label, _)) in BUTTONS.iter().enumerate() {
         let x = BUTTON_X0 + i * (BUTTON_W + BUTTON_GAP);
         let active = matches!(
             (i, status.state.as_str()),
-            (0, "READY") | (1, "PLAYING") | (2, "READY") | (3, "INIT")
+            (0, "READY") | (1, "PLAYING") | (2, "PAUSED") | (3, "INIT")
         );
         c.rect(
             x,
@@ -284,12 +310,70 @@ fn render(buf: &mut [u32], w: usize, h: usize, pic: Option<&Picture>, status: &S
             TEXT,
         );
     }
+    // The state right of the buttons, then two status lines, all at TEXT_SCALE when they fit.
+    let right = BUTTON_X0 + BUTTONS.len() * (BUTTON_W + BUTTON_GAP);
+    c.fitted_text(right, area_h + BUTTON_Y + 7, &status.state, TEXT);
     let size = pic.map_or_else(|| "-".to_string(), |p| format!("{}X{}", p.w, p.h));
-    let line = format!(
-        "{}  {:.1} FPS  {:.0} KBIT/S  LOSS {:.2}%  JITTER {:.2} MS  {}",
-        status.state, status.fps, status.kbps, status.loss_pct, status.jitter_ms, size
-    );
-    c.text(BUTTON_X0, area_h + BUTTON_Y + BUTTON_H + 12, &line, 1, TEXT);
+    let (line1, line2) = status_lines(status, &size);
+    let y1 = area_h + BUTTON_Y + BUTTON_H + 8;
+    c.fitted_text(BUTTON_X0, y1, &line1, TEXT);
+    c.fitted_text(BUTTON_X0, y1 + 7 * TEXT_SCALE + 6, &line2, TEXT);
+}
+
+/// The status lines under the buttons: rate and loss, then jitter and the picture size.
+fn status_lines(status: &Status, size: &str) -> (String, String) {
+    (
+        format!(
+            "{:.1} FPS  {:.0} KBIT/S  LOSS {:.2}%",
+            status.fps, status.kbps, status.loss_pct
+        ),
+        format!("JITTER {:.2} MS  {size}", status.jitter_ms),
+    )
+}
+
+/// A failure over the top of the picture area: a dark box, the text wrapped to its width.
+fn alert(c: &mut Canvas<'_>, message: &str, area_h: usize) {
+    let per_line = (c.w.saturating_sub(20) / (6 * TEXT_SCALE)).max(8);
+    let lines = wrap(message, per_line);
+    let line_h = 7 * TEXT_SCALE + 6;
+    let box_h = (lines.len() * line_h + 12).min(area_h);
+    c.rect(0, 0, c.w, box_h, ALERT_BOX);
+    for (i, l) in lines.iter().enumerate() {
+        let y = 8 + i * line_h;
+        if y + line_h > box_h {
+            break;
+        }
+        c.text(10, y, l, TEXT_SCALE, ALERT_TEXT);
+    }
+}
+
+/// `text` in lines of at most `width` characters, broken at spaces where possible.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        while !word.is_empty() {
+            let used = line.chars().count();
+            let gap = usize::from(used > 0);
+            if used + gap + word.len() <= width {
+                if gap == 1 {
+                    line.push(' ');
+                }
+                line.extend(word.drain(..));
+            } else if used > 0 {
+                lines.push(std::mem::take(&mut line));
+            } else {
+                // A word longer than a line: cut it.
+                line.extend(word.drain(..width.min(word.len())));
+                lines.push(std::mem::take(&mut line));
+            }
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// Opens the window and runs it on this thread until it is closed (then asks the player to
@@ -411,6 +495,16 @@ fn glyph(ch: char) -> [u8; 7] {
         ',' => [0, 0, 0, 0, 0x0C, 0x04, 0x08],
         '=' => [0, 0, 0x1F, 0, 0x1F, 0, 0],
         '_' => [0, 0, 0, 0, 0, 0, 0x1F],
+        ';' => [0, 0x0C, 0x0C, 0, 0x0C, 0x04, 0x08],
+        '"' => [0x0A, 0x0A, 0, 0, 0, 0, 0],
+        '\'' | '`' => [0x04, 0x04, 0, 0, 0, 0, 0],
+        '!' => [0x04, 0x04, 0x04, 0x04, 0x04, 0, 0x04],
+        '+' => [0, 0x04, 0x04, 0x1F, 0x04, 0x04, 0],
+        '@' => [0x0E, 0x11, 0x17, 0x15, 0x17, 0x10, 0x0E],
+        '[' => [0x0E, 0x08, 0x08, 0x08, 0x08, 0x08, 0x0E],
+        ']' => [0x0E, 0x02, 0x02, 0x02, 0x02, 0x02, 0x0E],
+        '<' => [0x02, 0x04, 0x08, 0x10, 0x08, 0x04, 0x02],
+        '>' => [0x08, 0x04, 0x02, 0x01, 0x02, 0x04, 0x08],
         _ => [0x0E, 0x11, 0x01, 0x02, 0x04, 0, 0x04],
     }
 }

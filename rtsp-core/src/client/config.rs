@@ -22,6 +22,16 @@ pub enum Dialect {
     Lab,
 }
 
+impl core::fmt::Display for Dialect {
+    /// `standard` or `lab`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::Standard => "standard",
+            Self::Lab => "lab",
+        })
+    }
+}
+
 /// Everything a [`Client`](super::Client) needs to know up front.
 ///
 /// Build it with [`ClientConfig::new`] (standard URL) or [`ClientConfig::lab`], then adjust fields.

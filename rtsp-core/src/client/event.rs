@@ -23,6 +23,19 @@ pub enum ClientState {
     Closed,
 }
 
+impl fmt::Display for ClientState {
+    /// The state as a user reads it: `no session is set up`, `the session is ready (not
+    /// playing)`, `the session is playing`, `the connection is closed`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Init => "no session is set up",
+            Self::Ready => "the session is ready (not playing)",
+            Self::Playing => "the session is playing",
+            Self::Closed => "the connection is closed",
+        })
+    }
+}
+
 /// One track of a described presentation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Track {
@@ -227,7 +240,10 @@ impl fmt::Display for NoMediaReason {
         match self {
             Self::NoPackets => write!(f, "no RTP packet arrived"),
             Self::NotOurRtp { ignored, error } => {
-                write!(f, "{ignored} packet(s) arrived, none of them RTP of this stream")?;
+                write!(
+                    f,
+                    "{ignored} packet(s) arrived, none of them RTP of this stream"
+                )?;
                 match error {
                     Some(e) => write!(f, " (the last one: {e})"),
                     None => write!(f, " (they came from another SSRC)"),
@@ -238,7 +254,10 @@ impl fmt::Display for NoMediaReason {
                 frames_dropped,
                 error,
             } => {
-                write!(f, "{packets} RTP packet(s) arrived but made no complete frame")?;
+                write!(
+                    f,
+                    "{packets} RTP packet(s) arrived but made no complete frame"
+                )?;
                 match (error, frames_dropped) {
                     (Some(e), _) => write!(f, " ({frames_dropped} dropped; last error: {e})"),
                     (None, 0) => write!(f, " (no packet ended a frame)"),
@@ -296,7 +315,7 @@ pub enum FallbackReason {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ClientError {
     /// The configured URL cannot be used.
-    #[error("invalid url {url:?}: {reason}")]
+    #[error("invalid URL \"{url}\": {reason}")]
     InvalidUrl {
         /// The URL as configured.
         url: String,
@@ -339,7 +358,8 @@ pub enum ClientError {
     /// timeout — the server has dropped the session by now, or cannot be reached. The
     /// connection is closed (fatal).
     #[error(
-        "server silent for {silent_for:?} ({keepalives} keepalive(s) unanswered, no RTP/RTCP)"
+        "server silent for {:.1} s ({keepalives} keepalive(s) unanswered, no RTP/RTCP)",
+        silent_for.as_secs_f64()
     )]
     ServerSilent {
         /// Keepalives in a row that got no response.
@@ -365,7 +385,7 @@ pub enum ClientError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     /// The method is not valid in the current state (e.g. PLAY before SETUP).
-    #[error("{method} not valid in state {state:?}")]
+    #[error("{method} is not valid now: {state}")]
     InvalidState {
         /// The refused method.
         method: Method,
@@ -381,7 +401,7 @@ pub enum ApiError {
         pending: Method,
     },
     /// The dialect cannot express this request (e.g. DESCRIBE or TCP in the lab dialect).
-    #[error("{method} not supported by the {dialect:?} dialect")]
+    #[error("{method} is not supported by the {dialect} dialect")]
     NotSupported {
         /// The refused method.
         method: Method,

@@ -375,7 +375,10 @@ impl Media {
                     max: self.max_frame_len,
                 })
             };
-            match frame.map_err(|e| self.last_depacketize_error = Some(e)).ok() {
+            match frame
+                .map_err(|e| self.last_depacketize_error = Some(e))
+                .ok()
+            {
                 Some(data) => {
                     self.counters.frames += 1;
                     out.push_back(Output::Event(ClientEvent::Frame {

@@ -31,7 +31,9 @@ impl MediaWatch {
         if packets > 0 {
             NoMediaReason::Undecodable {
                 packets,
-                frames_dropped: now.frames_dropped.saturating_sub(self.at_start.frames_dropped),
+                frames_dropped: now
+                    .frames_dropped
+                    .saturating_sub(self.at_start.frames_dropped),
                 error: media.last_depacketize_error().cloned(),
             }
         } else if ignored > 0 {
@@ -73,11 +75,9 @@ impl Client {
     /// After every input: a new frame restarts the wait; a wait that ran out is reported (once;
     /// the next PLAY starts another).
     pub(super) fn check_media(&mut self, now: Instant) {
-        let (Some(watch), Some(timeout), Some(media)) = (
-            self.no_media,
-            self.no_media_timeout(),
-            self.media.as_ref(),
-        ) else {
+        let (Some(watch), Some(timeout), Some(media)) =
+            (self.no_media, self.no_media_timeout(), self.media.as_ref())
+        else {
             return;
         };
         if self.state != ClientState::Playing {

@@ -191,9 +191,8 @@ pub(super) fn track_seq(rtp_info: &[RtpInfo], track_url: &str) -> Option<u16> {
 /// A [`Refusal`] from the reply to `p`.
 fn refusal(p: &Pending, resp: &Response, stale: bool) -> Refusal {
     let phrase = resp.reason.trim();
-    let reason_phrase = (!phrase.is_empty()
-        && !phrase.eq_ignore_ascii_case(resp.status.reason()))
-    .then(|| printable(phrase));
+    let reason_phrase = (!phrase.is_empty() && !phrase.eq_ignore_ascii_case(resp.status.reason()))
+        .then(|| printable(phrase));
     Refusal {
         method: p.method.clone(),
         uri: p.uri.clone(),

@@ -78,7 +78,10 @@ fn newest(dir: &Path) -> Option<(PathBuf, std::time::SystemTime)> {
     let mut best: Option<(PathBuf, std::time::SystemTime)> = None;
     for entry in std::fs::read_dir(dir).ok()?.flatten() {
         let path = entry.path();
-        if path.file_name().is_some_and(|n| n == "tests" || n == "tests.rs") {
+        if path
+            .file_name()
+            .is_some_and(|n| n == "tests" || n == "tests.rs")
+        {
             continue;
         }
         let found = if path.is_dir() {

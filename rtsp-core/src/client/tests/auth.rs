@@ -166,7 +166,10 @@ fn refusals_keep_the_servers_reason() {
     h.reply("RTSP/1.0 503 Stream Is Loading\nCSeq: 1\nContent-Type: text/plain\nContent-Length: 32\n\nmovie.mjpeg: too many loads\r\n\r\n");
     assert!(matches!(
         &h.outcomes()[..],
-        [ClientEvent::RequestFailed { method: Method::Describe, .. }]
+        [ClientEvent::RequestFailed {
+            method: Method::Describe,
+            ..
+        }]
     ));
     let r = h.c.last_refusal().expect("a refusal");
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
@@ -178,5 +181,8 @@ fn refusals_keep_the_servers_reason() {
     let mut h = Harness::describing("rtsp://127.0.0.1:8554/test");
     h.reply("RTSP/1.0 404 Not Found\nCSeq: 1\n\n");
     let r = h.c.last_refusal().expect("a refusal");
-    assert_eq!((r.reason_phrase.as_deref(), r.text.as_deref()), (None, None));
+    assert_eq!(
+        (r.reason_phrase.as_deref(), r.text.as_deref()),
+        (None, None)
+    );
 }

@@ -89,9 +89,19 @@ fn garbage_and_foreign_packets_are_not_our_rtp() {
     h.datagram(RTP, b"hello, this is not RTP at all");
     h.advance(WAIT);
     match &no_media(&mut h)[..] {
-        [(_, 0, reason @ NoMediaReason::NotOurRtp { ignored: 1, error: Some(_) })] => {
+        [(
+            _,
+            0,
+            reason @ NoMediaReason::NotOurRtp {
+                ignored: 1,
+                error: Some(_),
+            },
+        )] => {
             let text = reason.to_string();
-            assert!(text.starts_with("1 packet(s) arrived, none of them RTP"), "{text}");
+            assert!(
+                text.starts_with("1 packet(s) arrived, none of them RTP"),
+                "{text}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -107,7 +117,9 @@ fn garbage_and_foreign_packets_are_not_our_rtp() {
     h.advance(WAIT);
     match &no_media(&mut h)[..] {
         [(_, 0, reason @ NoMediaReason::NotOurRtp { error: None, .. })] => {
-            assert!(reason.to_string().ends_with("(they came from another SSRC)"));
+            assert!(reason
+                .to_string()
+                .ends_with("(they came from another SSRC)"));
         }
         other => panic!("{other:?}"),
     }
@@ -119,7 +131,11 @@ fn undecodable_rtp_names_the_depacketizers_complaint() {
     let cases: Vec<(&str, Vec<Vec<u8>>, DepacketizeError)> = vec![
         (
             "zero sizes",
-            vec![rtp(25069, true, &[main_header(0, 50, 0, 0), scan_data.clone()].concat())],
+            vec![rtp(
+                25069,
+                true,
+                &[main_header(0, 50, 0, 0), scan_data.clone()].concat(),
+            )],
             DepacketizeError::ZeroDimension,
         ),
         (
@@ -128,15 +144,28 @@ fn undecodable_rtp_names_the_depacketizers_complaint() {
             vec![rtp(
                 25069,
                 true,
-                &[main_header(0, 255, 8, 6), vec![0, 0, 0, 0], scan_data.clone()].concat(),
+                &[
+                    main_header(0, 255, 8, 6),
+                    vec![0, 0, 0, 0],
+                    scan_data.clone(),
+                ]
+                .concat(),
             )],
             DepacketizeError::MissingQTables { q: 255 },
         ),
         (
             "offsets past the frame",
             vec![
-                rtp(25069, false, &[main_header(0, 50, 8, 6), scan_data.clone()].concat()),
-                rtp(25070, true, &[main_header(90_000, 50, 8, 6), scan_data.clone()].concat()),
+                rtp(
+                    25069,
+                    false,
+                    &[main_header(0, 50, 8, 6), scan_data.clone()].concat(),
+                ),
+                rtp(
+                    25070,
+                    true,
+                    &[main_header(90_000, 50, 8, 6), scan_data.clone()].concat(),
+                ),
             ],
             DepacketizeError::FragmentGap {
                 seq: 25070,
@@ -163,7 +192,15 @@ fn undecodable_rtp_names_the_depacketizers_complaint() {
         h.advance(WAIT);
         assert!(h.frames().is_empty(), "{what}");
         match &no_media(&mut h)[..] {
-            [(_, 0, reason @ NoMediaReason::Undecodable { packets: n, error: Some(e), .. })] => {
+            [(
+                _,
+                0,
+                reason @ NoMediaReason::Undecodable {
+                    packets: n,
+                    error: Some(e),
+                    ..
+                },
+            )] => {
                 assert_eq!((*n, e), (packets.len() as u64, &want), "{what}");
                 let text = reason.to_string();
                 assert!(text.contains("made no complete frame"), "{what}: {text}");
@@ -176,12 +213,19 @@ fn undecodable_rtp_names_the_depacketizers_complaint() {
     let mut h = playing();
     h.datagram(
         RTP,
-        &rtp(25069, false, &[main_header(0, 50, 8, 6), scan_data].concat()),
+        &rtp(
+            25069,
+            false,
+            &[main_header(0, 50, 8, 6), scan_data].concat(),
+        ),
     );
     h.advance(WAIT);
     match &no_media(&mut h)[..] {
         [(_, 0, reason @ NoMediaReason::Undecodable { error: None, .. })] => {
-            assert!(reason.to_string().ends_with("(no packet ended a frame)"), "{reason}");
+            assert!(
+                reason.to_string().ends_with("(no packet ended a frame)"),
+                "{reason}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -207,11 +251,15 @@ fn paused_or_ended_streams_are_not_watched_and_play_starts_a_new_wait() {
     h.advance(WAIT * 3);
     let events = h.outcomes();
     assert!(
-        events.iter().any(|e| matches!(e, ClientEvent::EndOfStream { .. })),
+        events
+            .iter()
+            .any(|e| matches!(e, ClientEvent::EndOfStream { .. })),
         "{events:?}"
     );
     assert!(
-        !events.iter().any(|e| matches!(e, ClientEvent::NoMedia { .. })),
+        !events
+            .iter()
+            .any(|e| matches!(e, ClientEvent::NoMedia { .. })),
         "{events:?}"
     );
 }
@@ -249,7 +297,15 @@ fn the_lab_stream_stopping_after_frames_is_reported_with_them() {
     assert_eq!(h.frames().len(), 3);
     h.advance(WAIT);
     match &no_media(&mut h)[..] {
-        [(_, 3, NoMediaReason::Undecodable { packets: 1, error: Some(e), .. })] => {
+        [(
+            _,
+            3,
+            NoMediaReason::Undecodable {
+                packets: 1,
+                error: Some(e),
+                ..
+            },
+        )] => {
             assert_eq!(*e, DepacketizeError::NotJpeg { seq: 4 });
         }
         other => panic!("{other:?}"),

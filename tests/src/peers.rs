@@ -529,3 +529,127 @@ Could not send message. (Received end-of-file)
         assert!(!gst_shutdown_race(&run(Some(1), eos, &warned)));
     }
 }
+
+/// A program running in the background (not under `timeout`: signals reach it directly),
+/// its output read line by line on two threads.
+pub struct Spawned {
+    child: std::process::Child,
+    out_rx: Receiver<String>,
+    err_rx: Receiver<String>,
+    /// Standard output lines read so far.
+    pub stdout: Vec<String>,
+    /// Standard error lines read so far.
+    pub stderr: Vec<String>,
+}
+
+fn line_reader(r: impl Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in io::BufRead::lines(io::BufReader::new(r)) {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+impl Spawned {
+    /// Starts `program args..` with stdin closed.
+    pub fn start(program: &Path, args: &[&str]) -> io::Result<Self> {
+        let mut child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let out_rx = line_reader(child.stdout.take().expect("piped stdout"));
+        let err_rx = line_reader(child.stderr.take().expect("piped stderr"));
+        Ok(Self {
+            child,
+            out_rx,
+            err_rx,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        })
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits up to `within` for a standard error line for which `pred` holds; returns it.
+    pub fn wait_stderr(
+        &mut self,
+        within: Duration,
+        mut pred: impl FnMut(&str) -> bool,
+    ) -> Option<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.err_rx.recv_timeout(left) {
+                Ok(line) => {
+                    let hit = pred(&line);
+                    self.stderr.push(line.clone());
+                    if hit {
+                        return Some(line);
+                    }
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Sends signal `name` (`TERM`, `HUP`, `INT`, `KILL`) with kill(1); whether it was sent.
+    pub fn signal(&self, name: &str) -> bool {
+        Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Waits up to `within` for it to exit (then kills it: the code is `None`) and returns
+    /// everything it printed.
+    pub fn finish(mut self, within: Duration) -> PeerOutput {
+        let deadline = Instant::now() + within;
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if Instant::now() < deadline => {
+                    // Bounded poll of the exit status (the reader threads hold the pipes).
+                    let _ = self
+                        .err_rx
+                        .recv_timeout(Duration::from_millis(20))
+                        .map(|l| self.stderr.push(l));
+                }
+                _ => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break None;
+                }
+            }
+        };
+        // The pipes close with the process: read what is left.
+        let until = Instant::now() + Duration::from_secs(5);
+        while let Ok(l) = self
+            .out_rx
+            .recv_timeout(until.saturating_duration_since(Instant::now()))
+        {
+            self.stdout.push(l);
+        }
+        while let Ok(l) = self
+            .err_rx
+            .recv_timeout(until.saturating_duration_since(Instant::now()))
+        {
+            self.stderr.push(l);
+        }
+        PeerOutput {
+            code: status.and_then(|s| s.code()),
+            stdout: self.stdout.join("\n"),
+            stderr: self.stderr.join("\n"),
+        }
+    }
+}

@@ -92,6 +92,11 @@ struct Args {
     /// end-of-stream message).
     #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = non_negative_secs)]
     no_media_timeout: f64,
+    /// Receive buffer to ask for on the RTP socket, in bytes (the kernel may grant less, up to
+    /// net.core.rmem_max: said at the start). Large frames over UDP arrive as bursts of
+    /// datagrams: a small buffer drops some (the final line counts them).
+    #[arg(long, value_name = "BYTES", default_value_t = sockbuf::WANTED)]
+    recv_buffer: usize,
     /// No window, even when a display exists (DISPLAY set).
     #[arg(long)]
     headless: bool,
@@ -604,7 +609,7 @@ fn play_once(
                 Ipv6Addr::UNSPECIFIED.into()
             };
             let (rtp, rtcp) = bind_media(ip, args.rtp_port.or(lab_rtp), lab_rtp.is_some())?;
-            match sockbuf::enlarge(&rtp, sockbuf::WANTED) {
+            match sockbuf::enlarge(&rtp, args.recv_buffer) {
                 Ok(buf) => {
                     if buf.short() && !quiet {
                         eprintln!("client-std: RTP socket: {}", buf.note());

@@ -11,7 +11,8 @@ use std::io;
 use std::net::UdpSocket;
 use std::os::fd::AsRawFd;
 
-/// What the RTP socket asks for: 4 MiB, enough for several large frames in a burst.
+/// What the RTP socket asks for by default (`--recv-buffer`): 4 MiB, enough for several large
+/// frames in a burst.
 pub const WANTED: usize = 4 << 20;
 
 /// The receive buffer the kernel granted.

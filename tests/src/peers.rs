@@ -478,58 +478,6 @@ pub fn rss_kib() -> Option<u64> {
         .ok()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// gst-launch-1.0 1.22's output when its own TEARDOWN cut its PAUSE (captured against
-    /// gst-rtsp-server).
-    const RACE_STDERR: &str = "\
-ERROR: from element /GstPipeline:pipeline0/GstRTSPSrc:rtspsrc0: Could not write to resource.
-Additional debug info:
-../gst/rtsp/gstrtspsrc.c(6766): gst_rtspsrc_try_send (): /GstPipeline:pipeline0/GstRTSPSrc:rtspsrc0:
-Could not send message. (Received end-of-file)
-ERROR: from element /GstPipeline:pipeline0/GstRTSPSrc:rtspsrc0: Could not write to resource.
-Additional debug info:
-../gst/rtsp/gstrtspsrc.c(9240): gst_rtspsrc_pause (): /GstPipeline:pipeline0/GstRTSPSrc:rtspsrc0:
-Could not send message. (Received end-of-file)
-";
-
-    fn run(code: Option<i32>, stdout: &str, stderr: &str) -> PeerOutput {
-        PeerOutput {
-            code,
-            stdout: stdout.into(),
-            stderr: stderr.into(),
-        }
-    }
-
-    #[test]
-    fn the_gst_shutdown_race_and_nothing_else() {
-        let eos = "Got EOS from element \"pipeline0\".\nSetting pipeline to NULL ...\n";
-        assert!(gst_shutdown_race(&run(Some(1), eos, RACE_STDERR)));
-        // Not after a complete play, another exit, another error, one of the two only.
-        assert!(!gst_shutdown_race(&run(
-            Some(1),
-            "Setting pipeline to NULL ...\n",
-            RACE_STDERR
-        )));
-        assert!(!gst_shutdown_race(&run(Some(124), eos, RACE_STDERR)));
-        assert!(!gst_shutdown_race(&run(Some(0), eos, "")));
-        let more = format!("{RACE_STDERR}ERROR: from element /GstPipeline:pipeline0/GstRTSPSrc:rtspsrc0: Unauthorized\n");
-        assert!(!gst_shutdown_race(&run(Some(1), eos, &more)));
-        let pause_only: String = RACE_STDERR
-            .lines()
-            .skip(4)
-            .map(|l| format!("{l}\n"))
-            .collect();
-        assert!(!gst_shutdown_race(&run(Some(1), eos, &pause_only)));
-        let other = RACE_STDERR.replace("Received end-of-file", "Connection refused");
-        assert!(!gst_shutdown_race(&run(Some(1), eos, &other)));
-        let warned = format!("{RACE_STDERR}WARNING: erroneous pipeline\n");
-        assert!(!gst_shutdown_race(&run(Some(1), eos, &warned)));
-    }
-}
-
 /// A program running in the background (not under `timeout`: signals reach it directly),
 /// its output read line by line on two threads.
 pub struct Spawned {
@@ -651,5 +599,57 @@ impl Spawned {
             stdout: self.stdout.join("\n"),
             stderr: self.stderr.join("\n"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// gst-launch-1.0 1.22's output when its own TEARDOWN cut its PAUSE (captured against
+    /// gst-rtsp-server).
+    const RACE_STDERR: &str = "\
+ERROR: from element /GstPipeline:pipeline0/GstRTSPSrc:rtspsrc0: Could not write to resource.
+Additional debug info:
+../gst/rtsp/gstrtspsrc.c(6766): gst_rtspsrc_try_send (): /GstPipeline:pipeline0/GstRTSPSrc:rtspsrc0:
+Could not send message. (Received end-of-file)
+ERROR: from element /GstPipeline:pipeline0/GstRTSPSrc:rtspsrc0: Could not write to resource.
+Additional debug info:
+../gst/rtsp/gstrtspsrc.c(9240): gst_rtspsrc_pause (): /GstPipeline:pipeline0/GstRTSPSrc:rtspsrc0:
+Could not send message. (Received end-of-file)
+";
+
+    fn run(code: Option<i32>, stdout: &str, stderr: &str) -> PeerOutput {
+        PeerOutput {
+            code,
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+        }
+    }
+
+    #[test]
+    fn the_gst_shutdown_race_and_nothing_else() {
+        let eos = "Got EOS from element \"pipeline0\".\nSetting pipeline to NULL ...\n";
+        assert!(gst_shutdown_race(&run(Some(1), eos, RACE_STDERR)));
+        // Not after a complete play, another exit, another error, one of the two only.
+        assert!(!gst_shutdown_race(&run(
+            Some(1),
+            "Setting pipeline to NULL ...\n",
+            RACE_STDERR
+        )));
+        assert!(!gst_shutdown_race(&run(Some(124), eos, RACE_STDERR)));
+        assert!(!gst_shutdown_race(&run(Some(0), eos, "")));
+        let more = format!("{RACE_STDERR}ERROR: from element /GstPipeline:pipeline0/GstRTSPSrc:rtspsrc0: Unauthorized\n");
+        assert!(!gst_shutdown_race(&run(Some(1), eos, &more)));
+        let pause_only: String = RACE_STDERR
+            .lines()
+            .skip(4)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert!(!gst_shutdown_race(&run(Some(1), eos, &pause_only)));
+        let other = RACE_STDERR.replace("Received end-of-file", "Connection refused");
+        assert!(!gst_shutdown_race(&run(Some(1), eos, &other)));
+        let warned = format!("{RACE_STDERR}WARNING: erroneous pipeline\n");
+        assert!(!gst_shutdown_race(&run(Some(1), eos, &warned)));
     }
 }

@@ -136,7 +136,7 @@ fn positive_secs(s: &str) -> Result<f64, String> {
 /// SECS >= 0 (finite).
 fn non_negative_secs(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 && v < 1e9 => Ok(v),
+        Ok(v) if (0.0..1e9).contains(&v) => Ok(v),
         _ => Err(format!("\"{s}\" is not a number of seconds (0 or more)")),
     }
 }

@@ -122,7 +122,7 @@ fn endless_stale_nonces_get_one_retry_per_request() {
     let mut h = Harness::describing("rtsp://admin:secret@127.0.0.1:8554/test");
     let mut sent = 1;
     for cseq in 1..=10u32 {
-        let mut challenge = Challenge::digest("cam", &format!("nonce{cseq}"), Algorithm::Md5);
+        let mut challenge = Challenge::digest("cam", format!("nonce{cseq}"), Algorithm::Md5);
         challenge.stale = true;
         h.reply(&format!(
             "RTSP/1.0 401 Unauthorized\nCSeq: {cseq}\nWWW-Authenticate: {}\n\n",

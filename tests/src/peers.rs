@@ -503,11 +503,35 @@ fn line_reader(r: impl Read + Send + 'static) -> Receiver<String> {
     rx
 }
 
+/// Lines from `rx` (kept in `seen`) until one satisfies `pred`, within `within`.
+fn wait_line(
+    rx: &Receiver<String>,
+    seen: &mut Vec<String>,
+    within: Duration,
+    mut pred: impl FnMut(&str) -> bool,
+) -> Option<String> {
+    let deadline = Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx.recv_timeout(left).ok()?;
+        seen.push(line.clone());
+        if pred(&line) {
+            return Some(line);
+        }
+    }
+}
+
 impl Spawned {
     /// Starts `program args..` with stdin closed.
     pub fn start(program: &Path, args: &[&str]) -> io::Result<Self> {
+        Self::start_env(program, args, &[])
+    }
+
+    /// [`Spawned::start`] with these environment variables set.
+    pub fn start_env(program: &Path, args: &[&str], env: &[(&str, &str)]) -> io::Result<Self> {
         let mut child = Command::new(program)
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -532,22 +556,18 @@ impl Spawned {
     pub fn wait_stderr(
         &mut self,
         within: Duration,
-        mut pred: impl FnMut(&str) -> bool,
+        pred: impl FnMut(&str) -> bool,
     ) -> Option<String> {
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.err_rx.recv_timeout(left) {
-                Ok(line) => {
-                    let hit = pred(&line);
-                    self.stderr.push(line.clone());
-                    if hit {
-                        return Some(line);
-                    }
-                }
-                Err(_) => return None,
-            }
-        }
+        wait_line(&self.err_rx, &mut self.stderr, within, pred)
+    }
+
+    /// Waits up to `within` for a standard output line for which `pred` holds; returns it.
+    pub fn wait_stdout(
+        &mut self,
+        within: Duration,
+        pred: impl FnMut(&str) -> bool,
+    ) -> Option<String> {
+        wait_line(&self.out_rx, &mut self.stdout, within, pred)
     }
 
     /// Sends signal `name` (`TERM`, `HUP`, `INT`, `KILL`) with kill(1); whether it was sent.

@@ -21,6 +21,7 @@
 //! followed once. The RTP socket asks for a 4 MiB receive buffer (said when the kernel grants
 //! less); datagrams the kernel still dropped are counted in the final statistics.
 
+mod clicks;
 mod messages;
 mod player;
 mod record;

@@ -688,14 +688,7 @@ mod tests {
         }
         rt.connect_tcp(server.connect_addr()).unwrap();
         rt.machine_mut().start();
-        let handle = rt.handle();
-        // Bound: give up after 20 s instead of hanging the test.
-        let (tx, rx) = std::sync::mpsc::channel();
-        let guard = std::thread::spawn(move || {
-            if rx.recv_timeout(Duration::from_secs(20)).is_err() {
-                handle.stop();
-            }
-        });
+        let watchdog = Watchdog::new(rt.handle());
         let mut code = None;
         let mut frames = 0;
         let mut msgs = Vec::new();
@@ -714,9 +707,32 @@ mod tests {
             Flow::Continue
         })
         .unwrap();
-        let _ = tx.send(());
-        guard.join().unwrap();
+        watchdog.done();
         (code.expect("player finished in time"), frames, msgs)
+    }
+
+    /// Stops a test's runtime if it has not finished within 20 s, instead of hanging.
+    struct Watchdog {
+        tx: std::sync::mpsc::Sender<()>,
+        thread: std::thread::JoinHandle<()>,
+    }
+
+    impl Watchdog {
+        fn new(handle: runtime_std::Handle<Player>) -> Self {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let thread = std::thread::spawn(move || {
+                if rx.recv_timeout(Duration::from_secs(20)).is_err() {
+                    handle.stop();
+                }
+            });
+            Self { tx, thread }
+        }
+
+        /// The runtime finished: end the watch.
+        fn done(self) {
+            let _ = self.tx.send(());
+            self.thread.join().unwrap();
+        }
     }
 
     #[test]
@@ -833,13 +849,7 @@ mod tests {
         let mut rt = Runtime::new(Player::new(client, cfg)).unwrap();
         rt.connect_tcp(s.connect_addr()).unwrap();
         rt.machine_mut().start();
-        let handle = rt.handle();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let guard = std::thread::spawn(move || {
-            if rx.recv_timeout(Duration::from_secs(20)).is_err() {
-                handle.stop();
-            }
-        });
+        let watchdog = Watchdog::new(rt.handle());
         let mut paused = None;
         rt.run(|p, ev| {
             match ev {
@@ -854,8 +864,7 @@ mod tests {
             Flow::Continue
         })
         .unwrap();
-        let _ = tx.send(());
-        guard.join().unwrap();
+        watchdog.done();
         assert_eq!(paused, Some((true, ClientState::Ready)));
     }
 

@@ -15,9 +15,10 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use minifb::{Key, KeyRepeat, MouseButton, MouseMode, Window, WindowOptions};
+use minifb::{Key, MouseButton, MouseMode, Window, WindowOptions};
 use runtime_std::Handle;
 
 use crate::player::Player;
@@ -376,6 +377,54 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// The X window id of `win` (minifb's X11 backend), if it has one.
+fn x11_window(win: &Window) -> Option<u32> {
+    use raw_window_handle::{HasWindowHandle, RawWindowHandle};
+    match win.window_handle().ok()?.as_raw() {
+        RawWindowHandle::Xlib(h) => u32::try_from(h.window).ok(),
+        RawWindowHandle::Xcb(h) => Some(h.window.get()),
+        _ => None,
+    }
+}
+
+/// How often the window takes input events (mouse state, keys).
+const POLL: Duration = Duration::from_millis(4);
+/// Shortest time between two drawings (60 Hz).
+const DRAW: Duration = Duration::from_millis(16);
+
+/// Every key press, in order, as minifb reports it (its `get_keys_pressed` compares states once
+/// per update, so a press and release between two updates would be lost). Auto-repeat (more
+/// presses without a release) counts once.
+#[derive(Clone, Default)]
+struct KeyQueue(Arc<Mutex<KeyState>>);
+
+#[derive(Default)]
+struct KeyState {
+    pressed: Vec<Key>,
+    down: Vec<Key>,
+}
+
+impl KeyQueue {
+    fn take(&self) -> Vec<Key> {
+        std::mem::take(&mut lock(&self.0).pressed)
+    }
+}
+
+impl minifb::InputCallback for KeyQueue {
+    fn add_char(&mut self, _uni_char: u32) {}
+
+    fn set_key_state(&mut self, key: Key, down: bool) {
+        let mut st = lock(&self.0);
+        let was_down = st.down.contains(&key);
+        if down && !was_down {
+            st.down.push(key);
+            st.pressed.push(key);
+        } else if !down {
+            st.down.retain(|k| *k != key);
+        }
+    }
+}
+
 /// Opens the window and runs it on this thread until it is closed (then asks the player to
 /// quit) or the runtime finishes. Keys: s setup, p play, space play/pause, t teardown,
 /// q / Esc quit.
@@ -386,7 +435,24 @@ pub fn run(title: &str, shared: &Arc<Shared>, handle: &Handle<Player>) -> Result
     };
     let mut win = Window::new(title, VIDEO_W, VIDEO_H + BAR_H, opts)
         .map_err(|e| format!("cannot open a window: {e} (use --headless)"))?;
-    win.set_target_fps(60);
+    // Events are taken every POLL (a press and a release in one batch would go unseen: minifb
+    // keeps only the button's state), drawing at most every DRAW.
+    win.set_target_fps(0);
+    let keys = KeyQueue::default();
+    win.set_input_callback(Box::new(keys.clone()));
+    // Clicks on the buttons straight from the X server (every press, however short); without
+    // it, from minifb's button state below.
+    let clicks = x11_window(&win).and_then(|id| {
+        let handle = handle.clone();
+        crate::clicks::watch(id, move |x, y| {
+            if let Some(i) = button_at(BAR_H, x, y) {
+                let cmd = BUTTONS[i].1;
+                let _ = handle.command(move |p: &mut Player| p.command(cmd));
+            }
+        })
+        .map_err(|e| tracing::debug!("clicks from minifb only: {e}"))
+        .ok()
+    });
     let send = |cmd: &'static str| {
         let _ = handle.command(move |p: &mut Player| p.command(cmd));
     };
@@ -395,8 +461,9 @@ pub fn run(title: &str, shared: &Arc<Shared>, handle: &Handle<Player>) -> Result
     let mut mouse_was_down = false;
     let mut last_status = String::new();
     let mut last_size = (0, 0);
+    let mut drawn_at: Option<Instant> = None;
     while win.is_open() && !shared.done.load(Ordering::SeqCst) {
-        for key in win.get_keys_pressed(KeyRepeat::No) {
+        for key in keys.take() {
             match key {
                 Key::S => send("setup"),
                 Key::P => send("play"),
@@ -408,7 +475,7 @@ pub fn run(title: &str, shared: &Arc<Shared>, handle: &Handle<Player>) -> Result
         }
         let (w, h) = win.get_size();
         let down = win.get_mouse_down(MouseButton::Left);
-        if down && !mouse_was_down {
+        if down && !mouse_was_down && clicks.is_none() {
             if let Some((x, y)) = win.get_mouse_pos(MouseMode::Discard) {
                 if let Some(i) = button_at(h, x.max(0.0) as usize, y.max(0.0) as usize) {
                     send(BUTTONS[i].1);
@@ -416,26 +483,32 @@ pub fn run(title: &str, shared: &Arc<Shared>, handle: &Handle<Player>) -> Result
             }
         }
         mouse_was_down = down;
+        let due = drawn_at.is_none_or(|t| t.elapsed() >= DRAW);
         let mut dirty = false;
-        if let Some(p) = lock(&shared.picture).take() {
-            current = Some(p);
-            shared.shown.fetch_add(1, Ordering::Relaxed);
-            dirty = true;
+        if due {
+            if let Some(p) = lock(&shared.picture).take() {
+                current = Some(p);
+                shared.shown.fetch_add(1, Ordering::Relaxed);
+                dirty = true;
+            }
+            let status = lock(&shared.status).clone();
+            let key = format!("{status:?}");
+            if key != last_status || (w, h) != last_size {
+                last_status = key;
+                last_size = (w, h);
+                dirty = true;
+            }
+            if dirty && w > 0 && h > 0 {
+                buf.resize(w * h, 0);
+                render(&mut buf, w, h, current.as_ref(), &status);
+                win.update_with_buffer(&buf, w, h)
+                    .map_err(|e| format!("window update failed: {e}"))?;
+                drawn_at = Some(Instant::now());
+            }
         }
-        let status = lock(&shared.status).clone();
-        let key = format!("{status:?}");
-        if key != last_status || (w, h) != last_size {
-            last_status = key;
-            last_size = (w, h);
-            dirty = true;
-        }
-        if dirty && w > 0 && h > 0 {
-            buf.resize(w * h, 0);
-            render(&mut buf, w, h, current.as_ref(), &status);
-            win.update_with_buffer(&buf, w, h)
-                .map_err(|e| format!("window update failed: {e}"))?;
-        } else {
+        if !dirty {
             win.update();
+            std::thread::sleep(POLL);
         }
     }
     if !shared.done.load(Ordering::SeqCst) {
@@ -555,6 +628,82 @@ mod tests {
             .filter(|&(x, y)| buf[y * w + x] == TEXT)
             .count();
         assert!(text_px > 20, "{text_px}");
+    }
+
+    /// After PAUSE the label says PAUSED and the PAUSE button is lit; the status lines are
+    /// drawn 2x (12 pixels a character) at the default size; a failure shows over the picture.
+    #[test]
+    fn paused_label_readable_status_and_failure_message() {
+        let (w, h) = (VIDEO_W, VIDEO_H + BAR_H);
+        let mut buf = vec![0; w * h];
+        let status = Status {
+            state: "PAUSED".into(),
+            fps: 25.0,
+            kbps: 12345.0,
+            loss_pct: 1.5,
+            jitter_ms: 2.25,
+            message: Some(
+                "no usable media for 10.0 s: no RTP packet arrived; try --transport tcp".into(),
+            ),
+        };
+        render(&mut buf, w, h, None, &status);
+        let button = |i: usize| {
+            let x = BUTTON_X0 + i * (BUTTON_W + BUTTON_GAP) + 2;
+            buf[(VIDEO_H + BUTTON_Y + 2) * w + x]
+        };
+        assert_eq!(button(2), BUTTON_ACTIVE, "PAUSE lit");
+        assert_eq!(button(0), BUTTON, "SETUP not lit");
+        // The status lines: text pixels come in 2x2 blocks, and they fit the width.
+        let (line1, line2) = status_lines(&status, "-");
+        for l in [&line1, &line2] {
+            assert!(
+                Canvas::text_width(l, TEXT_SCALE) + BUTTON_X0 < w,
+                "{l} fits at 2x"
+            );
+        }
+        let y1 = VIDEO_H + BUTTON_Y + BUTTON_H + 8;
+        let rows: Vec<usize> = (y1..y1 + 7 * TEXT_SCALE)
+            .filter(|&y| (0..w).any(|x| buf[y * w + x] == TEXT))
+            .collect();
+        assert_eq!(
+            rows.len(),
+            7 * TEXT_SCALE,
+            "a 2x line is 14 rows tall: {rows:?}"
+        );
+        // The state label right of the buttons.
+        let right = BUTTON_X0 + BUTTONS.len() * (BUTTON_W + BUTTON_GAP);
+        let label = (VIDEO_H..VIDEO_H + BUTTON_Y + BUTTON_H)
+            .flat_map(|y| (right..w).map(move |x| (x, y)))
+            .filter(|&(x, y)| buf[y * w + x] == TEXT)
+            .count();
+        assert!(label > 100, "{label}");
+        // The failure, over the top of the picture area.
+        let alert = (0..40)
+            .flat_map(|y| (0..w).map(move |x| (x, y)))
+            .filter(|&(x, y)| buf[y * w + x] == ALERT_TEXT)
+            .count();
+        assert!(alert > 100, "{alert}");
+    }
+
+    /// A press and release between two polls is one press; auto-repeat adds none.
+    #[test]
+    fn key_presses_are_queued_once() {
+        use minifb::InputCallback;
+        let q = KeyQueue::default();
+        let mut cb = q.clone();
+        cb.set_key_state(Key::P, true);
+        cb.set_key_state(Key::P, false);
+        cb.set_key_state(Key::Space, true);
+        cb.set_key_state(Key::Space, true);
+        assert_eq!(q.take(), [Key::P, Key::Space]);
+        assert!(q.take().is_empty());
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_cuts_long_words() {
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(wrap("abcdefgh x", 3), ["abc", "def", "gh", "x"]);
+        assert!(wrap("", 5).is_empty());
     }
 
     #[test]

@@ -299,6 +299,8 @@ struct Sink {
     recorder: Option<Recorder>,
     record_error: Option<String>,
     window: Option<Arc<window::Shared>>,
+    /// The RTP socket's kernel drop count, for the `stats` command.
+    drops: Option<Arc<DropWatch>>,
     exit: u8,
 }
 
@@ -335,9 +337,14 @@ impl Sink {
                 Flow::Continue
             }
             PlayerEvent::Stats(s) => {
+                let socket = self
+                    .drops
+                    .as_ref()
+                    .and_then(|w| w.drops())
+                    .map_or_else(String::new, |d| format!(" socket-drops {d}"));
                 let _ = writeln!(
                     std::io::stdout(),
-                    "stats: packets {} bytes {} frames {} dropped {} lost {} ({:.2}%) jitter {:.2} ms duplicates {} reordered {}",
+                    "stats: packets {} bytes {} frames {} dropped {} lost {} ({:.2}%) jitter {:.2} ms duplicates {} reordered {}{socket}",
                     s.packets,
                     s.bytes,
                     s.frames,
@@ -425,7 +432,7 @@ struct Outcome {
     code: u8,
     redirect: Option<String>,
     /// The RTP socket's receive buffer and kernel drop count (UDP only).
-    socket: Option<(RecvBuffer, DropWatch)>,
+    socket: Option<(RecvBuffer, Arc<DropWatch>)>,
 }
 
 fn run(args: &Args, target: Target) -> Result<u8, String> {
@@ -616,7 +623,7 @@ fn play_once(
                         eprintln!("client-std: RTP socket: {}", buf.note());
                     }
                     if let Ok(watch) = DropWatch::new(&rtp) {
-                        socket = Some((buf, watch));
+                        socket = Some((buf, Arc::new(watch)));
                     }
                 }
                 Err(e) => eprintln!("client-std: cannot size the RTP receive buffer: {e}"),
@@ -668,6 +675,7 @@ fn play_once(
         recorder,
         record_error: None,
         window: window.clone(),
+        drops: socket.as_ref().map(|(_, w)| w.clone()),
         exit: 1,
     };
     let (player, sink) = match window {

@@ -3,7 +3,7 @@
 //! minimal blocking RTSP client that writes exactly the bytes a test gives it.
 
 use bytes::Bytes;
-use rtsp_core::server::{ServerConfig, ServerEvent};
+use rtsp_core::server::{Media, MemoryCatalog, ServerConfig, ServerEvent};
 use runtime_std::media::FsCatalog;
 use runtime_std::{RunningServer, ServerOptions};
 use std::io::{self, Read, Write};
@@ -209,6 +209,31 @@ impl EventServer {
     pub fn drain_events(&self) -> Vec<ServerEvent> {
         self.events.try_iter().collect()
     }
+}
+
+/// An in-process server on `127.0.0.1:0` with one stream `name` of `frames` at `fps`, looping
+/// or not, on runtime-std or runtime-mio.
+pub fn memory_server(
+    rt: crate::ServerRuntime,
+    name: &str,
+    fps: f64,
+    frames: Vec<Bytes>,
+    looping: bool,
+) -> RunningServer {
+    let media = Media::from_jpegs(name, fps, frames, 1400).expect("media");
+    let mut opts = ServerOptions::new(
+        (std::net::Ipv4Addr::LOCALHOST, 0).into(),
+        Box::new(MemoryCatalog::new().with(media)),
+    );
+    opts.config = ServerConfig {
+        loop_media: looping,
+        ..ServerConfig::default()
+    };
+    match rt {
+        crate::ServerRuntime::Std => runtime_std::serve(opts),
+        crate::ServerRuntime::Mio => runtime_mio::serve(opts),
+    }
+    .expect("server")
 }
 
 /// A TCP connection to `addr` from the local address `from` (10 s connect timeout).

@@ -28,10 +28,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use interop_client_support::client_std;
 use it::make_media_dir;
-use it::peers::{EventServer, PeerOutput, Spawned};
+use it::peers::{memory_server, EventServer, PeerOutput, Spawned};
+use it::ServerRuntime;
 use rtp_core::RtpHeader;
-use rtsp_core::server::{Media, MemoryCatalog, ServerConfig};
-use runtime_std::ServerOptions;
+use rtsp_core::server::ServerConfig;
+use runtime_std::RunningServer;
 
 /// Runs client-std with `args` to its end (bounded: killed after 60 s).
 fn client(args: &[&str]) -> PeerOutput {
@@ -49,23 +50,9 @@ fn field(out: &PeerOutput, key: &str) -> String {
         .to_string()
 }
 
-/// An in-process server (runtime-mio) with one stream of `frames`, at `fps`.
-fn our_server(
-    name: &str,
-    fps: f64,
-    frames: Vec<Bytes>,
-    looping: bool,
-) -> runtime_std::RunningServer {
-    let media = Media::from_jpegs(name, fps, frames, 1400).expect("media");
-    let mut opts = ServerOptions::new(
-        (Ipv4Addr::LOCALHOST, 0).into(),
-        Box::new(MemoryCatalog::new().with(media)),
-    );
-    opts.config = ServerConfig {
-        loop_media: looping,
-        ..ServerConfig::default()
-    };
-    runtime_mio::serve(opts).expect("server")
+/// An in-process server (runtime-mio, as server-mio runs) with one stream of `frames`.
+fn our_server(name: &str, fps: f64, frames: Vec<Bytes>, looping: bool) -> RunningServer {
+    memory_server(ServerRuntime::Mio, name, fps, frames, looping)
 }
 
 // ------------------------------------------------------------------------------------------

@@ -9,15 +9,13 @@
 
 mod interop_client_support;
 
-use std::net::Ipv4Addr;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use interop_client_support::{client_std, profile_dir, Script, Scripted};
-use it::peers::{have, Spawned};
-use rtsp_core::server::{Media, MemoryCatalog, ServerConfig};
-use runtime_std::ServerOptions;
+use it::peers::{have, memory_server, Spawned};
+use it::ServerRuntime;
 
 /// client-std's layout (`window::VIDEO_H`, `BUTTON_*`): button `i`'s centre, and a pixel
 /// inside it near its top-left corner.
@@ -136,16 +134,7 @@ fn short_clicks_register_and_pause_lights_paused() {
         return;
     }
     let frames = mjpeg::testpattern::frames(50, 384, 288);
-    let media = Media::from_jpegs("sample", 25.0, frames, 1400).expect("media");
-    let mut opts = ServerOptions::new(
-        (Ipv4Addr::LOCALHOST, 0).into(),
-        Box::new(MemoryCatalog::new().with(media)),
-    );
-    opts.config = ServerConfig {
-        loop_media: true,
-        ..ServerConfig::default()
-    };
-    let server = runtime_mio::serve(opts).expect("server");
+    let server = memory_server(ServerRuntime::Mio, "sample", 25.0, frames, true);
     let url = server.url("sample");
     let (x, display) = xvfb();
     let mut player = Spawned::start_env(

@@ -504,7 +504,7 @@ pub fn rss_kib() -> Option<u64> {
 }
 
 /// A program running in the background (not under `timeout`: signals reach it directly),
-/// its output read line by line on two threads.
+/// its output read line by line on two threads; killed when dropped if still running.
 pub struct Spawned {
     child: std::process::Child,
     out_rx: Receiver<String>,
@@ -526,6 +526,16 @@ fn line_reader(r: impl Read + Send + 'static) -> Receiver<String> {
         }
     });
     rx
+}
+
+impl Drop for Spawned {
+    /// A test that fails half-way leaves no process behind.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 /// Lines from `rx` (kept in `seen`) until one satisfies `pred`, within `within`.

@@ -3,6 +3,33 @@
 
 use crate::header_types::{marker_name, Sampling};
 
+/// Bytes as spaced hex, for messages: `FF D8`.
+fn hex(bytes: &[u8]) -> String {
+    let parts: Vec<String> = bytes.iter().map(|b| format!("{b:02X}")).collect();
+    if parts.is_empty() {
+        "nothing".to_string()
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// Sampling factors (h, v) as `2x1`.
+fn hv((h, v): (u8, u8)) -> String {
+    format!("{h}x{v}")
+}
+
+/// Ids as `0, 1, 1`.
+fn list(ids: &[u8]) -> String {
+    let parts: Vec<String> = ids.iter().map(u8::to_string).collect();
+    parts.join(", ")
+}
+
+/// (DC, AC) pairs as `(0, 0), (1, 1)`.
+fn pairs(p: &[(u8, u8)]) -> String {
+    let parts: Vec<String> = p.iter().map(|(a, b)| format!("({a}, {b})")).collect();
+    parts.join(", ")
+}
+
 /// An error while splitting an MJPEG file into frames or writing one.
 ///
 /// Offsets are absolute byte offsets in the file (or stream) given to the splitter; `index` is
@@ -15,14 +42,15 @@ pub enum MjpegError {
     Empty,
     /// The input starts neither with a JPEG SOI marker (`FF D8`) nor with 5 ASCII digits followed by
     /// SOI, so it is neither a concatenated-JPEG file nor a lab (`movie.Mjpeg`) file.
-    #[error("unknown file format: starts with {found:02X?}, expected FF D8 (concatenated JPEG) or 5 ASCII digits then FF D8 (lab format)")]
+    #[error("unknown file format: starts with {}, expected FF D8 (concatenated JPEG) or 5 ASCII digits then FF D8 (lab format)", hex(found))]
     UnknownFormat {
         /// Up to the first 7 bytes of the input.
         found: Vec<u8>,
     },
     /// A lab-format length prefix is not 5 ASCII digits.
     #[error(
-        "frame {index}: bad length prefix {prefix:02X?} at byte {offset} (expected 5 ASCII digits)"
+        "frame {index}: bad length prefix {} at byte {offset} (expected 5 ASCII digits)",
+        hex(prefix)
     )]
     BadLengthPrefix {
         /// Index of the frame this prefix belongs to.
@@ -33,7 +61,10 @@ pub enum MjpegError {
         prefix: [u8; 5],
     },
     /// A frame does not start with the JPEG SOI marker `FF D8`.
-    #[error("frame {index}: missing SOI marker (FF D8) at byte {offset}, found {found:02X?}")]
+    #[error(
+        "frame {index}: missing SOI marker (FF D8) at byte {offset}, found {}",
+        hex(found)
+    )]
     MissingSoi {
         /// Index of the frame.
         index: usize,
@@ -44,7 +75,10 @@ pub enum MjpegError {
     },
     /// Bytes that are not the start of a JPEG (`FF D8`) follow the end (EOI) of the previous frame
     /// in a concatenated-JPEG file (also used for trailing garbage after the last frame).
-    #[error("garbage at byte {offset} where frame {index} should start: found {found:02X?}, expected FF D8")]
+    #[error(
+        "garbage at byte {offset} where frame {index} should start: found {}, expected FF D8",
+        hex(found)
+    )]
     GarbageBetweenFrames {
         /// Index of the frame that should start here.
         index: usize,
@@ -55,7 +89,7 @@ pub enum MjpegError {
     },
     /// Inside the marker segments of a frame, a byte other than `FF` was found where a marker was
     /// expected, or a marker that cannot appear there (a second SOI, `FF 00`).
-    #[error("frame {index}: bad marker at byte {offset}: found {found:02X?}")]
+    #[error("frame {index}: bad marker at byte {offset}: found {}", hex(found))]
     BadMarker {
         /// Index of the frame.
         index: usize,
@@ -207,7 +241,7 @@ pub enum NotCarriable {
         count: usize,
     },
     /// Chroma subsampling other than 4:2:0 (Y 2x2, Cb/Cr 1x1; type 1) or 4:2:2 (Y 2x1, Cb/Cr 1x1; type 0).
-    #[error("sampling {sampling:?} with factors Y {y:?} Cb {cb:?} Cr {cr:?}: RFC 2435 carries only Y 2x2 or 2x1 with Cb/Cr 1x1")]
+    #[error("{sampling} sampling (factors Y {}, Cb {}, Cr {}): RFC 2435 carries only Y 2x2 or 2x1 with Cb and Cr 1x1", hv(*y), hv(*cb), hv(*cr))]
     Sampling {
         /// The subsampling ratio.
         sampling: Sampling,
@@ -251,7 +285,8 @@ pub enum NotCarriable {
     },
     /// Cb and Cr use different quantization tables; RFC 2435 sends one luma and one chroma table.
     #[error(
-        "components use quantization tables {ids:?}: RFC 2435 needs Cb and Cr to share one table"
+        "components use quantization tables {}: RFC 2435 needs Cb and Cr to share one table",
+        list(ids)
     )]
     QTableMapping {
         /// Table id per component (Y, Cb, Cr).
@@ -262,7 +297,7 @@ pub enum NotCarriable {
     #[error("non-standard (e.g. optimized) Huffman tables: RFC 2435 receivers assume the JPEG Annex K.3 tables")]
     NonStandardHuffman,
     /// The scan does not use Huffman tables 0 for Y and 1 for Cb/Cr, as RFC 2435 receivers assume.
-    #[error("the scan uses Huffman tables (DC, AC) {selectors:?} for Y, Cb, Cr: RFC 2435 needs (0, 0), (1, 1), (1, 1)")]
+    #[error("the scan uses Huffman tables (DC, AC) {} for Y, Cb, Cr: RFC 2435 needs (0, 0), (1, 1), (1, 1)", pairs(selectors))]
     HuffmanSelectors {
         /// (DC, AC) table ids per scan component.
         selectors: Vec<(u8, u8)>,
@@ -288,10 +323,60 @@ pub enum NotCarriable {
     },
     /// The scan is not interleaved over the 3 components in frame order.
     #[error(
-        "the scan covers components {ids:?}: RFC 2435 needs one interleaved scan of Y, Cb, Cr"
+        "the scan covers components {}: RFC 2435 needs one interleaved scan of Y, Cb, Cr",
+        list(ids)
     )]
     NonInterleavedScan {
         /// Component ids in the scan.
         ids: Vec<u8>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Messages are for users: no Rust debug formatting (`Yuv444`, `(1, 2)`, `[FF, D9]`).
+    #[test]
+    fn messages_read_as_text() {
+        let texts = [
+            NotCarriable::Sampling {
+                sampling: Sampling::Yuv444,
+                y: (1, 2),
+                cb: (1, 2),
+                cr: (1, 2),
+            }
+            .to_string(),
+            NotCarriable::QTableMapping { ids: vec![0, 1, 2] }.to_string(),
+            NotCarriable::HuffmanSelectors {
+                selectors: vec![(0, 0), (1, 0), (1, 1)],
+            }
+            .to_string(),
+            MjpegError::UnknownFormat {
+                found: vec![0x47, 0x49, 0x46],
+            }
+            .to_string(),
+            MjpegError::BadMarker {
+                index: 3,
+                offset: 10,
+                found: vec![0xFF, 0x00],
+            }
+            .to_string(),
+        ];
+        assert_eq!(
+            texts[0],
+            "4:4:4 sampling (factors Y 1x2, Cb 1x2, Cr 1x2): RFC 2435 carries only Y 2x2 or 2x1 with Cb and Cr 1x1"
+        );
+        assert!(texts[1].contains("tables 0, 1, 2:"), "{}", texts[1]);
+        assert!(
+            texts[2].contains("(0, 0), (1, 0), (1, 1) for"),
+            "{}",
+            texts[2]
+        );
+        assert!(texts[3].contains("starts with 47 49 46,"), "{}", texts[3]);
+        assert!(texts[4].ends_with("found FF 00"), "{}", texts[4]);
+        for t in &texts {
+            assert!(!t.contains('[') && !t.contains("Yuv"), "{t}");
+        }
+    }
 }

@@ -20,6 +20,19 @@ pub enum Sampling {
     Other,
 }
 
+impl core::fmt::Display for Sampling {
+    /// `4:2:0`, `4:2:2`, `4:4:4`, `grayscale` or `other`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::Yuv420 => "4:2:0",
+            Self::Yuv422 => "4:2:2",
+            Self::Yuv444 => "4:4:4",
+            Self::Gray => "grayscale",
+            Self::Other => "other",
+        })
+    }
+}
+
 /// Name of a marker, for messages.
 pub(crate) fn marker_name(marker: u8) -> &'static str {
     match marker {

@@ -3,7 +3,7 @@
 //! minimal blocking RTSP client that writes exactly the bytes a test gives it.
 
 use bytes::Bytes;
-use rtsp_core::server::{ServerConfig, ServerEvent};
+use rtsp_core::server::{Media, MemoryCatalog, ServerConfig, ServerEvent};
 use runtime_std::media::{FsCatalog, LoadSignal};
 use runtime_std::{RunningServer, ServerOptions};
 use std::io::{self, Read, Write};
@@ -226,6 +226,31 @@ impl EventServer {
     pub fn drain_events(&self) -> Vec<ServerEvent> {
         self.events.try_iter().collect()
     }
+}
+
+/// An in-process server on `127.0.0.1:0` with one stream `name` of `frames` at `fps`, looping
+/// or not, on runtime-std or runtime-mio.
+pub fn memory_server(
+    rt: crate::ServerRuntime,
+    name: &str,
+    fps: f64,
+    frames: Vec<Bytes>,
+    looping: bool,
+) -> RunningServer {
+    let media = Media::from_jpegs(name, fps, frames, 1400).expect("media");
+    let mut opts = ServerOptions::new(
+        (std::net::Ipv4Addr::LOCALHOST, 0).into(),
+        Box::new(MemoryCatalog::new().with(media)),
+    );
+    opts.config = ServerConfig {
+        loop_media: looping,
+        ..ServerConfig::default()
+    };
+    match rt {
+        crate::ServerRuntime::Std => runtime_std::serve(opts),
+        crate::ServerRuntime::Mio => runtime_mio::serve(opts),
+    }
+    .expect("server")
 }
 
 /// A TCP connection to `addr` from the local address `from` (10 s connect timeout).
@@ -493,6 +518,160 @@ pub fn rss_kib() -> Option<u64> {
         .nth(1)?
         .parse()
         .ok()
+}
+
+/// A program running in the background (not under `timeout`: signals reach it directly),
+/// its output read line by line on two threads; killed when dropped if still running.
+pub struct Spawned {
+    child: std::process::Child,
+    out_rx: Receiver<String>,
+    err_rx: Receiver<String>,
+    /// Standard output lines read so far.
+    pub stdout: Vec<String>,
+    /// Standard error lines read so far.
+    pub stderr: Vec<String>,
+}
+
+fn line_reader(r: impl Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in io::BufRead::lines(io::BufReader::new(r)) {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+impl Drop for Spawned {
+    /// A test that fails half-way leaves no process behind.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Lines from `rx` (kept in `seen`) until one satisfies `pred`, within `within`.
+fn wait_line(
+    rx: &Receiver<String>,
+    seen: &mut Vec<String>,
+    within: Duration,
+    mut pred: impl FnMut(&str) -> bool,
+) -> Option<String> {
+    let deadline = Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx.recv_timeout(left).ok()?;
+        seen.push(line.clone());
+        if pred(&line) {
+            return Some(line);
+        }
+    }
+}
+
+impl Spawned {
+    /// Starts `program args..` with stdin closed.
+    pub fn start(program: &Path, args: &[&str]) -> io::Result<Self> {
+        Self::start_env(program, args, &[])
+    }
+
+    /// [`Spawned::start`] with these environment variables set.
+    pub fn start_env(program: &Path, args: &[&str], env: &[(&str, &str)]) -> io::Result<Self> {
+        let mut child = Command::new(program)
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let out_rx = line_reader(child.stdout.take().expect("piped stdout"));
+        let err_rx = line_reader(child.stderr.take().expect("piped stderr"));
+        Ok(Self {
+            child,
+            out_rx,
+            err_rx,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        })
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits up to `within` for a standard error line for which `pred` holds; returns it.
+    pub fn wait_stderr(
+        &mut self,
+        within: Duration,
+        pred: impl FnMut(&str) -> bool,
+    ) -> Option<String> {
+        wait_line(&self.err_rx, &mut self.stderr, within, pred)
+    }
+
+    /// Waits up to `within` for a standard output line for which `pred` holds; returns it.
+    pub fn wait_stdout(
+        &mut self,
+        within: Duration,
+        pred: impl FnMut(&str) -> bool,
+    ) -> Option<String> {
+        wait_line(&self.out_rx, &mut self.stdout, within, pred)
+    }
+
+    /// Sends signal `name` (`TERM`, `HUP`, `INT`, `KILL`) with kill(1); whether it was sent.
+    pub fn signal(&self, name: &str) -> bool {
+        Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Waits up to `within` for it to exit (then kills it: the code is `None`) and returns
+    /// everything it printed.
+    pub fn finish(mut self, within: Duration) -> PeerOutput {
+        let deadline = Instant::now() + within;
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if Instant::now() < deadline => {
+                    // Bounded poll of the exit status (the reader threads hold the pipes).
+                    let _ = self
+                        .err_rx
+                        .recv_timeout(Duration::from_millis(20))
+                        .map(|l| self.stderr.push(l));
+                }
+                _ => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break None;
+                }
+            }
+        };
+        // The pipes close with the process: read what is left.
+        let until = Instant::now() + Duration::from_secs(5);
+        while let Ok(l) = self
+            .out_rx
+            .recv_timeout(until.saturating_duration_since(Instant::now()))
+        {
+            self.stdout.push(l);
+        }
+        while let Ok(l) = self
+            .err_rx
+            .recv_timeout(until.saturating_duration_since(Instant::now()))
+        {
+            self.stderr.push(l);
+        }
+        PeerOutput {
+            code: status.and_then(|s| s.code()),
+            stdout: self.stdout.join("\n"),
+            stderr: self.stderr.join("\n"),
+        }
+    }
 }
 
 #[cfg(test)]

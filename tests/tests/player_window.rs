@@ -11,14 +11,13 @@ mod interop_client_support;
 
 use interop_client_support::{client_std, profile_dir};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::Ipv4Addr;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use rtsp_core::server::{Media, MemoryCatalog, ServerConfig};
-use runtime_std::ServerOptions;
+use it::peers::memory_server;
+use it::ServerRuntime;
 
 /// Picture area of the window (client-std's `window::VIDEO_W/H`): the 4:3 pattern fills it.
 const VIDEO_W: usize = 640;
@@ -246,16 +245,7 @@ fn window_shows_the_test_pattern_and_pause_play_buttons_work() {
 
     // Our server, in-process: a looping 2 s test pattern at 25 fps.
     let frames = mjpeg::testpattern::frames(50, 384, 288);
-    let media = Media::from_jpegs("sample", 25.0, frames, 1400).expect("media");
-    let mut opts = ServerOptions::new(
-        (Ipv4Addr::LOCALHOST, 0).into(),
-        Box::new(MemoryCatalog::new().with(media)),
-    );
-    opts.config = ServerConfig {
-        loop_media: true,
-        ..ServerConfig::default()
-    };
-    let server = runtime_std::serve(opts).expect("server");
+    let server = memory_server(ServerRuntime::Std, "sample", 25.0, frames, true);
     let url = server.url("sample");
 
     let (_xvfb, display) = start_xvfb();

@@ -3,20 +3,29 @@
 //!
 //! ```text
 //! client-std rtsp://[USER:PASS@]HOST:PORT/NAME [--transport udp|tcp|auto] [--seek SECS]
-//!            [--frames N] [--duration SECS] [--record FILE] [--headless] [--stats] [-v]
+//!            [--frames N] [--duration SECS] [--record FILE] [--no-media-timeout SECS]
+//!            [--headless] [--stats] [-v]
 //! client-std HOST RTSP_PORT RTP_PORT FILE        # the course lab's form and dialect
 //! ```
 //!
 //! Without `--interactive` it sets up and plays at once (DESCRIBE → SETUP → PLAY; lab:
 //! SETUP → PLAY). Commands on standard input, one per line, are always accepted: `setup`,
 //! `play`, `pause`, `toggle`, `teardown`, `stats`, `quit`; the window has buttons and keys for
-//! them. Progress goes to stderr about once per second (headless). Ctrl-C (or `quit`,
-//! `--frames`, `--duration`, the end of a non-looping stream, closing the window) sends
-//! TEARDOWN, waits briefly for the reply, and exits 0; a refused connection or a failed
-//! request exits 1. A 301/302 redirect is followed once.
+//! them. Progress goes to stderr about once per second (headless). Ctrl-C, SIGTERM or SIGHUP
+//! (or `quit`, `--frames`, `--duration`, the end of a non-looping stream, closing the window)
+//! sends TEARDOWN, waits briefly for the reply, finishes the recording, prints the statistics
+//! and exits 0. The end of the stream is the source's RTCP BYE, or — for servers that send
+//! none, like the lab's — no frame for `--no-media-timeout` after frames came. A refused
+//! connection, a failed request or a stream that never gives a frame within
+//! `--no-media-timeout` exits 1 with the reason; usage errors exit 2. A 301/302 redirect is
+//! followed once. The RTP socket asks for a 4 MiB receive buffer (said when the kernel grants
+//! less); datagrams the kernel still dropped are counted in the final statistics.
 
+mod clicks;
+mod messages;
 mod player;
 mod record;
+mod sockbuf;
 mod window;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -27,13 +36,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, Parser, ValueEnum};
 use rtsp_core::client::{Client, ClientConfig, ClientState, Dialect, Policy, TransportChoice};
 use rtsp_core::url::RtspUrl;
 use runtime_std::{bind_udp_pair, bind_udp_pair_at, Flow, Handle, Runtime};
 
 use player::{Player, PlayerConfig, PlayerEvent};
 use record::{RecordFormat, Recorder};
+use sockbuf::{DropWatch, RecvBuffer};
 
 /// How media reaches the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -67,16 +77,27 @@ struct Args {
     /// Start playing at SECS (PLAY with `Range: npt=SECS-`).
     #[arg(long, value_name = "SECS")]
     seek: Option<f64>,
-    /// Stop after N frames: TEARDOWN and exit 0.
-    #[arg(long, value_name = "N")]
+    /// Stop after N frames (N >= 1): TEARDOWN and exit 0.
+    #[arg(long, value_name = "N", value_parser = frame_count)]
     frames: Option<u64>,
     /// Stop after SECS seconds: TEARDOWN and exit 0.
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = positive_secs)]
     duration: Option<f64>,
-    /// Append every received frame to FILE (`.Mjpeg`: lab format with 5-digit length
-    /// prefixes; anything else: concatenated JPEG).
+    /// Write every received frame to FILE, overwriting it (`.Mjpeg`: lab format with 5-digit
+    /// length prefixes; anything else: concatenated JPEG). Frames are written whole: even a
+    /// killed client leaves a file whose frames play.
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    /// While playing, wait at most SECS for a frame (0: forever). With no frame at all, exit 1
+    /// and say why; after frames, take it as the end of the stream (the lab server sends no
+    /// end-of-stream message).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = non_negative_secs)]
+    no_media_timeout: f64,
+    /// Receive buffer to ask for on the RTP socket, in bytes (the kernel may grant less, up to
+    /// net.core.rmem_max: said at the start). Large frames over UDP arrive as bursts of
+    /// datagrams: a small buffer drops some (the final line counts them).
+    #[arg(long, value_name = "BYTES", default_value_t = sockbuf::WANTED)]
+    recv_buffer: usize,
     /// No window, even when a display exists (DISPLAY set).
     #[arg(long)]
     headless: bool,
@@ -96,6 +117,31 @@ struct Args {
     verbose: u8,
 }
 
+/// N >= 1.
+fn frame_count(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        Ok(_) => Err("--frames 0 would stop before the first frame: give 1 or more".into()),
+        Err(_) => Err(format!("\"{s}\" is not a number of frames")),
+    }
+}
+
+/// SECS > 0 (finite).
+fn positive_secs(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v < 1e9 => Ok(v),
+        _ => Err(format!("\"{s}\" is not a positive number of seconds")),
+    }
+}
+
+/// SECS >= 0 (finite).
+fn non_negative_secs(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..1e9).contains(&v) => Ok(v),
+        _ => Err(format!("\"{s}\" is not a number of seconds (0 or more)")),
+    }
+}
+
 /// What to play.
 enum Target {
     Url(String),
@@ -111,12 +157,15 @@ fn parse_target(args: &Args) -> Result<Target, String> {
     match args.target.as_slice() {
         [url] => Ok(Target::Url(url.clone())),
         [host, port, rtp, file] => {
-            let port = port
-                .parse()
-                .map_err(|_| format!("RTSP_PORT {port:?} is not a port number"))?;
+            let port =
+                port.parse().ok().filter(|&p: &u16| p != 0).ok_or_else(|| {
+                    format!("RTSP_PORT \"{port}\" is not a port number (1-65535)")
+                })?;
             let rtp_port = rtp
                 .parse()
-                .map_err(|_| format!("RTP_PORT {rtp:?} is not a port number"))?;
+                .ok()
+                .filter(|&p: &u16| p != 0)
+                .ok_or_else(|| format!("RTP_PORT \"{rtp}\" is not a port number (1-65535)"))?;
             Ok(Target::Lab {
                 host: host.clone(),
                 port,
@@ -153,11 +202,56 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let target = match check_usage(&args) {
+        Ok(t) => t,
+        // clap's form and exit code (2) for every usage error.
+        Err(msg) => Args::command()
+            .error(clap::error::ErrorKind::ValueValidation, msg)
+            .exit(),
+    };
     init_logging(args.verbose);
-    match run(&args) {
+    match run(&args, target) {
         Ok(code) => ExitCode::from(code),
         Err(msg) => fail(msg),
     }
+}
+
+/// The checks clap cannot make: the target's form, and options that do not fit it.
+fn check_usage(args: &Args) -> Result<Target, String> {
+    let target = parse_target(args)?;
+    let (config, _) = client_config(args, &target);
+    if config.dialect == Dialect::Lab && args.transport == TransportArg::Tcp {
+        return Err("the lab form supports only --transport udp".into());
+    }
+    Client::new(config, Instant::now()).map_err(|e| e.to_string())?;
+    Ok(target)
+}
+
+/// The client's configuration for `target` (the lab form's RTP port too).
+fn client_config(args: &Args, target: &Target) -> (ClientConfig, Option<u16>) {
+    let (mut config, lab_rtp) = match target {
+        Target::Url(url) => (ClientConfig::new(url.clone()), None),
+        Target::Lab {
+            host,
+            port,
+            rtp_port,
+            file,
+        } => {
+            let host = if host.contains(':') && !host.starts_with('[') {
+                format!("[{host}]")
+            } else {
+                host.clone()
+            };
+            (
+                ClientConfig::lab(format!("{host}:{port}"), file.clone()),
+                Some(*rtp_port),
+            )
+        }
+    };
+    config.trace_messages = args.verbose > 0;
+    config.no_media_timeout =
+        (args.no_media_timeout > 0.0).then(|| Duration::from_secs_f64(args.no_media_timeout));
+    (config, lab_rtp)
 }
 
 /// Binds the RTP/RTCP pair. The lab form's RTP port is taken as given; its RTCP socket is the
@@ -205,6 +299,8 @@ struct Sink {
     recorder: Option<Recorder>,
     record_error: Option<String>,
     window: Option<Arc<window::Shared>>,
+    /// The RTP socket's kernel drop count, for the `stats` command.
+    drops: Option<Arc<DropWatch>>,
     exit: u8,
 }
 
@@ -241,9 +337,14 @@ impl Sink {
                 Flow::Continue
             }
             PlayerEvent::Stats(s) => {
+                let socket = self
+                    .drops
+                    .as_ref()
+                    .and_then(|w| w.drops())
+                    .map_or_else(String::new, |d| format!(" socket-drops {d}"));
                 let _ = writeln!(
                     std::io::stdout(),
-                    "stats: packets {} bytes {} frames {} dropped {} lost {} ({:.2}%) jitter {:.2} ms duplicates {} reordered {}",
+                    "stats: packets {} bytes {} frames {} dropped {} lost {} ({:.2}%) jitter {:.2} ms duplicates {} reordered {}{socket}",
                     s.packets,
                     s.bytes,
                     s.frames,
@@ -272,6 +373,19 @@ impl Sink {
                 eprintln!("client-std: {m}");
                 Flow::Continue
             }
+            PlayerEvent::Failure(m) => {
+                if self.tty && self.progress && !self.quiet {
+                    eprint!("\r");
+                }
+                eprintln!("client-std: error: {m}");
+                if let Some(w) = &self.window {
+                    w.status
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .message = Some(m);
+                }
+                Flow::Continue
+            }
             PlayerEvent::Trace { outgoing, text } => {
                 if self.trace {
                     let arrow = if outgoing { "C->S" } else { "S->C" };
@@ -291,13 +405,7 @@ impl Sink {
             }
         };
         if let Some(w) = &self.window {
-            let state = match (p.client().state(), p.ended()) {
-                (ClientState::Playing, true) => "ENDED",
-                (ClientState::Init, _) => "INIT",
-                (ClientState::Ready, _) => "READY",
-                (ClientState::Playing, false) => "PLAYING",
-                (ClientState::Closed, _) => "CLOSED",
-            };
+            let state = window_state(p);
             let mut st = w.status.lock().unwrap_or_else(PoisonError::into_inner);
             if st.state != state {
                 st.state = state.to_string();
@@ -307,14 +415,27 @@ impl Sink {
     }
 }
 
+/// The window's state label.
+fn window_state(p: &Player) -> &'static str {
+    match (p.client().state(), p.ended()) {
+        (ClientState::Playing, true) => "ENDED",
+        (ClientState::Init, _) => "INIT",
+        (ClientState::Ready, _) if p.paused() => "PAUSED",
+        (ClientState::Ready, _) => "READY",
+        (ClientState::Playing, false) => "PLAYING",
+        (ClientState::Closed, _) => "CLOSED",
+    }
+}
+
 /// How one connection ended.
 struct Outcome {
     code: u8,
     redirect: Option<String>,
+    /// The RTP socket's receive buffer and kernel drop count (UDP only).
+    socket: Option<(RecvBuffer, Arc<DropWatch>)>,
 }
 
-fn run(args: &Args) -> Result<u8, String> {
-    let target = parse_target(args)?;
+fn run(args: &Args, target: Target) -> Result<u8, String> {
     let mut recorder = match &args.record {
         Some(path) => Some(
             Recorder::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?,
@@ -376,10 +497,19 @@ fn run(args: &Args) -> Result<u8, String> {
         exit = exit.max(1);
     }
     let s = player.client().stats();
-    if !quiet {
+    let socket_drops = outcome.socket.as_ref().and_then(|(_, w)| w.drops());
+    // After a failure with nothing received, a "0 frame(s)" line adds nothing.
+    if !quiet && (exit == 0 || player.frames() > 0) {
         let secs = player.elapsed().as_secs_f64();
+        let from_socket = match (socket_drops, &outcome.socket) {
+            (Some(d), Some((buf, _))) if d > 0 => format!(
+                " ({d} datagram(s) dropped by this host: the socket's receive buffer of {} bytes was full)",
+                buf.granted
+            ),
+            _ => String::new(),
+        };
         eprintln!(
-            "client-std: {} frame(s) in {:.1} s ({:.1} fps), {} packet(s) lost",
+            "client-std: {} frame(s) in {:.1} s ({:.1} fps), {} packet(s) lost{from_socket}",
             player.frames(),
             secs,
             if secs > 0.0 {
@@ -410,7 +540,7 @@ fn run(args: &Args) -> Result<u8, String> {
             TransportChoice::Tcp => "tcp",
         };
         println!(
-            "{{\"frames_shown\":{shown},\"frames_received\":{},\"frames_dropped\":{},\"frames_dropped_display\":{display_dropped},\"packets_received\":{},\"bytes_received\":{},\"lost\":{},\"duplicates\":{},\"reordered\":{},\"jitter_ms\":{:.3},\"mean_bitrate_kbps\":{kbps:.1},\"duration_s\":{duration:.3},\"transport\":\"{transport}\",\"end_of_stream\":{},\"exit_code\":{exit}}}",
+            "{{\"frames_shown\":{shown},\"frames_received\":{},\"frames_dropped\":{},\"frames_dropped_display\":{display_dropped},\"packets_received\":{},\"bytes_received\":{},\"lost\":{},\"duplicates\":{},\"reordered\":{},\"jitter_ms\":{:.3},\"socket_drops\":{},\"mean_bitrate_kbps\":{kbps:.1},\"duration_s\":{duration:.3},\"transport\":\"{transport}\",\"end_of_stream\":{},\"exit_code\":{exit}}}",
             player.frames(),
             s.frames_dropped,
             s.packets,
@@ -419,6 +549,7 @@ fn run(args: &Args) -> Result<u8, String> {
             s.duplicates,
             s.reordered,
             s.jitter_ms,
+            socket_drops.unwrap_or(0),
             player.ended(),
         );
     }
@@ -433,31 +564,9 @@ fn play_once(
     window: Option<Arc<window::Shared>>,
 ) -> Result<(Outcome, Player, Sink), String> {
     let seed = runtime_std::os_seed().map_err(|e| e.to_string())?;
-    let (mut config, lab_rtp) = match target {
-        Target::Url(url) => (ClientConfig::new(url.clone()), None),
-        Target::Lab {
-            host,
-            port,
-            rtp_port,
-            file,
-        } => {
-            let host = if host.contains(':') && !host.starts_with('[') {
-                format!("[{host}]")
-            } else {
-                host.clone()
-            };
-            (
-                ClientConfig::lab(format!("{host}:{port}"), file.clone()),
-                Some(*rtp_port),
-            )
-        }
-    };
+    let (mut config, lab_rtp) = client_config(args, target);
     config.seed = Some(seed);
-    config.trace_messages = args.verbose > 0;
     let dialect = config.dialect;
-    if dialect == Dialect::Lab && args.transport == TransportArg::Tcp {
-        return Err("the lab form supports only --transport udp".into());
-    }
     let client = Client::new(config, Instant::now()).map_err(|e| e.to_string())?;
     let title = client.request_url().to_string();
     let (host, port) = client.server();
@@ -499,6 +608,7 @@ fn play_once(
         let e = connect_err.map_or_else(|| "no address".to_string(), |e| e.to_string());
         return Err(format!("cannot connect to {host}:{port}: {e}"));
     };
+    let mut socket = None;
     let transport = match args.transport {
         TransportArg::Udp | TransportArg::Auto => {
             let ip: IpAddr = if addr.is_ipv4() {
@@ -507,6 +617,17 @@ fn play_once(
                 Ipv6Addr::UNSPECIFIED.into()
             };
             let (rtp, rtcp) = bind_media(ip, args.rtp_port.or(lab_rtp), lab_rtp.is_some())?;
+            match sockbuf::enlarge(&rtp, args.recv_buffer) {
+                Ok(buf) => {
+                    if buf.short() && !quiet {
+                        eprintln!("client-std: RTP socket: {}", buf.note());
+                    }
+                    if let Ok(watch) = DropWatch::new(&rtp) {
+                        socket = Some((buf, Arc::new(watch)));
+                    }
+                }
+                Err(e) => eprintln!("client-std: cannot size the RTP receive buffer: {e}"),
+            }
             TransportChoice::Udp {
                 rtp_local: rt.udp_socket(rtp).map_err(|e| e.to_string())?,
                 rtcp_local: rt.udp_socket(rtcp).map_err(|e| e.to_string())?,
@@ -554,6 +675,7 @@ fn play_once(
         recorder,
         record_error: None,
         window: window.clone(),
+        drops: socket.as_ref().map(|(_, w)| w.clone()),
         exit: 1,
     };
     let (player, sink) = match window {
@@ -606,11 +728,13 @@ fn play_once(
     let outcome = Outcome {
         code: sink.exit,
         redirect: player.redirect().map(str::to_string),
+        socket,
     };
     Ok((outcome, player, sink))
 }
 
-/// Ctrl-C (TEARDOWN and exit 0; a second one exits at once) and stdin commands.
+/// Ctrl-C, SIGTERM and SIGHUP (TEARDOWN, the recording finished, statistics, exit 0; a second
+/// one exits at once with 130, the recording holding whole frames only) and stdin commands.
 fn install_inputs(handle: &Handle<Player>) -> Result<(), String> {
     static INSTALLED: AtomicBool = AtomicBool::new(false);
     static CURRENT: Mutex<Option<Handle<Player>>> = Mutex::new(None);
@@ -633,7 +757,7 @@ fn install_inputs(handle: &Handle<Player>) -> Result<(), String> {
             h.command(|p: &mut Player| p.quit(0));
         }
     })
-    .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
+    .map_err(|e| format!("cannot install the signal handler (Ctrl-C, SIGTERM, SIGHUP): {e}"))?;
     std::thread::Builder::new()
         .name("stdin".into())
         .spawn(move || {
@@ -714,5 +838,48 @@ mod tests {
         let t = Args::try_parse_from(["client-std", "rtsp://h/x", "--transport", "auto"]).unwrap();
         assert_eq!(t.transport, TransportArg::Auto);
         assert!(Args::try_parse_from(["client-std", "rtsp://h/x", "--transport", "sctp"]).is_err());
+        assert_eq!(d.no_media_timeout, 10.0);
+    }
+
+    /// Every usage error is clap's (exit code 2): bad values, and the checks clap cannot make.
+    #[test]
+    fn usage_errors() {
+        for bad in [
+            &["rtsp://h/x", "--frames", "0"][..],
+            &["rtsp://h/x", "--duration", "0"],
+            &["rtsp://h/x", "--duration", "nan"],
+            &["rtsp://h/x", "--no-media-timeout", "inf"],
+            &["rtsp://h/x", "--no-media-timeout", "x"],
+        ] {
+            let e = Args::try_parse_from(std::iter::once("client-std").chain(bad.iter().copied()))
+                .expect_err("refused");
+            assert_eq!(e.exit_code(), 2, "{bad:?}");
+        }
+        let checked = |args: &[&str]| {
+            let a = Args::try_parse_from(std::iter::once("client-std").chain(args.iter().copied()))
+                .unwrap();
+            check_usage(&a).map(drop)
+        };
+        assert!(checked(&["rtsp://h/x"]).is_ok());
+        assert!(checked(&["h", "8554", "25000", "movie.Mjpeg"]).is_ok());
+        for (args, want) in [
+            (&["ftp://h/x"][..], "invalid URL"),
+            (&["rtsp://h:0/x"], "port 0"),
+            (&["h", "0", "25000", "f"], "RTSP_PORT \"0\""),
+            (&["h", "8554", "70000", "f"], "RTP_PORT \"70000\""),
+            (
+                &["h", "8554", "25000", "f", "--transport", "tcp"],
+                "only --transport udp",
+            ),
+            (&["a", "b", "c"], "expected a URL"),
+        ] {
+            let e = checked(args).expect_err("a usage error");
+            assert!(e.contains(want), "{args:?}: {e}");
+            assert!(!e.contains('\\'), "{e}");
+        }
+        let a =
+            Args::try_parse_from(["client-std", "rtsp://h/x", "--no-media-timeout", "0"]).unwrap();
+        let (cfg, _) = client_config(&a, &Target::Url("rtsp://h/x".into()));
+        assert_eq!(cfg.no_media_timeout, None, "0 turns the watch off");
     }
 }

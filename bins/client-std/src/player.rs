@@ -11,11 +11,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rtsp_core::client::{
-    ApiError, Client, ClientError, ClientEvent, ClientState, ClientStats, FallbackReason, Policy,
-    TransportChoice,
+    ApiError, Client, ClientError, ClientEvent, ClientState, ClientStats, FallbackReason,
+    NoMediaReason, Policy, TransportChoice,
 };
 use rtsp_core::io::{Input, Machine, Output};
 use rtsp_core::message::Method;
+
+use crate::messages;
 
 /// How the player behaves.
 #[derive(Debug, Clone)]
@@ -99,6 +101,9 @@ pub enum PlayerEvent {
     Info(String),
     /// A failure worth telling even with `--quiet`.
     Warn(String),
+    /// A failure that ends playback (or, with a window, stops it: the window shows it and the
+    /// exit code is non-zero when it closes).
+    Failure(String),
     /// An RTSP message sent (`outgoing`) or received, for `-v`.
     Trace {
         /// Sent by us.
@@ -133,6 +138,10 @@ pub struct Player {
     ended: bool,
     /// When PLAY first succeeded (for the mean bitrate).
     playing_since: Option<Instant>,
+    /// PAUSE succeeded and no PLAY since.
+    paused: bool,
+    /// Why playback failed, once it did: the exit code is non-zero whatever ends the player.
+    failure: Option<String>,
 }
 
 impl Player {
@@ -155,6 +164,8 @@ impl Player {
             redirect: None,
             ended: false,
             playing_since: None,
+            paused: false,
+            failure: None,
         }
     }
 
@@ -187,9 +198,15 @@ impl Player {
         self.redirect.as_deref()
     }
 
-    /// Whether the media source said BYE (end of stream).
+    /// Whether the stream ended: the media source said BYE, or media stopped after frames
+    /// and no more came for the no-media timeout.
     pub fn ended(&self) -> bool {
         self.ended
+    }
+
+    /// Whether the session is paused (PAUSE succeeded, no PLAY since).
+    pub fn paused(&self) -> bool {
+        self.paused
     }
 
     /// Time since PLAY first succeeded (zero before).
@@ -263,7 +280,7 @@ impl Player {
                 return;
             }
             other => {
-                self.warn(format!("unknown command {other:?} (try: help)"));
+                self.warn(format!("unknown command \"{other}\" (try: help)"));
                 return;
             }
         };
@@ -315,7 +332,10 @@ impl Player {
     fn finish(&mut self) {
         if !self.done {
             self.done = true;
-            let code = self.quitting.unwrap_or(1);
+            let mut code = self.quitting.unwrap_or(1);
+            if self.failure.is_some() && code == 0 {
+                code = 1;
+            }
             self.out.push_back(PlayerEvent::Done { code });
         }
     }
@@ -326,6 +346,35 @@ impl Player {
 
     fn warn(&mut self, msg: impl Into<String>) {
         self.out.push_back(PlayerEvent::Warn(msg.into()));
+    }
+
+    /// Playback failed: say why; without a window (`exit_on_end`) quit with code 1, else keep
+    /// the window showing it (the exit code is 1 when it closes).
+    fn fail(&mut self, msg: String) {
+        self.failure.get_or_insert_with(|| msg.clone());
+        self.out.push_back(PlayerEvent::Failure(msg));
+        if self.cfg.exit_on_end {
+            self.quit(1);
+        }
+    }
+
+    /// No frame for the no-media timeout: after frames, the end of the stream (the lab server
+    /// sends no BYE); with none ever, a failure.
+    fn on_no_media(&mut self, waited: Duration, reason: &NoMediaReason) {
+        if self.frames > 0 {
+            self.ended = true;
+            self.info(format!(
+                "no media for {:.1} s after {} frame(s): end of stream",
+                waited.as_secs_f64(),
+                self.frames
+            ));
+            if self.cfg.exit_on_end {
+                self.quit(0);
+            }
+        } else {
+            let msg = messages::no_media(waited, reason, self.transport());
+            self.fail(msg);
+        }
     }
 
     fn on_client_event(&mut self, ev: ClientEvent) {
@@ -363,7 +412,9 @@ impl Player {
                 let now = self.now.unwrap_or_else(Instant::now);
                 self.playing_since.get_or_insert(now);
                 self.ended = false;
+                self.paused = false;
             }
+            ClientEvent::NoMedia { waited, reason, .. } => self.on_no_media(waited, &reason),
             ClientEvent::EndOfStream { .. } => {
                 self.ended = true;
                 self.info("end of stream");
@@ -380,8 +431,12 @@ impl Player {
                 self.quitting.get_or_insert(0);
                 self.close();
             }
-            ClientEvent::Paused => self.info("paused"),
+            ClientEvent::Paused => {
+                self.paused = true;
+                self.info("paused");
+            }
             ClientEvent::TornDown => {
+                self.paused = false;
                 self.info("torn down");
                 if self.quitting.is_some() {
                     self.close();
@@ -406,7 +461,14 @@ impl Player {
                 ),
             }),
             ClientEvent::RequestFailed { method, status } => {
-                self.warn(format!("{method} failed: {status}"));
+                let seek = self.client.policy().seek;
+                let msg = messages::refusal(&self.client, &method, status, seek);
+                if self.fatal_step(&method) {
+                    self.failure.get_or_insert_with(|| msg.clone());
+                    self.out.push_back(PlayerEvent::Failure(msg));
+                } else {
+                    self.warn(msg);
+                }
                 self.request_failed(&method);
             }
             ClientEvent::KeepaliveFailed { status } => match status {
@@ -435,14 +497,18 @@ impl Player {
         self.cfg.max_frames.is_some_and(|m| self.frames >= m)
     }
 
+    /// Whether a failure of `method` ends the player: a step of the automatic sequence.
+    fn fatal_step(&self, method: &Method) -> bool {
+        self.auto_play() && [Method::Describe, Method::Setup, Method::Play].contains(method)
+    }
+
     /// A request failed or timed out: fatal for the automatic sequence; ends a quit.
     fn request_failed(&mut self, method: &Method) {
         if self.quitting.is_some() && *method == Method::Teardown {
             self.close();
             return;
         }
-        let step = [Method::Describe, Method::Setup, Method::Play].contains(method);
-        if self.auto_play() && step {
+        if self.fatal_step(method) {
             self.quit(1);
         }
     }
@@ -598,12 +664,17 @@ mod tests {
 
     /// Runs a player against `url` until it is done; returns the exit code, frames seen and
     /// the messages.
-    fn run(
-        url: String,
+    fn run(url: String, server: &RunningServer, cfg: PlayerConfig) -> (i32, usize, Vec<String>) {
+        run_with(ClientConfig::new(url), server, cfg)
+    }
+
+    /// [`run`] with a client configured by `ccfg`.
+    fn run_with(
+        ccfg: ClientConfig,
         server: &RunningServer,
         mut cfg: PlayerConfig,
     ) -> (i32, usize, Vec<String>) {
-        let client = Client::new(ClientConfig::new(url), Instant::now()).unwrap();
+        let client = Client::new(ccfg, Instant::now()).unwrap();
         let udp = matches!(cfg.policy.transport, TransportChoice::Udp { .. });
         cfg.policy.transport = TransportChoice::Tcp;
         let mut rt = Runtime::new(Player::new(client, cfg)).unwrap();
@@ -617,21 +688,16 @@ mod tests {
         }
         rt.connect_tcp(server.connect_addr()).unwrap();
         rt.machine_mut().start();
-        let handle = rt.handle();
-        // Bound: give up after 20 s instead of hanging the test.
-        let (tx, rx) = std::sync::mpsc::channel();
-        let guard = std::thread::spawn(move || {
-            if rx.recv_timeout(Duration::from_secs(20)).is_err() {
-                handle.stop();
-            }
-        });
+        let watchdog = Watchdog::new(rt.handle());
         let mut code = None;
         let mut frames = 0;
         let mut msgs = Vec::new();
         rt.run(|_, ev| {
             match ev {
                 PlayerEvent::Frame(_) => frames += 1,
-                PlayerEvent::Info(m) | PlayerEvent::Warn(m) => msgs.push(m),
+                PlayerEvent::Info(m) | PlayerEvent::Warn(m) | PlayerEvent::Failure(m) => {
+                    msgs.push(m)
+                }
                 PlayerEvent::Done { code: c } => {
                     code = Some(c);
                     return Flow::Stop;
@@ -641,9 +707,32 @@ mod tests {
             Flow::Continue
         })
         .unwrap();
-        let _ = tx.send(());
-        guard.join().unwrap();
+        watchdog.done();
         (code.expect("player finished in time"), frames, msgs)
+    }
+
+    /// Stops a test's runtime if it has not finished within 20 s, instead of hanging.
+    struct Watchdog {
+        tx: std::sync::mpsc::Sender<()>,
+        thread: std::thread::JoinHandle<()>,
+    }
+
+    impl Watchdog {
+        fn new(handle: runtime_std::Handle<Player>) -> Self {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let thread = std::thread::spawn(move || {
+                if rx.recv_timeout(Duration::from_secs(20)).is_err() {
+                    handle.stop();
+                }
+            });
+            Self { tx, thread }
+        }
+
+        /// The runtime finished: end the watch.
+        fn done(self) {
+            let _ = self.tx.send(());
+            self.thread.join().unwrap();
+        }
     }
 
     #[test]
@@ -724,7 +813,59 @@ mod tests {
         let s = server();
         let (code, frames, msgs) = run(s.url("nope"), &s, config(true));
         assert_eq!((code, frames), (1, 0));
-        assert!(msgs.iter().any(|m| m.contains("404")), "{msgs:?}");
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("404") && m.contains("no stream \"nope\"")),
+            "{msgs:?}"
+        );
+    }
+
+    /// The lab dialect has no BYE: the stream ends when no frame came for the no-media
+    /// timeout after frames — TEARDOWN, exit 0, every frame received.
+    #[test]
+    fn lab_stream_ends_after_the_no_media_timeout() {
+        let s = server();
+        let mut ccfg = ClientConfig::lab(s.connect_addr().to_string(), "clip");
+        ccfg.no_media_timeout = Some(Duration::from_millis(400));
+        let mut cfg = config(true);
+        cfg.exit_on_end = true;
+        cfg.policy.tcp_fallback = false;
+        let (code, frames, msgs) = run_with(ccfg, &s, cfg);
+        assert_eq!((code, frames), (0, 10), "{msgs:?}");
+        let end = msgs
+            .iter()
+            .position(|m| m.ends_with("after 10 frame(s): end of stream"));
+        let torn = msgs.iter().position(|m| m == "torn down");
+        assert!(end.is_some() && torn > end, "{msgs:?}");
+    }
+
+    /// Paused: no wait for frames; the label says so.
+    #[test]
+    fn pause_is_paused_not_ready() {
+        let s = server();
+        let client = Client::new(ClientConfig::new(s.url("clip")), Instant::now()).unwrap();
+        let mut cfg = config(false);
+        cfg.policy.auto_play = true;
+        let mut rt = Runtime::new(Player::new(client, cfg)).unwrap();
+        rt.connect_tcp(s.connect_addr()).unwrap();
+        rt.machine_mut().start();
+        let watchdog = Watchdog::new(rt.handle());
+        let mut paused = None;
+        rt.run(|p, ev| {
+            match ev {
+                PlayerEvent::Info(m) if m == "playing" => p.command("pause"),
+                PlayerEvent::Info(m) if m == "paused" => {
+                    paused = Some((p.paused(), p.client().state()));
+                    p.quit(0);
+                }
+                PlayerEvent::Done { .. } => return Flow::Stop,
+                _ => {}
+            }
+            Flow::Continue
+        })
+        .unwrap();
+        watchdog.done();
+        assert_eq!(paused, Some((true, ClientState::Ready)));
     }
 
     #[test]

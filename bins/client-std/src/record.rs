@@ -1,7 +1,12 @@
 //! `--record FILE`: every received frame appended to a file.
+//!
+//! Each frame (with its lab length prefix) goes to the file in one `write` of the whole frame,
+//! unbuffered: whatever ends the process — a signal, `kill -9`, a crash — the file holds whole
+//! frames, all but possibly the one being written when the process was killed mid-write,
+//! and those play.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// The file layout, chosen by the extension.
@@ -27,7 +32,9 @@ impl RecordFormat {
 /// Appends frames to a file.
 pub struct Recorder {
     path: PathBuf,
-    out: BufWriter<File>,
+    out: File,
+    /// The frame being written (prefix + JPEG), reused.
+    buf: Vec<u8>,
     format: RecordFormat,
     /// Frames written.
     pub written: u64,
@@ -40,7 +47,8 @@ impl Recorder {
     pub fn create(path: &Path) -> io::Result<Self> {
         Ok(Self {
             path: path.to_path_buf(),
-            out: BufWriter::new(File::create(path)?),
+            out: File::create(path)?,
+            buf: Vec::new(),
             format: RecordFormat::for_path(path),
             written: 0,
             skipped: 0,
@@ -52,25 +60,29 @@ impl Recorder {
         self.format
     }
 
-    /// Appends one JPEG. Returns `Ok(false)` when the frame was skipped (over 99999 bytes in
-    /// the lab format).
+    /// Appends one JPEG, whole, in one write. Returns `Ok(false)` when the frame was skipped
+    /// (over 99999 bytes in the lab format).
     pub fn write(&mut self, jpeg: &[u8]) -> io::Result<bool> {
-        match self.format {
-            RecordFormat::Concatenated => self.out.write_all(jpeg)?,
+        let frame = match self.format {
+            RecordFormat::Concatenated => jpeg,
             RecordFormat::Lab => {
                 if jpeg.len() > mjpeg::LAB_MAX_FRAME_LEN {
                     self.skipped += 1;
                     return Ok(false);
                 }
-                write!(self.out, "{:05}", jpeg.len())?;
-                self.out.write_all(jpeg)?;
+                self.buf.clear();
+                self.buf
+                    .extend_from_slice(format!("{:05}", jpeg.len()).as_bytes());
+                self.buf.extend_from_slice(jpeg);
+                &self.buf
             }
-        }
+        };
+        self.out.write_all(frame)?;
         self.written += 1;
         Ok(true)
     }
 
-    /// Flushes the file.
+    /// Closes the file (nothing is buffered: every frame is already in it).
     pub fn finish(mut self) -> io::Result<PathBuf> {
         self.out.flush()?;
         Ok(self.path)
@@ -123,6 +135,25 @@ mod tests {
             let (got_format, got) = mjpeg::split_frames(&data).unwrap();
             assert_eq!(got_format, format);
             assert_eq!(got, frames);
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+
+    /// Nothing is held back: after every write the file is whole frames only (what a
+    /// `kill -9` at that moment leaves).
+    #[test]
+    fn every_write_leaves_whole_frames_in_the_file() {
+        let frames = mjpeg::testpattern::frames(4, 64, 48);
+        for name in ["whole.Mjpeg", "whole.mjpeg"] {
+            let path = temp(name);
+            let mut rec = Recorder::create(&path).unwrap();
+            for (i, f) in frames.iter().enumerate() {
+                rec.write(f).unwrap();
+                let data = Bytes::from(std::fs::read(&path).unwrap());
+                let (_, got) = mjpeg::split_frames(&data).unwrap();
+                assert_eq!(got, frames[..=i], "{name} after frame {i}");
+            }
+            drop(rec);
             std::fs::remove_file(&path).unwrap();
         }
     }

@@ -15,9 +15,10 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use minifb::{Key, KeyRepeat, MouseButton, MouseMode, Window, WindowOptions};
+use minifb::{Key, MouseButton, MouseMode, Window, WindowOptions};
 use runtime_std::Handle;
 
 use crate::player::Player;
@@ -26,8 +27,8 @@ use crate::player::Player;
 pub const VIDEO_W: usize = 640;
 /// Default height of the picture area.
 pub const VIDEO_H: usize = 480;
-/// Height of the control bar (buttons and status line).
-pub const BAR_H: usize = 64;
+/// Height of the control bar (buttons, state label and two status lines).
+pub const BAR_H: usize = 84;
 /// Buttons: left edge of the first, width, gap, top offset in the bar, height.
 pub const BUTTON_X0: usize = 10;
 /// Button width.
@@ -52,6 +53,10 @@ const BAR: u32 = 0x0030_3038;
 const BUTTON: u32 = 0x0050_5a6a;
 const BUTTON_ACTIVE: u32 = 0x0030_7040;
 const TEXT: u32 = 0x00f0_f0f0;
+const ALERT_BOX: u32 = 0x0040_1010;
+const ALERT_TEXT: u32 = 0x00ff_d060;
+/// Scale of the bar's text: 5x7 glyphs drawn 2x2, 12 pixels a character.
+const TEXT_SCALE: usize = 2;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -60,7 +65,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// What the status line shows (written by the runtime thread, read by the window).
 #[derive(Debug, Clone, Default)]
 pub struct Status {
-    /// `INIT`, `READY`, `PLAYING`, `ENDED`, `CLOSED`.
+    /// `INIT`, `READY`, `PLAYING`, `PAUSED`, `ENDED`, `CLOSED`.
     pub state: String,
     /// Frames per second over the last second.
     pub fps: f64,
@@ -70,6 +75,8 @@ pub struct Status {
     pub loss_pct: f64,
     /// Interarrival jitter, ms.
     pub jitter_ms: f64,
+    /// Why playback failed, shown over the picture area.
+    pub message: Option<String>,
 }
 
 /// A decoded frame, 0RGB pixels.
@@ -222,6 +229,22 @@ impl Canvas<'_> {
         }
     }
 
+    /// Width in pixels of `text` drawn at `scale`.
+    fn text_width(text: &str, scale: usize) -> usize {
+        (text.chars().count() * 6 * scale).saturating_sub(scale)
+    }
+
+    /// Draws `text` at (x, y) at [`TEXT_SCALE`], or smaller when it would not fit the width.
+    fn fitted_text(&mut self, x: usize, y: usize, text: &str, c: u32) {
+        let room = self.w.saturating_sub(x + 4);
+        let scale = if Self::text_width(text, TEXT_SCALE) <= room {
+            TEXT_SCALE
+        } else {
+            1
+        };
+        self.text(x, y, text, scale, c);
+    }
+
     /// Draws `text` (upper-cased) at (x, y), each font pixel `scale` x `scale`.
     fn text(&mut self, x: usize, y: usize, text: &str, scale: usize, c: u32) {
         for (i, ch) in text.chars().enumerate() {
@@ -259,14 +282,18 @@ fn render(buf: &mut [u32], w: usize, h: usize, pic: Option<&Picture>, status: &S
     c.rect(0, 0, w, area_h, BACKGROUND);
     match pic {
         Some(p) => c.picture(p),
-        None => c.text(10, 10, "NO PICTURE YET", 2, TEXT),
+        None if status.message.is_none() => c.text(10, 10, "NO PICTURE YET", 2, TEXT),
+        None => {}
+    }
+    if let Some(m) = &status.message {
+        alert(&mut c, m, area_h);
     }
     c.rect(0, area_h, w, BAR_H, BAR);
     for (i, (label, _)) in BUTTONS.iter().enumerate() {
         let x = BUTTON_X0 + i * (BUTTON_W + BUTTON_GAP);
         let active = matches!(
             (i, status.state.as_str()),
-            (0, "READY") | (1, "PLAYING") | (2, "READY") | (3, "INIT")
+            (0, "READY") | (1, "PLAYING") | (2, "PAUSED") | (3, "INIT")
         );
         c.rect(
             x,
@@ -284,12 +311,118 @@ fn render(buf: &mut [u32], w: usize, h: usize, pic: Option<&Picture>, status: &S
             TEXT,
         );
     }
+    // The state right of the buttons, then two status lines, all at TEXT_SCALE when they fit.
+    let right = BUTTON_X0 + BUTTONS.len() * (BUTTON_W + BUTTON_GAP);
+    c.fitted_text(right, area_h + BUTTON_Y + 7, &status.state, TEXT);
     let size = pic.map_or_else(|| "-".to_string(), |p| format!("{}X{}", p.w, p.h));
-    let line = format!(
-        "{}  {:.1} FPS  {:.0} KBIT/S  LOSS {:.2}%  JITTER {:.2} MS  {}",
-        status.state, status.fps, status.kbps, status.loss_pct, status.jitter_ms, size
-    );
-    c.text(BUTTON_X0, area_h + BUTTON_Y + BUTTON_H + 12, &line, 1, TEXT);
+    let (line1, line2) = status_lines(status, &size);
+    let y1 = area_h + BUTTON_Y + BUTTON_H + 8;
+    c.fitted_text(BUTTON_X0, y1, &line1, TEXT);
+    c.fitted_text(BUTTON_X0, y1 + 7 * TEXT_SCALE + 6, &line2, TEXT);
+}
+
+/// The status lines under the buttons: rate and loss, then jitter and the picture size.
+fn status_lines(status: &Status, size: &str) -> (String, String) {
+    (
+        format!(
+            "{:.1} FPS  {:.0} KBIT/S  LOSS {:.2}%",
+            status.fps, status.kbps, status.loss_pct
+        ),
+        format!("JITTER {:.2} MS  {size}", status.jitter_ms),
+    )
+}
+
+/// A failure over the top of the picture area: a dark box, the text wrapped to its width.
+fn alert(c: &mut Canvas<'_>, message: &str, area_h: usize) {
+    let per_line = (c.w.saturating_sub(20) / (6 * TEXT_SCALE)).max(8);
+    let lines = wrap(message, per_line);
+    let line_h = 7 * TEXT_SCALE + 6;
+    let box_h = (lines.len() * line_h + 12).min(area_h);
+    c.rect(0, 0, c.w, box_h, ALERT_BOX);
+    for (i, l) in lines.iter().enumerate() {
+        let y = 8 + i * line_h;
+        if y + line_h > box_h {
+            break;
+        }
+        c.text(10, y, l, TEXT_SCALE, ALERT_TEXT);
+    }
+}
+
+/// `text` in lines of at most `width` characters, broken at spaces where possible.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        while !word.is_empty() {
+            let used = line.chars().count();
+            let gap = usize::from(used > 0);
+            if used + gap + word.len() <= width {
+                if gap == 1 {
+                    line.push(' ');
+                }
+                line.extend(word.drain(..));
+            } else if used > 0 {
+                lines.push(std::mem::take(&mut line));
+            } else {
+                // A word longer than a line: cut it.
+                line.extend(word.drain(..width.min(word.len())));
+                lines.push(std::mem::take(&mut line));
+            }
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// The X window id of `win` (minifb's X11 backend), if it has one.
+fn x11_window(win: &Window) -> Option<u32> {
+    use raw_window_handle::{HasWindowHandle, RawWindowHandle};
+    match win.window_handle().ok()?.as_raw() {
+        RawWindowHandle::Xlib(h) => u32::try_from(h.window).ok(),
+        RawWindowHandle::Xcb(h) => Some(h.window.get()),
+        _ => None,
+    }
+}
+
+/// How often the window takes input events (mouse state, keys).
+const POLL: Duration = Duration::from_millis(4);
+/// Shortest time between two drawings (60 Hz).
+const DRAW: Duration = Duration::from_millis(16);
+
+/// Every key press, in order, as minifb reports it (its `get_keys_pressed` compares states once
+/// per update, so a press and release between two updates would be lost). Auto-repeat (more
+/// presses without a release) counts once.
+#[derive(Clone, Default)]
+struct KeyQueue(Arc<Mutex<KeyState>>);
+
+#[derive(Default)]
+struct KeyState {
+    pressed: Vec<Key>,
+    down: Vec<Key>,
+}
+
+impl KeyQueue {
+    fn take(&self) -> Vec<Key> {
+        std::mem::take(&mut lock(&self.0).pressed)
+    }
+}
+
+impl minifb::InputCallback for KeyQueue {
+    fn add_char(&mut self, _uni_char: u32) {}
+
+    fn set_key_state(&mut self, key: Key, down: bool) {
+        let mut st = lock(&self.0);
+        let was_down = st.down.contains(&key);
+        if down && !was_down {
+            st.down.push(key);
+            st.pressed.push(key);
+        } else if !down {
+            st.down.retain(|k| *k != key);
+        }
+    }
 }
 
 /// Opens the window and runs it on this thread until it is closed (then asks the player to
@@ -302,7 +435,24 @@ pub fn run(title: &str, shared: &Arc<Shared>, handle: &Handle<Player>) -> Result
     };
     let mut win = Window::new(title, VIDEO_W, VIDEO_H + BAR_H, opts)
         .map_err(|e| format!("cannot open a window: {e} (use --headless)"))?;
-    win.set_target_fps(60);
+    // Events are taken every POLL (a press and a release in one batch would go unseen: minifb
+    // keeps only the button's state), drawing at most every DRAW.
+    win.set_target_fps(0);
+    let keys = KeyQueue::default();
+    win.set_input_callback(Box::new(keys.clone()));
+    // Clicks on the buttons straight from the X server (every press, however short); without
+    // it, from minifb's button state below.
+    let clicks = x11_window(&win).and_then(|id| {
+        let handle = handle.clone();
+        crate::clicks::watch(id, move |x, y| {
+            if let Some(i) = button_at(BAR_H, x, y) {
+                let cmd = BUTTONS[i].1;
+                let _ = handle.command(move |p: &mut Player| p.command(cmd));
+            }
+        })
+        .map_err(|e| tracing::debug!("clicks from minifb only: {e}"))
+        .ok()
+    });
     let send = |cmd: &'static str| {
         let _ = handle.command(move |p: &mut Player| p.command(cmd));
     };
@@ -311,8 +461,9 @@ pub fn run(title: &str, shared: &Arc<Shared>, handle: &Handle<Player>) -> Result
     let mut mouse_was_down = false;
     let mut last_status = String::new();
     let mut last_size = (0, 0);
+    let mut drawn_at: Option<Instant> = None;
     while win.is_open() && !shared.done.load(Ordering::SeqCst) {
-        for key in win.get_keys_pressed(KeyRepeat::No) {
+        for key in keys.take() {
             match key {
                 Key::S => send("setup"),
                 Key::P => send("play"),
@@ -324,7 +475,7 @@ pub fn run(title: &str, shared: &Arc<Shared>, handle: &Handle<Player>) -> Result
         }
         let (w, h) = win.get_size();
         let down = win.get_mouse_down(MouseButton::Left);
-        if down && !mouse_was_down {
+        if down && !mouse_was_down && clicks.is_none() {
             if let Some((x, y)) = win.get_mouse_pos(MouseMode::Discard) {
                 if let Some(i) = button_at(h, x.max(0.0) as usize, y.max(0.0) as usize) {
                     send(BUTTONS[i].1);
@@ -332,26 +483,32 @@ pub fn run(title: &str, shared: &Arc<Shared>, handle: &Handle<Player>) -> Result
             }
         }
         mouse_was_down = down;
+        let due = drawn_at.is_none_or(|t| t.elapsed() >= DRAW);
         let mut dirty = false;
-        if let Some(p) = lock(&shared.picture).take() {
-            current = Some(p);
-            shared.shown.fetch_add(1, Ordering::Relaxed);
-            dirty = true;
+        if due {
+            if let Some(p) = lock(&shared.picture).take() {
+                current = Some(p);
+                shared.shown.fetch_add(1, Ordering::Relaxed);
+                dirty = true;
+            }
+            let status = lock(&shared.status).clone();
+            let key = format!("{status:?}");
+            if key != last_status || (w, h) != last_size {
+                last_status = key;
+                last_size = (w, h);
+                dirty = true;
+            }
+            if dirty && w > 0 && h > 0 {
+                buf.resize(w * h, 0);
+                render(&mut buf, w, h, current.as_ref(), &status);
+                win.update_with_buffer(&buf, w, h)
+                    .map_err(|e| format!("window update failed: {e}"))?;
+                drawn_at = Some(Instant::now());
+            }
         }
-        let status = lock(&shared.status).clone();
-        let key = format!("{status:?}");
-        if key != last_status || (w, h) != last_size {
-            last_status = key;
-            last_size = (w, h);
-            dirty = true;
-        }
-        if dirty && w > 0 && h > 0 {
-            buf.resize(w * h, 0);
-            render(&mut buf, w, h, current.as_ref(), &status);
-            win.update_with_buffer(&buf, w, h)
-                .map_err(|e| format!("window update failed: {e}"))?;
-        } else {
+        if !dirty {
             win.update();
+            std::thread::sleep(POLL);
         }
     }
     if !shared.done.load(Ordering::SeqCst) {
@@ -411,6 +568,16 @@ fn glyph(ch: char) -> [u8; 7] {
         ',' => [0, 0, 0, 0, 0x0C, 0x04, 0x08],
         '=' => [0, 0, 0x1F, 0, 0x1F, 0, 0],
         '_' => [0, 0, 0, 0, 0, 0, 0x1F],
+        ';' => [0, 0x0C, 0x0C, 0, 0x0C, 0x04, 0x08],
+        '"' => [0x0A, 0x0A, 0, 0, 0, 0, 0],
+        '\'' | '`' => [0x04, 0x04, 0, 0, 0, 0, 0],
+        '!' => [0x04, 0x04, 0x04, 0x04, 0x04, 0, 0x04],
+        '+' => [0, 0x04, 0x04, 0x1F, 0x04, 0x04, 0],
+        '@' => [0x0E, 0x11, 0x17, 0x15, 0x17, 0x10, 0x0E],
+        '[' => [0x0E, 0x08, 0x08, 0x08, 0x08, 0x08, 0x0E],
+        ']' => [0x0E, 0x02, 0x02, 0x02, 0x02, 0x02, 0x0E],
+        '<' => [0x02, 0x04, 0x08, 0x10, 0x08, 0x04, 0x02],
+        '>' => [0x08, 0x04, 0x02, 0x01, 0x02, 0x04, 0x08],
         _ => [0x0E, 0x11, 0x01, 0x02, 0x04, 0, 0x04],
     }
 }
@@ -461,6 +628,82 @@ mod tests {
             .filter(|&(x, y)| buf[y * w + x] == TEXT)
             .count();
         assert!(text_px > 20, "{text_px}");
+    }
+
+    /// After PAUSE the label says PAUSED and the PAUSE button is lit; the status lines are
+    /// drawn 2x (12 pixels a character) at the default size; a failure shows over the picture.
+    #[test]
+    fn paused_label_readable_status_and_failure_message() {
+        let (w, h) = (VIDEO_W, VIDEO_H + BAR_H);
+        let mut buf = vec![0; w * h];
+        let status = Status {
+            state: "PAUSED".into(),
+            fps: 25.0,
+            kbps: 12345.0,
+            loss_pct: 1.5,
+            jitter_ms: 2.25,
+            message: Some(
+                "no usable media for 10.0 s: no RTP packet arrived; try --transport tcp".into(),
+            ),
+        };
+        render(&mut buf, w, h, None, &status);
+        let button = |i: usize| {
+            let x = BUTTON_X0 + i * (BUTTON_W + BUTTON_GAP) + 2;
+            buf[(VIDEO_H + BUTTON_Y + 2) * w + x]
+        };
+        assert_eq!(button(2), BUTTON_ACTIVE, "PAUSE lit");
+        assert_eq!(button(0), BUTTON, "SETUP not lit");
+        // The status lines: text pixels come in 2x2 blocks, and they fit the width.
+        let (line1, line2) = status_lines(&status, "-");
+        for l in [&line1, &line2] {
+            assert!(
+                Canvas::text_width(l, TEXT_SCALE) + BUTTON_X0 < w,
+                "{l} fits at 2x"
+            );
+        }
+        let y1 = VIDEO_H + BUTTON_Y + BUTTON_H + 8;
+        let rows: Vec<usize> = (y1..y1 + 7 * TEXT_SCALE)
+            .filter(|&y| (0..w).any(|x| buf[y * w + x] == TEXT))
+            .collect();
+        assert_eq!(
+            rows.len(),
+            7 * TEXT_SCALE,
+            "a 2x line is 14 rows tall: {rows:?}"
+        );
+        // The state label right of the buttons.
+        let right = BUTTON_X0 + BUTTONS.len() * (BUTTON_W + BUTTON_GAP);
+        let label = (VIDEO_H..VIDEO_H + BUTTON_Y + BUTTON_H)
+            .flat_map(|y| (right..w).map(move |x| (x, y)))
+            .filter(|&(x, y)| buf[y * w + x] == TEXT)
+            .count();
+        assert!(label > 100, "{label}");
+        // The failure, over the top of the picture area.
+        let alert = (0..40)
+            .flat_map(|y| (0..w).map(move |x| (x, y)))
+            .filter(|&(x, y)| buf[y * w + x] == ALERT_TEXT)
+            .count();
+        assert!(alert > 100, "{alert}");
+    }
+
+    /// A press and release between two polls is one press; auto-repeat adds none.
+    #[test]
+    fn key_presses_are_queued_once() {
+        use minifb::InputCallback;
+        let q = KeyQueue::default();
+        let mut cb = q.clone();
+        cb.set_key_state(Key::P, true);
+        cb.set_key_state(Key::P, false);
+        cb.set_key_state(Key::Space, true);
+        cb.set_key_state(Key::Space, true);
+        assert_eq!(q.take(), [Key::P, Key::Space]);
+        assert!(q.take().is_empty());
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_cuts_long_words() {
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(wrap("abcdefgh x", 3), ["abc", "def", "gh", "x"]);
+        assert!(wrap("", 5).is_empty());
     }
 
     #[test]

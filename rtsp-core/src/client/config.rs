@@ -22,6 +22,16 @@ pub enum Dialect {
     Lab,
 }
 
+impl core::fmt::Display for Dialect {
+    /// `standard` or `lab`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::Standard => "standard",
+            Self::Lab => "lab",
+        })
+    }
+}
+
 /// Everything a [`Client`](super::Client) needs to know up front.
 ///
 /// Build it with [`ClientConfig::new`] (standard URL) or [`ClientConfig::lab`], then adjust fields.
@@ -63,6 +73,10 @@ pub struct ClientConfig {
     /// use different sockets, so the last packets may be handled after the BYE. Zero reports
     /// the end at once. Not used over TCP (one ordered stream).
     pub end_of_stream_grace: Duration,
+    /// While playing, report [`ClientEvent::NoMedia`](super::ClientEvent::NoMedia) when no
+    /// complete frame came for this long (since PLAY succeeded or the last frame). `None` (the
+    /// default) or zero: never.
+    pub no_media_timeout: Option<Duration>,
     /// RTCP SDES CNAME; `None` derives one from the seed.
     pub cname: Option<String>,
     /// Report every RTSP message sent and received as [`ClientEvent::Trace`](super::ClientEvent::Trace).
@@ -72,7 +86,7 @@ pub struct ClientConfig {
 impl ClientConfig {
     /// Defaults for a standard `rtsp://` URL: 10 s request timeout, 8 MiB frame cap,
     /// RTCP every ~5 s, reordering window of 32 packets / 50 ms, end-of-stream grace of
-    /// [`DEFAULT_END_OF_STREAM_GRACE`].
+    /// [`DEFAULT_END_OF_STREAM_GRACE`], no no-media timeout.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
@@ -89,6 +103,7 @@ impl ClientConfig {
             reorder_window: 32,
             reorder_delay: Duration::from_millis(50),
             end_of_stream_grace: DEFAULT_END_OF_STREAM_GRACE,
+            no_media_timeout: None,
             cname: None,
             trace_messages: false,
         }

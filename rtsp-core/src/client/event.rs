@@ -1,6 +1,9 @@
 //! What the client reports: events, errors, state and statistics.
 
 use bytes::Bytes;
+use core::fmt;
+use rtp_core::jpeg::DepacketizeError;
+use rtp_core::RtpError;
 use std::time::Duration;
 
 use super::config::Dialect;
@@ -18,6 +21,19 @@ pub enum ClientState {
     Playing,
     /// The control connection is gone; every call fails with [`ApiError::Closed`].
     Closed,
+}
+
+impl fmt::Display for ClientState {
+    /// The state as a user reads it: `no session is set up`, `the session is ready (not
+    /// playing)`, `the session is playing`, `the connection is closed`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Init => "no session is set up",
+            Self::Ready => "the session is ready (not playing)",
+            Self::Playing => "the session is playing",
+            Self::Closed => "the connection is closed",
+        })
+    }
 }
 
 /// One track of a described presentation.
@@ -136,6 +152,20 @@ pub enum ClientEvent {
         /// The SSRC that said BYE.
         ssrc: u32,
     },
+    /// Playing, and no complete frame for
+    /// [`ClientConfig::no_media_timeout`](super::ClientConfig::no_media_timeout) (since PLAY
+    /// succeeded, or since the last frame). Reported once per PLAY; nothing else changes — the
+    /// application decides: after frames (`frames > 0`) the media most likely just stopped (a
+    /// server that sends no RTCP BYE, like the lab's, at the end of its file); with none at all
+    /// the stream is unusable, and `reason` says why.
+    NoMedia {
+        /// How long no frame came.
+        waited: Duration,
+        /// Frames completed since SETUP before the wait began (0: none ever).
+        frames: u64,
+        /// What arrived instead.
+        reason: NoMediaReason,
+    },
     /// The server redirected a request (3xx with `Location`). Nothing more is sent: the
     /// application connects to `location` with a new client if it wants to follow.
     Redirected {
@@ -180,6 +210,92 @@ pub enum ClientEvent {
     Closed,
 }
 
+/// Why no frame came ([`ClientEvent::NoMedia`]). Its `Display` is a sentence for users.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoMediaReason {
+    /// No packet arrived on the media path (the RTP socket or interleaved channel).
+    NoPackets,
+    /// Packets arrived, but none was RTP of this stream: unparseable, or from another SSRC.
+    NotOurRtp {
+        /// How many were ignored during the wait.
+        ignored: u64,
+        /// Why the last unparseable one was refused (`None`: they came from another SSRC).
+        error: Option<RtpError>,
+    },
+    /// RTP packets of the stream arrived, but they completed no frame.
+    Undecodable {
+        /// RTP packets of the stream during the wait.
+        packets: u64,
+        /// Frames the depacketizer dropped during the wait.
+        frames_dropped: u64,
+        /// Its last complaint, if it had one (frames with empty or corrupt JPEG data, or that
+        /// never end, are dropped without one).
+        error: Option<DepacketizeError>,
+    },
+}
+
+impl fmt::Display for NoMediaReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoPackets => write!(f, "no RTP packet arrived"),
+            Self::NotOurRtp { ignored, error } => {
+                write!(
+                    f,
+                    "{ignored} packet(s) arrived, none of them RTP of this stream"
+                )?;
+                match error {
+                    Some(e) => write!(f, " (the last one: {e})"),
+                    None => write!(f, " (they came from another SSRC)"),
+                }
+            }
+            Self::Undecodable {
+                packets,
+                frames_dropped,
+                error,
+            } => {
+                write!(
+                    f,
+                    "{packets} RTP packet(s) arrived but made no complete frame"
+                )?;
+                match (error, frames_dropped) {
+                    (Some(e), _) => write!(f, " ({frames_dropped} dropped; last error: {e})"),
+                    (None, 0) => write!(f, " (no packet ended a frame)"),
+                    (None, n) => write!(f, " ({n} dropped: empty or corrupt JPEG data)"),
+                }
+            }
+        }
+    }
+}
+
+/// What the server said when it refused a request (the last [`ClientEvent::RequestFailed`]),
+/// from [`Client::last_refusal`](super::Client::last_refusal): enough for a message a user can
+/// act on.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The refused request.
+    pub method: Method,
+    /// Its request-URI.
+    pub uri: String,
+    /// The status.
+    pub status: StatusCode,
+    /// The server's reason phrase, when it is not the standard one for the status.
+    pub reason_phrase: Option<String>,
+    /// The server's explanation from a short text body (its first lines, joined with `; `,
+    /// control characters removed, at most [`Refusal::MAX_TEXT`] characters).
+    pub text: Option<String>,
+    /// 401: the request already carried credentials from the URL (they were refused).
+    pub credentials_refused: bool,
+    /// 401: the server's challenge said `stale=true` (a new nonce, the same credentials).
+    pub stale: bool,
+}
+
+impl Refusal {
+    /// Longest [`Refusal::text`], in characters.
+    pub const MAX_TEXT: usize = 200;
+}
+
 /// Why the [`Policy`](super::Policy) fell back from UDP to TCP interleaved
 /// ([`ClientEvent::TransportFallback`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,7 +315,7 @@ pub enum FallbackReason {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ClientError {
     /// The configured URL cannot be used.
-    #[error("invalid url {url:?}: {reason}")]
+    #[error("invalid URL \"{url}\": {reason}")]
     InvalidUrl {
         /// The URL as configured.
         url: String,
@@ -242,7 +358,8 @@ pub enum ClientError {
     /// timeout — the server has dropped the session by now, or cannot be reached. The
     /// connection is closed (fatal).
     #[error(
-        "server silent for {silent_for:?} ({keepalives} keepalive(s) unanswered, no RTP/RTCP)"
+        "server silent for {:.1} s ({keepalives} keepalive(s) unanswered, no RTP/RTCP)",
+        silent_for.as_secs_f64()
     )]
     ServerSilent {
         /// Keepalives in a row that got no response.
@@ -268,7 +385,7 @@ pub enum ClientError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     /// The method is not valid in the current state (e.g. PLAY before SETUP).
-    #[error("{method} not valid in state {state:?}")]
+    #[error("{method} is not valid now: {state}")]
     InvalidState {
         /// The refused method.
         method: Method,
@@ -284,7 +401,7 @@ pub enum ApiError {
         pending: Method,
     },
     /// The dialect cannot express this request (e.g. DESCRIBE or TCP in the lab dialect).
-    #[error("{method} not supported by the {dialect:?} dialect")]
+    #[error("{method} is not supported by the {dialect} dialect")]
     NotSupported {
         /// The refused method.
         method: Method,

@@ -4,9 +4,9 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use rtp_core::jpeg::{lab_frame, JpegDepacketizer};
+use rtp_core::jpeg::{lab_frame, DepacketizeError, JpegDepacketizer};
 use rtp_core::rtcp::{Bye, ReceiverReport, RtcpPacket, Sdes, SdesChunk, SdesItem};
-use rtp_core::{seq_diff, RtpPacket, SeqStatus};
+use rtp_core::{seq_diff, RtpError, RtpPacket, SeqStatus};
 
 use super::config::Dialect;
 use super::event::{ClientEvent, ClientStats};
@@ -76,6 +76,10 @@ pub(super) struct Media {
     /// After the BYE over UDP: its SSRC and when the end is reported (RTP still arriving
     /// until then is taken). See [`super::ClientConfig::end_of_stream_grace`].
     end_grace: Option<(u32, Instant)>,
+    /// Why the last unparseable packet was refused.
+    last_rtp_error: Option<RtpError>,
+    /// The depacketizer's (or the lab check's) last complaint.
+    last_depacketize_error: Option<DepacketizeError>,
 }
 
 impl Media {
@@ -104,6 +108,8 @@ impl Media {
             last_fraction_lost: None,
             bye_seen: false,
             end_grace: None,
+            last_rtp_error: None,
+            last_depacketize_error: None,
         }
     }
 
@@ -126,6 +132,16 @@ impl Media {
         if let Some(r) = self.reorder.as_mut() {
             r.start_at(seq);
         }
+    }
+
+    /// Why the last unparseable RTP packet was refused, if one was.
+    pub(super) fn last_rtp_error(&self) -> Option<&RtpError> {
+        self.last_rtp_error.as_ref()
+    }
+
+    /// The depacketizer's last complaint, if it had one.
+    pub(super) fn last_depacketize_error(&self) -> Option<&DepacketizeError> {
+        self.last_depacketize_error.as_ref()
     }
 
     /// When the last RTP or RTCP packet from the media source arrived, if any did.
@@ -186,9 +202,13 @@ impl Media {
         data: &[u8],
         out: &mut VecDeque<Output<ClientEvent>>,
     ) {
-        let Ok(pkt) = self.dialect.parse_rtp(data) else {
-            self.counters.ignored += 1;
-            return;
+        let pkt = match self.dialect.parse_rtp(data) {
+            Ok(pkt) => pkt,
+            Err(e) => {
+                self.counters.ignored += 1;
+                self.last_rtp_error = Some(e);
+                return;
+            }
         };
         if !self.accept_ssrc(pkt.header.ssrc) {
             self.counters.ignored += 1;
@@ -348,10 +368,17 @@ impl Media {
     /// dialect says so).
     fn process(&mut self, pkt: &RtpPacket<'_>, out: &mut VecDeque<Output<ClientEvent>>) {
         if self.dialect.whole_jpeg_packets() {
-            let frame = (pkt.payload.len() <= self.max_frame_len)
-                .then(|| lab_frame(pkt.payload, pkt.header.sequence).ok())
-                .flatten();
-            match frame {
+            let frame = if pkt.payload.len() <= self.max_frame_len {
+                lab_frame(pkt.payload, pkt.header.sequence)
+            } else {
+                Err(DepacketizeError::FrameTooLarge {
+                    max: self.max_frame_len,
+                })
+            };
+            match frame
+                .map_err(|e| self.last_depacketize_error = Some(e))
+                .ok()
+            {
                 Some(data) => {
                     self.counters.frames += 1;
                     out.push_back(Output::Event(ClientEvent::Frame {
@@ -364,7 +391,9 @@ impl Media {
             return;
         }
         // An error means the frame was dropped; the depacketizer counts it.
-        let _ = self.depack.push(pkt);
+        if let Err(e) = self.depack.push(pkt) {
+            self.last_depacketize_error = Some(e);
+        }
         while let Some(frame) = self.depack.pull() {
             self.counters.frames += 1;
             out.push_back(Output::Event(ClientEvent::Frame {

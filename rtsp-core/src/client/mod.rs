@@ -35,8 +35,9 @@
 //! min(T/2, T−5) s of the session timeout T) while a session exists; RTCP receiver reports
 //! (~5 s, over UDP to the server's RTCP port or on the odd interleaved channel); the
 //! reordering buffer's wait; the end-of-stream grace after an RTCP BYE over UDP; in the lab
-//! dialect, the end of an unterminated reply; and, with the [`Policy`]'s TCP fallback, the check
-//! that RTP arrived over UDP after PLAY.
+//! dialect, the end of an unterminated reply; with the [`Policy`]'s TCP fallback, the check
+//! that RTP arrived over UDP after PLAY; and, with [`ClientConfig::no_media_timeout`], the wait
+//! for a frame while playing ([`ClientEvent::NoMedia`] with a [`NoMediaReason`]).
 //!
 //! Media: RTP arrives on `rtp_local` or the even interleaved channel. Packets from an SSRC other
 //! than the locked one (from the SETUP reply, else the first packet) are ignored. Over UDP a
@@ -66,8 +67,10 @@
 //! Authentication: with credentials in the URL (`rtsp://user:pass@host/...`), a `401` is
 //! answered once per request with the strongest challenge offered (Digest SHA-256, Digest
 //! MD5, Basic; see [`crate::auth`]) and every later request carries a fresh `Authorization`.
-//! A second 401 (or a 401 without credentials) is a [`ClientEvent::RequestFailed`], unless the
-//! server marks the nonce `stale`.
+//! A 401 to the retry (or a 401 without credentials) is a [`ClientEvent::RequestFailed`]: a
+//! request is sent at most twice, even when the server marks every new nonce `stale` (a server
+//! doing that forever would otherwise get the request in a loop). [`Client::last_refusal`]
+//! tells whether the credentials were tried and whether the server called the nonce stale.
 //!
 //! Redirects: a 3xx with `Location` is reported as [`ClientEvent::Redirected`]; following it
 //! needs a new connection, so the application creates a new `Client` for the location.
@@ -96,6 +99,7 @@ mod event;
 mod lab;
 mod loss;
 mod media;
+mod no_media;
 mod policy;
 mod reorder;
 mod request;
@@ -113,8 +117,8 @@ mod timers;
 
 pub use config::{ClientConfig, Dialect, TransportChoice, DEFAULT_END_OF_STREAM_GRACE};
 pub use event::{
-    ApiError, ClientError, ClientEvent, ClientState, ClientStats, FallbackReason, Presentation,
-    Track,
+    ApiError, ClientError, ClientEvent, ClientState, ClientStats, FallbackReason, NoMediaReason,
+    Presentation, Refusal, Track,
 };
 pub use policy::Policy;
 
@@ -125,6 +129,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 
 use self::media::Media;
+use self::no_media::MediaWatch;
 use self::policy::AutoState;
 use self::request::Pending;
 use self::target::Target;
@@ -192,6 +197,10 @@ pub struct Client {
     policy: Policy,
     /// Where the policy's automatic sequence stands.
     auto: AutoState,
+    /// What the server said about the last request it refused.
+    last_refusal: Option<Refusal>,
+    /// Waiting for a frame while playing (see `no_media.rs`).
+    no_media: Option<MediaWatch>,
 }
 
 impl Client {
@@ -239,6 +248,8 @@ impl Client {
             auth: None,
             policy: Policy::new(TransportChoice::Tcp),
             auto: AutoState::default(),
+            last_refusal: None,
+            no_media: None,
         })
     }
 
@@ -286,6 +297,13 @@ impl Client {
         self.presentation.as_ref()
     }
 
+    /// What the server said when it last refused a request (the latest
+    /// [`ClientEvent::RequestFailed`]): its reason phrase and text, and for a 401 whether the
+    /// credentials were tried.
+    pub fn last_refusal(&self) -> Option<&Refusal> {
+        self.last_refusal.as_ref()
+    }
+
     /// Reception statistics (all zero before SETUP).
     ///
     /// After TEARDOWN or close they stay frozen at their last values (for a final report).
@@ -295,6 +313,7 @@ impl Client {
 
     /// Drop the media receiver, keeping its statistics.
     fn drop_media(&mut self) {
+        self.unwatch_media();
         if let Some(media) = self.media.take() {
             self.final_stats = media.stats();
         }

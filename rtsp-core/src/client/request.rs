@@ -54,6 +54,13 @@ pub(super) struct Pending {
     auth_retry: bool,
 }
 
+impl Pending {
+    /// Whether this is already the retry with credentials after a 401.
+    pub(super) fn auth_retry(&self) -> bool {
+        self.auth_retry
+    }
+}
+
 impl Client {
     /// Build a request, queue it, and write it if possible. Returns its CSeq.
     pub(super) fn send(
@@ -163,8 +170,9 @@ impl Client {
     }
 
     /// A 401: answer the server's challenge with the URL's credentials and send the request
-    /// again — once, unless the server says the nonce was merely stale. Returns whether it
-    /// was sent again.
+    /// again — once per request, whatever the challenge says: a server that answers the retry
+    /// with 401 again (even with `stale=true` and a new nonce) gets no third try, so a hostile
+    /// or broken server cannot keep the client in a loop. Returns whether it was sent again.
     pub(super) fn retry_with_auth(&mut self, p: &Pending, resp: &Response, now: Instant) -> bool {
         if resp.status != StatusCode::UNAUTHORIZED
             || self.credentials.is_none()
@@ -176,7 +184,7 @@ impl Client {
         let Some(challenge) = Challenge::best(&challenges).cloned() else {
             return false;
         };
-        if p.auth_retry && !challenge.stale {
+        if p.auth_retry {
             return false;
         }
         let cnonce = self.rng.hex(8);

@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use super::media::Media;
 use super::request::{redirect_location, Kind, Pending};
-use super::{describe, Client, ClientError, ClientEvent, ClientState};
+use super::{describe, Client, ClientError, ClientEvent, ClientState, Refusal};
+use crate::auth::Challenge;
 use crate::io::Output;
 use crate::message::headers::{Public, Range, RtpInfo};
 use crate::message::{HeaderName, Method, Response, StatusCode};
@@ -58,14 +59,23 @@ impl Client {
                     });
                 }
             }
-            Kind::Teardown => self.on_teardown_done(now, p.method, status),
-            _ if !ok => self.on_request_failed(now, &p, status),
+            Kind::Teardown => {
+                if !ok {
+                    self.note_refusal(&p, resp);
+                }
+                self.on_teardown_done(now, p.method, status);
+            }
+            _ if !ok => {
+                self.note_refusal(&p, resp);
+                self.on_request_failed(now, &p, status);
+            }
             Kind::Options => self.note_public(resp),
             Kind::Describe { url } => self.on_described(now, p.cseq, resp, &url),
             Kind::Setup { choice } => self.on_setup_done(now, p.cseq, resp, choice, &p.uri),
             Kind::Play => self.on_play_done(now, p.cseq, resp),
             Kind::Pause => {
                 self.state = ClientState::Ready;
+                self.unwatch_media();
                 self.emit(ClientEvent::Paused);
             }
         }
@@ -82,6 +92,15 @@ impl Client {
             method: p.method.clone(),
             status,
         });
+    }
+
+    /// Keep what the server said about refusing `p` (see [`Client::last_refusal`]).
+    fn note_refusal(&mut self, p: &Pending, resp: &Response) {
+        let stale = resp.status == StatusCode::UNAUTHORIZED
+            && Challenge::parse_all(resp.headers.get_all(&HeaderName::WWW_AUTHENTICATE))
+                .iter()
+                .any(|c| c.stale);
+        self.last_refusal = Some(refusal(p, resp, stale));
     }
 
     fn note_public(&mut self, resp: &Response) {
@@ -127,6 +146,7 @@ impl Client {
                 media.announce_seq(seq);
             }
         }
+        self.watch_media(now);
         self.emit(ClientEvent::Playing {
             cseq,
             range,
@@ -166,4 +186,51 @@ pub(super) fn track_seq(rtp_info: &[RtpInfo], track_url: &str) -> Option<u16> {
         None if rtp_info.len() == 1 => rtp_info[0].seq,
         None => None,
     }
+}
+
+/// A [`Refusal`] from the reply to `p`.
+fn refusal(p: &Pending, resp: &Response, stale: bool) -> Refusal {
+    let phrase = resp.reason.trim();
+    let reason_phrase = (!phrase.is_empty() && !phrase.eq_ignore_ascii_case(resp.status.reason()))
+        .then(|| printable(phrase));
+    Refusal {
+        method: p.method.clone(),
+        uri: p.uri.clone(),
+        status: resp.status,
+        reason_phrase,
+        text: body_text(resp),
+        credentials_refused: p.auth_retry(),
+        stale,
+    }
+}
+
+/// A short text body as one line: its non-empty lines joined with `; `, bounded. Not for an
+/// SDP or anything that is not text.
+fn body_text(resp: &Response) -> Option<String> {
+    let textual = resp
+        .headers
+        .get(&HeaderName::CONTENT_TYPE)
+        .is_none_or(|t| t.trim().to_ascii_lowercase().starts_with("text/"));
+    let body = std::str::from_utf8(&resp.body).ok()?;
+    if !textual || body.trim().is_empty() {
+        return None;
+    }
+    let joined = body
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    Some(printable(&joined))
+}
+
+/// `s` without control characters, at most [`Refusal::MAX_TEXT`] characters (`...` when cut).
+fn printable(s: &str) -> String {
+    let clean: String = s.chars().filter(|c| !c.is_control()).collect();
+    if clean.chars().count() <= Refusal::MAX_TEXT {
+        return clean;
+    }
+    let mut cut: String = clean.chars().take(Refusal::MAX_TEXT - 3).collect();
+    cut.push_str("...");
+    cut
 }

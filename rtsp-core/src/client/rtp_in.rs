@@ -59,6 +59,7 @@ impl Client {
         if let Some(media) = self.media.as_mut() {
             media.flush(&mut self.out);
         }
+        self.unwatch_media();
         self.emit(ClientEvent::EndOfStream { ssrc });
     }
 

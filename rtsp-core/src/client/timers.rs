@@ -1,6 +1,7 @@
 //! Time: the client's timer table, its next deadline, and what happens when deadlines pass —
 //! request timeouts, keepalives, a silent server, RTCP reports, the reordering wait, the
-//! end-of-stream grace, the lab's unterminated replies and the policy's UDP media check.
+//! end-of-stream grace, the no-media watch, the lab's unterminated replies and the policy's UDP
+//! media check.
 
 use std::time::{Duration, Instant};
 
@@ -78,6 +79,7 @@ impl Client {
             self.timers.next(),
             self.media.as_ref().and_then(Media::deadline),
             self.silence().map(|(_, _, at)| at),
+            self.no_media_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -128,6 +130,7 @@ impl Client {
         if let Some(ssrc) = self.media.as_mut().and_then(|m| m.take_end_due(now)) {
             self.end_stream(ssrc);
         }
+        self.check_media(now);
         if self.timers.is_due(Timer::Keepalive, now) {
             self.keepalive(now);
         }

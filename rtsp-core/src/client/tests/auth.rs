@@ -112,3 +112,77 @@ fn redirect_is_reported_with_the_resolved_location() {
         [ClientEvent::RequestFailed { .. }]
     ));
 }
+
+/// A server answering every request `401 … stale=true` with a new nonce: each request is sent
+/// at most twice (once without, once with credentials), then fails; the refusal says the
+/// credentials were tried and the nonce was "stale".
+#[test]
+fn endless_stale_nonces_get_one_retry_per_request() {
+    use crate::auth::{Algorithm, Challenge};
+    let mut h = Harness::describing("rtsp://admin:secret@127.0.0.1:8554/test");
+    let mut sent = 1;
+    for cseq in 1..=10u32 {
+        let mut challenge = Challenge::digest("cam", format!("nonce{cseq}"), Algorithm::Md5);
+        challenge.stale = true;
+        h.reply(&format!(
+            "RTSP/1.0 401 Unauthorized\nCSeq: {cseq}\nWWW-Authenticate: {}\n\n",
+            challenge.to_header()
+        ));
+        let again = h.sent();
+        if again.is_empty() {
+            break;
+        }
+        assert_eq!(again.len(), 1);
+        assert!(again[0].starts_with("DESCRIBE "), "{again:?}");
+        sent += 1;
+    }
+    assert_eq!(sent, 2, "DESCRIBE sent at most twice");
+    assert!(matches!(
+        &h.outcomes()[..],
+        [ClientEvent::RequestFailed { method: Method::Describe, status }] if *status == StatusCode::UNAUTHORIZED
+    ));
+    let r = h.c.last_refusal().expect("a refusal");
+    assert!(r.credentials_refused && r.stale, "{r:?}");
+    // The next request gets its own single retry.
+    h.c.describe().unwrap();
+    assert_eq!(h.sent().len(), 1);
+    let mut challenge = Challenge::digest("cam", "nonce-next", Algorithm::Md5);
+    challenge.stale = true;
+    h.reply(&format!(
+        "RTSP/1.0 401 Unauthorized\nCSeq: 3\nWWW-Authenticate: {}\n\n",
+        challenge.to_header()
+    ));
+    assert_eq!(h.sent().len(), 1, "one retry");
+    h.reply(&format!(
+        "RTSP/1.0 401 Unauthorized\nCSeq: 4\nWWW-Authenticate: {}\n\n",
+        challenge.to_header()
+    ));
+    assert!(h.sent().is_empty());
+}
+
+#[test]
+fn refusals_keep_the_servers_reason() {
+    let mut h = Harness::describing("rtsp://127.0.0.1:8554/test");
+    h.reply("RTSP/1.0 503 Stream Is Loading\nCSeq: 1\nContent-Type: text/plain\nContent-Length: 32\n\nmovie.mjpeg: too many loads\r\n\r\n");
+    assert!(matches!(
+        &h.outcomes()[..],
+        [ClientEvent::RequestFailed {
+            method: Method::Describe,
+            ..
+        }]
+    ));
+    let r = h.c.last_refusal().expect("a refusal");
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.uri, "rtsp://127.0.0.1:8554/test");
+    assert_eq!(r.reason_phrase.as_deref(), Some("Stream Is Loading"));
+    assert_eq!(r.text.as_deref(), Some("movie.mjpeg: too many loads"));
+    assert!(!r.credentials_refused && !r.stale);
+    // The standard phrase and no body: nothing extra.
+    let mut h = Harness::describing("rtsp://127.0.0.1:8554/test");
+    h.reply("RTSP/1.0 404 Not Found\nCSeq: 1\n\n");
+    let r = h.c.last_refusal().expect("a refusal");
+    assert_eq!(
+        (r.reason_phrase.as_deref(), r.text.as_deref()),
+        (None, None)
+    );
+}

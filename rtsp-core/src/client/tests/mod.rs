@@ -6,6 +6,7 @@ mod auth;
 mod end_of_stream;
 mod lab;
 mod media;
+mod no_media;
 mod policy;
 mod requests;
 mod robustness;

@@ -19,6 +19,9 @@
 //! * **Transcoding** any JPEG into one RFC 2435 can carry ([`transcode::make_carriable`]):
 //!   lossless re-coding with the standard Huffman tables, or lossy re-encoding as 4:2:0
 //!   (feature `transcode`, on by default).
+//! * **MJPEG over HTTP**: [`MultipartSplitter`] splits a `multipart/x-mixed-replace` body
+//!   (IP cameras, ESP32-CAM, mjpg-streamer, `ffmpeg -f mpjpeg`) into its parts, incrementally
+//!   and within limits.
 //! * **Generating** test-pattern frames ([`testpattern`], feature `gen`, on by default).
 //!
 //! No function panics on any input bytes; every loop is bounded by the input length.
@@ -57,6 +60,7 @@ mod error;
 mod header_types;
 pub mod huffman;
 mod jpeg;
+mod multipart;
 mod rate;
 mod split;
 #[cfg(feature = "gen")]
@@ -70,6 +74,7 @@ mod testutil;
 pub use error::{JpegError, MjpegError, NotCarriable};
 pub use header_types::Sampling;
 pub use jpeg::{parse_jpeg, Component, JpegInfo, QTable, ScanComponent, RTP_MAX_DIMENSION};
+pub use multipart::{MultipartError, MultipartSplitter, Part, MAX_PART_HEADERS, MAX_SKIP};
 pub use rate::{fps_text, parse_fps, RateError, FPS_SIDECAR_EXTENSION, MAX_FPS};
 pub use split::{
     detect_format, split_frames, split_frames_with, FileFormat, FrameSplitter, SplitOptions,

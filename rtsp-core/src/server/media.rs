@@ -33,6 +33,9 @@ pub struct Media {
     width: u16,
     height: u16,
     looping: bool,
+    /// A live stream: its frames come through [`Server::push_frame`](super::Server::push_frame),
+    /// `frames` only holds one to describe it.
+    live: bool,
     frames: Vec<MediaFrame>,
 }
 
@@ -129,8 +132,33 @@ impl Media {
             width,
             height,
             looping: false,
+            live: false,
             frames: out,
         })
+    }
+
+    /// A live stream named `name`: what DESCRIBE and SETUP know of it (its size, from
+    /// `frame`, and its nominal rate `fps`, for the SDP). Its readers get the frames given
+    /// to [`Server::push_frame`](super::Server::push_frame) for `name`, from the next whole
+    /// frame after their PLAY; it has no length, no end and no seeking.
+    pub fn live(name: &str, fps: f64, frame: &LiveFrame) -> Result<Self, MediaError> {
+        if !(fps.is_finite() && fps > 0.0 && fps <= 1000.0) {
+            return Err(MediaError::FrameRate(fps));
+        }
+        Ok(Self {
+            name: name.to_string(),
+            fps,
+            width: frame.width,
+            height: frame.height,
+            looping: false,
+            live: true,
+            frames: vec![frame.frame.clone()],
+        })
+    }
+
+    /// Whether this is a live stream ([`Media::live`]).
+    pub fn is_live(&self) -> bool {
+        self.live
     }
 
     /// Builder-style: play this stream in a loop even when the server does not loop media
@@ -187,6 +215,63 @@ impl Media {
 
     pub(crate) fn frame(&self, index: usize) -> Option<&MediaFrame> {
         self.frames.get(index)
+    }
+}
+
+/// One frame of a live stream: the JPEG, packetized once into RFC 2435 payloads that every
+/// reader shares, and its time on the source's 90 kHz clock.
+#[derive(Debug, Clone)]
+pub struct LiveFrame {
+    frame: MediaFrame,
+    at: u64,
+    width: u16,
+    height: u16,
+}
+
+impl LiveFrame {
+    /// Parses, checks and packetizes `jpeg` (as [`Media::from_jpegs`] does a file's frames)
+    /// for RTP packets of `mtu` bytes; `at` is its time on the source's 90 kHz clock (from the
+    /// publisher's RTP timestamps, or from its arrival), which readers' RTP timestamps follow.
+    pub fn from_jpeg(jpeg: Bytes, at: u64, mtu: usize) -> Result<Self, MediaError> {
+        if mtu < MIN_MTU {
+            return Err(MediaError::Mtu { mtu, min: MIN_MTU });
+        }
+        let index = 0;
+        let info = mjpeg::parse_jpeg(&jpeg).map_err(|source| MediaError::Jpeg { index, source })?;
+        info.check_rtp()
+            .map_err(|source| MediaError::NotCarriable { index, source })?;
+        let fragments = packetize_frame(&info, &jpeg, mtu - UDP_HEADER_LEN - RTP_HEADER_LEN)
+            .map_err(|source| MediaError::Packetize { index, source })?;
+        Ok(Self {
+            frame: MediaFrame { jpeg, fragments },
+            at,
+            width: info.width,
+            height: info.height,
+        })
+    }
+
+    /// Its time on the source's 90 kHz clock.
+    pub fn at(&self) -> u64 {
+        self.at
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u16 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u16 {
+        self.height
+    }
+
+    /// The JPEG.
+    pub fn jpeg(&self) -> &Bytes {
+        &self.frame.jpeg
+    }
+
+    pub(crate) fn media_frame(&self) -> &MediaFrame {
+        &self.frame
     }
 }
 

@@ -104,7 +104,7 @@ mod tests;
 pub use auth::AuthConfig;
 pub use counts::SharedCounts;
 pub use machine::Server;
-pub use media::{Catalog, LookupError, Media, MediaError, MemoryCatalog, MIN_MTU};
+pub use media::{Catalog, LiveFrame, LookupError, Media, MediaError, MemoryCatalog, MIN_MTU};
 
 use crate::io::ConnId;
 use crate::message::{Limits, Method, ParseError, StatusCode};

@@ -1,7 +1,7 @@
 //! One media session: its transport, play state, RTP clock and pacing.
 
 use super::lab;
-use super::media::{Media, RTP_HEADER_LEN};
+use super::media::{LiveFrame, Media, MediaFrame, RTP_HEADER_LEN};
 use super::rtcp::{self, SenderInfo};
 use super::{Limit, ServerConfig, ServerEvent, SessionStats};
 use crate::io::{ConnId, Dest, Emit, InlineHeader, Output, SharedTransmit, Transmit};
@@ -123,6 +123,11 @@ pub(crate) struct Session {
     /// Next media frame index.
     pub(crate) pos: usize,
     pub(crate) at_end: bool,
+    /// Live streams: how the source's 90 kHz clock maps to this session's RTP time (the
+    /// first frame it sent: its source time and its RTP timestamp), and the last frame sent
+    /// (RTP timestamp, when).
+    live_anchor: Option<(u64, u32)>,
+    live_last: Option<(u32, Instant)>,
     /// When the RTCP BYE of a stream that reached its end goes out (see
     /// [`ServerConfig::bye_delay`]).
     pub(crate) bye_at: Option<Instant>,
@@ -181,6 +186,8 @@ impl Session {
             k: 0,
             pos: 0,
             at_end: false,
+            live_anchor: None,
+            live_last: None,
             bye_at: None,
             last_seen: now,
             next_sr: None,
@@ -219,8 +226,17 @@ impl Session {
         self.dialect().rtp_seq(self.k, self.seq)
     }
 
-    /// 90 kHz RTP timestamp of media-clock frame `k`.
+    /// Whether its stream is live (frames pushed, not paced from a file).
+    pub(crate) fn is_live(&self) -> bool {
+        self.media.is_live()
+    }
+
+    /// 90 kHz RTP timestamp of media-clock frame `k` (live: of the last frame sent, or the
+    /// base before any).
     pub(crate) fn rtp_time(&self, k: u64) -> u32 {
+        if self.is_live() {
+            return self.live_last.map_or(self.ts_base, |(ts, _)| ts);
+        }
         let ticks = (k as f64 * 90_000.0 / self.media.fps()).round() as u64;
         self.ts_base.wrapping_add(ticks as u32)
     }
@@ -232,6 +248,9 @@ impl Session {
 
     /// When the next frame is due, if playing.
     pub(crate) fn next_frame_due(&self) -> Option<Instant> {
+        if self.is_live() {
+            return None;
+        }
         match self.state {
             PlayState::Playing { start, k0 } => {
                 Some(start + Duration::from_nanos(self.due_ns(self.k - k0)))
@@ -242,7 +261,9 @@ impl Session {
 
     /// Start (or restart) playing at media frame `pos`, now.
     pub(crate) fn play(&mut self, now: Instant, pos: Option<usize>) {
-        if let Some(p) = pos {
+        if self.is_live() {
+            // Joins at the next whole frame pushed.
+        } else if let Some(p) = pos {
             self.pos = p.min(self.media.frame_count().saturating_sub(1));
             self.at_end = false;
         } else if self.at_end {
@@ -271,6 +292,9 @@ impl Session {
 
     /// Seconds of media time at the current position.
     pub(crate) fn position_secs(&self) -> f64 {
+        if self.is_live() {
+            return 0.0;
+        }
         self.pos as f64 / self.media.fps()
     }
 
@@ -294,6 +318,11 @@ impl Session {
     /// the schedule (up to [`MAX_SLIP`] frame intervals in all since PLAY); further behind,
     /// pacing returns to the PLAY schedule, skipping frames. Then the RTCP SR if due.
     pub(crate) fn pump(&mut self, now: Instant, tx: &mut Tx<'_>) {
+        if self.is_live() {
+            // Frames come with [`Session::send_live`]; only the reports are due here.
+            self.send_sr_if_due(now, tx);
+            return;
+        }
         if self.bye_at.is_some_and(|t| t <= now) {
             self.bye_at = None;
             self.send_rtcp_at_end(tx);
@@ -338,6 +367,11 @@ impl Session {
                 }
             }
         }
+        self.send_sr_if_due(now, tx);
+    }
+
+    /// The RTCP sender report, when its time has come.
+    fn send_sr_if_due(&mut self, now: Instant, tx: &mut Tx<'_>) {
         if let Some(t) = self.next_sr {
             if t <= now {
                 self.send_rtcp(now, false, tx);
@@ -429,6 +463,33 @@ impl Session {
             return;
         };
         let ts = self.rtp_time(self.k);
+        self.send(frame, ts, now, tx);
+    }
+
+    /// A frame of its live stream, if it plays: stamped on the source's clock from the first
+    /// frame it sent (a source clock that went back starts a new mapping one frame later).
+    pub(crate) fn send_live(&mut self, f: &LiveFrame, now: Instant, tx: &mut Tx<'_>) {
+        if !self.is_playing() {
+            return;
+        }
+        let (at0, ts0) = match self.live_anchor {
+            Some((at0, ts0)) if f.at() >= at0 => (at0, ts0),
+            _ => {
+                let ts = self
+                    .live_last
+                    .map_or(self.ts_base, |(ts, _)| ts.wrapping_add(3000));
+                self.live_anchor = Some((f.at(), ts));
+                (f.at(), ts)
+            }
+        };
+        let ts = ts0.wrapping_add((f.at() - at0) as u32);
+        self.send(f.media_frame(), ts, now, tx);
+        self.k += 1;
+        self.live_last = Some((ts, now));
+    }
+
+    /// Sends one frame with RTP timestamp `ts` (within the rate cap and the lab's packet size).
+    fn send(&mut self, frame: &MediaFrame, ts: u32, now: Instant, tx: &mut Tx<'_>) {
         let bytes = match self.delivery {
             Delivery::Lab { .. } => frame.jpeg.len(),
             _ => frame.fragments.iter().map(|f| f.len()).sum(),
@@ -501,12 +562,12 @@ impl Session {
     /// Sender info for an SR at wall-clock `wallclock`. `now` maps the RTP clock while playing;
     /// otherwise the timestamp of the next frame is used.
     fn sender_info(&self, now: Option<Instant>, wallclock: Duration) -> SenderInfo {
-        let rtp_time = match (self.state, now) {
-            (PlayState::Playing { start, k0 }, Some(now)) if now >= start => {
-                let ticks = ((now - start).as_secs_f64() * 90_000.0) as u64;
-                self.rtp_time(k0).wrapping_add(ticks as u32)
+        let rtp_time = match (self.state, now, self.live_last) {
+            (PlayState::Playing { .. }, Some(now), Some((ts, at))) if self.is_live() => {
+                let ticks = (now.saturating_duration_since(at).as_secs_f64() * 90_000.0) as u64;
+                ts.wrapping_add(ticks as u32)
             }
-            _ => self.rtp_time(self.k),
+            _ => self.file_rtp_time_at(now),
         };
         SenderInfo {
             ssrc: self.ssrc,
@@ -514,6 +575,17 @@ impl Session {
             rtp_time,
             packets: self.stats.packets as u32,
             octets: self.stats.octets as u32,
+        }
+    }
+
+    /// The RTP time at `now` of a file stream (or of the next frame when not playing).
+    fn file_rtp_time_at(&self, now: Option<Instant>) -> u32 {
+        match (self.state, now) {
+            (PlayState::Playing { start, k0 }, Some(now)) if now >= start => {
+                let ticks = ((now - start).as_secs_f64() * 90_000.0) as u64;
+                self.rtp_time(k0).wrapping_add(ticks as u32)
+            }
+            _ => self.rtp_time(self.k),
         }
     }
 

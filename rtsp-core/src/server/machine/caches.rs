@@ -64,7 +64,7 @@ impl Caches {
             return e.body.clone();
         }
         let looping = config.loop_media || media.looping();
-        let duration = (!looping).then(|| media.duration().as_secs_f64());
+        let duration = (!looping && !media.is_live()).then(|| media.duration().as_secs_f64());
         let body = SessionDescription::new(media.name(), config.rtp_local.ip())
             .session_id(secs)
             .control("stream=0")

@@ -19,6 +19,12 @@ impl Server {
         s.key = key;
         self.ids.insert(s.id.clone(), key);
         self.by_ssrc.entry(s.ssrc).or_default().push(key);
+        if s.is_live() {
+            self.live_readers
+                .entry(s.stream.clone())
+                .or_default()
+                .push(key);
+        }
         self.sessions.insert(key, s);
         self.link(key);
         key
@@ -29,6 +35,14 @@ impl Server {
         self.unlink(key);
         let s = self.sessions.remove(&key)?;
         self.counts.remove_session(s.peer.ip());
+        if s.is_live() {
+            if let Some(readers) = self.live_readers.get_mut(&s.stream) {
+                readers.retain(|&k| k != key);
+                if readers.is_empty() {
+                    self.live_readers.remove(&s.stream);
+                }
+            }
+        }
         self.ids.remove(&s.id);
         remove_key(&mut self.by_ssrc, s.ssrc, key);
         Some(s)

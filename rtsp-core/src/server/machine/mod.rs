@@ -20,6 +20,7 @@ mod caches;
 mod conn;
 mod evict;
 mod index;
+mod live;
 mod methods;
 mod parked;
 mod request;
@@ -66,6 +67,8 @@ pub struct Server {
     by_rtcp: HashMap<SocketAddr, Vec<u64>>,
     /// Sessions by SSRC: a receiver report block names its session by SSRC.
     by_ssrc: HashMap<u32, Vec<u64>>,
+    /// Sessions of each live stream, by its name, in the order they were set up.
+    live_readers: HashMap<String, Vec<u64>>,
     next_key: u64,
     /// Serial number of the next accepted connection.
     next_conn_serial: u64,
@@ -118,6 +121,7 @@ impl Server {
             ids: BTreeMap::new(),
             by_rtcp: HashMap::new(),
             by_ssrc: HashMap::new(),
+            live_readers: HashMap::new(),
             next_key: 0,
             next_conn_serial: 0,
             parked: BTreeSet::new(),

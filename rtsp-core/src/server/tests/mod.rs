@@ -9,6 +9,7 @@ mod fuzz;
 mod index;
 mod interop;
 mod lab;
+mod live;
 mod loading;
 mod methods;
 mod ownership;

@@ -22,7 +22,8 @@ impl Server {
         }
         let range = Range::Npt {
             start: NptTime::Seconds(s.position_secs()),
-            end: (!s.looping).then(|| NptTime::Seconds(s.media.duration().as_secs_f64())),
+            end: (!s.looping && !s.is_live())
+                .then(|| NptTime::Seconds(s.media.duration().as_secs_f64())),
         };
         let rtp_info = RtpInfo {
             url: s.track_url.clone(),
@@ -58,6 +59,10 @@ fn seek(s: &Session, range: Option<&str>) -> Result<Option<usize>, Reply> {
     let Some(v) = range else {
         return Ok(None);
     };
+    if s.is_live() {
+        // A live stream plays from now, whatever the range asks.
+        return Ok(None);
+    }
     match Range::parse(v) {
         Ok(Range::Npt {
             start: NptTime::Now,

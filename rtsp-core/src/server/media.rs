@@ -16,7 +16,7 @@ pub(crate) const RTP_HEADER_LEN: usize = 12;
 pub const MIN_MTU: usize = 256;
 
 /// One frame: the JPEG as loaded and its RTP/JPEG payloads.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct MediaFrame {
     /// The complete JPEG file (the course-lab RTP mode sends it whole).
     pub(crate) jpeg: Bytes,
@@ -156,6 +156,20 @@ impl Media {
         })
     }
 
+    /// What a publisher's session holds before its stream has a frame: a live stream
+    /// without frames, never played.
+    pub(crate) fn pending_live(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            fps: 25.0,
+            width: 0,
+            height: 0,
+            looping: false,
+            live: true,
+            frames: Vec::new(),
+        }
+    }
+
     /// Whether this is a live stream ([`Media::live`]).
     pub fn is_live(&self) -> bool {
         self.live
@@ -220,7 +234,7 @@ impl Media {
 
 /// One frame of a live stream: the JPEG, packetized once into RFC 2435 payloads that every
 /// reader shares, and its time on the source's 90 kHz clock.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveFrame {
     frame: MediaFrame,
     at: u64,

@@ -87,7 +87,10 @@
 mod auth;
 mod counts;
 mod date;
+mod intake;
 mod lab;
+mod live_clock;
+mod live_paths;
 mod machine;
 mod media;
 mod path;
@@ -103,6 +106,9 @@ mod tests;
 
 pub use auth::AuthConfig;
 pub use counts::SharedCounts;
+pub use intake::IntakeStats;
+pub use live_clock::LiveClock;
+pub use live_paths::{LiveLookup, LivePathStatus, LivePaths, LiveSource, PublishRefusal};
 pub use machine::Server;
 pub use media::{Catalog, LiveFrame, LookupError, Media, MediaError, MemoryCatalog, MIN_MTU};
 
@@ -206,6 +212,9 @@ pub struct ServerConfig {
     /// Longest wait for a stream the catalog is loading ([`LookupError::Loading`]); the
     /// request then gets 503 (default 30 s).
     pub load_timeout: Duration,
+    /// The live paths (published or pulled), shared with the other event loops and the
+    /// source threads: clones share one registry. Empty by default: no live path.
+    pub live: LivePaths,
 }
 
 impl Default for ServerConfig {
@@ -238,6 +247,7 @@ impl Default for ServerConfig {
             max_session_rate: 25_000_000,
             auth: None,
             load_timeout: Duration::from_secs(30),
+            live: LivePaths::new(),
         }
     }
 }
@@ -266,6 +276,9 @@ pub enum CloseReason {
     Shutdown,
     /// Set up and never played within [`ServerConfig::unplayed_timeout`].
     NeverPlayed,
+    /// A publisher replaced by a new one ([`LiveSource::Publisher`] `replace`), or ended by
+    /// the application ([`Server::kick`]).
+    Kicked,
 }
 
 /// A limit of [`ServerConfig`] that a client ran into.
@@ -395,6 +408,30 @@ pub enum ServerEvent {
         peer: SocketAddr,
         /// Which limit.
         limit: Limit,
+    },
+    /// RECORD: a publisher session started sending the live path `stream`.
+    Recording {
+        /// Session id of the publisher.
+        session: String,
+        /// The path.
+        stream: String,
+    },
+    /// A frame of a live path arrived from a publisher of this server and went to this
+    /// server's readers. A runtime with several event loops hands it to the others
+    /// ([`Server::push_frame`]); a log ignores it.
+    Published {
+        /// The path.
+        stream: String,
+        /// The frame, packetized.
+        frame: LiveFrame,
+    },
+    /// A publisher of a path that replaces its publishers took the place of `session`, which
+    /// another event loop holds: the runtime should end it there ([`Server::kick`]).
+    PublisherReplaced {
+        /// The path.
+        stream: String,
+        /// Session id of the publisher replaced.
+        session: String,
     },
     /// A session ended and its resources were freed.
     SessionClosed {

@@ -10,7 +10,7 @@ pub(crate) enum Target {
     Stream {
         /// Relative path of the stream under the media root (`dir/movie.mjpeg`).
         name: String,
-        /// `stream=N` / `trackID=N` / `track=N` suffix, if any.
+        /// `stream=N` / `streamid=N` / `trackID=N` / `track=N` suffix, if any.
         track: Option<u32>,
         /// The URI was a bare name, not an `rtsp://` URL (the course-lab client).
         bare: bool,
@@ -95,7 +95,7 @@ pub(crate) fn parse_target(uri: &str) -> Result<Target, PathError> {
 /// `stream=N`, `trackID=N`, `track=N` (case-insensitive names) -> `N`.
 fn track_control(seg: &str) -> Option<u32> {
     let (key, value) = seg.split_once('=')?;
-    let known = ["stream", "trackid", "track"]
+    let known = ["stream", "streamid", "trackid", "track"]
         .iter()
         .any(|k| k.eq_ignore_ascii_case(key));
     if !known || value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {

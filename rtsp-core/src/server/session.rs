@@ -1,5 +1,6 @@
 //! One media session: its transport, play state, RTP clock and pacing.
 
+use super::intake::Intake;
 use super::lab;
 use super::media::{LiveFrame, Media, MediaFrame, RTP_HEADER_LEN};
 use super::rtcp::{self, SenderInfo};
@@ -146,6 +147,9 @@ pub(crate) struct Session {
     /// Limits already reported (once per session each).
     reported_rate: bool,
     reported_lab_size: bool,
+    /// A publisher's session (ANNOUNCE, SETUP with `mode=record`): what it sends us. Such a
+    /// session never plays; its `stream` is the path it publishes.
+    pub(crate) intake: Option<Box<Intake>>,
 }
 
 impl Session {
@@ -199,6 +203,7 @@ impl Session {
             refilled: now,
             reported_rate: false,
             reported_lab_size: false,
+            intake: None,
         }
     }
 
@@ -229,6 +234,11 @@ impl Session {
     /// Whether its stream is live (frames pushed, not paced from a file).
     pub(crate) fn is_live(&self) -> bool {
         self.media.is_live()
+    }
+
+    /// Whether it reads a live stream (a session of the stream that is not its publisher).
+    pub(crate) fn reads_live(&self) -> bool {
+        self.is_live() && self.intake.is_none()
     }
 
     /// 90 kHz RTP timestamp of media-clock frame `k` (live: of the last frame sent, or the

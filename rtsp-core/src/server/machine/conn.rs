@@ -8,6 +8,7 @@ use super::Server;
 use crate::io::{ConnId, Output};
 use crate::message::{Decoded, Decoder, Dialect, Message, ParseError, StatusCode, TooLargeKind};
 use crate::server::counts::Caps;
+use crate::server::intake::Announced;
 use crate::server::lab;
 use crate::server::{CloseReason, Limit, ServerEvent};
 use bytes::BytesMut;
@@ -48,6 +49,8 @@ pub(super) struct Conn {
     pub(super) requests: u64,
     /// Its place in the eviction order while it holds no session ([`Server::rank_conn`]).
     pub(super) evict_key: Option<(Rank, Instant)>,
+    /// What the last ANNOUNCE on it described, until a SETUP with `mode=record` uses it.
+    pub(super) announced: Option<Announced>,
 }
 
 impl Conn {
@@ -88,6 +91,7 @@ impl Server {
                 accepted: self.now,
                 requests: 0,
                 evict_key: None,
+                announced: None,
             },
         );
         self.next_conn_serial += 1;
@@ -195,8 +199,8 @@ impl Server {
                 Ok(Some(Decoded::Message(Message::Response(_)))) => {}
                 Ok(Some(Decoded::Interleaved { channel, payload })) => {
                     c.partial_since = None;
-                    if payload.len() > self.config.max_interleaved {
-                        let peer = c.peer;
+                    let peer = c.peer;
+                    if payload.len() > self.max_interleaved(conn) {
                         self.event(ServerEvent::LimitExceeded {
                             peer,
                             limit: Limit::InterleavedFrame,

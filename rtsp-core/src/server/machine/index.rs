@@ -19,11 +19,12 @@ impl Server {
         s.key = key;
         self.ids.insert(s.id.clone(), key);
         self.by_ssrc.entry(s.ssrc).or_default().push(key);
-        if s.is_live() {
+        if s.reads_live() {
             self.live_readers
                 .entry(s.stream.clone())
                 .or_default()
                 .push(key);
+            self.config.live.reader(&s.stream, true, self.now);
         }
         self.sessions.insert(key, s);
         self.link(key);
@@ -35,13 +36,17 @@ impl Server {
         self.unlink(key);
         let s = self.sessions.remove(&key)?;
         self.counts.remove_session(s.peer.ip());
-        if s.is_live() {
+        if s.reads_live() {
             if let Some(readers) = self.live_readers.get_mut(&s.stream) {
                 readers.retain(|&k| k != key);
                 if readers.is_empty() {
                     self.live_readers.remove(&s.stream);
                 }
             }
+            self.config.live.reader(&s.stream, false, self.now);
+        }
+        if s.intake.is_some() {
+            self.config.live.release(&s.stream, &s.id);
         }
         self.ids.remove(&s.id);
         remove_key(&mut self.by_ssrc, s.ssrc, key);
@@ -56,8 +61,11 @@ impl Server {
             return;
         };
         let conns = session_conns(s);
-        if let Delivery::Udp { rtcp, .. } = s.delivery {
+        if let Delivery::Udp { rtp, rtcp } = s.delivery {
             self.by_rtcp.entry(rtcp).or_default().push(key);
+            if s.intake.is_some() {
+                self.by_rtp_source.insert(rtp, key);
+            }
         }
         for conn in conns {
             if let Some(c) = self.conns.get_mut(&conn) {
@@ -75,8 +83,11 @@ impl Server {
             return;
         };
         let conns = session_conns(s);
-        if let Delivery::Udp { rtcp, .. } = s.delivery {
+        if let Delivery::Udp { rtp, rtcp } = s.delivery {
             remove_key(&mut self.by_rtcp, rtcp, key);
+            if self.by_rtp_source.get(&rtp) == Some(&key) {
+                self.by_rtp_source.remove(&rtp);
+            }
         }
         for conn in conns {
             if let Some(c) = self.conns.get_mut(&conn) {

@@ -6,11 +6,13 @@
 //!   errors, and the close that ends the sessions tied to a connection;
 //! * `request` — the context of a request, parsed once (CSeq, session, target, dialect),
 //!   the auth gate and reply assembly;
-//! * `methods` — the method handlers, one file per method family, and SETUP's transport
-//!   choice;
+//! * `methods` — the method handlers, one file per method family (ANNOUNCE and RECORD
+//!   with publishing's SETUP in `record`), and SETUP's transport choice;
 //! * `timers` — the timer heap: frames, sender reports, session expiry, connection
 //!   deadlines (lab flush, request and idle timeouts);
 //! * `rtcp_in` — receiver reports from datagrams and interleaved channels;
+//! * `publish` — publishers' RTP in, frames out to the readers;
+//! * `live` — frames of live streams pushed to their readers;
 //! * `caches` — rendered DESCRIBE bodies and the `Date` header;
 //! * `index` — the session indexes (by id, connection, RTCP address, SSRC).
 //!
@@ -23,6 +25,7 @@ mod index;
 mod live;
 mod methods;
 mod parked;
+mod publish;
 mod request;
 mod rtcp_in;
 mod timers;
@@ -65,6 +68,8 @@ pub struct Server {
     ids: BTreeMap<String, u64>,
     /// UDP sessions by the client's RTCP address: RTCP datagrams from there keep them alive.
     by_rtcp: HashMap<SocketAddr, Vec<u64>>,
+    /// Publisher sessions over UDP by the address their RTP comes from.
+    by_rtp_source: HashMap<SocketAddr, u64>,
     /// Sessions by SSRC: a receiver report block names its session by SSRC.
     by_ssrc: HashMap<u32, Vec<u64>>,
     /// Sessions of each live stream, by its name, in the order they were set up.
@@ -120,6 +125,7 @@ impl Server {
             sessions: HashMap::new(),
             ids: BTreeMap::new(),
             by_rtcp: HashMap::new(),
+            by_rtp_source: HashMap::new(),
             by_ssrc: HashMap::new(),
             live_readers: HashMap::new(),
             next_key: 0,
@@ -204,7 +210,8 @@ impl Server {
         let Some(mut s) = self.remove_session(key) else {
             return;
         };
-        if bye {
+        // A publisher gets no BYE: it sends, we do not.
+        if bye && s.intake.is_none() {
             let mut tx = self.tx();
             s.send_rtcp(now, true, &mut tx);
         }

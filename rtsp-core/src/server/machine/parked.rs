@@ -40,7 +40,11 @@ impl Server {
         if self.parked.is_empty() {
             return;
         }
-        let generation = self.catalog.generation();
+        // Both only grow: their sum changes when either does.
+        let generation = self
+            .catalog
+            .generation()
+            .wrapping_add(self.config.live.generation());
         if generation == self.seen_generation {
             return;
         }

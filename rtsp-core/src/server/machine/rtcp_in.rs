@@ -1,5 +1,6 @@
 //! RTCP from clients: receiver reports on the RTCP socket or an interleaved channel keep
-//! their sessions alive and are reported as events.
+//! their sessions alive and are reported as events. Publishers' RTP is passed on to
+//! [`Server::on_published_rtp`].
 
 use super::Server;
 use crate::io::ConnId;
@@ -11,6 +12,10 @@ use core::net::SocketAddr;
 impl Server {
     /// An interleaved frame from the client: RTCP on the channel of one of its sessions.
     pub(super) fn on_interleaved(&mut self, conn: ConnId, channel: u8, payload: &[u8]) {
+        if let Some(key) = self.publisher_on_channel(conn, channel) {
+            self.on_published_rtp(key, payload);
+            return;
+        }
         let blocks = rtcp::parse_report_blocks(payload)
             .unwrap_or_default()
             .blocks;
@@ -36,8 +41,15 @@ impl Server {
 
     /// A datagram on one of the server's UDP sockets.
     pub(super) fn on_datagram(&mut self, local: SocketAddr, remote: SocketAddr, data: &[u8]) {
-        // RTP from clients (hole punching) is ignored; only RTCP matters. Our own packets
-        // come back only from a session pointed at our own sockets: they keep nothing alive.
+        // RTP from clients is a publisher's media, or else ignored (hole punching); RTCP
+        // keeps sessions alive. Our own packets come back only from a session pointed at
+        // our own sockets: they keep nothing alive.
+        if local == self.config.rtp_local {
+            if let Some(key) = self.publisher_by_rtp(remote) {
+                self.on_published_rtp(key, data);
+            }
+            return;
+        }
         if local != self.config.rtcp_local || self.is_own_socket(remote) {
             return;
         }

@@ -41,7 +41,10 @@ fn options_echoes_cseq_and_lists_methods() {
     assert_eq!(r.cseq(), Some(1));
     assert_eq!(
         header(&r, "Public"),
-        Some("OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER")
+        Some(
+            "OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, PAUSE, RECORD, TEARDOWN, GET_PARAMETER, \
+             SET_PARAMETER"
+        )
     );
     assert!(header(&r, "Server").unwrap().starts_with("rtsp-mjpeg/"));
     assert_eq!(header(&r, "Date"), Some("Wed, 25 Nov 2026 14:08:25 GMT"));

@@ -13,6 +13,7 @@ mod live;
 mod loading;
 mod methods;
 mod ownership;
+mod publish;
 mod requests;
 mod rtcp_in;
 mod starvation;

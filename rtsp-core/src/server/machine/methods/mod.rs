@@ -4,6 +4,7 @@
 mod describe;
 mod parameter;
 mod play;
+mod record;
 mod setup;
 mod teardown;
 mod transport;
@@ -15,11 +16,14 @@ use crate::message::{HeaderName, Method, StatusCode};
 use crate::server::media::{LookupError, Media};
 use crate::server::path::Target;
 use crate::server::session::Session;
-use crate::server::ServerEvent;
+use crate::server::{LiveLookup, ServerEvent};
 use std::sync::Arc;
 
-/// The methods we implement, for `Public` and `Allow`.
-const PUBLIC: &str =
+/// The methods we implement, for `Public`.
+const PUBLIC: &str = "OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, PAUSE, RECORD, TEARDOWN, \
+                      GET_PARAMETER, SET_PARAMETER";
+/// The methods allowed on a path nobody may publish, for `Allow`.
+const PUBLIC_READ: &str =
     "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
 
 /// What a handler answers: `Err` is a refusal that ends it early (`?`), as much a reply.
@@ -28,20 +32,22 @@ type Handled = Result<Reply, Reply>;
 impl Server {
     /// The reply of the handler of the request's method.
     pub(super) fn dispatch(&mut self, ctx: RequestContext<'_>) -> Reply {
-        let handled = match ctx.req.method {
-            Method::Options => self.options(&ctx),
-            Method::Describe => self.describe(ctx),
-            Method::Setup => self.setup(ctx),
-            Method::Play => self.play(&ctx),
-            Method::Pause => self.pause(&ctx),
-            Method::Teardown => self.teardown(&ctx),
-            Method::GetParameter => self.parameter(&ctx, false),
-            Method::SetParameter => self.parameter(&ctx, true),
-            Method::Announce | Method::Record | Method::Redirect => {
-                Ok(Reply::new(StatusCode::METHOD_NOT_ALLOWED).header(HeaderName::ALLOW, PUBLIC))
-            }
-            Method::Extension(_) => Err(StatusCode::NOT_IMPLEMENTED.into()),
-        };
+        let handled =
+            match ctx.req.method {
+                Method::Options => self.options(&ctx),
+                Method::Describe => self.describe(ctx),
+                Method::Setup => self.setup(ctx),
+                Method::Play => self.play(&ctx),
+                Method::Pause => self.pause(&ctx),
+                Method::Teardown => self.teardown(&ctx),
+                Method::GetParameter => self.parameter(&ctx, false),
+                Method::SetParameter => self.parameter(&ctx, true),
+                Method::Announce => self.announce(&ctx),
+                Method::Record => self.record(&ctx),
+                Method::Redirect => Ok(Reply::new(StatusCode::METHOD_NOT_ALLOWED)
+                    .header(HeaderName::ALLOW, PUBLIC_READ)),
+                Method::Extension(_) => Err(StatusCode::NOT_IMPLEMENTED.into()),
+            };
         handled.unwrap_or_else(|refused| refused)
     }
 
@@ -49,22 +55,29 @@ impl Server {
     /// reply. A stream still loading makes a request that `may_wait` wait
     /// ([`Reply::wait`]); one whose wait is over gets 503.
     fn lookup(&mut self, name: &str, may_wait: bool) -> Result<Arc<Media>, Reply> {
-        self.catalog.lookup(name).map_err(|error| {
-            let mut reply = Reply::new(error.status());
-            if matches!(error, LookupError::Loading) && may_wait {
-                reply.wait = true;
-                return reply;
-            }
-            if !matches!(error, LookupError::NotFound) {
+        let live = match self.config.live.lookup(name, self.now) {
+            LiveLookup::NotLive => None,
+            LiveLookup::Ready(media) => return Ok(media),
+            LiveLookup::NoPublisher => return Err(StatusCode::NOT_FOUND.into()),
+            LiveLookup::Starting => Some(Err(LookupError::Loading)),
+        };
+        live.unwrap_or_else(|| self.catalog.lookup(name))
+            .map_err(|error| {
+                let mut reply = Reply::new(error.status());
+                if matches!(error, LookupError::Loading) && may_wait {
+                    reply.wait = true;
+                    return reply;
+                }
+                if !matches!(error, LookupError::NotFound) {
+                    reply
+                        .after
+                        .push(Emit::Output(Output::Event(ServerEvent::LookupFailed {
+                            stream: name.to_string(),
+                            error,
+                        })));
+                }
                 reply
-                    .after
-                    .push(Emit::Output(Output::Event(ServerEvent::LookupFailed {
-                        stream: name.to_string(),
-                        error,
-                    })));
-            }
-            reply
-        })
+            })
     }
 
     /// The session a PLAY/PAUSE/TEARDOWN applies to: 455 without a Session header (nothing
@@ -82,6 +95,25 @@ impl Server {
             }
         }
         Ok(s.key)
+    }
+
+    /// The session a request applies to ([`Server::session_for`]) and the `Session` header
+    /// of the reply.
+    fn session_with_header(
+        &mut self,
+        ctx: &RequestContext<'_>,
+    ) -> Result<(&mut Session, String), Reply> {
+        let key = self.session_for(ctx)?;
+        let s = self
+            .sessions
+            .get(&key)
+            .ok_or(StatusCode::SESSION_NOT_FOUND)?;
+        let header = self.session_header(s);
+        let s = self
+            .sessions
+            .get_mut(&key)
+            .ok_or(StatusCode::SESSION_NOT_FOUND)?;
+        Ok((s, header))
     }
 
     /// The live session a request names, if it names one; 454 if that is not live.

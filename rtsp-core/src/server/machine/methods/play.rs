@@ -16,6 +16,9 @@ impl Server {
             .sessions
             .get_mut(&key)
             .ok_or(StatusCode::SESSION_NOT_FOUND)?;
+        if s.intake.is_some() {
+            return Err(StatusCode::METHOD_NOT_VALID_IN_THIS_STATE.into());
+        }
         let seek = seek(s, ctx.req.headers.get(&HeaderName::RANGE))?;
         if !s.is_playing() || seek.is_some() {
             s.play(now, seek);
@@ -39,16 +42,14 @@ impl Server {
     }
 
     pub(super) fn pause(&mut self, ctx: &RequestContext<'_>) -> Handled {
-        let key = self.session_for(ctx)?;
-        let header = self.sessions.get(&key).map(|s| self.session_header(s));
-        let s = self
-            .sessions
-            .get_mut(&key)
-            .ok_or(StatusCode::SESSION_NOT_FOUND)?;
+        let (s, header) = self.session_with_header(ctx)?;
+        if s.intake.is_some() {
+            return Err(StatusCode::METHOD_NOT_VALID_IN_THIS_STATE.into());
+        }
         s.pause();
         let range = Range::from_start(NptTime::Seconds(s.position_secs())).to_string();
         let mut reply = Reply::new(StatusCode::OK).header(HeaderName::RANGE, range);
-        reply.session = header;
+        reply.session = Some(header);
         Ok(reply)
     }
 }

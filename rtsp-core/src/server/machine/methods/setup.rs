@@ -2,6 +2,7 @@
 
 use super::{stream_target, Handled};
 use crate::io::ConnId;
+use crate::message::headers::TransportMode;
 use crate::message::{HeaderName, StatusCode, Transport};
 use crate::server::counts::Caps;
 use crate::server::machine::request::{Reply, RequestContext};
@@ -12,6 +13,16 @@ use core::net::SocketAddr;
 
 impl Server {
     pub(super) fn setup(&mut self, ctx: RequestContext<'_>) -> Handled {
+        let specs: Vec<Transport> = ctx
+            .req
+            .headers
+            .get_all(&HeaderName::TRANSPORT)
+            .filter_map(|v| Transport::parse_list(v).ok())
+            .flatten()
+            .collect();
+        if specs.iter().any(|t| t.mode == Some(TransportMode::Record)) {
+            return self.setup_record(ctx, &specs);
+        }
         let (req, conn, peer, named) = (ctx.req, ctx.conn, ctx.peer, ctx.session);
         let (may_wait, user) = (ctx.may_wait, ctx.user.map(str::to_string));
         let (name, bare) = stream_target(ctx.into_target()?)?;
@@ -19,7 +30,7 @@ impl Server {
             Some(s) if s.stream != name => {
                 return Err(StatusCode::AGGREGATE_OPERATION_NOT_ALLOWED.into())
             }
-            Some(s) if s.is_playing() => {
+            Some(s) if s.is_playing() || s.intake.is_some() => {
                 return Err(StatusCode::METHOD_NOT_VALID_IN_THIS_STATE.into())
             }
             Some(s) => Some(s.key),
@@ -29,12 +40,6 @@ impl Server {
             // Before the catalog is asked: a refused SETUP loads nothing.
             self.session_room(conn, peer, false)?;
         }
-        let specs: Vec<Transport> = req
-            .headers
-            .get_all(&HeaderName::TRANSPORT)
-            .filter_map(|v| Transport::parse_list(v).ok())
-            .flatten()
-            .collect();
         let (delivery, mut transport) = self
             .choose_transport(conn, peer, bare, &specs)
             .ok_or(StatusCode::UNSUPPORTED_TRANSPORT)?;
@@ -89,7 +94,12 @@ impl Server {
 
     /// 453 if a new session of `conn` (from `peer`) would pass a session cap: in all (shared
     /// with the other event loops), per IP address, per connection. `count`: count it now.
-    fn session_room(&mut self, conn: ConnId, peer: SocketAddr, count: bool) -> Result<(), Reply> {
+    pub(super) fn session_room(
+        &mut self,
+        conn: ConnId,
+        peer: SocketAddr,
+        count: bool,
+    ) -> Result<(), Reply> {
         let own = self.conns.get(&conn).map_or(0, |c| {
             c.sessions
                 .iter()
@@ -118,7 +128,7 @@ impl Server {
     }
 
     /// A fresh random session id (20 digits, see [`Rng::session_id`](crate::rng::Rng)).
-    fn new_session_id(&mut self) -> String {
+    pub(super) fn new_session_id(&mut self) -> String {
         loop {
             let id = self.rng.session_id();
             if !self.ids.contains_key(&id) {

@@ -83,7 +83,7 @@ impl Server {
 
     /// `$`-interleaved on the control connection: the channels asked for if they are free
     /// on it, else the first free pair.
-    fn interleaved_transport(
+    pub(super) fn interleaved_transport(
         &self,
         conn: ConnId,
         spec: &Transport,

@@ -13,7 +13,8 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use rtsp_core::server::{Catalog, LookupError, Media, Server, ServerConfig};
+use rtsp_core::server::{Catalog, LookupError, Media, Server, ServerConfig, ServerEvent};
+use runtime_std::live::LiveFanout;
 use runtime_std::media::LoadSignal;
 use runtime_std::{
     bind_udp_pair, os_seed, server_event_handler, wake_on_load, BoundServer, Handle,
@@ -141,6 +142,7 @@ pub struct ServerLoops {
     runtimes: Vec<Runtime<Server>>,
     local: SocketAddr,
     rtp_ports: Vec<u16>,
+    fanout: LiveFanout,
 }
 
 impl ServerLoops {
@@ -211,10 +213,13 @@ impl ServerLoops {
             }
             runtimes.push(rt);
         }
+        let fanout = LiveFanout::new();
+        fanout.set_loops(runtimes.iter().map(Runtime::handle).collect());
         Ok(Self {
             runtimes,
             local,
             rtp_ports,
+            fanout,
         })
     }
 
@@ -251,6 +256,12 @@ impl ServerLoops {
         self.runtimes.iter().all(Runtime::gso)
     }
 
+    /// The loops, for live frames: what a pulled source hands its frames to. Frames
+    /// published on one loop reach the others through it too.
+    pub fn live_fanout(&self) -> LiveFanout {
+        self.fanout.clone()
+    }
+
     /// A handle that ends every session of every loop and stops the loops (for Ctrl-C).
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle(self.runtimes.iter().map(Runtime::handle).collect())
@@ -260,6 +271,15 @@ impl ServerLoops {
     /// named `{name}-1`, `{name}-2`, ...; events are logged with `tracing`. Returns the
     /// first error of any loop.
     pub fn run(self, name: &str) -> io::Result<()> {
+        let fanout = self.fanout;
+        // Each loop logs its events and shares its publishers' frames with the others.
+        let handler = |i: usize| {
+            let (fanout, mut log) = (fanout.clone(), server_event_handler(None));
+            move |server: &mut Server, ev: ServerEvent| {
+                fanout.on_event(i, &ev);
+                log(server, ev)
+            }
+        };
         let mut runtimes = self.runtimes.into_iter();
         let first = runtimes
             .next()
@@ -267,12 +287,13 @@ impl ServerLoops {
         let others = runtimes
             .enumerate()
             .map(|(i, rt)| {
+                let on_event = handler(i + 1);
                 std::thread::Builder::new()
                     .name(format!("{name}-{}", i + 1))
-                    .spawn(move || rt.run(server_event_handler(None)).map(drop))
+                    .spawn(move || rt.run(on_event).map(drop))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let mut result = first.run(server_event_handler(None)).map(drop);
+        let mut result = first.run(handler(0)).map(drop);
         for t in others {
             let r = t
                 .join()

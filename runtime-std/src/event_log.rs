@@ -143,6 +143,14 @@ pub fn log_server_event(ev: &ServerEvent) {
         ServerEvent::LimitExceeded { peer, limit } => {
             limited!(WARN, "client over a limit", Some(peer.ip()), %peer, ?limit, "client over a limit")
         }
+        ServerEvent::Recording { session, stream } => {
+            tracing::info!(%session, %stream, "publisher recording");
+        }
+        ServerEvent::PublisherReplaced { stream, session } => {
+            tracing::info!(%session, %stream, "publisher replaced");
+        }
+        // One per frame: for the other event loops, not for the log.
+        ServerEvent::Published { .. } => {}
         _ => limited!(DEBUG, "server event", None, ?ev, "server event"),
     }
 }

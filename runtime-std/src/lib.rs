@@ -53,6 +53,7 @@ pub mod drive;
 mod driver;
 mod event_log;
 mod handle;
+pub mod live;
 pub mod log_limit;
 pub mod media;
 mod serve;

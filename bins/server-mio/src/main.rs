@@ -8,6 +8,7 @@
 //!            [--max-head B] [--max-body B] [--max-interleaved B] [--max-pending-output B]
 //!            [--max-session-rate B/s] [--lab-max-packet B]
 //!            [--user NAME:PASSWORD]... [--auth digest,basic] [--realm REALM]
+//!            [--publish NAME]... [--publish-replace]
 //!            [--threads N] [--no-transcode] [--preload] [--no-gso]
 //!            [--media-cache-mb N] [--max-file-mb N] [--load-threads N]
 //! ```
@@ -42,7 +43,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use rtsp_core::auth::Credentials;
 use rtsp_core::message::Limits;
-use rtsp_core::server::{AuthConfig, Catalog, ServerConfig, MIN_MTU};
+use rtsp_core::server::{AuthConfig, Catalog, LiveSource, ServerConfig, MIN_MTU};
 use runtime_mio::media::{
     FsCatalog, DEFAULT_CACHE_BUDGET, DEFAULT_LOAD_THREADS, DEFAULT_MAX_FILE_SIZE,
 };
@@ -84,6 +85,14 @@ struct Args {
     fps: f64,
     #[command(flatten)]
     limits: LimitArgs,
+    /// A path clients may publish to (ANNOUNCE + RECORD, e.g. `ffmpeg -f rtsp
+    /// rtsp://HOST:PORT/NAME`), repeatable; readers of the path get its frames live.
+    #[arg(long = "publish", value_name = "NAME")]
+    publish: Vec<String>,
+    /// A new publisher of a --publish path replaces the current one (default: refused
+    /// with 455 while the path is published).
+    #[arg(long)]
+    publish_replace: bool,
     /// A user allowed to play, as NAME:PASSWORD (repeatable). With at least one, every
     /// request but OPTIONS must authenticate.
     #[arg(long = "user", value_name = "NAME:PASSWORD", value_parser = parse_user)]
@@ -416,6 +425,11 @@ fn run(args: Args) -> Result<(), String> {
         auth: auth_config(&args)?,
         ..ServerConfig::default()
     };
+    for name in &args.publish {
+        let replace = args.publish_replace;
+        config.live.add(name, LiveSource::Publisher { replace });
+        tracing::info!(path = %name, replace, "publishable path");
+    }
     let opts = LoopsOptions {
         addr,
         loops: threads,

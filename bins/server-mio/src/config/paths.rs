@@ -272,28 +272,28 @@ pub(super) fn check(
         if let (Some(span), false) = (span, fits) {
             problems.push(
                 Some(span),
-                format!("{}: only for {what} sources, not {kind}", key(k)),
+                format!("{}: only for {what}, not {kind}", key(k)),
             );
         }
     };
     let pull = path.source.is_pull();
-    let pulls = "pull (rtsp://, http://, exec:)";
+    let pulls = "pull sources (rtsp://, http://, exec:)";
     only("on_demand", raw.on_demand.as_ref().map(Spanned::span), pull, pulls);
     let close_after = raw.on_demand_close_after.as_ref();
     only("on_demand_close_after", close_after.map(Spanned::span), pull, pulls);
     let rtsp = matches!(path.source, Source::Rtsp(_));
     let transport = raw.rtsp_transport.as_ref().map(Spanned::span);
-    only("rtsp_transport", transport, rtsp, "rtsp://");
+    only("rtsp_transport", transport, rtsp, "rtsp:// sources");
     let http = matches!(path.source, Source::Http(_));
     let interval = raw.snapshot_interval.as_ref().map(Spanned::span);
-    only("snapshot_interval", interval, http, "http://");
+    only("snapshot_interval", interval, http, "http:// sources");
     let publisher = path.source == Source::Publisher;
-    only("replace", raw.replace.as_ref().map(Spanned::span), publisher, "publisher");
+    only("replace", raw.replace.as_ref().map(Spanned::span), publisher, "publisher sources");
     let publish_span = raw.publish_users.as_ref().map(Spanned::span);
-    only("publish_users", publish_span, publisher, "publisher");
+    only("publish_users", publish_span, publisher, "publisher sources");
     let file = matches!(path.source, Source::File(_));
-    only("fps", raw.fps.as_ref().map(Spanned::span), file, "file");
-    only("loop", raw.looping.as_ref().map(Spanned::span), file, "file");
+    only("fps", raw.fps.as_ref().map(Spanned::span), file, "file sources");
+    only("loop", raw.looping.as_ref().map(Spanned::span), file, "file sources");
 
     if let Some(v) = raw.on_demand {
         path.on_demand = *v.get_ref();

@@ -85,7 +85,10 @@ impl Config {
                 problems.push(Some(name.span()), format!("{key}: {why}"));
             } else if password.get_ref().is_empty() {
                 let key = key_path(&["users", name.get_ref()]);
-                problems.push(Some(password.span()), format!("{key}: the password is empty"));
+                problems.push(
+                    Some(password.span()),
+                    format!("{key}: the password is empty"),
+                );
             }
             users.insert(name.into_inner(), password.into_inner());
         }

@@ -73,7 +73,6 @@ impl ConfigError {
             }],
         }
     }
-
 }
 
 /// The dotted key a toml error was raised under (`server.port`), if any. toml keeps it
@@ -82,7 +81,11 @@ fn toml_key(e: &toml::de::Error) -> Option<String> {
     let mut bare = e.clone();
     bare.set_input(None);
     let text = bare.to_string();
-    let key = text.lines().last()?.strip_prefix("in `")?.strip_suffix('`')?;
+    let key = text
+        .lines()
+        .last()?
+        .strip_prefix("in `")?
+        .strip_suffix('`')?;
     (!key.is_empty()).then(|| key.to_string())
 }
 

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Range;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -251,115 +252,155 @@ pub(super) fn check(
     users: &BTreeMap<String, String>,
     problems: &mut Problems<'_>,
 ) -> Option<PathConfig> {
-    let key = |k: &str| key_path(&["paths", name.get_ref(), k]);
     if let Err(why) = check_name(name.get_ref()) {
-        problems.push(
-            Some(name.span()),
-            format!("{}: {why}", key_path(&["paths", name.get_ref()])),
-        );
+        let key = key_path(&["paths", name.get_ref()]);
+        problems.push(Some(name.span()), format!("{key}: {why}"));
     }
     let source = match Source::parse(raw.source.get_ref()) {
         Ok(s) => s,
         Err(why) => {
-            problems.push(Some(raw.source.span()), format!("{}: {why}", key("source")));
+            let key = key_path(&["paths", name.get_ref(), "source"]);
+            problems.push(Some(raw.source.span()), format!("{key}: {why}"));
             return None;
         }
     };
-    let mut path = PathConfig::new(source);
-    let kind = path.source.kind();
-    // A key its source does not use is refused (at its value), not ignored.
-    let mut only = |k: &str, span: Option<std::ops::Range<usize>>, fits: bool, what: &str| {
-        if let (Some(span), false) = (span, fits) {
-            problems.push(
-                Some(span),
-                format!("{}: only for {what}, not {kind}", key(k)),
-            );
-        }
+    let mut c = PathCheck {
+        name: name.get_ref(),
+        kind: source.kind(),
+        problems,
     };
-    let pull = path.source.is_pull();
+    let pull = source.is_pull();
+    let rtsp = matches!(source, Source::Rtsp(_));
+    let http = matches!(source, Source::Http(_));
+    let publisher = source == Source::Publisher;
+    let file = matches!(source, Source::File(_));
     let pulls = "pull sources (rtsp://, http://, exec:)";
-    only("on_demand", raw.on_demand.as_ref().map(Spanned::span), pull, pulls);
-    let close_after = raw.on_demand_close_after.as_ref();
-    only("on_demand_close_after", close_after.map(Spanned::span), pull, pulls);
-    let rtsp = matches!(path.source, Source::Rtsp(_));
-    let transport = raw.rtsp_transport.as_ref().map(Spanned::span);
-    only("rtsp_transport", transport, rtsp, "rtsp:// sources");
-    let http = matches!(path.source, Source::Http(_));
-    let interval = raw.snapshot_interval.as_ref().map(Spanned::span);
-    only("snapshot_interval", interval, http, "http:// sources");
-    let publisher = path.source == Source::Publisher;
-    only("replace", raw.replace.as_ref().map(Spanned::span), publisher, "publisher sources");
-    let publish_span = raw.publish_users.as_ref().map(Spanned::span);
-    only("publish_users", publish_span, publisher, "publisher sources");
-    let file = matches!(path.source, Source::File(_));
-    only("fps", raw.fps.as_ref().map(Spanned::span), file, "file sources");
-    only("loop", raw.looping.as_ref().map(Spanned::span), file, "file sources");
+    let on_demand = c.used(raw.on_demand, pull, "on_demand", pulls);
+    let close_after = c.used(
+        raw.on_demand_close_after,
+        pull,
+        "on_demand_close_after",
+        pulls,
+    );
+    let transport = c.used(
+        raw.rtsp_transport,
+        rtsp,
+        "rtsp_transport",
+        "rtsp:// sources",
+    );
+    let interval = c.used(
+        raw.snapshot_interval,
+        http,
+        "snapshot_interval",
+        "http:// sources",
+    );
+    let replace = c.used(raw.replace, publisher, "replace", "publisher sources");
+    let publish_users = c.used(
+        raw.publish_users,
+        publisher,
+        "publish_users",
+        "publisher sources",
+    );
+    let fps = c.used(raw.fps, file, "fps", "file sources");
+    let looping = c.used(raw.looping, file, "loop", "file sources");
 
-    if let Some(v) = raw.on_demand {
-        path.on_demand = *v.get_ref();
-    }
+    let mut path = PathConfig::new(source);
+    path.on_demand = on_demand.is_some_and(Spanned::into_inner);
     if let Some(v) = close_after {
-        match seconds(*v.get_ref(), 0.0, MAX_CLOSE_AFTER, true) {
-            Ok(d) => path.on_demand_close_after = d,
-            Err(why) => problems.push(Some(v.span()), format!("{}: {why}", key("on_demand_close_after"))),
-        }
-        if pull && !path.on_demand {
-            problems.push(
-                Some(v.span()),
-                format!("{}: has no effect without on_demand = true", key("on_demand_close_after")),
-            );
+        let k = "on_demand_close_after";
+        if !path.on_demand {
+            c.refuse(v.span(), k, "has no effect without on_demand = true");
+        } else if let Some(d) = c.value(v, k, |s| seconds(s, 0.0, MAX_CLOSE_AFTER, true)) {
+            path.on_demand_close_after = d;
         }
     }
-    if let Some(v) = raw.rtsp_transport {
-        path.rtsp_transport = *v.get_ref();
-    }
-    if let Some(v) = raw.snapshot_interval {
-        match seconds(*v.get_ref(), 0.0, MAX_SNAPSHOT_INTERVAL, false) {
-            Ok(d) => path.snapshot_interval = d,
-            Err(why) => problems.push(Some(v.span()), format!("{}: {why}", key("snapshot_interval"))),
-        }
-    }
-    if let Some(v) = raw.replace {
-        path.replace = *v.get_ref();
-    }
-    if let Some(v) = raw.fps {
-        match checks::fps(*v.get_ref()) {
-            Ok(fps) => path.fps = Some(fps),
-            Err(why) => problems.push(Some(v.span()), format!("{}: {why}", key("fps"))),
-        }
-    }
-    path.looping = raw.looping.map(Spanned::into_inner);
-
-    let mut known = |k: &str, names: Vec<Spanned<String>>| -> Vec<String> {
-        for n in &names {
-            if !users.contains_key(n.get_ref()) {
-                problems.push(
-                    Some(n.span()),
-                    format!("{}: unknown user {:?} (not in [users])", key(k), n.get_ref()),
-                );
-            }
-        }
-        names.into_iter().map(Spanned::into_inner).collect()
-    };
-    if let Some(list) = raw.publish_users {
-        path.publish_users = known("publish_users", list.into_inner());
+    path.rtsp_transport = transport.map_or(RtspTransport::Auto, Spanned::into_inner);
+    let interval = interval.and_then(|v| {
+        c.value(v, "snapshot_interval", |s| {
+            seconds(s, 0.0, MAX_SNAPSHOT_INTERVAL, false)
+        })
+    });
+    path.snapshot_interval = interval.unwrap_or(DEFAULT_SNAPSHOT_INTERVAL);
+    path.replace = replace.is_some_and(Spanned::into_inner);
+    path.fps = fps.and_then(|v| c.value(v, "fps", checks::fps));
+    path.looping = looping.map(Spanned::into_inner);
+    if let Some(list) = publish_users {
+        path.publish_users = c.known_users(list.into_inner(), "publish_users", users);
     }
     if let Some(list) = raw.read_users {
         let span = list.span();
-        let names = known("read_users", list.into_inner());
+        let names = c.known_users(list.into_inner(), "read_users", users);
         if names.is_empty() {
-            problems.push(
-                Some(span),
-                format!(
-                    "{}: is empty, so nobody could read (leave it out to follow the global \
-                     authentication)",
-                    key("read_users")
-                ),
-            );
+            let why = "is empty, so nobody could read (leave it out to follow the global \
+                       authentication)";
+            c.refuse(span, "read_users", why);
         }
         path.read_users = Some(names);
     }
     Some(path)
+}
+
+/// Checking the keys of the path `name`, whose source is of `kind`.
+struct PathCheck<'c, 't> {
+    name: &'c str,
+    kind: &'static str,
+    problems: &'c mut Problems<'t>,
+}
+
+impl PathCheck<'_, '_> {
+    /// A problem with the key `k` of this path, at `span`.
+    fn refuse(&mut self, span: Range<usize>, k: &str, why: impl fmt::Display) {
+        let key = key_path(&["paths", self.name, k]);
+        self.problems.push(Some(span), format!("{key}: {why}"));
+    }
+
+    /// `value` of the key `k` when the source uses the key (`fits`); else the key is
+    /// refused and its value not looked at.
+    fn used<T>(
+        &mut self,
+        value: Option<Spanned<T>>,
+        fits: bool,
+        k: &str,
+        what: &str,
+    ) -> Option<Spanned<T>> {
+        match value {
+            Some(v) if !fits => {
+                let why = format!("only for {what}, not {}", self.kind);
+                self.refuse(v.span(), k, why);
+                None
+            }
+            v => v,
+        }
+    }
+
+    /// `check`'s result for the value `v` of the key `k` (`None`: refused).
+    fn value<T, U>(
+        &mut self,
+        v: Spanned<T>,
+        k: &str,
+        check: impl FnOnce(T) -> Result<U, String>,
+    ) -> Option<U> {
+        let span = v.span();
+        check(v.into_inner())
+            .map_err(|why| self.refuse(span, k, why))
+            .ok()
+    }
+
+    /// The user names of the key `k`, each not in `users` refused.
+    fn known_users(
+        &mut self,
+        names: Vec<Spanned<String>>,
+        k: &str,
+        users: &BTreeMap<String, String>,
+    ) -> Vec<String> {
+        for n in &names {
+            if !users.contains_key(n.get_ref()) {
+                let why = format!("unknown user {:?} (not in [users])", n.get_ref());
+                self.refuse(n.span(), k, why);
+            }
+        }
+        names.into_iter().map(Spanned::into_inner).collect()
+    }
 }
 
 /// `v` seconds as a duration, within `[min, max]` (`min` itself only when `min_ok`).
@@ -414,9 +455,18 @@ mod tests {
         assert!(why("RTSPS://x/").starts_with("rtsps:// (RTSP over TLS) is not supported"));
         assert_eq!(why("rtsp://"), r#""rtsp://": invalid host at byte 7"#);
         assert_eq!(why("http:///x"), r#""http:///x": no host"#);
-        assert_eq!(why("http://a b/"), r#""http://a b/": ' ' may not appear in a URL"#);
-        assert_eq!(why("exec:  "), "exec: needs a command (exec:COMMAND ARGS...)");
-        assert_eq!(why("file:../x"), "file:../x: a name has no empty, . or .. segment");
+        assert_eq!(
+            why("http://a b/"),
+            r#""http://a b/": ' ' may not appear in a URL"#
+        );
+        assert_eq!(
+            why("exec:  "),
+            "exec: needs a command (exec:COMMAND ARGS...)"
+        );
+        assert_eq!(
+            why("file:../x"),
+            "file:../x: a name has no empty, . or .. segment"
+        );
     }
 
     #[test]

@@ -109,7 +109,9 @@ where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    check(T::deserialize(d)?).map(Some).map_err(D::Error::custom)
+    check(T::deserialize(d)?)
+        .map(Some)
+        .map_err(D::Error::custom)
 }
 
 fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {

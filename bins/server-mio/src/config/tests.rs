@@ -59,9 +59,8 @@ fn args(argv: &[&str]) -> (Args, impl Fn(&str) -> bool) {
         .try_get_matches_from(std::iter::once("server-mio").chain(argv.iter().copied()))
         .expect("flags parse");
     let args = Args::from_arg_matches(&matches).expect("flags parse");
-    let given = move |id: &str| {
-        matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
-    };
+    let given =
+        move |id: &str| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
     (args, given)
 }
 
@@ -117,7 +116,9 @@ fn the_example_sets_every_key_and_each_kind_of_path() {
         (&pushed.source, pushed.replace, &pushed.publish_users[..]),
         (&Source::Publisher, false, &["cam".to_string()][..])
     );
-    assert!(matches!(&cfg.paths["pipe"].source, Source::Exec(c) if c.starts_with("ffmpeg -f v4l2")));
+    assert!(
+        matches!(&cfg.paths["pipe"].source, Source::Exec(c) if c.starts_with("ffmpeg -f v4l2"))
+    );
     let clips = &cfg.paths["clips"];
     assert_eq!(
         (&clips.source, clips.fps, clips.looping),
@@ -141,7 +142,10 @@ fn paths_take_their_defaults() {
     );
     let b = &cfg.paths["b"];
     assert_eq!(b.source, Source::File(Some("clips/b.mjpeg".into())));
-    assert_eq!((b.fps, b.looping, b.read_users.as_ref()), (None, None, None));
+    assert_eq!(
+        (b.fps, b.looping, b.read_users.as_ref()),
+        (None, None, None)
+    );
     assert_eq!(b.on_demand_close_after, Duration::from_secs(10));
     assert_eq!(b.snapshot_interval, Duration::from_secs(1));
     let c = &cfg.paths["c"];
@@ -164,7 +168,10 @@ fn media_is_relative_to_the_file() {
 
 #[test]
 fn syntax_and_type_errors_point_at_the_place() {
-    assert_eq!(refused("[server\n"), "s.toml:1:8: unclosed table, expected `]`");
+    assert_eq!(
+        refused("[server\n"),
+        "s.toml:1:8: unclosed table, expected `]`"
+    );
     assert_eq!(
         refused("[server]\nport = 1\nport = 2\n"),
         "s.toml:3:1: duplicate key"
@@ -216,16 +223,40 @@ fn unknown_keys_are_refused() {
 #[test]
 fn server_values_have_their_flags_limits() {
     let cases = [
-        ("mtu = 100", "2:7: server.mtu: must be between 256 and 65507"),
-        ("session_timeout = 0", "2:19: server.session_timeout: must be at least 1 second"),
-        ("request_timeout = 0", "2:19: server.request_timeout: must be at least 1 second"),
-        ("idle_timeout = 0", "2:16: server.idle_timeout: must be at least 1 second"),
+        (
+            "mtu = 100",
+            "2:7: server.mtu: must be between 256 and 65507",
+        ),
+        (
+            "session_timeout = 0",
+            "2:19: server.session_timeout: must be at least 1 second",
+        ),
+        (
+            "request_timeout = 0",
+            "2:19: server.request_timeout: must be at least 1 second",
+        ),
+        (
+            "idle_timeout = 0",
+            "2:16: server.idle_timeout: must be at least 1 second",
+        ),
         ("fps = 0", "2:7: server.fps: must be in (0, 1000]"),
         ("fps = 1000.5", "2:7: server.fps: must be in (0, 1000]"),
-        ("threads = 0", "2:11: server.threads: must be between 1 and 256"),
-        ("load_threads = 65", "2:16: server.load_threads: must be between 1 and 64"),
-        ("max_file_mb = 0", "2:15: server.max_file_mb: must be at least 1"),
-        ("auth = []", "2:8: server.auth: must name digest and/or basic"),
+        (
+            "threads = 0",
+            "2:11: server.threads: must be between 1 and 256",
+        ),
+        (
+            "load_threads = 65",
+            "2:16: server.load_threads: must be between 1 and 64",
+        ),
+        (
+            "max_file_mb = 0",
+            "2:15: server.max_file_mb: must be at least 1",
+        ),
+        (
+            "auth = []",
+            "2:8: server.auth: must name digest and/or basic",
+        ),
     ];
     for (line, expected) in cases {
         assert_eq!(
@@ -233,8 +264,9 @@ fn server_values_have_their_flags_limits() {
             format!("s.toml:{expected}")
         );
     }
-    let ok = parse("[server]\nmtu = 256\nfps = 12.5\nthreads = 256\nauth = [\"basic\", \"digest\"]\n")
-        .unwrap();
+    let ok =
+        parse("[server]\nmtu = 256\nfps = 12.5\nthreads = 256\nauth = [\"basic\", \"digest\"]\n")
+            .unwrap();
     assert_eq!(
         (ok.server.mtu, ok.server.fps, ok.server.threads),
         (Some(256), Some(12.5), Some(256))
@@ -300,9 +332,8 @@ fn path_names_are_confined() {
 
 #[test]
 fn keys_are_refused_where_their_source_does_not_use_them() {
-    let path = |source: &str, key: &str| {
-        refused(&format!("[paths.p]\nsource = {source:?}\n{key}\n"))
-    };
+    let path =
+        |source: &str, key: &str| refused(&format!("[paths.p]\nsource = {source:?}\n{key}\n"));
     let pull = "only for pull sources (rtsp://, http://, exec:)";
     assert_eq!(
         path("file", "on_demand = true"),
@@ -340,9 +371,8 @@ fn keys_are_refused_where_their_source_does_not_use_them() {
 
 #[test]
 fn path_values_are_checked() {
-    let path = |source: &str, key: &str| {
-        refused(&format!("[paths.p]\nsource = {source:?}\n{key}\n"))
-    };
+    let path =
+        |source: &str, key: &str| refused(&format!("[paths.p]\nsource = {source:?}\n{key}\n"));
     assert_eq!(
         path("file", "fps = 1001"),
         "s.toml:3:7: paths.p.fps: must be in (0, 1000]"
@@ -363,10 +393,9 @@ fn path_values_are_checked() {
         path("exec:cat", "on_demand_close_after = 5"),
         "s.toml:3:25: paths.p.on_demand_close_after: has no effect without on_demand = true"
     );
-    let zero = parse(
-        "[paths.p]\nsource = \"rtsp://cam/\"\non_demand = true\non_demand_close_after = 0\n",
-    )
-    .unwrap();
+    let zero =
+        parse("[paths.p]\nsource = \"rtsp://cam/\"\non_demand = true\non_demand_close_after = 0\n")
+            .unwrap();
     assert_eq!(zero.paths["p"].on_demand_close_after, Duration::ZERO);
 }
 
@@ -394,7 +423,9 @@ fn users_are_checked_and_named_users_must_exist() {
         "s.toml:6:15: paths.p.read_users: unknown user \"carol\" (not in [users])"
     );
     assert_eq!(
-        refused(&format!("{users}[paths.p]\nsource = \"file\"\nread_users = []\n")),
+        refused(&format!(
+            "{users}[paths.p]\nsource = \"file\"\nread_users = []\n"
+        )),
         "s.toml:6:14: paths.p.read_users: is empty, so nobody could read (leave it out to \
          follow the global authentication)"
     );
@@ -425,7 +456,8 @@ fn every_problem_is_told_in_file_order() {
 fn an_unreadable_file_is_named() {
     let e = Config::load(Path::new("/nonexistent/s.toml")).unwrap_err();
     assert!(
-        e.to_string().starts_with("/nonexistent/s.toml: cannot read: "),
+        e.to_string()
+            .starts_with("/nonexistent/s.toml: cannot read: "),
         "{e}"
     );
 }
@@ -496,8 +528,10 @@ fn every_key_goes_into_args_and_back() {
 
 #[test]
 fn the_effective_configuration_reads_back() {
-    let text = include_str!("../../server.example.toml")
-        .replace("camera.example/stream", "viewer:secret@camera.example/stream");
+    let text = include_str!("../../server.example.toml").replace(
+        "camera.example/stream",
+        "viewer:secret@camera.example/stream",
+    );
     let file = Config::parse(&text, Path::new("/etc/srv/server.toml")).unwrap();
     let (mut a, given) = args(&["--port", "9000"]);
     merge::apply(&mut a, &file, given);
@@ -506,14 +540,20 @@ fn the_effective_configuration_reads_back() {
     let printed = effective_toml(&server, users, &file.paths).unwrap();
     assert!(printed.contains("port = 9000\n"), "{printed}");
     assert!(printed.contains("alice = \"(hidden)\"\n"), "{printed}");
-    assert!(!printed.contains("change-me") && !printed.contains("secret"), "{printed}");
+    assert!(
+        !printed.contains("change-me") && !printed.contains("secret"),
+        "{printed}"
+    );
     assert!(
         printed.contains("source = \"rtsp://viewer:***@camera.example/stream\"\n"),
         "{printed}"
     );
     let back = Config::parse(&printed, Path::new("/elsewhere/p.toml")).expect("reads back");
     assert_eq!(back.server, server);
-    assert_eq!(back.users.keys().collect::<Vec<_>>(), file.users.keys().collect::<Vec<_>>());
+    assert_eq!(
+        back.users.keys().collect::<Vec<_>>(),
+        file.users.keys().collect::<Vec<_>>()
+    );
     let mut paths = file.paths.clone();
     paths.get_mut("cam1").unwrap().source =
         Source::Rtsp("rtsp://viewer:***@camera.example/stream".into());

@@ -43,10 +43,10 @@ impl<'a> PathOut<'a> {
             source: p.source.to_string(),
             on_demand: pull.then_some(p.on_demand),
             on_demand_close_after: (pull && p.on_demand)
-                .then(|| p.on_demand_close_after.as_secs_f64()),
+                .then_some(p.on_demand_close_after.as_secs_f64()),
             rtsp_transport: matches!(p.source, Source::Rtsp(_)).then_some(p.rtsp_transport),
             snapshot_interval: matches!(p.source, Source::Http(_))
-                .then(|| p.snapshot_interval.as_secs_f64()),
+                .then_some(p.snapshot_interval.as_secs_f64()),
             replace: publisher.then_some(p.replace),
             publish_users: publisher.then_some(p.publish_users.as_slice()),
             read_users: p.read_users.as_deref(),

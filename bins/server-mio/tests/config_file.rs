@@ -6,9 +6,8 @@ mod support;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
-use support::{free_port, lines, Running};
+use support::{free_port, spawn};
 
 /// `server-mio ARGS..`, bounded by `timeout` (a server that did start is stopped: 124).
 fn run(args: &[&str]) -> Output {
@@ -108,26 +107,6 @@ fn check_config_prints_the_example_as_the_server_would_run_it() {
     assert_eq!(String::from_utf8_lossy(&again.stdout), text);
 }
 
-/// Starts `server-mio ARGS..` and returns it with the first line it prints.
-fn start(args: &[&str]) -> (Running, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server-mio"))
-        .args(args)
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn server-mio");
-    let stdout = lines(child.stdout.take().expect("stdout"));
-    let log = lines(child.stderr.take().expect("stderr"));
-    let running = Running { child, log };
-    let first = stdout
-        .recv_timeout(Duration::from_secs(30))
-        .expect("server-mio prints its address");
-    std::thread::spawn(move || stdout.iter().for_each(drop));
-    (running, first)
-}
-
 #[test]
 fn the_file_sets_the_port_and_a_flag_overrides_it() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -141,7 +120,7 @@ fn the_file_sets_the_port_and_a_flag_overrides_it() {
              [paths.cam1]\nsource = \"rtsp://camera.example/stream\"\n"
         ),
     );
-    let (server, first) = start(&["--config", &file]);
+    let (server, first) = spawn(&["--config", &file], Some("info"));
     assert!(
         first.starts_with(&format!("server-mio: RTSP on 127.0.0.1:{from_file}, ")),
         "{first}"
@@ -160,7 +139,10 @@ fn the_file_sets_the_port_and_a_flag_overrides_it() {
     assert!(logged, "the configured path is logged at start");
     drop(server);
 
-    let (_server, first) = start(&["--config", &file, "--port", &from_flag.to_string()]);
+    let (_server, first) = spawn(
+        &["--config", &file, "--port", &from_flag.to_string()],
+        Some("info"),
+    );
     assert!(
         first.starts_with(&format!("server-mio: RTSP on 127.0.0.1:{from_flag}, ")),
         "{first}"

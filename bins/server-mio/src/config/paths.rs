@@ -23,6 +23,12 @@ const MAX_SNAPSHOT_INTERVAL: f64 = 3_600.0;
 
 /// What the sources are, in the words of the error messages.
 const EXPECTED: &str = "expected rtsp://, http://, exec:, publisher or file";
+/// The sources a key is for, in the words of the error messages.
+const PULL: &str = "pull sources (rtsp://, http://, exec:)";
+const RTSP: &str = "rtsp:// sources";
+const HTTP: &str = "http:// sources";
+const PUBLISHER: &str = "publisher sources";
+const FILE: &str = "file sources";
 
 /// Where a path's frames come from (its `source` key).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,35 +280,19 @@ pub(super) fn check(
     let http = matches!(source, Source::Http(_));
     let publisher = source == Source::Publisher;
     let file = matches!(source, Source::File(_));
-    let pulls = "pull sources (rtsp://, http://, exec:)";
-    let on_demand = c.used(raw.on_demand, pull, "on_demand", pulls);
+    let on_demand = c.used(raw.on_demand, pull, "on_demand", PULL);
     let close_after = c.used(
         raw.on_demand_close_after,
         pull,
         "on_demand_close_after",
-        pulls,
+        PULL,
     );
-    let transport = c.used(
-        raw.rtsp_transport,
-        rtsp,
-        "rtsp_transport",
-        "rtsp:// sources",
-    );
-    let interval = c.used(
-        raw.snapshot_interval,
-        http,
-        "snapshot_interval",
-        "http:// sources",
-    );
-    let replace = c.used(raw.replace, publisher, "replace", "publisher sources");
-    let publish_users = c.used(
-        raw.publish_users,
-        publisher,
-        "publish_users",
-        "publisher sources",
-    );
-    let fps = c.used(raw.fps, file, "fps", "file sources");
-    let looping = c.used(raw.looping, file, "loop", "file sources");
+    let transport = c.used(raw.rtsp_transport, rtsp, "rtsp_transport", RTSP);
+    let interval = c.used(raw.snapshot_interval, http, "snapshot_interval", HTTP);
+    let replace = c.used(raw.replace, publisher, "replace", PUBLISHER);
+    let publish_users = c.used(raw.publish_users, publisher, "publish_users", PUBLISHER);
+    let fps = c.used(raw.fps, file, "fps", FILE);
+    let looping = c.used(raw.looping, file, "loop", FILE);
 
     let mut path = PathConfig::new(source);
     path.on_demand = on_demand.is_some_and(Spanned::into_inner);

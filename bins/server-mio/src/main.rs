@@ -11,7 +11,17 @@
 //!            [--publish NAME]... [--publish-replace]
 //!            [--threads N] [--no-transcode] [--preload] [--no-gso]
 //!            [--media-cache-mb N] [--max-file-mb N] [--load-threads N]
+//!            [--config FILE] [--check-config]
 //! ```
+//!
+//! `--config FILE` reads a TOML file ([`config`]; `server.example.toml` beside this crate's
+//! `Cargo.toml` shows every key): `[server]` holds any flag as a key of the same name in
+//! snake_case, `[users]` the users, `[paths.NAME]` configured streams and their sources. A
+//! flag given on the command line wins over the file, the file over the defaults; a bad file
+//! is refused with `FILE:LINE:COL: reason` and status 2, like a bad flag. `--check-config`
+//! prints the effective configuration (passwords hidden) and exits 0. The configured paths
+//! are checked and logged at start; serving them (pulls, publishers, per-path rate) is not
+//! wired yet: the files below the media root are served as without a file.
 //!
 //! `--threads N` (default: the number of cores) runs N event loops
 //! ([`runtime_mio::ServerLoops`]), each with its own `Server` machine, its own RTP/RTCP socket
@@ -34,20 +44,27 @@
 //! Serves every MJPEG file below the media root (named by its relative path) and the built-in
 //! `sample` test pattern. Ctrl-C ends every session (RTCP BYE) and exits 0.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 use rtsp_core::auth::Credentials;
 use rtsp_core::message::Limits;
-use rtsp_core::server::{AuthConfig, Catalog, LiveSource, ServerConfig, MIN_MTU};
+use rtsp_core::server::{AuthConfig, Catalog, LiveSource, ServerConfig};
 use runtime_mio::media::{
     FsCatalog, DEFAULT_CACHE_BUDGET, DEFAULT_LOAD_THREADS, DEFAULT_MAX_FILE_SIZE,
 };
 use runtime_mio::{LoopsError, LoopsOptions, ServerLoops, SharedCatalog};
+
+use config::{AuthScheme, Config, PathConfig};
+
+mod checks;
+mod config;
 
 /// How long `--preload` waits for one file.
 const PRELOAD_WAIT: Duration = Duration::from_secs(600);
@@ -56,7 +73,7 @@ const PRELOAD_WAIT: Duration = Duration::from_secs(600);
 ///
 /// Streams every MJPEG file under the media root (lab `.Mjpeg` or concatenated JPEG), named by
 /// its path relative to the root, plus a built-in test pattern named `sample`.
-#[derive(Debug, Parser)]
+#[derive(Debug, clap::Parser)]
 #[command(name = "server-mio", version)]
 struct Args {
     /// RTSP port (the lab's form: `server-mio 8554`); same as --port.
@@ -75,13 +92,16 @@ struct Args {
     #[arg(long = "loop")]
     loop_media: bool,
     /// Reap sessions silent for this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = checks::parsed(checks::seconds))]
     session_timeout: u64,
     /// Largest RTP datagram (IP payload: UDP header + RTP packet), bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 1400)]
+    #[arg(long, value_name = "BYTES", default_value_t = 1400,
+          value_parser = checks::parsed(checks::mtu))]
     mtu: usize,
     /// Frame rate of files (MJPEG files record none).
-    #[arg(long, value_name = "FPS", default_value_t = runtime_mio::media::DEFAULT_FILE_FPS)]
+    #[arg(long, value_name = "FPS", default_value_t = runtime_mio::media::DEFAULT_FILE_FPS,
+          value_parser = checks::parsed(checks::fps))]
     fps: f64,
     #[command(flatten)]
     limits: LimitArgs,
@@ -111,7 +131,7 @@ struct Args {
     realm: String,
     /// Event loops (default: the number of cores), each with its own sessions, sharing the
     /// RTSP port (SO_REUSEPORT).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = checks::parsed(checks::threads))]
     threads: Option<usize>,
     /// Refuse (503 at DESCRIBE) files with frames RTP/JPEG cannot carry instead of
     /// transcoding them at load time.
@@ -125,11 +145,13 @@ struct Args {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CACHE_BUDGET >> 20)]
     media_cache_mb: usize,
     /// Largest media file, MiB: larger files are refused (503) without being read.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FILE_SIZE >> 20)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FILE_SIZE >> 20,
+          value_parser = checks::parsed(checks::max_file_mb))]
     max_file_mb: u64,
     /// Loader threads (files read and transcoded off the event loops); also the most files
     /// loading at once (more get 503 until one is done).
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_LOAD_THREADS)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_LOAD_THREADS,
+          value_parser = checks::parsed(checks::load_threads))]
     load_threads: usize,
     /// Print the streams this media root would serve, with their URLs, and exit.
     #[arg(long)]
@@ -138,15 +160,14 @@ struct Args {
     /// with sendmmsg).
     #[arg(long)]
     no_gso: bool,
-}
-
-/// An authentication scheme named on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum AuthScheme {
-    /// HTTP Digest (RFC 7616): MD5 and SHA-256.
-    Digest,
-    /// HTTP Basic (RFC 7617).
-    Basic,
+    /// Configuration file (TOML): flags given on the command line win over it, it wins over
+    /// the defaults. See server.example.toml.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Check the configuration (flags and --config file), print it as a configuration file
+    /// (passwords hidden) and exit.
+    #[arg(long, alias = "print-config")]
+    check_config: bool,
 }
 
 fn parse_user(s: &str) -> Result<(String, String), String> {
@@ -187,10 +208,12 @@ struct LimitArgs {
     #[arg(long, value_name = "SECS", default_value_t = ServerConfig::default().unplayed_timeout.as_secs())]
     unplayed_timeout: u64,
     /// Seconds a request may take from its first byte to its end (then 408 and close).
-    #[arg(long, value_name = "SECS", default_value_t = ServerConfig::default().request_timeout.as_secs())]
+    #[arg(long, value_name = "SECS", default_value_t = ServerConfig::default().request_timeout.as_secs(),
+          value_parser = checks::parsed(checks::seconds))]
     request_timeout: u64,
     /// Seconds a connection without a session may stay without a request (then closed).
-    #[arg(long, value_name = "SECS", default_value_t = ServerConfig::default().idle_timeout.as_secs())]
+    #[arg(long, value_name = "SECS", default_value_t = ServerConfig::default().idle_timeout.as_secs(),
+          value_parser = checks::parsed(checks::seconds))]
     idle_timeout: u64,
     /// Longest request line or header line, bytes (414 / 400 and close).
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_line)]
@@ -219,8 +242,40 @@ struct LimitArgs {
     lab_max_packet: usize,
 }
 
+/// The arguments, with the `--config` file merged in (flags given on the command line win),
+/// and the file's paths. A bad file is printed and ends the process with status 2.
+fn args_and_paths() -> (Args, BTreeMap<String, PathConfig>) {
+    let matches = Args::command().get_matches();
+    let mut args = Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let Some(file) = &args.config else {
+        return (args, BTreeMap::new());
+    };
+    let file = match Config::load(file) {
+        Ok(file) => file,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    let given = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+    config::merge::apply(&mut args, &file, given);
+    (args, file.paths)
+}
+
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let (args, paths) = args_and_paths();
+    if args.check_config {
+        return match check_config(&args, &paths) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(msg) => {
+                eprintln!("server-mio: error: {msg}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
@@ -228,13 +283,29 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    match run(args) {
+    match run(args, &paths) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
             eprintln!("server-mio: error: {msg}");
             ExitCode::from(1)
         }
     }
+}
+
+/// `--check-config`: the effective configuration as a configuration file, once the media
+/// root is found to be a directory.
+fn check_config(args: &Args, paths: &BTreeMap<String, PathConfig>) -> Result<String, String> {
+    FsCatalog::new(&args.media).map_err(|e| e.to_string())?;
+    auth_config(args)?;
+    let server = config::merge::effective(args, event_loops(args)?);
+    let users = args.users.iter().map(|(name, _)| name.as_str());
+    config::effective_toml(&server, users, paths)
+}
+
+/// The event loops to run: `--threads`, else one a core.
+fn event_loops(args: &Args) -> Result<usize, String> {
+    let cores = || std::thread::available_parallelism().map_or(1, |n| n.get());
+    checks::threads(args.threads.unwrap_or_else(cores)).map_err(|e| format!("--threads {e}"))
 }
 
 /// `--list`: every playable stream below the media root (and `sample`) on stdout, one a line:
@@ -335,25 +406,11 @@ fn auth_config(args: &Args) -> Result<Option<AuthConfig>, String> {
     Ok(Some(auth))
 }
 
-fn run(args: Args) -> Result<(), String> {
+fn run(args: Args, paths: &BTreeMap<String, PathConfig>) -> Result<(), String> {
+    // The flags' limits are checked by their parsers (and in the file by `config`).
     let port = args.lab_port.unwrap_or(args.port);
-    if args.mtu < MIN_MTU || args.mtu > 65_507 {
-        return Err(format!("--mtu must be between {MIN_MTU} and 65507"));
-    }
-    if args.session_timeout == 0 {
-        return Err("--session-timeout must be at least 1 second".into());
-    }
-    if !(args.fps.is_finite() && args.fps > 0.0 && args.fps <= 1000.0) {
-        return Err("--fps must be in (0, 1000]".into());
-    }
     if args.list {
         return list_streams(&args, port);
-    }
-    if args.load_threads == 0 || args.load_threads > 64 {
-        return Err("--load-threads must be between 1 and 64".into());
-    }
-    if args.max_file_mb == 0 {
-        return Err("--max-file-mb must be at least 1".into());
     }
     let addr = SocketAddr::new(args.bind, port);
     let bind_error = |e: LoopsError| {
@@ -389,17 +446,17 @@ fn run(args: Args) -> Result<(), String> {
     }
     let load_signal = catalog.load_signal();
     let catalog = SharedCatalog::new(catalog).with_load_signal(load_signal.clone());
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if threads == 0 || threads > 256 {
-        return Err("--threads must be between 1 and 256".into());
+    let threads = event_loops(&args)?;
+    // Serving the configured paths is for the sources' integration; until then, say them.
+    for (name, path) in paths {
+        tracing::info!(
+            path = name,
+            source = %path.source,
+            "configured path (not served yet: only files below the media root are)"
+        );
     }
 
     let l = &args.limits;
-    if l.request_timeout == 0 || l.idle_timeout == 0 {
-        return Err("--request-timeout and --idle-timeout must be at least 1 second".into());
-    }
     let config = ServerConfig {
         session_timeout: Duration::from_secs(args.session_timeout),
         mtu: args.mtu,
@@ -487,6 +544,8 @@ fn run(args: Args) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
     use super::*;
 
     #[test]

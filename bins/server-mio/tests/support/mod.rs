@@ -48,9 +48,21 @@ pub fn lines(r: impl Read + Send + 'static) -> Receiver<String> {
 /// `rust_log` (`None`: unset, the default logging) and waits (at most 30 s) for the line it
 /// prints once it listens.
 pub fn start(port: u16, args: &[&str], rust_log: Option<&str>) -> Running {
+    let port_arg = port.to_string();
+    let all = [&["--bind", "127.0.0.1", "--port", &port_arg][..], args].concat();
+    let (running, first) = spawn(&all, rust_log);
+    assert!(
+        first.starts_with(&format!("server-mio: RTSP on 127.0.0.1:{port}")),
+        "{first}"
+    );
+    running
+}
+
+/// Starts `server-mio ARGS..` with `RUST_LOG` set to `rust_log` (`None`: unset) and returns
+/// it with the first line it prints (waiting at most 30 s for it).
+pub fn spawn(args: &[&str], rust_log: Option<&str>) -> (Running, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_server-mio"));
-    cmd.args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-        .args(args)
+    cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -65,11 +77,7 @@ pub fn start(port: u16, args: &[&str], rust_log: Option<&str>) -> Running {
     let first = stdout
         .recv_timeout(Duration::from_secs(30))
         .expect("server-mio prints its address");
-    assert!(
-        first.starts_with(&format!("server-mio: RTSP on 127.0.0.1:{port}")),
-        "{first}"
-    );
     // Keep reading stdout on its thread until the server exits.
     std::thread::spawn(move || stdout.iter().for_each(drop));
-    running
+    (running, first)
 }

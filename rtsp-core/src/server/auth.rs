@@ -46,9 +46,31 @@ pub struct AuthConfig {
     /// Accept RFC 2069 Digest answers (MD5 without `qop`, as GStreamer 1.22 sends), on the
     /// connection that got the nonce only (default true).
     pub allow_rfc2069: bool,
+    /// Who may read and who may publish each path that says so; any authenticated user
+    /// may do what a path does not restrict.
+    pub paths: BTreeMap<String, PathUsers>,
+}
+
+/// The users allowed on one path ([`AuthConfig::paths`]): `None` leaves the action to any
+/// authenticated user. A user authenticated but not listed gets 403.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PathUsers {
+    /// Who may DESCRIBE, SETUP and PLAY it.
+    pub read: Option<Vec<String>>,
+    /// Who may ANNOUNCE and RECORD it.
+    pub publish: Option<Vec<String>>,
 }
 
 impl AuthConfig {
+    /// Whether `user` may read (`publish`: publish) `path`.
+    pub fn allows(&self, path: &str, user: &str, publish: bool) -> bool {
+        let Some(rule) = self.paths.get(path) else {
+            return true;
+        };
+        let list = if publish { &rule.publish } else { &rule.read };
+        list.as_ref()
+            .is_none_or(|users| users.iter().any(|u| u == user))
+    }
     /// Digest only, realm `rtsp-mjpeg`, for these users.
     pub fn new(users: Vec<Credentials>) -> Self {
         Self {
@@ -59,6 +81,7 @@ impl AuthConfig {
             nonce_lifetime: Duration::from_secs(300),
             max_nonces: 4096,
             allow_rfc2069: true,
+            paths: BTreeMap::new(),
         }
     }
 }

@@ -104,7 +104,7 @@ mod session;
 )]
 mod tests;
 
-pub use auth::AuthConfig;
+pub use auth::{AuthConfig, PathUsers};
 pub use counts::SharedCounts;
 pub use intake::IntakeStats;
 pub use live_clock::LiveClock;

@@ -364,3 +364,89 @@ fn closing_the_connection_ends_an_interleaved_publisher() {
     assert_eq!(h.server.config().live.publisher("pushed"), None);
     h.server.assert_indexes();
 }
+
+#[test]
+fn path_users_say_who_reads_and_who_publishes() {
+    use crate::auth::{basic_authorization, Credentials};
+    let users = ["alice", "cam"].map(|u| Credentials::new(u, "pw"));
+    let mut auth = AuthConfig::new(users.to_vec());
+    auth.basic = true;
+    auth.paths.insert(
+        "pushed".into(),
+        PathUsers {
+            read: Some(vec!["alice".into()]),
+            publish: Some(vec!["cam".into()]),
+        },
+    );
+    let mut h = H::with_catalog(
+        ServerConfig {
+            auth: Some(auth),
+            ..live_config(false)
+        },
+        Box::new(H::test_catalog()),
+        Arc::default(),
+    );
+    h.connect(C1);
+    let [alice, cam] = users.map(|u| format!("Authorization: {}", basic_authorization(&u)));
+    let sdp_request = |who: &str, cseq: u32| {
+        format!(
+            "ANNOUNCE rtsp://h/pushed RTSP/1.0\r\nCSeq: {cseq}\r\n{who}\r\n\
+             Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
+            SDP.len()
+        )
+    };
+    // Anonymous: 401; the reader may not publish: 403; the camera may.
+    assert_eq!(
+        status_of(&mut h, &sdp_request("X-No: auth", 1)),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status_of(&mut h, &sdp_request(&alice, 2)),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(status_of(&mut h, &sdp_request(&cam, 3)), StatusCode::OK);
+    let setup = |who: &str, cseq: u32| {
+        req(
+            "SETUP",
+            "rtsp://h/pushed/streamid=0",
+            cseq,
+            &[
+                who,
+                "Transport: RTP/AVP/UDP;unicast;client_port=7000-7001;mode=record",
+            ],
+        )
+    };
+    assert_eq!(status_of(&mut h, &setup(&alice, 4)), StatusCode::FORBIDDEN);
+    let r = h.request(C1, &setup(&cam, 5));
+    assert_eq!(r.status, StatusCode::OK);
+    let p = session_of(&r);
+    let record = req(
+        "RECORD",
+        "rtsp://h/pushed/",
+        6,
+        &[&cam, &format!("Session: {p}")],
+    );
+    assert_eq!(status_of(&mut h, &record), StatusCode::OK);
+    send_udp_frames(&mut h, 0..1, 1);
+    // Reading: alice may, the camera may not; files are anyone's.
+    let describe = |who: &str, uri: &str, cseq: u32| req("DESCRIBE", uri, cseq, &[who]);
+    assert_eq!(
+        status_of(&mut h, &describe(&cam, "rtsp://h/pushed", 7)),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        status_of(&mut h, &describe(&alice, "rtsp://h/pushed", 8)),
+        StatusCode::OK
+    );
+    assert_eq!(
+        status_of(&mut h, &describe(&cam, "rtsp://h/test", 9)),
+        StatusCode::OK
+    );
+    let read_setup = req(
+        "SETUP",
+        "rtsp://h/pushed/stream=0",
+        10,
+        &[&cam, "Transport: RTP/AVP;unicast;client_port=5000-5001"],
+    );
+    assert_eq!(status_of(&mut h, &read_setup), StatusCode::FORBIDDEN);
+}

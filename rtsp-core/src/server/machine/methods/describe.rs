@@ -8,10 +8,11 @@ use crate::server::path::Target;
 
 impl Server {
     pub(super) fn describe(&mut self, ctx: RequestContext<'_>) -> Handled {
-        let (uri, may_wait) = (&ctx.req.uri, ctx.may_wait);
+        let (uri, may_wait, user) = (&ctx.req.uri, ctx.may_wait, ctx.user);
         let target = ctx.into_target()?;
         let track = matches!(target, Target::Stream { track: Some(_), .. });
         let (name, _) = stream_target(target)?;
+        self.allowed(user, &name, false)?;
         let media = self.lookup(&name, may_wait)?;
         let mut reply = Reply::new(StatusCode::OK)
             .header(HeaderName::CONTENT_BASE, content_base(uri, track))

@@ -97,6 +97,17 @@ impl Server {
         Ok(s.key)
     }
 
+    /// 403 unless `user` (the request's, when the server authenticates) may read
+    /// (`publish`: publish) the path `name` ([`AuthConfig::paths`](crate::server::AuthConfig::paths)).
+    fn allowed(&self, user: Option<&str>, name: &str, publish: bool) -> Result<(), Reply> {
+        match (&self.config.auth, user) {
+            (Some(auth), Some(user)) if !auth.allows(name, user, publish) => {
+                Err(StatusCode::FORBIDDEN.into())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The session a request applies to ([`Server::session_for`]) and the `Session` header
     /// of the reply.
     fn session_with_header(

@@ -31,6 +31,7 @@ impl Server {
     /// free, the body SDP with a JPEG video track (415 otherwise).
     pub(super) fn announce(&mut self, ctx: &RequestContext<'_>) -> Handled {
         let (name, _) = stream_target(ctx.target()?.clone())?;
+        self.allowed(ctx.user, &name, true)?;
         self.config.live.may_publish(&name)?;
         let req = ctx.req;
         let sdp_type = req
@@ -71,6 +72,7 @@ impl Server {
             // Nothing can be recorded here.
             return Err(StatusCode::UNSUPPORTED_TRANSPORT.into());
         }
+        self.allowed(user.as_deref(), &name, true)?;
         let announced = self
             .conns
             .get(&conn)

@@ -26,6 +26,7 @@ impl Server {
         let (req, conn, peer, named) = (ctx.req, ctx.conn, ctx.peer, ctx.session);
         let (may_wait, user) = (ctx.may_wait, ctx.user.map(str::to_string));
         let (name, bare) = stream_target(ctx.into_target()?)?;
+        self.allowed(user.as_deref(), &name, false)?;
         let existing = match self.named_session(named)? {
             Some(s) if s.stream != name => {
                 return Err(StatusCode::AGGREGATE_OPERATION_NOT_ALLOWED.into())

@@ -56,6 +56,7 @@ mod handle;
 pub mod log_limit;
 pub mod media;
 mod serve;
+pub mod source;
 mod wake;
 
 pub use common::{

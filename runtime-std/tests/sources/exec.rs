@@ -80,14 +80,7 @@ fn the_output_of_cat_becomes_the_frames_and_its_exit_is_a_loss() {
     let frames = jpegs(5);
     let file = dir.path("clip.mjpeg");
     write_mjpeg(&file, &frames);
-    let (sink, events) = collector();
-    let src = source::spawn(
-        "cat",
-        exec(format!("cat '{}'", file.display())),
-        opts(),
-        sink,
-    )
-    .unwrap();
+    let (src, events) = start("cat", exec(format!("cat '{}'", file.display())), opts());
     assert_eq!(events.jpegs_after_streaming(frames.len()), frames);
     let (reason, _) = events.lost();
     assert_eq!(reason, "the command ended (exit status: 0)");
@@ -109,8 +102,7 @@ fn stop_kills_the_whole_process_group_and_reaps_it() {
         pid_file.display(),
         file.display()
     );
-    let (sink, events) = collector();
-    let src = source::spawn("stop", exec(command), opts(), sink).unwrap();
+    let (src, events) = start("stop", exec(command), opts());
     assert_eq!(events.jpegs_after_streaming(frames.len()), frames);
     let pgid = read_pid(&pid_file);
     let members = group_members(pgid);
@@ -128,11 +120,10 @@ fn no_output_for_the_read_timeout_kills_the_command() {
     let dir = TempDir::new("silent");
     let pid_file = dir.path("pid");
     let command = format!("echo $$ > '{}'; sleep 1000; echo never", pid_file.display());
-    let (sink, events) = collector();
     let mut o = opts();
     o.read_timeout = Duration::from_millis(300);
     o.backoff_min = Duration::from_secs(60);
-    let _src = source::spawn("silent", exec(command), o, sink).unwrap();
+    let (_src, events) = start("silent", exec(command), o);
     let (reason, _) = events.lost();
     assert_eq!(reason, "no output for 0.3 s");
     // The attempt killed and reaped its command before reporting the loss.
@@ -142,14 +133,7 @@ fn no_output_for_the_read_timeout_kills_the_command() {
 
 #[test]
 fn output_that_is_not_mjpeg_is_a_loss() {
-    let (sink, events) = collector();
-    let _src = source::spawn(
-        "garbage",
-        exec("echo hello; sleep 1000".into()),
-        opts(),
-        sink,
-    )
-    .unwrap();
+    let (_src, events) = start("garbage", exec("echo hello; sleep 1000".into()), opts());
     let (reason, _) = events.lost();
     assert!(reason.starts_with("the output is not MJPEG"), "{reason}");
 }

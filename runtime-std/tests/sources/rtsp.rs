@@ -5,7 +5,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use rtsp_core::auth::Credentials;
 use rtsp_core::server::{AuthConfig, Media, MemoryCatalog};
-use runtime_std::source::{self, SourceEvent, SourceSpec, SourceState};
+use runtime_std::source::{SourceEvent, SourceSpec, SourceState};
 use runtime_std::{RunningServer, ServerOptions};
 
 use crate::util::*;
@@ -50,8 +50,7 @@ fn rtp_frame(e: SourceEvent) -> u32 {
 fn frames_arrive_over_udp_and_over_tcp() {
     for tcp in [false, true] {
         let s = server();
-        let (sink, events) = collector();
-        let src = source::spawn("rtsp", rtsp(s.url("clip"), tcp), opts(), sink).unwrap();
+        let (src, events) = start("rtsp", rtsp(s.url("clip"), tcp), opts());
         events.expect_state(&SourceState::Connecting);
         events.expect_state(&SourceState::Streaming);
         let stamps: Vec<u32> = events.frames(5).into_iter().map(rtp_frame).collect();
@@ -62,12 +61,7 @@ fn frames_arrive_over_udp_and_over_tcp() {
         assert!(src.stats().frames >= 5);
         src.stop();
         let seen = events.until_stopped();
-        assert!(
-            !seen
-                .iter()
-                .any(|e| matches!(e, SourceEvent::State(SourceState::Lost { .. }))),
-            "tcp {tcp}: {seen:?}"
-        );
+        assert_no_loss(&seen);
     }
 }
 
@@ -78,25 +72,19 @@ fn credentials_in_the_url_are_used_and_wrong_ones_fail_clearly() {
         vec![Credentials::new("user", "pw")],
     );
     let addr = s.connect_addr();
-    let (sink, events) = collector();
-    let src = source::spawn(
+    let (src, events) = start(
         "auth",
         rtsp(format!("rtsp://user:pw@{addr}/clip"), true),
         opts(),
-        sink,
-    )
-    .unwrap();
+    );
     rtp_frame(events.next_frame());
     drop(src);
 
-    let (sink, events) = collector();
-    let _src = source::spawn(
+    let (_src, events) = start(
         "bad-auth",
         rtsp(format!("rtsp://user:nope@{addr}/clip"), true),
         opts(),
-        sink,
-    )
-    .unwrap();
+    );
     let (reason, _) = events.lost();
     assert!(
         reason.starts_with("authentication failed (DESCRIBE: 401"),
@@ -109,8 +97,7 @@ fn credentials_in_the_url_are_used_and_wrong_ones_fail_clearly() {
 fn a_stopped_server_is_lost_and_a_new_one_on_the_same_port_resumes_the_frames() {
     let first = server();
     let addr = first.connect_addr();
-    let (sink, events) = collector();
-    let src = source::spawn("restart", rtsp(first.url("clip"), false), opts(), sink).unwrap();
+    let (src, events) = start("restart", rtsp(first.url("clip"), false), opts());
     events.expect_state(&SourceState::Connecting);
     events.expect_state(&SourceState::Streaming);
     rtp_frame(events.next_frame());
@@ -137,8 +124,7 @@ fn a_stopped_server_is_lost_and_a_new_one_on_the_same_port_resumes_the_frames() 
 #[test]
 fn an_unknown_stream_is_lost_with_the_status() {
     let s = server();
-    let (sink, events) = collector();
-    let _src = source::spawn("missing", rtsp(s.url("nope"), true), opts(), sink).unwrap();
+    let (_src, events) = start("missing", rtsp(s.url("nope"), true), opts());
     let (reason, _) = events.lost();
     assert!(reason.contains("404"), "{reason}");
 }

@@ -10,7 +10,9 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bytes::Bytes;
-use runtime_std::source::{Sink, SourceEvent, SourceOptions, SourceState};
+use runtime_std::source::{
+    self, Sink, SourceEvent, SourceHandle, SourceOptions, SourceSpec, SourceState,
+};
 
 /// Longest wait for any one event: generous for a loaded machine, bounded so a broken source
 /// fails the test instead of hanging it.
@@ -32,6 +34,31 @@ pub fn opts() -> SourceOptions {
 /// `n` distinct small JPEGs.
 pub fn jpegs(n: u32) -> Vec<Bytes> {
     mjpeg::testpattern::frames(n, 64, 48)
+}
+
+/// Spawns a source whose events go to the returned [`Events`].
+pub fn start(name: &str, spec: SourceSpec, opts: SourceOptions) -> (SourceHandle, Events) {
+    let (sink, events) = collector();
+    (source::spawn(name, spec, opts, sink).unwrap(), events)
+}
+
+/// Asserts that no [`SourceState::Lost`] is among `seen`.
+pub fn assert_no_loss(seen: &[SourceEvent]) {
+    assert!(
+        !seen
+            .iter()
+            .any(|e| matches!(e, SourceEvent::State(SourceState::Lost { .. }))),
+        "{seen:?}"
+    );
+}
+
+/// A server that answers with the head of a multipart stream, then sends nothing until the
+/// client closes.
+pub fn silent_stream_server() -> HttpServer {
+    HttpServer::start(|_, _, s| {
+        s.write_all(multipart_head("").as_bytes()).unwrap();
+        wait_for_close(s);
+    })
 }
 
 /// A sink that queues the events for [`Events`].

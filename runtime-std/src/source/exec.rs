@@ -8,7 +8,7 @@
 
 use std::io::{self, Read};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -41,54 +41,93 @@ pub(super) fn run(
     em: &mut Emitter<'_>,
     stop: &StopSignal,
 ) -> Ended {
-    let stderr = if opts.discard_exec_stderr {
-        Stdio::null()
-    } else {
-        Stdio::inherit()
-    };
-    let spawned = Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .process_group(0)
-        .spawn();
-    let mut child = match spawned {
-        Ok(c) => c,
+    let mut group = match Group::spawn(command, opts.discard_exec_stderr) {
+        Ok(g) => g,
         Err(e) => return Ended::lost(format!("cannot run sh: {e}")),
     };
-    let pgid = child.id();
+    let pgid = group.pgid;
     tracing::debug!(source = %em.name(), pgid, "command started");
     let (tx, rx) = mpsc::sync_channel(QUEUE);
-    let reader = match child.stdout.take().map(|out| spawn_reader(out, tx, pgid)) {
+    let reader = match group
+        .child
+        .stdout
+        .take()
+        .map(|out| spawn_reader(out, tx, pgid))
+    {
         Some(Ok(t)) => t,
-        Some(Err(e)) => {
-            let _ = reap(&mut child, pgid);
-            return Ended::lost(format!("cannot start the output reader: {e}"));
-        }
-        None => {
-            let _ = reap(&mut child, pgid);
-            return Ended::lost("the command's output is not piped");
-        }
+        Some(Err(e)) => return Ended::lost(format!("cannot start the output reader: {e}")),
+        None => return Ended::lost("the command's output is not piped"),
     };
     let pumped = match stop.on_stop(Box::new(move || kill_group(pgid))) {
-        // Dropping the guard at the end of the arm removes the hook before the reaping.
+        // The guard is dropped at the end of the arm: the hook is gone before the reaping.
         Some(_guard) => pump(&rx, opts, em, stop),
         None => Pumped::Ended(Ended::Stopped),
     };
-    let status = reap(&mut child, pgid);
-    finish_reader(rx, reader);
-    match pumped {
+    let ended = match (pumped, group.reap()) {
         _ if stop.is_stopped() => Ended::Stopped,
-        Pumped::Ended(ended) => ended,
-        Pumped::Eof => Ended::lost(match status {
-            Ok(s) if s.signal() == Some(libc::SIGKILL) => {
-                "the command closed its standard output".to_string()
-            }
-            Ok(s) => format!("the command ended ({s})"),
-            Err(e) => format!("the command's output ended (its status is unknown: {e})"),
-        }),
+        (Pumped::Ended(ended), _) => ended,
+        (Pumped::Eof, Ok(s)) if s.signal() == Some(libc::SIGKILL) => {
+            Ended::lost("the command closed its standard output")
+        }
+        (Pumped::Eof, Ok(s)) => Ended::lost(format!("the command ended ({s})")),
+        (Pumped::Eof, Err(e)) => Ended::lost(format!(
+            "the command's output ended (its status is unknown: {e})"
+        )),
+    };
+    finish_reader(rx, reader);
+    ended
+}
+
+/// The command's process group, led by its shell. Dropping it (a panicking sink included)
+/// kills the group and reaps the shell.
+struct Group {
+    child: Child,
+    pgid: u32,
+    reaped: bool,
+}
+
+impl Group {
+    /// `sh -c command` in a new process group, standard output piped.
+    fn spawn(command: &str, discard_stderr: bool) -> io::Result<Self> {
+        let stderr = if discard_stderr {
+            Stdio::null()
+        } else {
+            Stdio::inherit()
+        };
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .process_group(0)
+            .spawn()?;
+        Ok(Self {
+            pgid: child.id(),
+            child,
+            reaped: false,
+        })
+    }
+
+    /// Kills the group, then reaps the shell (once). In this order: until the shell is reaped
+    /// its id cannot name another process group.
+    fn reap(&mut self) -> io::Result<ExitStatus> {
+        if self.reaped {
+            return Err(io::Error::other("already reaped"));
+        }
+        kill_group(self.pgid);
+        let status = self.child.wait();
+        // Even a failed wait ends it: the id may no longer be ours to signal.
+        self.reaped = true;
+        status
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if !self.reaped {
+            let _ = self.reap();
+        }
     }
 }
 
@@ -162,13 +201,6 @@ fn spawn_reader(
                 }
             }
         })
-}
-
-/// Kills the process group, then reaps its leader (the shell). In this order: until the
-/// leader is reaped its id cannot name another process group.
-fn reap(child: &mut Child, pgid: u32) -> io::Result<std::process::ExitStatus> {
-    kill_group(pgid);
-    child.wait()
 }
 
 /// Lets the reader thread end: it does once every process holding the pipe is gone and it

@@ -4,7 +4,7 @@
 //! (the connection closing, a refused or timed-out request, an RTCP BYE, no frame for the read
 //! timeout) ends the attempt: the source reconnects with a new client.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpStream};
 use std::time::Instant;
 
 use rtsp_core::client::{Client, ClientConfig, ClientEvent, Policy, TransportChoice};
@@ -47,34 +47,15 @@ fn session(
     em: &mut Emitter<'_>,
     stop: &StopSignal,
 ) -> Result<(), Ended> {
-    let lost = |e: std::io::Error| Ended::lost(e.to_string());
     let client =
         Client::new(config(url, opts)?, Instant::now()).map_err(|e| Ended::lost(e.to_string()))?;
     let (host, port) = client.server();
     let stream = net::connect(host, port, opts.connect_timeout, stop)?;
-    let ip: IpAddr = match stream.peer_addr().map_err(lost)? {
-        a if a.is_ipv4() => Ipv4Addr::UNSPECIFIED.into(),
-        _ => Ipv6Addr::UNSPECIFIED.into(),
-    };
     let mut rt = Runtime::new(client).map_err(lost)?;
-    rt.tcp_stream(stream).map_err(lost)?;
-    let policy = if tcp {
-        Policy::new(TransportChoice::Tcp)
-    } else {
-        let (rtp, rtcp) =
-            bind_udp_pair(ip).map_err(|e| Ended::lost(format!("cannot bind UDP ports: {e}")))?;
-        let transport = TransportChoice::Udp {
-            rtp_local: rt.udp_socket(rtp).map_err(lost)?,
-            rtcp_local: rt.udp_socket(rtcp).map_err(lost)?,
-        };
-        Policy {
-            tcp_fallback: true,
-            ..Policy::new(transport)
-        }
-    };
-    rt.machine_mut().set_policy(policy);
-    if let Err(e) = rt.machine_mut().start() {
-        return Err(Ended::lost(format!("cannot start: {e}")));
+    // From here on the runtime has I/O threads: every way out runs it, so they end.
+    if let Err(e) = prepare(&mut rt, stream, tcp) {
+        abandon(rt);
+        return Err(e);
     }
     let handle = rt.handle();
     let Some(_hook) = stop.on_stop(Box::new(move || {
@@ -84,6 +65,7 @@ fn session(
         });
         handle.stop();
     })) else {
+        abandon(rt);
         return Ok(());
     };
     let mut watch = Watch {
@@ -103,6 +85,46 @@ fn session(
             .reason
             .unwrap_or_else(|| "the session ended".to_string()),
     ))
+}
+
+fn lost(e: std::io::Error) -> Ended {
+    Ended::lost(e.to_string())
+}
+
+/// Gives the runtime its sockets (the control connection; the RTP/RTCP pair unless `tcp`)
+/// and starts the client's DESCRIBE → SETUP → PLAY.
+fn prepare(rt: &mut Runtime<Client>, stream: TcpStream, tcp: bool) -> Result<(), Ended> {
+    let ip: IpAddr = match stream.peer_addr().map_err(lost)? {
+        a if a.is_ipv4() => Ipv4Addr::UNSPECIFIED.into(),
+        _ => Ipv6Addr::UNSPECIFIED.into(),
+    };
+    rt.tcp_stream(stream).map_err(lost)?;
+    let policy = if tcp {
+        Policy::new(TransportChoice::Tcp)
+    } else {
+        let (rtp, rtcp) =
+            bind_udp_pair(ip).map_err(|e| Ended::lost(format!("cannot bind UDP ports: {e}")))?;
+        let transport = TransportChoice::Udp {
+            rtp_local: rt.udp_socket(rtp).map_err(lost)?,
+            rtcp_local: rt.udp_socket(rtcp).map_err(lost)?,
+        };
+        Policy {
+            tcp_fallback: true,
+            ..Policy::new(transport)
+        }
+    };
+    rt.machine_mut().set_policy(policy);
+    rt.machine_mut()
+        .start()
+        .map(drop)
+        .map_err(|e| Ended::lost(format!("cannot start: {e}")))
+}
+
+/// Ends a runtime that will not play: a stop queued first, `run` closes its sockets and
+/// ends its I/O threads.
+fn abandon(rt: Runtime<Client>) {
+    rt.handle().stop();
+    let _ = rt.run(|_, _| Flow::Stop);
 }
 
 /// Follows the client's events during a session.

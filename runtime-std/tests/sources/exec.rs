@@ -2,9 +2,11 @@
 //! and reaped on stop and on loss.
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
 use std::time::Duration;
 
-use runtime_std::source::{self, SourceSpec};
+use runtime_std::source::{self, Sink, SourceEvent, SourceSpec};
 
 use crate::util::*;
 
@@ -143,4 +145,33 @@ fn an_empty_command_is_refused_at_spawn() {
     let (sink, _events) = collector();
     let e = source::spawn("empty", exec("  ".into()), opts(), sink).unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+}
+
+#[test]
+fn a_panicking_sink_still_kills_the_command() {
+    let dir = TempDir::new("panic");
+    let file = dir.path("clip.mjpeg");
+    let pid_file = dir.path("pid");
+    write_mjpeg(&file, &jpegs(1));
+    let command = format!(
+        "sleep 1000 & echo $$ > '{}'; cat '{}'; wait",
+        pid_file.display(),
+        file.display()
+    );
+    let (tx, rx) = mpsc::channel();
+    let sink: Sink = Arc::new(move |e| {
+        if let SourceEvent::Frame { .. } = e {
+            let _ = tx.send(());
+            panic!("the sink fails (on purpose)");
+        }
+    });
+    let src = source::spawn("panic", exec(command), opts(), sink).unwrap();
+    rx.recv_timeout(WAIT).expect("a frame");
+    // The sink (and its sender) is dropped last as the source's thread unwinds: once the
+    // channel is disconnected, the attempt's clean-up has run. No stop was asked for yet, so
+    // the stop hook did not do it.
+    assert_eq!(rx.recv_timeout(WAIT), Err(RecvTimeoutError::Disconnected));
+    assert!(src.is_finished());
+    assert_eq!(group_members(read_pid(&pid_file)), Vec::<u32>::new());
+    src.stop();
 }

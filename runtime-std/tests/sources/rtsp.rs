@@ -59,7 +59,13 @@ fn frames_arrive_over_udp_and_over_tcp() {
             assert_eq!(w[1].wrapping_sub(w[0]), 1800, "tcp {tcp}: {stamps:?}");
         }
         assert!(src.stats().frames >= 5);
+        let t = std::time::Instant::now();
         src.stop();
+        let took = t.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(2),
+            "stop took {took:?}"
+        );
         let seen = events.until_stopped();
         assert_no_loss(&seen);
     }

@@ -3,8 +3,8 @@
 //!
 //! A pipe has no read timeout, so a reader thread moves the output into a bounded channel and
 //! the source's thread waits on that with the read timeout. Whatever ends the attempt (a stop,
-//! the output ending, a timeout, a bad stream), the process group is killed and the shell
-//! reaped before the attempt returns.
+//! the output ending, a timeout, a bad stream, a panicking sink), the process group is killed
+//! (`SIGKILL`) and the shell reaped before the attempt returns.
 
 use std::io::{self, Read};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -59,7 +59,7 @@ pub(super) fn run(
         None => return Ended::lost("the command's output is not piped"),
     };
     let pumped = match stop.on_stop(Box::new(move || kill_group(pgid))) {
-        // The guard is dropped at the end of the arm: the hook is gone before the reaping.
+        // The guard is gone by the end of this statement: no hook can signal after the reaping.
         Some(_guard) => pump(&rx, opts, em, stop),
         None => Pumped::Ended(Ended::Stopped),
     };

@@ -244,6 +244,21 @@ impl<M: Machine + 'static> Runtime<M> {
         timeout: Option<Duration>,
     ) -> io::Result<ConnId> {
         let (stream, peer) = connect_control(addr, timeout)?;
+        self.add_stream(stream, peer)
+    }
+
+    /// Drives a control connection the caller opened (a client that connects by itself, e.g.
+    /// interruptibly): it is made blocking, `TCP_NODELAY` and the write timeout are set on it,
+    /// and the machine gets
+    /// [`Input::Connected`] first thing in `run`.
+    pub fn tcp_stream(&mut self, stream: TcpStream) -> io::Result<ConnId> {
+        stream.set_nonblocking(false)?;
+        stream.set_nodelay(true)?;
+        let peer = stream.peer_addr()?;
+        self.add_stream(stream, peer)
+    }
+
+    fn add_stream(&mut self, stream: TcpStream, peer: SocketAddr) -> io::Result<ConnId> {
         stream.set_write_timeout(Some(self.write_timeout))?;
         let conn = self
             .shared

@@ -39,6 +39,9 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
+//! [`source`] pulls live JPEG frames (RTSP, HTTP MJPEG or snapshots, a command's output) on
+//! threads of their own, reconnecting with backoff.
+//!
 //! [`serve`] wires the whole server (listener, RTP/RTCP port pair, catalog) in one call;
 //! runtime-mio offers the same API on a `mio` event loop. What both runtimes share lives
 //! here: [`Handle`], [`drive`] (the drain-then-dispatch step, monotonic input times),
@@ -57,6 +60,7 @@ pub mod live;
 pub mod log_limit;
 pub mod media;
 mod serve;
+pub mod source;
 mod wake;
 
 pub use common::{

@@ -63,4 +63,5 @@ pub use runtime_std::{
     bind_udp_pair, bind_udp_pair_at, BoundServer, Command, Control, Flow, Handle, RunningServer,
     RuntimeHandle, RuntimeStats, ServerOptions, DEFAULT_MAX_PENDING_OUTPUT,
 };
+pub use runtime_std::{live, source};
 pub use serve::{serve, server_runtime};

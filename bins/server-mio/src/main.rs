@@ -53,9 +53,11 @@ use std::time::{Duration, Instant};
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
+use mjpeg::transcode::TranscodeOptions;
 use rtsp_core::auth::Credentials;
 use rtsp_core::message::Limits;
-use rtsp_core::server::{AuthConfig, Catalog, LiveSource, ServerConfig};
+use rtsp_core::server::{AuthConfig, Catalog, ServerConfig};
+use runtime_mio::live::LiveHub;
 use runtime_mio::media::{
     FsCatalog, DEFAULT_CACHE_BUDGET, DEFAULT_LOAD_THREADS, DEFAULT_MAX_FILE_SIZE,
 };
@@ -65,6 +67,7 @@ use config::{AuthScheme, Config, PathConfig};
 
 mod checks;
 mod config;
+mod live;
 
 /// How long `--preload` waits for one file.
 const PRELOAD_WAIT: Duration = Duration::from_secs(600);
@@ -447,14 +450,6 @@ fn run(args: Args, paths: &BTreeMap<String, PathConfig>) -> Result<(), String> {
     let load_signal = catalog.load_signal();
     let catalog = SharedCatalog::new(catalog).with_load_signal(load_signal.clone());
     let threads = event_loops(&args)?;
-    // Serving the configured paths is for the sources' integration; until then, say them.
-    for (name, path) in paths {
-        tracing::info!(
-            path = name,
-            source = %path.source,
-            "configured path (not served yet: only files below the media root are)"
-        );
-    }
 
     let l = &args.limits;
     let config = ServerConfig {
@@ -479,14 +474,14 @@ fn run(args: Args, paths: &BTreeMap<String, PathConfig>) -> Result<(), String> {
         max_interleaved: l.max_interleaved,
         max_session_rate: l.max_session_rate,
         lab_max_packet: l.lab_max_packet,
-        auth: auth_config(&args)?,
+        auth: auth_config(&args)?.map(|mut auth| {
+            live::path_users(&mut auth, paths);
+            auth
+        }),
         ..ServerConfig::default()
     };
-    for name in &args.publish {
-        let replace = args.publish_replace;
-        config.live.add(name, LiveSource::Publisher { replace });
-        tracing::info!(path = %name, replace, "publishable path");
-    }
+    let pulled = live::declare(&config.live, paths, &args.publish, args.publish_replace);
+    let live_paths = config.live.clone();
     let opts = LoopsOptions {
         addr,
         loops: threads,
@@ -498,6 +493,15 @@ fn run(args: Args, paths: &BTreeMap<String, PathConfig>) -> Result<(), String> {
     let loops = ServerLoops::bind(&opts, &catalog).map_err(bind_error)?;
     let gso = loops.gso();
     tracing::info!(threads, gso, "event loops ready");
+    let transcode = (!args.no_transcode).then(TranscodeOptions::new);
+    let hub = LiveHub::start(
+        &live_paths,
+        &loops.live_fanout(),
+        pulled,
+        args.mtu,
+        transcode,
+    )
+    .map_err(|e| format!("cannot start the live sources: {e}"))?;
 
     // Ctrl-C: end every session (RTCP BYE), then stop; a second Ctrl-C exits at once.
     let shutdown = loops.shutdown_handle();
@@ -526,6 +530,9 @@ fn run(args: Args, paths: &BTreeMap<String, PathConfig>) -> Result<(), String> {
         if threads == 1 { "" } else { "s" }
     );
     println!("streams (server-mio --list also says which play, and how):");
+    for status in live_paths.status() {
+        println!("  {}  (live)", stream_url(&host, port, &status.name));
+    }
     for name in &names {
         println!("  {}", stream_url(&host, port, name));
     }
@@ -538,6 +545,7 @@ fn run(args: Args, paths: &BTreeMap<String, PathConfig>) -> Result<(), String> {
     let _ = std::io::Write::flush(&mut std::io::stdout());
 
     loops.run("server-mio").map_err(|e| e.to_string())?;
+    hub.stop();
     tracing::info!("server stopped");
     Ok(())
 }

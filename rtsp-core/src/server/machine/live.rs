@@ -14,6 +14,8 @@ impl Server {
     /// [`Machine::poll_output`](crate::io::Machine::poll_output) after it.
     pub fn push_frame(&mut self, name: &str, frame: &LiveFrame, now: Instant) {
         self.set_now(now);
+        // The first frame of a path describes it: requests waiting for that go on.
+        self.retry_parked();
         let Some(readers) = self.live_readers.get(name) else {
             return;
         };

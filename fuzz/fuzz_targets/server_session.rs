@@ -3,6 +3,11 @@
 //! fuzzer gets past parsing into SETUP/PLAY/PAUSE/TEARDOWN and the lab dialect), datagrams,
 //! and a fake clock. After every input, `poll_output` is drained until `Output::Timeout`.
 //!
+//! Publishing too: the live path `pushed` takes ANNOUNCE (with SDP bodies, good and bad),
+//! SETUP with `mode=record` (UDP and interleaved), RECORD, and RTP/JPEG from the publisher
+//! (whole frames, frames with packets dropped, from the publisher's port or a stranger's,
+//! on its interleaved channel or another), which its readers on the same machine get.
+//!
 //! Invariants:
 //! * every response except 400 and 408 (to unparseable or incomplete requests) carries a CSeq; on a connection that only ever got well-formed
 //!   requests, each request gets exactly one response, in order, echoing its CSeq, before the
@@ -22,7 +27,7 @@ use rtp_core::rtcp::{write_compound, ReceiverReport, ReportBlock, RtcpPacket};
 use rtp_core::RtpPacket;
 use rtsp_core::io::{drain_bounded, ConnId, Dest, Input, Machine, Output};
 use rtsp_core::message::{Decoded, Decoder, HeaderName, Limits, Message, StatusCode};
-use rtsp_core::server::{Media, MemoryCatalog, Server, ServerConfig};
+use rtsp_core::server::{LiveSource, Media, MemoryCatalog, Server, ServerConfig};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -54,6 +59,8 @@ const URIS: &[&str] = &[
     "rtsp://127.0.0.1:8554/missing",
     "rtsp://127.0.0.1:8554/../etc/passwd",
     "rtsp://127.0.0.1:8554/te%73t/stream=0",
+    "rtsp://127.0.0.1:8554/pushed",
+    "rtsp://127.0.0.1:8554/pushed/streamid=0",
 ];
 const TRANSPORTS: &[&str] = &[
     "RTP/AVP;unicast;client_port=5000-5001",
@@ -65,7 +72,19 @@ const TRANSPORTS: &[&str] = &[
     "RTP/AVP;unicast;client_port=5000-5001;mode=record",
     "RTP/AVP/TCP;unicast",
     "bogus",
+    "RTP/AVP/UDP;unicast;client_port=7000-7001;mode=record",
+    "RTP/AVP/TCP;unicast;interleaved=4-5;mode=record",
 ];
+/// ANNOUNCE bodies (as `application/sdp`).
+const BODIES: &[&str] = &[
+    "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 26\r\na=control:streamid=0\r\n",
+    "v=0\r\ns=x\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 JPEG/90000\r\na=framerate:12.5\r\n",
+    "v=0\r\ns=x\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n",
+    "v=1\r\n",
+    "garbage",
+];
+/// Where a UDP publisher's RTP comes from (its `client_port`), and a stranger.
+const PUBLISHER_PORTS: &[u16] = &[7000, 7002];
 const RANGES: &[&str] = &[
     "npt=0.000-",
     "npt=now-",
@@ -76,7 +95,7 @@ const RANGES: &[&str] = &[
     "npt=abc",
 ];
 /// Client RTCP addresses matching the client_port values above.
-const RTCP_PEERS: &[u16] = &[5001, 5003, 25001, 9];
+const RTCP_PEERS: &[u16] = &[5001, 5003, 25001, 9, 7001];
 
 #[derive(Arbitrary, Debug)]
 enum SessionChoice {
@@ -98,6 +117,8 @@ struct Req {
     lab: bool,
     /// Write it in two halves (two `Input::Stream`s).
     split: Option<u8>,
+    /// A body (one of [`BODIES`]), with `Content-Type: application/sdp`.
+    body: Option<u8>,
 }
 
 #[derive(Arbitrary, Debug)]
@@ -118,6 +139,21 @@ enum Op {
         interleaved: Option<u8>,
         conn: u8,
     },
+    /// ANNOUNCE (body [`BODIES`]`[body]`), SETUP with `mode=record` (UDP, or interleaved on
+    /// channels 4-5) and RECORD of `pushed` on `conn`, as a publisher starts.
+    StartPublishing { conn: u8, body: u8, interleaved: bool },
+    /// The RTP packets of a test frame, as a publisher sends them: over UDP from one of
+    /// [`PUBLISHER_PORTS`], or interleaved on `channel` of `conn`; packet `skip` left out.
+    Publish {
+        frame: u8,
+        seq: u16,
+        ts: u32,
+        /// 26, 96 (the payload types [`BODIES`] announce), or another.
+        payload_type: u8,
+        skip: Option<u8>,
+        from: u8,
+        interleaved: Option<(u8, u8)>,
+    },
     /// Jump the clock (a runtime that polls late).
     Advance(u16),
     /// Wake at the next deadlines, one after the other (a punctual runtime).
@@ -129,6 +165,7 @@ enum Op {
 struct Script {
     seed: u64,
     loop_media: bool,
+    replace_publisher: bool,
     ops: Vec<Op>,
 }
 
@@ -316,7 +353,15 @@ impl Harness {
         if let Some(rg) = r.range {
             s += &format!("Range: {}{eol}", RANGES[usize::from(rg) % RANGES.len()]);
         }
+        let body = r.body.map_or("", |b| BODIES[usize::from(b) % BODIES.len()]);
+        if !body.is_empty() {
+            s += &format!(
+                "Content-Type: application/sdp{eol}Content-Length: {}{eol}",
+                body.len()
+            );
+        }
         s += eol;
+        s += body;
         s.into_bytes()
     }
 
@@ -358,6 +403,13 @@ impl Harness {
             Op::Request(c, r) => {
                 let c = c % CONNS;
                 let bytes = self.request_bytes(&r);
+                // A reader's DESCRIBE or SETUP of the live path waits for its first frame
+                // (answered later, or 503 after the load timeout): no strict matching there.
+                let method = METHODS[usize::from(r.method) % METHODS.len()];
+                let uri = URIS[usize::from(r.uri) % URIS.len()];
+                if uri.contains("/pushed") && matches!(method, "DESCRIBE" | "SETUP") {
+                    self.conn(c).clean = false;
+                }
                 let at = r
                     .split
                     .map_or(bytes.len(), |s| usize::from(s) % bytes.len());
@@ -431,6 +483,79 @@ impl Harness {
                     }
                 }
             }
+            Op::StartPublishing {
+                conn,
+                body,
+                interleaved,
+            } => {
+                let transport = if interleaved { 10 } else { 9 };
+                let req = |method: u8, uri: u8, session, transport, body| Req {
+                    method,
+                    uri,
+                    cseq: Some(u32::from(method) + 100),
+                    session,
+                    transport,
+                    range: None,
+                    lab: false,
+                    split: None,
+                    body,
+                };
+                for r in [
+                    req(8, 10, SessionChoice::None, None, Some(body)),
+                    req(2, 11, SessionChoice::None, Some(transport), None),
+                    req(9, 10, SessionChoice::Last, None, None),
+                ] {
+                    self.op(Op::Request(conn, r));
+                }
+            }
+            Op::Publish {
+                frame,
+                seq,
+                ts,
+                payload_type,
+                skip,
+                from,
+                interleaved,
+            } => {
+                let m = media();
+                let frags = m.fragments(usize::from(frame) % m.frame_count()).unwrap_or(&[]);
+                let mut packets = Vec::new();
+                for (i, payload) in frags.iter().enumerate() {
+                    if skip.is_some_and(|k| usize::from(k) == i) {
+                        continue;
+                    }
+                    let marker = if i + 1 == frags.len() { 0x80 } else { 0 };
+                    let pt = [26, 96, payload_type & 0x7f][usize::from(payload_type % 3)];
+                    let mut p = vec![0x80, marker | pt];
+                    p.extend_from_slice(&seq.wrapping_add(i as u16).to_be_bytes());
+                    p.extend_from_slice(&ts.to_be_bytes());
+                    p.extend_from_slice(&0xfeed_f00du32.to_be_bytes());
+                    p.extend_from_slice(payload);
+                    packets.push(p);
+                }
+                for p in packets {
+                    match interleaved {
+                        Some((conn, channel)) => {
+                            let mut framed = Vec::new();
+                            rtsp_core::message::write_interleaved(channel % 8, &p, &mut framed);
+                            self.input(Input::Stream {
+                                now,
+                                conn: ConnId((conn % CONNS).into()),
+                                data: &framed,
+                            });
+                        }
+                        None => {
+                            let port = PUBLISHER_PORTS[usize::from(from) % PUBLISHER_PORTS.len()];
+                            self.input(Input::Datagram {
+                                now,
+                                local: RTP_LOCAL,
+                                remote: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+                                data: &p,
+                            });
+                        }
+                    }
+                }
+            }
             Op::Advance(ms) => {
                 self.now += Duration::from_millis(u64::from(ms));
                 let now = self.now;
@@ -463,6 +588,12 @@ fuzz_target!(|script: Script| {
         wallclock_at_start: Duration::from_secs(1_700_000_000),
         ..ServerConfig::default()
     };
+    config.live.add(
+        "pushed",
+        LiveSource::Publisher {
+            replace: script.replace_publisher,
+        },
+    );
     let mut catalog = MemoryCatalog::new();
     catalog.insert_arc("test", media());
     catalog.insert_arc("movie.Mjpeg", media());

@@ -450,3 +450,44 @@ fn path_users_say_who_reads_and_who_publishes() {
     );
     assert_eq!(status_of(&mut h, &read_setup), StatusCode::FORBIDDEN);
 }
+
+/// A reader whose PLAY lands while a frame is half received gets that frame whole (it is
+/// complete only after the PLAY) or not at all — never a part of one.
+#[test]
+fn a_reader_joining_mid_frame_gets_whole_frames() {
+    let mut h = harness(false);
+    publish(&mut h, C1, "RTP/AVP/UDP;unicast;client_port=7000-7001");
+    let mut seq = send_udp_frames(&mut h, 0..1, 1);
+    let r = h.ask(C2, "DESCRIBE", "rtsp://h/pushed", 1, &[]);
+    assert_eq!(r.status, StatusCode::OK);
+    let r = h.setup(
+        C2,
+        "rtsp://h/pushed/stream=0",
+        2,
+        "RTP/AVP;unicast;client_port=5000-5001",
+    );
+    let sid = session_of(&r);
+    // Half of frame 1 arrives, then the reader's PLAY, then the rest.
+    let packets = frame_packets(1, 1000 + 3600, seq);
+    assert!(packets.len() >= 2, "test frames take several packets");
+    let half = packets.len() / 2;
+    for p in &packets[..half] {
+        h.datagram(rtp_local(), addr(PUB_RTP), p);
+    }
+    h.take();
+    let r = h.request(C2, &with_session("PLAY", "rtsp://h/pushed/", 3, &sid));
+    assert_eq!(r.status, StatusCode::OK);
+    for p in &packets[half..] {
+        h.datagram(rtp_local(), addr(PUB_RTP), p);
+    }
+    seq = seq.wrapping_add(packets.len() as u16);
+    send_udp_frames(&mut h, 2..4, seq);
+    let to_reader = udp(&h.take(), rtp_local(), addr("192.168.1.7:5000"));
+    // Every packet the reader got belongs to a whole frame: the first starts one (RFC 2435
+    // fragment offset 0) and the frames reassemble without a drop.
+    let first = RtpPacket::parse(&to_reader[0]).unwrap();
+    assert_eq!(&first.payload[1..4], &[0, 0, 0], "starts at offset 0");
+    let got = received(&to_reader);
+    let scans: Vec<Vec<u8>> = got.into_iter().map(|(_, s)| s).collect();
+    assert_eq!(scans, (1..4).map(scan_of).collect::<Vec<_>>());
+}

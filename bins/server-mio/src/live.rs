@@ -76,3 +76,13 @@ pub fn path_users(auth: &mut AuthConfig, paths: &BTreeMap<String, PathConfig>) {
         }
     }
 }
+
+/// What feeds a live path, for `--list` (`None` for a file path).
+pub fn describe(p: &PathConfig) -> Option<String> {
+    let demand = if p.on_demand { ", on demand" } else { "" };
+    match &p.source {
+        Source::File(_) => None,
+        Source::Publisher => Some("published (ANNOUNCE/RECORD)".into()),
+        other => Some(format!("pulled from {other}{demand}")),
+    }
+}

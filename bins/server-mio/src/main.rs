@@ -311,12 +311,28 @@ fn event_loops(args: &Args) -> Result<usize, String> {
     checks::threads(args.threads.unwrap_or_else(cores)).map_err(|e| format!("--threads {e}"))
 }
 
-/// `--list`: every playable stream below the media root (and `sample`) on stdout, one a line:
+/// `--list`: the live paths (what feeds them), then every playable stream below the media
+/// root (and `sample`) on stdout, one a line:
 /// its URL (percent-encoded) and what it is (size, frame rate, length); the others on stderr
 /// with the reason. Loads every file (on the loader threads), binds nothing.
-fn list_streams(args: &Args, port: u16) -> Result<(), String> {
+fn list_streams(
+    args: &Args,
+    port: u16,
+    paths: &BTreeMap<String, PathConfig>,
+) -> Result<(), String> {
     let mut catalog = catalog(args)?;
     let host = url_host(args.bind);
+    for name in &args.publish {
+        println!(
+            "{}  live: published (ANNOUNCE/RECORD)",
+            stream_url(&host, port, name)
+        );
+    }
+    for (name, p) in paths {
+        if let Some(what) = live::describe(p) {
+            println!("{}  live: {what}", stream_url(&host, port, name));
+        }
+    }
     let mut names = catalog.file_names();
     if !names.iter().any(|n| n == "sample") {
         names.insert(0, "sample".to_string());
@@ -413,7 +429,7 @@ fn run(args: Args, paths: &BTreeMap<String, PathConfig>) -> Result<(), String> {
     // The flags' limits are checked by their parsers (and in the file by `config`).
     let port = args.lab_port.unwrap_or(args.port);
     if args.list {
-        return list_streams(&args, port);
+        return list_streams(&args, port, paths);
     }
     let addr = SocketAddr::new(args.bind, port);
     let bind_error = |e: LoopsError| {

@@ -56,7 +56,7 @@ use clap::{CommandFactory, FromArgMatches};
 use mjpeg::transcode::TranscodeOptions;
 use rtsp_core::auth::Credentials;
 use rtsp_core::message::Limits;
-use rtsp_core::server::{AuthConfig, Catalog, ServerConfig};
+use rtsp_core::server::{AuthConfig, Catalog, ServerConfig, SharedCounts};
 use runtime_mio::live::LiveHub;
 use runtime_mio::media::{
     FsCatalog, DEFAULT_CACHE_BUDGET, DEFAULT_LOAD_THREADS, DEFAULT_MAX_FILE_SIZE,
@@ -68,6 +68,7 @@ use config::{AuthScheme, Config, PathConfig};
 mod checks;
 mod config;
 mod live;
+mod status;
 
 /// How long `--preload` waits for one file.
 const PRELOAD_WAIT: Duration = Duration::from_secs(600);
@@ -452,6 +453,7 @@ fn run(args: Args, paths: &BTreeMap<String, PathConfig>) -> Result<(), String> {
     let threads = event_loops(&args)?;
 
     let l = &args.limits;
+    let counts = SharedCounts::new();
     let config = ServerConfig {
         session_timeout: Duration::from_secs(args.session_timeout),
         mtu: args.mtu,
@@ -474,6 +476,7 @@ fn run(args: Args, paths: &BTreeMap<String, PathConfig>) -> Result<(), String> {
         max_interleaved: l.max_interleaved,
         max_session_rate: l.max_session_rate,
         lab_max_packet: l.lab_max_packet,
+        counts: Some(counts.clone()),
         auth: auth_config(&args)?.map(|mut auth| {
             live::path_users(&mut auth, paths);
             auth
@@ -502,6 +505,8 @@ fn run(args: Args, paths: &BTreeMap<String, PathConfig>) -> Result<(), String> {
         transcode,
     )
     .map_err(|e| format!("cannot start the live sources: {e}"))?;
+    let status_log = status::StatusLog::start(counts, live_paths.clone())
+        .map_err(|e| format!("cannot start the status log: {e}"))?;
 
     // Ctrl-C: end every session (RTCP BYE), then stop; a second Ctrl-C exits at once.
     let shutdown = loops.shutdown_handle();
@@ -546,6 +551,7 @@ fn run(args: Args, paths: &BTreeMap<String, PathConfig>) -> Result<(), String> {
 
     loops.run("server-mio").map_err(|e| e.to_string())?;
     hub.stop();
+    drop(status_log);
     tracing::info!("server stopped");
     Ok(())
 }

@@ -19,9 +19,11 @@
 //! snake_case, `[users]` the users, `[paths.NAME]` configured streams and their sources. A
 //! flag given on the command line wins over the file, the file over the defaults; a bad file
 //! is refused with `FILE:LINE:COL: reason` and status 2, like a bad flag. `--check-config`
-//! prints the effective configuration (passwords hidden) and exits 0. The configured paths
-//! are checked and logged at start; serving them (pulls, publishers, per-path rate) is not
-//! wired yet: the files below the media root are served as without a file.
+//! prints the effective configuration (passwords hidden) and exits 0. Pulled paths
+//! (`rtsp://`, `http://`, `exec:`) run in a [`LiveHub`] and publisher paths take ANNOUNCE +
+//! RECORD; `file` paths are checked and logged (their per-path rate and loop are not wired
+//! yet: the files below the media root are served as without a file). A `status` line
+//! ([`status`]) says, when they change, the sessions, connections and live readers.
 //!
 //! `--threads N` (default: the number of cores) runs N event loops
 //! ([`runtime_mio::ServerLoops`]), each with its own `Server` machine, its own RTP/RTCP socket

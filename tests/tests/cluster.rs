@@ -7,7 +7,7 @@
 //!
 //! Needs `target/debug/{server-mio,client-std}` (`scripts/test` builds every binary first) and
 //! HAProxy (Debian `haproxy`; without it the test says SKIPPED and passes). Bounded: the
-//! script by `timeout` (60 s), each reader by its own; it takes about 10 s.
+//! script by `timeout` (45 s), each reader by its own; it takes about 15 s.
 
 mod interop_client_support;
 
@@ -46,15 +46,22 @@ fn verdict(stdout: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The largest `NAME=N` (or `NAME:N`) value on the `status` lines of a server's log.
-fn most(log: &str, name: &str) -> usize {
+/// The number right after the first `key` in `text`.
+fn number_after(text: &str, key: &str) -> Option<usize> {
+    let at = text.find(key)? + key.len();
+    let digits: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// The largest number after `key` (`sessions=`, `live=cam:`) on the `status` lines of a
+/// server's log.
+fn most(log: &str, key: &str) -> usize {
     log.lines()
         .filter(|l| l.contains(" status "))
-        .filter_map(|l| {
-            let at = l.find(name)? + name.len();
-            let digits: String = l[at..].chars().take_while(char::is_ascii_digit).collect();
-            digits.parse().ok()
-        })
+        .filter_map(|l| number_after(l, key))
         .max()
         .unwrap_or(0)
 }
@@ -83,19 +90,21 @@ fn readers_through_haproxy_reach_every_edge_and_the_origin_carries_one_session_p
     let source = if have("ffmpeg") {
         "ffmpeg"
     } else {
-        eprintln!("NOTE: no ffmpeg: the origin serves its built-in sample, every reader is client-std");
+        eprintln!(
+            "NOTE: no ffmpeg: the origin serves its built-in sample, every reader is client-std"
+        );
         "sample"
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let out = Command::new("timeout")
-        .args(["-k", "5", "60"])
+        .args(["-k", "5", "45"])
         .arg(root().join("scripts/cluster-demo"))
         .arg("--check")
         .env("BIN_DIR", server.parent().expect("target/<profile>"))
         .env("CLUSTER_DIR", dir.path())
         .env("LB_PORT", free_port().to_string())
         .env("ORIGIN_PORT", "0")
-        .env("EDGE_PORTS", vec!["0"; EDGES].join(" "))
+        .env("EDGE_PORTS", ["0"; EDGES].join(" "))
         .env("ORIGIN_SOURCE", source)
         .env("READERS", READERS.to_string())
         .env("FRAMES", FRAMES.to_string())
@@ -127,18 +136,12 @@ fn readers_through_haproxy_reach_every_edge_and_the_origin_carries_one_session_p
     for i in 1..=READERS {
         let reader = read(dir, &format!("reader{i}.out"));
         let frames = if reader.starts_with('{') {
-            let at = reader.find("\"frames_received\":").expect("stats") + 18;
-            reader[at..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect::<String>()
-                .parse::<usize>()
-                .expect("frames")
+            number_after(&reader, "\"frames_received\":").expect("client-std --stats")
         } else {
             // ffmpeg's framemd5: one line per frame after the # header.
             reader.lines().filter(|l| !l.starts_with('#')).count()
         };
-        assert_eq!(frames, FRAMES, "reader{i}: {reader}\n{log}");
+        assert!(frames >= FRAMES, "reader{i}: {reader}\n{log}");
     }
     // ...each edge had readers of cam and pulled it once, the origin had one session per
     // edge at most (and one per edge, since every edge had readers)...
@@ -164,11 +167,17 @@ fn readers_through_haproxy_reach_every_edge_and_the_origin_carries_one_session_p
             continue;
         };
         let bytes: u64 = fields.get(at + 2).and_then(|b| b.parse().ok()).unwrap_or(0);
-        let edge: usize = fields[at]["edges/edge".len()..].parse().expect("edge number");
+        let edge: usize = fields[at]["edges/edge".len()..]
+            .parse()
+            .expect("edge number");
         if bytes > 0 {
             per_edge[edge - 1] += 1;
         }
     }
-    assert_eq!(per_edge.iter().sum::<usize>(), READERS, "haproxy:\n{haproxy}");
+    assert_eq!(
+        per_edge.iter().sum::<usize>(),
+        READERS,
+        "haproxy:\n{haproxy}"
+    );
     assert!(per_edge.iter().all(|&n| n >= 1), "haproxy:\n{haproxy}");
 }

@@ -1,6 +1,6 @@
 //! The live paths of the configuration (and of `--publish`): declared in the servers'
 //! [`LivePaths`], their users in the authentication, the pulled ones handed to a
-//! [`LiveHub`].
+//! [`LiveHub`](runtime_mio::live::LiveHub).
 
 use std::collections::BTreeMap;
 

@@ -19,9 +19,11 @@
 //! snake_case, `[users]` the users, `[paths.NAME]` configured streams and their sources. A
 //! flag given on the command line wins over the file, the file over the defaults; a bad file
 //! is refused with `FILE:LINE:COL: reason` and status 2, like a bad flag. `--check-config`
-//! prints the effective configuration (passwords hidden) and exits 0. The configured paths
-//! are checked and logged at start; serving them (pulls, publishers, per-path rate) is not
-//! wired yet: the files below the media root are served as without a file.
+//! prints the effective configuration (passwords hidden) and exits 0. Pulled paths
+//! (`rtsp://`, `http://`, `exec:`) run in a [`LiveHub`] and publisher paths take ANNOUNCE +
+//! RECORD; `file` paths are checked and logged (their per-path rate and loop are not wired
+//! yet: the files below the media root are served as without a file). A `status` line
+//! ([`status`]) says, when they change, the sessions, connections and live readers.
 //!
 //! `--threads N` (default: the number of cores) runs N event loops
 //! ([`runtime_mio::ServerLoops`]), each with its own `Server` machine, its own RTP/RTCP socket
@@ -56,7 +58,7 @@ use clap::{CommandFactory, FromArgMatches};
 use mjpeg::transcode::TranscodeOptions;
 use rtsp_core::auth::Credentials;
 use rtsp_core::message::Limits;
-use rtsp_core::server::{AuthConfig, Catalog, ServerConfig};
+use rtsp_core::server::{AuthConfig, Catalog, ServerConfig, SharedCounts};
 use runtime_mio::live::LiveHub;
 use runtime_mio::media::{
     FsCatalog, DEFAULT_CACHE_BUDGET, DEFAULT_LOAD_THREADS, DEFAULT_MAX_FILE_SIZE,
@@ -68,6 +70,7 @@ use config::{AuthScheme, Config, PathConfig};
 mod checks;
 mod config;
 mod live;
+mod status;
 
 /// How long `--preload` waits for one file.
 const PRELOAD_WAIT: Duration = Duration::from_secs(600);
@@ -468,6 +471,7 @@ fn run(args: Args, paths: &BTreeMap<String, PathConfig>) -> Result<(), String> {
     let threads = event_loops(&args)?;
 
     let l = &args.limits;
+    let counts = SharedCounts::new();
     let config = ServerConfig {
         session_timeout: Duration::from_secs(args.session_timeout),
         mtu: args.mtu,
@@ -490,6 +494,7 @@ fn run(args: Args, paths: &BTreeMap<String, PathConfig>) -> Result<(), String> {
         max_interleaved: l.max_interleaved,
         max_session_rate: l.max_session_rate,
         lab_max_packet: l.lab_max_packet,
+        counts: Some(counts.clone()),
         auth: auth_config(&args)?.map(|mut auth| {
             live::path_users(&mut auth, paths);
             auth
@@ -518,6 +523,8 @@ fn run(args: Args, paths: &BTreeMap<String, PathConfig>) -> Result<(), String> {
         transcode,
     )
     .map_err(|e| format!("cannot start the live sources: {e}"))?;
+    let status_log = status::StatusLog::start(counts, live_paths.clone())
+        .map_err(|e| format!("cannot start the status log: {e}"))?;
 
     // Ctrl-C: end every session (RTCP BYE), then stop; a second Ctrl-C exits at once.
     let shutdown = loops.shutdown_handle();
@@ -562,6 +569,7 @@ fn run(args: Args, paths: &BTreeMap<String, PathConfig>) -> Result<(), String> {
 
     loops.run("server-mio").map_err(|e| e.to_string())?;
     hub.stop();
+    drop(status_log);
     tracing::info!("server stopped");
     Ok(())
 }

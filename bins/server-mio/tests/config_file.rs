@@ -135,8 +135,8 @@ fn the_file_sets_the_port_and_a_flag_overrides_it() {
         .log
         .iter()
         .take_while(|l| !l.contains("event loops ready"))
-        .any(|l| l.contains("configured path") && l.contains("cam1"));
-    assert!(logged, "the configured path is logged at start");
+        .any(|l| l.contains("pulled path") && l.contains("cam1"));
+    assert!(logged, "the pulled path is logged at start");
     drop(server);
 
     let (_server, first) = spawn(

@@ -329,6 +329,28 @@ pub fn record_all(readers: &[Reader], url: &str, n: usize, dir: &Path) -> Vec<Ve
     })
 }
 
+/// Our client and three real readers (ffmpeg over UDP, rtspsrc over TCP, client-std `bin`
+/// over UDP) read `url` at once, 30 frames each: each must get a run of `source` (`looping`:
+/// wrapping around).
+pub fn readers_get_runs(url: &str, source: &[Bytes], looping: bool, bin: &Path, dir: &Path) {
+    const READ: usize = 30;
+    let (ours, _) = play(url);
+    let readers = [
+        Reader::Ffmpeg("udp"),
+        Reader::Gst("tcp"),
+        Reader::ClientStd(bin.to_path_buf(), "udp"),
+    ];
+    let got = record_all(&readers, url, READ, dir);
+    for (reader, frames) in readers.iter().zip(&got) {
+        assert_run(source, frames, looping, &reader.name());
+    }
+    let ours: Vec<Bytes> = frames_until(&ours, WAIT, |f| f.len() >= READ)
+        .into_iter()
+        .map(|(_, jpeg)| jpeg)
+        .collect();
+    assert_run(source, &ours, looping, "our client");
+}
+
 /// `ffmpeg -re` publishing the concatenated-JPEG `file` unchanged (`-c:v copy`) to `url`
 /// with ANNOUNCE/RECORD over `transport` (`udp` or `tcp`), at [`FPS`].
 pub fn ffmpeg_publish(file: &Path, url: &str, transport: &str) -> Spawned {

@@ -351,34 +351,61 @@ pub fn readers_get_runs(url: &str, source: &[Bytes], looping: bool, bin: &Path, 
     assert_run(source, &ours, looping, "our client");
 }
 
-/// `ffmpeg -re` publishing the concatenated-JPEG `file` unchanged (`-c:v copy`) to `url`
-/// with ANNOUNCE/RECORD over `transport` (`udp` or `tcp`), at [`FPS`].
-pub fn ffmpeg_publish(file: &Path, url: &str, transport: &str) -> Spawned {
+/// ffmpeg's arguments to read the concatenated-JPEG `file` in real time, at [`FPS`], and
+/// write its frames unchanged (`-c:v copy`) as `output` says (format, URL, ...).
+pub fn ffmpeg_send_args(file: &Path, output: &[&str]) -> Vec<String> {
     let fps = FPS.to_string();
-    Spawned::start(
-        Path::new("ffmpeg"),
-        &[
-            "-nostdin",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-re",
-            "-f",
-            "mjpeg",
-            "-framerate",
-            &fps,
-            "-i",
-            file.to_str().expect("utf-8 path"),
-            "-c:v",
-            "copy",
-            "-f",
-            "rtsp",
-            "-rtsp_transport",
-            transport,
-            url,
-        ],
-    )
-    .expect("start ffmpeg")
+    let mut args = vec![
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-re",
+        "-f",
+        "mjpeg",
+        "-framerate",
+        &fps,
+        "-i",
+        file.to_str().expect("utf-8 path"),
+        "-c:v",
+        "copy",
+    ];
+    args.extend_from_slice(output);
+    args.into_iter().map(String::from).collect()
+}
+
+/// `ffmpeg` with `args` (from [`ffmpeg_send_args`]) in the background.
+pub fn spawn_ffmpeg(args: &[String]) -> Spawned {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Spawned::start(Path::new("ffmpeg"), &args).expect("start ffmpeg")
+}
+
+/// ffmpeg publishing the concatenated-JPEG `file` unchanged to `url` with ANNOUNCE/RECORD over
+/// `transport` (`udp` or `tcp`), in real time.
+pub fn ffmpeg_publish(file: &Path, url: &str, transport: &str) -> Spawned {
+    spawn_ffmpeg(&ffmpeg_send_args(
+        file,
+        &["-f", "rtsp", "-rtsp_transport", transport, url],
+    ))
+}
+
+/// ffmpeg's output arguments for an MJPEG-over-HTTP server (`multipart/x-mixed-replace`) that
+/// serves one client; the URL follows.
+pub const FFMPEG_MPJPEG_SERVER: [&str; 6] = [
+    "-f",
+    "mpjpeg",
+    "-content_type",
+    "multipart/x-mixed-replace;boundary=ffmpeg",
+    "-listen",
+    "1",
+];
+
+/// A port free on 127.0.0.1 a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
 }
 
 /// GStreamer's `rtspclientsink` publishing the concatenated-JPEG `file` over `protocols`

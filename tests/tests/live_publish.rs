@@ -17,8 +17,8 @@ use std::path::Path;
 use bytes::Bytes;
 use interop_client_support::{client_std, server_mio};
 use it::live::{
-    assert_run, ffmpeg_publish, frames_until, gst_publish, known_frames, play, record_all,
-    require_gst_element, write_frames, Reader, ServerMio, WAIT,
+    assert_run, ffmpeg_publish, ffmpeg_send_args, frames_until, gst_publish, known_frames, play,
+    record_all, require_gst_element, write_frames, Reader, ServerMio, WAIT,
 };
 use it::peers::{require_peer, run_peer, Spawned};
 use it::Ev;
@@ -41,25 +41,32 @@ fn readers(a: &'static str, b: &'static str) -> [Reader; 3] {
     ]
 }
 
-/// `publish` sends the known frames to the path; three readers (over `a`, `b`) join once it
-/// records and must each get a run of them.
-fn publish_and_read(
-    what: &str,
-    publish: impl FnOnce(&Path, &str) -> Spawned,
-    a: &'static str,
-    b: &'static str,
-) {
+/// ffmpeg (or, with `gst`, rtspclientsink) publishes the known frames to the path over
+/// `transport`; three readers join once our client has had a second of them — ffmpeg and
+/// client-std over the other transport, rtspsrc over the same — and must each get a run of
+/// them, and our client all of them meanwhile.
+fn publish_and_read(gst: bool, transport: &'static str) {
+    if !have_ffmpeg_peers() || gst && !require_gst_element("rtspclientsink") {
+        return;
+    }
+    let (publisher, publish): (_, fn(&Path, &str, &str) -> Spawned) = if gst {
+        ("rtspclientsink", gst_publish)
+    } else {
+        ("ffmpeg", ffmpeg_publish)
+    };
+    let what = format!("{publisher} over {transport}");
+    let other = if transport == "udp" { "tcp" } else { "udp" };
     let dir = tempfile::tempdir().expect("temp dir");
     let source = known_frames(0, FRAMES, 320, 240);
     let file = write_frames(dir.path(), "cam.mjpeg", &source);
     let mut server = ServerMio::start(&server_mio(), CONFIG, &[]);
     let url = server.url("cam");
-    let _publisher = publish(&file, &url);
+    let _publisher = publish(&file, &url, transport);
     server.expect_log(WAIT, "publisher recording");
     // Our own client reads from early on, a second of frames before the others join.
     let (early, _) = play(&url);
     let first = frames_until(&early, WAIT, |f| f.len() >= LATE);
-    let readers = readers(a, b);
+    let readers = readers(other, transport);
     let got = record_all(&readers, &url, READ, dir.path());
     let start = assert_run(
         &source,
@@ -110,56 +117,24 @@ fn have_ffmpeg_peers() -> bool {
     require_peer("ffmpeg") && require_gst_element("rtspsrc")
 }
 
-fn have_gst_peers() -> bool {
-    have_ffmpeg_peers() && require_gst_element("rtspclientsink")
-}
-
 #[test]
 fn ffmpeg_publishes_over_udp_and_every_reader_gets_the_frames_intact() {
-    if have_ffmpeg_peers() {
-        publish_and_read(
-            "ffmpeg over udp",
-            |f, u| ffmpeg_publish(f, u, "udp"),
-            "tcp",
-            "udp",
-        );
-    }
+    publish_and_read(false, "udp");
 }
 
 #[test]
 fn ffmpeg_publishes_over_tcp_and_every_reader_gets_the_frames_intact() {
-    if have_ffmpeg_peers() {
-        publish_and_read(
-            "ffmpeg over tcp",
-            |f, u| ffmpeg_publish(f, u, "tcp"),
-            "udp",
-            "tcp",
-        );
-    }
+    publish_and_read(false, "tcp");
 }
 
 #[test]
 fn gst_rtspclientsink_publishes_over_udp_and_every_reader_gets_the_frames_intact() {
-    if have_gst_peers() {
-        publish_and_read(
-            "rtspclientsink over udp",
-            |f, u| gst_publish(f, u, "udp"),
-            "tcp",
-            "udp",
-        );
-    }
+    publish_and_read(true, "udp");
 }
 
 #[test]
 fn gst_rtspclientsink_publishes_over_tcp_and_every_reader_gets_the_frames_intact() {
-    if have_gst_peers() {
-        publish_and_read(
-            "rtspclientsink over tcp",
-            |f, u| gst_publish(f, u, "tcp"),
-            "udp",
-            "tcp",
-        );
-    }
+    publish_and_read(true, "tcp");
 }
 
 /// While ffmpeg publishes the path, a second ffmpeg (other frames) gets 455 at ANNOUNCE and
@@ -178,27 +153,9 @@ fn a_second_publisher_is_refused_with_455_while_the_first_publishes() {
     let _first = ffmpeg_publish(&file, &url, "tcp");
     server.expect_log(WAIT, "publisher recording");
     for transport in ["tcp", "udp"] {
-        let second = run_peer(
-            "ffmpeg",
-            &[
-                "-nostdin",
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-f",
-                "mjpeg",
-                "-i",
-                other.to_str().expect("utf-8 path"),
-                "-c:v",
-                "copy",
-                "-f",
-                "rtsp",
-                "-rtsp_transport",
-                transport,
-                &url,
-            ],
-            WAIT,
-        );
+        let args = ffmpeg_send_args(&other, &["-f", "rtsp", "-rtsp_transport", transport, &url]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let second = run_peer("ffmpeg", &args, WAIT);
         assert!(
             second.code.is_some_and(|c| c != 0 && c != 124),
             "the second publisher over {transport} was not refused\n{}",

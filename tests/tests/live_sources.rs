@@ -11,14 +11,15 @@
 
 mod interop_client_support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use bytes::Bytes;
 use interop_client_support::{client_std, server_mio};
 use it::live::{
-    known_frames, readers_get_runs, require_gst_element, write_frames, MjpegHttp, ServerMio, FPS,
-    WAIT,
+    ffmpeg_send_args, free_port, known_frames, readers_get_runs, require_gst_element, spawn_ffmpeg,
+    write_frames, HttpConn, MjpegHttp, ServerMio, FFMPEG_MPJPEG_SERVER, WAIT,
 };
-use it::peers::{require_peer, Spawned};
+use it::peers::require_peer;
 
 /// Frames of a source: 12 s at 25 fps.
 const FRAMES: u32 = 300;
@@ -32,25 +33,21 @@ fn cam_config(source: &str) -> String {
     format!("[paths.cam]\nsource = \"{source}\"\n")
 }
 
-/// The ffmpeg arguments that read `file` in real time, frames unchanged.
-fn ffmpeg_input(file: &Path) -> Vec<String> {
-    [
-        "-nostdin",
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-re",
-        "-f",
-        "mjpeg",
-        "-framerate",
-        &FPS.to_string(),
-        "-i",
-        file.to_str().expect("utf-8 path"),
-        "-c:v",
-        "copy",
-    ]
-    .map(String::from)
-    .to_vec()
+/// A temporary directory holding the known frames as `cam.mjpeg`, with the frames and the
+/// file.
+fn known_file() -> (tempfile::TempDir, Vec<Bytes>, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = known_frames(0, FRAMES, 320, 240);
+    let file = write_frames(dir.path(), "cam.mjpeg", &source);
+    (dir, source, file)
+}
+
+/// `server-mio` with the path `cam` pulled from `source`, streaming: readers get a run of
+/// `frames` (`looping`: wrapping around).
+fn readers_of(source: &str, frames: &[Bytes], looping: bool, dir: &Path) {
+    let mut server = ServerMio::start(&server_mio(), &cam_config(source), &[]);
+    server.expect_log(WAIT, "streaming source=cam");
+    readers_get_runs(&server.url("cam"), frames, looping, &client_std(), dir);
 }
 
 #[test]
@@ -61,11 +58,10 @@ fn http_camera_frames_reach_every_reader_intact() {
     let dir = tempfile::tempdir().expect("temp dir");
     let source = known_frames(0, 100, 320, 240);
     let camera = MjpegHttp::start(source.clone());
-    let mut server = ServerMio::start(&server_mio(), &cam_config(&camera.url()), &[]);
-    server.expect_log(WAIT, "streaming source=cam");
-    readers_get_runs(&server.url("cam"), &source, true, &client_std(), dir.path());
+    readers_of(&camera.url(), &source, true, dir.path());
     // One connection to the camera, for every reader.
-    assert_eq!(camera.conns.try_iter().count(), 1);
+    let opened = camera.conns.try_iter().filter(|c| *c == HttpConn::Opened);
+    assert_eq!(opened.count(), 1);
 }
 
 #[test]
@@ -73,39 +69,12 @@ fn ffmpeg_mpjpeg_server_frames_reach_every_reader_intact() {
     if !have_readers() {
         return;
     }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let source = known_frames(0, FRAMES, 320, 240);
-    let file = write_frames(dir.path(), "cam.mjpeg", &source);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let url = format!("http://127.0.0.1:{port}/cam");
-    let mut args = ffmpeg_input(&file);
-    args.extend(
-        [
-            "-f",
-            "mpjpeg",
-            "-content_type",
-            "multipart/x-mixed-replace;boundary=ffmpeg",
-            "-listen",
-            "1",
-            &url,
-        ]
-        .map(String::from),
-    );
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let _ffmpeg = Spawned::start(Path::new("ffmpeg"), &args).expect("start ffmpeg");
+    let (dir, source, file) = known_file();
+    let url = format!("http://127.0.0.1:{}/cam", free_port());
+    let output = [&FFMPEG_MPJPEG_SERVER[..], &[url.as_str()]].concat();
+    let _ffmpeg = spawn_ffmpeg(&ffmpeg_send_args(&file, &output));
     // Until ffmpeg listens, the server's attempts are refused and retried.
-    let mut server = ServerMio::start(&server_mio(), &cam_config(&url), &[]);
-    server.expect_log(WAIT, "streaming source=cam");
-    readers_get_runs(
-        &server.url("cam"),
-        &source,
-        false,
-        &client_std(),
-        dir.path(),
-    );
+    readers_of(&url, &source, false, dir.path());
 }
 
 #[test]
@@ -113,20 +82,13 @@ fn exec_ffmpeg_stdout_frames_reach_every_reader_intact() {
     if !have_readers() {
         return;
     }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let source = known_frames(0, FRAMES, 320, 240);
-    let file = write_frames(dir.path(), "cam.mjpeg", &source);
+    let (dir, source, file) = known_file();
     let mut command = vec!["ffmpeg".to_string()];
-    command.extend(ffmpeg_input(&file));
-    command.extend(["-f", "mjpeg", "-"].map(String::from));
-    let config = cam_config(&format!("exec:{}", command.join(" ")));
-    let mut server = ServerMio::start(&server_mio(), &config, &[]);
-    server.expect_log(WAIT, "streaming source=cam");
-    readers_get_runs(
-        &server.url("cam"),
+    command.extend(ffmpeg_send_args(&file, &["-f", "mjpeg", "-"]));
+    readers_of(
+        &format!("exec:{}", command.join(" ")),
         &source,
         false,
-        &client_std(),
         dir.path(),
     );
 }

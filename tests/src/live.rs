@@ -610,3 +610,24 @@ pub fn frames_until(
     }
     got
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_is_found_and_a_gap_a_repeat_or_a_stranger_fails() {
+        let source = known_frames(0, 6, 32, 16);
+        let run = |idx: &[usize]| idx.iter().map(|&i| source[i].clone()).collect::<Vec<_>>();
+        assert_eq!(assert_run(&source, &run(&[2, 3, 4]), false, "run"), 2);
+        assert_eq!(assert_run(&source, &run(&[4, 5, 0, 1]), true, "wrap"), 4);
+        let fails = |got: Vec<Bytes>, looping: bool| {
+            std::panic::catch_unwind(|| assert_run(&source, &got, looping, "bad")).is_err()
+        };
+        assert!(fails(run(&[2, 4]), false), "a gap");
+        assert!(fails(run(&[2, 2]), false), "a repeat");
+        assert!(fails(run(&[5, 0]), false), "past the end");
+        assert!(fails(Vec::new(), false), "nothing");
+        assert!(fails(known_frames(10, 1, 32, 16), true), "a stranger");
+    }
+}

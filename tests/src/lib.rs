@@ -1,6 +1,8 @@
 //! Shared support for the integration tests: media fixtures, servers and clients on either
 //! runtime, and bounded waits on events (no sleeps).
 
+pub mod live;
+
 pub mod peers;
 
 pub mod sim;

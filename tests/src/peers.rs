@@ -622,6 +622,13 @@ impl Spawned {
         wait_line(&self.out_rx, &mut self.stdout, within, pred)
     }
 
+    /// Standard error lines read so far, with those that arrived since the last look (no
+    /// waiting).
+    pub fn stderr_now(&mut self) -> &[String] {
+        self.stderr.extend(self.err_rx.try_iter());
+        &self.stderr
+    }
+
     /// Sends signal `name` (`TERM`, `HUP`, `INT`, `KILL`) with kill(1); whether it was sent.
     pub fn signal(&self, name: &str) -> bool {
         Command::new("kill")

@@ -84,22 +84,10 @@ fn http_source_takes_ffmpeg_mpjpeg_server_frames_unchanged() {
     }
     let dir = tempfile::tempdir().unwrap();
     let want = reference(dir.path());
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let url = format!("http://127.0.0.1:{port}/cam");
+    let url = format!("http://127.0.0.1:{}/cam", it::live::free_port());
     let _ffmpeg = Spawned::start(
         Path::new("ffmpeg"),
-        &args(&[
-            "-f",
-            "mpjpeg",
-            "-content_type",
-            "multipart/x-mixed-replace;boundary=ffmpeg",
-            "-listen",
-            "1",
-            &url,
-        ]),
+        &args(&[&it::live::FFMPEG_MPJPEG_SERVER[..], &[url.as_str()]].concat()),
     )
     .unwrap();
     // Until ffmpeg listens, the attempts are refused and retried.

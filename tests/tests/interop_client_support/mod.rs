@@ -1,13 +1,14 @@
-//! Shared by the `interop_client_*` tests (and `load_tools`): locating client-std and the
-//! other workspace binaries, and a small scripted RTSP/1.0
+//! Shared by the `interop_client_*` tests (and `load_tools`, `live_*`): locating client-std
+//! and the other workspace binaries, the gst-rtsp-server peer, and a small scripted RTSP/1.0
 //! server that sends RTP/JPEG the way the test wants (Q < 128, restart markers) and can
 //! misbehave on purpose (redirect, authentication, refusing UDP, silent UDP).
 
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
@@ -41,6 +42,21 @@ pub fn client_std() -> PathBuf {
             "rtsp-core/src",
             "rtp-core/src",
             "runtime-std/src",
+        ],
+    )
+}
+
+/// `target/<profile>/server-mio`, checked like [`client_std`].
+pub fn server_mio() -> PathBuf {
+    workspace_binary(
+        "server-mio",
+        &[
+            "bins/server-mio/src",
+            "rtsp-core/src",
+            "rtp-core/src",
+            "runtime-mio/src",
+            "runtime-std/src",
+            "mjpeg/src",
         ],
     )
 }
@@ -102,10 +118,105 @@ fn newest(dir: &Path) -> Option<(PathBuf, std::time::SystemTime)> {
     best
 }
 
-/// Whether `tool` is on PATH.
+/// Whether `tool` is on PATH (or, given as an absolute path, exists).
 pub fn have(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
+    Path::new(tool).is_absolute() && Path::new(tool).exists()
+        || std::env::var_os("PATH")
+            .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
+}
+
+/// The gst-rtsp-server peer script.
+const PEER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/peers/gst_rtsp_mjpeg_server.py"
+);
+
+/// Whether the gst peer can run here (prints why not).
+pub fn gst_available(extra: &[&str]) -> bool {
+    let mut missing: Vec<&str> = ["/usr/bin/python3", "ffmpeg", "timeout", "kill"]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .filter(|t| !have(t))
+        .collect();
+    let gi = Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer",
+        ])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !gi {
+        missing.push("gst-rtsp-server GI bindings");
+    }
+    if !missing.is_empty() {
+        eprintln!(
+            "SKIPPED: missing {missing:?} (Debian: ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base \
+             gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gir1.2-gst-rtsp-server-1.0 python3-gi \
+             libjpeg-turbo-progs)"
+        );
+    }
+    missing.is_empty()
+}
+
+/// A `timeout`-wrapped child, ended by PID (SIGTERM, which `timeout` forwards) and reaped.
+pub struct Peer {
+    child: Child,
+    /// `rtsp://127.0.0.1:PORT/test`.
+    pub url: String,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(self.child.id().to_string())
+                .status();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Starts the gst peer on a free port; waits (bounded) for its READY line.
+pub fn start_gst(args: &[&str]) -> Peer {
+    let mut child = Command::new("timeout")
+        .args([
+            "120",
+            "/usr/bin/python3",
+            PEER,
+            "--port",
+            "0",
+            "--seconds",
+            "110",
+        ])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the gst peer");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut peer = Peer {
+        child,
+        url: String::new(),
+    };
+    let line = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("gst peer READY within 30 s");
+    peer.url = line
+        .strip_prefix("READY ")
+        .unwrap_or_else(|| panic!("unexpected peer output {line:?}"))
+        .to_string();
+    peer
 }
 
 /// Decoded pixels.

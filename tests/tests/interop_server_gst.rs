@@ -8,7 +8,7 @@
 
 use it::make_media_dir;
 use it::peers::{gst_shutdown_race, require_peer, run_peer, EventServer, PeerOutput};
-use rtsp_core::server::{ServerConfig, ServerEvent};
+use rtsp_core::server::{CloseReason, ServerConfig, ServerEvent};
 use std::time::Duration;
 
 const FRAMES: usize = 120;
@@ -34,6 +34,12 @@ fn gst_play(url: &str, protocols: &str, eos_after: Option<u32>) -> PeerOutput {
     let eos = eos_after.map(|n| format!("eos-after={n}"));
     if let Some(eos) = eos.as_deref() {
         args.extend(["identity", eos, "!"]);
+    } else {
+        // Every decoded frame is printed (`last-message = chain ...`): they are counted.
+        args.insert(0, "-v");
+        args.push("fakesink");
+        args.push("silent=false");
+        return run_peer(GST, &args, PEER_LIMIT);
     }
     args.push("fakesink");
     run_peer(GST, &args, PEER_LIMIT)
@@ -104,14 +110,27 @@ fn gst_end_of_file_is_eos() {
     let server = EventServer::start(dir.path(), FPS, ServerConfig::default());
     let out = gst_play(&server.url(&name), "tcp", None);
     assert_clean(&out, "end of file");
+    // Every frame of the file was decoded. The pipeline ends at the BYE, or (rtspsrc knows
+    // the range's end) at the last frame, possibly before the BYE goes out a moment later:
+    // then its TEARDOWN ends the session.
+    let decoded = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains("fakesink0: last-message = chain"))
+        .count();
+    assert_eq!(decoded, 40, "frames decoded\n{}", out.log());
     assert!(
         server
-            .wait_event(Duration::from_secs(1), |e| matches!(
+            .wait_event(Duration::from_secs(5), |e| matches!(
                 e,
                 ServerEvent::EndOfStream { .. }
+                    | ServerEvent::SessionClosed {
+                        reason: CloseReason::Teardown,
+                        ..
+                    }
             ))
             .is_some(),
-        "the server never reached the end of the file"
+        "the session never ended"
     );
     server.server.stop();
     server.server.join().expect("server ends cleanly");

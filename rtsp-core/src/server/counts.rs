@@ -3,7 +3,7 @@
 
 use super::Limit;
 use core::net::IpAddr;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Connection and session counts, in all and per client IP address. Clones share the counts:
@@ -18,6 +18,8 @@ struct Counts {
     sessions: usize,
     connections_per_ip: HashMap<IpAddr, usize>,
     sessions_per_ip: HashMap<IpAddr, usize>,
+    /// Limits run into, by [`Limit::name`].
+    exceeded: BTreeMap<&'static str, u64>,
 }
 
 impl std::fmt::Debug for SharedCounts {
@@ -51,6 +53,16 @@ impl SharedCounts {
     /// Live sessions, in all.
     pub fn sessions(&self) -> usize {
         self.lock().sessions
+    }
+
+    /// Counts a [`ServerEvent::LimitExceeded`](super::ServerEvent::LimitExceeded).
+    pub fn limit_exceeded(&self, limit: Limit) {
+        *self.lock().exceeded.entry(limit.name()).or_default() += 1;
+    }
+
+    /// How often each limit was run into (by [`Limit::name`]), in all event loops.
+    pub fn limits_exceeded(&self) -> Vec<(&'static str, u64)> {
+        self.lock().exceeded.iter().map(|(k, v)| (*k, *v)).collect()
     }
 
     /// Open control connections from `ip`.

@@ -87,6 +87,7 @@
 mod auth;
 mod counts;
 mod date;
+pub mod http;
 mod intake;
 mod lab;
 mod live_clock;
@@ -106,6 +107,7 @@ mod tests;
 
 pub use auth::{AuthConfig, PathUsers};
 pub use counts::SharedCounts;
+pub use http::HttpConfig;
 pub use intake::IntakeStats;
 pub use live_clock::LiveClock;
 pub use live_paths::{LiveLookup, LivePathStatus, LivePaths, LiveSource, PublishRefusal};
@@ -215,6 +217,8 @@ pub struct ServerConfig {
     /// The live paths (published or pulled), shared with the other event loops and the
     /// source threads: clones share one registry. Empty by default: no live path.
     pub live: LivePaths,
+    /// The HTTP side (`None`, the default: HTTP requests get 400 like any non-RTSP bytes).
+    pub http: Option<HttpConfig>,
 }
 
 impl Default for ServerConfig {
@@ -248,6 +252,7 @@ impl Default for ServerConfig {
             auth: None,
             load_timeout: Duration::from_secs(30),
             live: LivePaths::new(),
+            http: None,
         }
     }
 }
@@ -314,6 +319,27 @@ pub enum Limit {
     /// While a request waited for its stream to load, the client sent more than one
     /// message's worth ([`Limits::max_head`] + [`Limits::max_body`]) behind it: closed.
     BufferedWhileLoading,
+}
+
+impl Limit {
+    /// A short snake-case name (metrics labels).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Connections => "connections",
+            Self::Evicted => "evicted",
+            Self::CrowdedIdle => "crowded_idle",
+            Self::Sessions => "sessions",
+            Self::SessionsPerIp => "sessions_per_ip",
+            Self::SessionsPerConnection => "sessions_per_connection",
+            Self::ConnectionsPerIp => "connections_per_ip",
+            Self::RequestTimeout => "request_timeout",
+            Self::IdleTimeout => "idle_timeout",
+            Self::InterleavedFrame => "interleaved_frame",
+            Self::SessionRate => "session_rate",
+            Self::LabFrameTooLarge => "lab_frame_too_large",
+            Self::BufferedWhileLoading => "buffered_while_loading",
+        }
+    }
 }
 
 /// Counters of one session.
@@ -432,6 +458,19 @@ pub enum ServerEvent {
         stream: String,
         /// Session id of the publisher replaced.
         session: String,
+    },
+    /// An HTTP request was answered ([`ServerConfig::http`]).
+    HttpRequest {
+        /// The connection.
+        conn: ConnId,
+        /// The client.
+        peer: SocketAddr,
+        /// The method.
+        method: String,
+        /// The request target as sent.
+        target: String,
+        /// The status of the answer.
+        status: u16,
     },
     /// A session ended and its resources were freed.
     SessionClosed {

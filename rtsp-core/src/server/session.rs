@@ -135,6 +135,8 @@ pub(crate) struct Session {
     pub(crate) last_seen: Instant,
     pub(crate) next_sr: Option<Instant>,
     pub(crate) stats: SessionStats,
+    /// The last receiver report about it: fraction lost (1/256), cumulative lost, jitter.
+    pub(crate) last_report: Option<(u8, i32, u32)>,
     /// Its key in the server's timer heap.
     pub(crate) key: u64,
     /// Due time of its live entry in the timer heap.
@@ -196,6 +198,7 @@ impl Session {
             last_seen: now,
             next_sr: None,
             stats: SessionStats::default(),
+            last_report: None,
             key: 0,
             timer_at: None,
             cname,

@@ -2,6 +2,7 @@
 //! errors, and the close that ends the sessions tied to a connection.
 
 use super::evict::Rank;
+use super::http::HttpConn;
 use super::parked::Parked;
 use super::request::Reply;
 use super::Server;
@@ -51,12 +52,19 @@ pub(super) struct Conn {
     pub(super) evict_key: Option<(Rank, Instant)>,
     /// What the last ANNOUNCE on it described, until a SETUP with `mode=record` uses it.
     pub(super) announced: Option<Announced>,
+    /// Set when the connection spoke HTTP first ([`crate::server::ServerConfig::http`]).
+    pub(super) http: Option<Box<HttpConn>>,
 }
 
 impl Conn {
     /// The dialect the peer speaks (as its decoder found it).
     pub(super) fn dialect(&self) -> Dialect {
         self.decoder.dialect()
+    }
+
+    /// Whether it streams to an HTTP viewer (held like a session: no idle timeout, no eviction).
+    pub(super) fn is_viewer(&self) -> bool {
+        self.http.as_ref().is_some_and(|h| h.viewer.is_some())
     }
 }
 
@@ -92,6 +100,7 @@ impl Server {
                 requests: 0,
                 evict_key: None,
                 announced: None,
+                http: None,
             },
         );
         self.next_conn_serial += 1;
@@ -125,6 +134,9 @@ impl Server {
         self.parked.remove(&conn);
         self.unrank_conn(conn, c.evict_key);
         self.counts.remove_connection(c.peer.ip());
+        if let Some(viewer) = c.http.and_then(|h| h.viewer) {
+            self.end_viewer(conn, viewer);
+        }
         // Only its own sessions: those that die with it end (in id order), the others (UDP
         // sessions it set up) forget it.
         let mut ending = Vec::new();
@@ -173,6 +185,10 @@ impl Server {
     /// Decode and answer everything complete in the connection's buffer (`flush`: take an
     /// unterminated lab request as complete first), then arm the lab flush timer.
     pub(super) fn decode(&mut self, conn: ConnId, mut flush: bool) {
+        if self.sniff_http(conn) {
+            self.http_decode(conn);
+            return;
+        }
         loop {
             let Some(c) = self.conns.get_mut(&conn) else {
                 return;

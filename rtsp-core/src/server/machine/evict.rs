@@ -68,7 +68,7 @@ impl Server {
         } else {
             (Rank::Idle, c.last_request)
         };
-        let key = c.sessions.is_empty().then_some(rank);
+        let key = (c.sessions.is_empty() && !c.is_viewer()).then_some(rank);
         if key == c.evict_key {
             return;
         }

@@ -16,6 +16,7 @@ impl Server {
         self.set_now(now);
         // The first frame of a path describes it: requests waiting for that go on.
         self.retry_parked();
+        self.push_to_viewers(name, frame.jpeg());
         let Some(readers) = self.live_readers.get(name) else {
             return;
         };

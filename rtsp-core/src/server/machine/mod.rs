@@ -21,6 +21,9 @@
 mod caches;
 mod conn;
 mod evict;
+mod http;
+mod http_report;
+mod http_viewer;
 mod index;
 mod live;
 mod methods;
@@ -74,6 +77,12 @@ pub struct Server {
     by_ssrc: HashMap<u32, Vec<u64>>,
     /// Sessions of each live stream, by its name, in the order they were set up.
     live_readers: HashMap<String, Vec<u64>>,
+    /// HTTP viewers of each live stream, by its name.
+    http_viewers: HashMap<String, Vec<ConnId>>,
+    /// The latest frame of each live stream (HTTP snapshots; kept when HTTP is enabled).
+    latest: HashMap<String, bytes::Bytes>,
+    /// RTP packets and payload bytes of the sessions that ended, per stream (metrics).
+    closed_traffic: BTreeMap<String, (u64, u64)>,
     next_key: u64,
     /// Serial number of the next accepted connection.
     next_conn_serial: u64,
@@ -128,6 +137,9 @@ impl Server {
             by_rtp_source: HashMap::new(),
             by_ssrc: HashMap::new(),
             live_readers: HashMap::new(),
+            http_viewers: HashMap::new(),
+            latest: HashMap::new(),
+            closed_traffic: BTreeMap::new(),
             next_key: 0,
             next_conn_serial: 0,
             parked: BTreeSet::new(),
@@ -195,6 +207,9 @@ impl Server {
     }
 
     fn event(&mut self, e: ServerEvent) {
+        if let ServerEvent::LimitExceeded { limit, .. } = e {
+            self.counts.limit_exceeded(limit);
+        }
         self.out.push_back(Output::Event(e).into());
     }
 
@@ -210,6 +225,11 @@ impl Server {
         let Some(mut s) = self.remove_session(key) else {
             return;
         };
+        if s.intake.is_none() {
+            let t = self.closed_traffic.entry(s.stream.clone()).or_default();
+            t.0 += s.stats.packets;
+            t.1 += s.stats.octets;
+        }
         // A publisher gets no BYE: it sends, we do not.
         if bye && s.intake.is_none() {
             let mut tx = self.tx();

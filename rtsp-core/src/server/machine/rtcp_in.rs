@@ -94,6 +94,9 @@ impl Server {
         let ssrc = s.ssrc;
         let id = s.id.clone();
         for b in blocks.iter().filter(|b| b.ssrc == ssrc) {
+            if let Some(s) = self.sessions.get_mut(&key) {
+                s.last_report = Some((b.fraction_lost, b.cumulative_lost, b.jitter));
+            }
             self.event(ServerEvent::ReceiverReport {
                 session: id.clone(),
                 fraction_lost: b.fraction_lost,

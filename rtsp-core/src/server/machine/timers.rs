@@ -19,6 +19,8 @@ pub(super) enum TimerKey {
     Session(u64),
     /// A control connection (lab flush, request and idle timeouts).
     Conn(ConnId),
+    /// The next frame of a file to an HTTP viewer.
+    Viewer(ConnId),
 }
 
 impl Server {
@@ -75,6 +77,7 @@ impl Server {
             match key {
                 TimerKey::Conn(conn) => self.conn_timer(conn, at),
                 TimerKey::Session(key) => self.session_timer(key, at),
+                TimerKey::Viewer(conn) => self.viewer_timer(conn, at),
             }
         }
     }
@@ -102,7 +105,7 @@ impl Server {
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
-        let held = !c.sessions.is_empty();
+        let held = !c.sessions.is_empty() || c.is_viewer();
         // The lab flush and the end of a wait are not the end of the connection.
         let other = [c.flush_at, c.parked.as_ref().map(|p| p.until)]
             .into_iter()
@@ -174,6 +177,15 @@ impl Server {
             return;
         };
         let peer = c.peer;
+        if partial && c.http.is_some() {
+            let resp = crate::server::http::HttpResponse::error(408);
+            self.event(ServerEvent::LimitExceeded {
+                peer,
+                limit: Limit::RequestTimeout,
+            });
+            self.http_answer(conn, "", "", resp);
+            return;
+        }
         if partial {
             // The CSeq, if the partial request has a complete `CSeq` line already (a line still
             // arriving may be cut short: `CSeq: 1` of `CSeq: 12`).
@@ -194,6 +206,7 @@ impl Server {
         while let Some(&Reverse((at, key))) = self.timers.peek() {
             let live = match key {
                 TimerKey::Conn(c) => self.conns.get(&c).is_some_and(|c| c.timer_at == Some(at)),
+                TimerKey::Viewer(c) => self.viewer_due(c) == Some(at),
                 TimerKey::Session(k) => self
                     .sessions
                     .get(&k)

@@ -6,6 +6,7 @@
 mod auth;
 mod conn;
 mod fuzz;
+mod http;
 mod index;
 mod interop;
 mod lab;

@@ -1,0 +1,96 @@
+//! `GET /`: the page listing every stream with a live preview, its state, size, frame rate,
+//! readers and `rtsp://` URL. Plain HTML and CSS served by the binary (no script).
+
+use super::StreamInfo;
+
+const PAGE: &str = include_str!("page.html");
+/// The page's style sheet (`/style.css`).
+pub(crate) const STYLE: &str = include_str!("style.css");
+
+/// The page for `streams`, titled `title`.
+pub(crate) fn render(title: &str, streams: &[StreamInfo]) -> String {
+    let mut cards = String::new();
+    for s in streams {
+        cards.push_str(&card(s));
+    }
+    if streams.is_empty() {
+        cards.push_str("<p>No streams.</p>\n");
+    }
+    PAGE.replace("{{title}}", &escape(title))
+        .replace("{{count}}", &format!("{} streams", streams.len()))
+        .replace("{{streams}}", &cards)
+}
+
+fn card(s: &StreamInfo) -> String {
+    let name = escape(&s.name);
+    let path = escape(&encode_path(&s.name));
+    let size = match (s.width, s.height) {
+        (Some(w), Some(h)) => format!("{w}×{h}"),
+        _ => "–".into(),
+    };
+    let fps = s.fps.map_or_else(|| "–".into(), |f| format!("{f:.2}"));
+    format!(
+        "<section class=\"stream\">\n<h2>{name}</h2>\n\
+         <a href=\"/{path}/stream.mjpg\"><img src=\"/{path}/stream.mjpg\" alt=\"{name}\"></a>\n\
+         <dl><dt>kind</dt><dd>{kind}</dd><dt>state</dt><dd class=\"state-{state}\">{state}</dd>\
+         <dt>size</dt><dd>{size}</dd><dt>fps</dt><dd>{fps}</dd><dt>readers</dt><dd>{readers}</dd></dl>\n\
+         <input readonly value=\"{url}\" onfocus=\"this.select()\" aria-label=\"RTSP URL\">\n\
+         <p><a href=\"/{path}/snapshot.jpg\">snapshot</a></p>\n</section>\n",
+        kind = s.kind,
+        state = s.state,
+        readers = s.readers,
+        url = escape(&s.rtsp_url),
+    )
+}
+
+/// HTML escaping of text and attribute values.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Percent-encodes a stream name for a URL path (keeps unreserved characters and `/`).
+pub(crate) fn encode_path(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_escaped_and_encoded() {
+        let s = StreamInfo {
+            name: "a <b>.mjpeg".into(),
+            kind: "file",
+            state: "ready",
+            width: Some(64),
+            height: Some(48),
+            fps: Some(25.0),
+            readers: 2,
+            rtsp_url: "rtsp://h:554/a%20%3Cb%3E.mjpeg".into(),
+        };
+        let page = render("t", &[s]);
+        assert!(page.contains("<img src=\"/a%20%3Cb%3E.mjpeg/stream.mjpg\""));
+        assert!(page.contains("<h2>a &lt;b&gt;.mjpeg</h2>"));
+        assert!(page.contains("64×48"));
+    }
+}

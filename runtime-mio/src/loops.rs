@@ -103,6 +103,10 @@ pub struct LoopsOptions {
     /// [`FsCatalog`](crate::media::FsCatalog)): every loop looks at its requests waiting for
     /// a stream after each load ([`runtime_std::wake_on_load`]).
     pub load_signal: Option<LoadSignal>,
+    /// Where to listen for HTTP as well (port 0: an ephemeral port), on the same event
+    /// loops (`SO_REUSEPORT` when more than one). `config.http` must be set for the machines
+    /// to answer HTTP (bind fills in its `rtsp_port`); without it the port answers 400.
+    pub http: Option<SocketAddr>,
 }
 
 impl LoopsOptions {
@@ -115,6 +119,7 @@ impl LoopsOptions {
             max_pending_output: DEFAULT_MAX_PENDING_OUTPUT,
             gso: true,
             load_signal: None,
+            http: None,
         }
     }
 }
@@ -141,6 +146,7 @@ pub enum LoopsError {
 pub struct ServerLoops {
     runtimes: Vec<Runtime<Server>>,
     local: SocketAddr,
+    http: Option<SocketAddr>,
     rtp_ports: Vec<u16>,
     fanout: LiveFanout,
 }
@@ -171,14 +177,22 @@ impl ServerLoops {
         };
         // Whether anyone holds the address, and the port to bind when it is 0.
         let local = Self::check_addr(opts.addr)?;
+        let http = opts.http.map(Self::check_addr).transpose()?;
         // Every loop's sockets first: each server must know all of the process's UDP sockets
         // (a session of one loop must not send to another loop's sockets either).
         let mut sockets = Vec::with_capacity(loops);
+        let mut http_listeners = Vec::with_capacity(loops);
         for _ in 0..loops {
             let listener = listen(local, loops > 1).map_err(listen_error)?;
             let (rtp, rtcp) = bind_udp_pair(opts.addr.ip())?;
             sockets.push((listener, rtp, rtcp));
+            if let Some(addr) = http {
+                let l = listen(addr, loops > 1)
+                    .map_err(|source| LoopsError::Listen { addr, source })?;
+                http_listeners.push(l);
+            }
         }
+        let mut http_listeners = http_listeners.into_iter();
         let mut own_udp = Vec::with_capacity(2 * loops);
         for (_, rtp, rtcp) in &sockets {
             own_udp.extend([rtp.local_addr()?, rtcp.local_addr()?]);
@@ -194,6 +208,9 @@ impl ServerLoops {
             // Independent streams: no loop can predict another's ids from its own.
             config.seed = Some(base_seed.derive(i as u64));
             config.counts = Some(counts.clone());
+            if let Some(h) = config.http.as_mut() {
+                h.rtsp_port = local.port();
+            }
             rtp_ports.push(config.rtp_local.port());
             let server = Server::new(config, Box::new(catalog.clone()), Instant::now());
             let bound = BoundServer {
@@ -208,6 +225,9 @@ impl ServerLoops {
             if !opts.gso {
                 rt.set_gso(false);
             }
+            if let Some(l) = http_listeners.next() {
+                rt.tcp_listener(l)?;
+            }
             if let Some(signal) = &opts.load_signal {
                 wake_on_load(signal, rt.handle());
             }
@@ -218,6 +238,7 @@ impl ServerLoops {
         Ok(Self {
             runtimes,
             local,
+            http,
             rtp_ports,
             fanout,
         })
@@ -234,6 +255,11 @@ impl ServerLoops {
     /// The RTSP address every loop listens on (as bound: may be the unspecified address).
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// The HTTP address every loop listens on, when [`LoopsOptions::http`] asked for one.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http
     }
 
     /// Each loop's RTP port (its RTCP port is the next one).

@@ -9,6 +9,10 @@
 //! [users]                  # name = "password" (the same as --user NAME:PASSWORD)
 //! alice = "secret"
 //!
+//! [http]                   # the browser side (the same as --http PORT, --admin NAME)
+//! port = 8080
+//! admins = ["alice"]
+//!
 //! [paths.cam1]             # a stream and where its frames come from
 //! source = "rtsp://camera.example/stream"
 //! on_demand = true
@@ -50,6 +54,25 @@ pub struct Config {
     pub users: BTreeMap<String, String>,
     /// `[paths.NAME]`: the configured streams, by name.
     pub paths: BTreeMap<String, PathConfig>,
+    /// `[http]`: the HTTP port and the admins.
+    pub http: HttpSection,
+}
+
+/// The `[http]` table (`--http PORT`, `--admin NAME`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct HttpSection {
+    /// `--http`: the HTTP port.
+    pub port: Option<u16>,
+    /// `--admin`: users who may kick sessions over HTTP.
+    pub admins: Option<Vec<String>>,
+}
+
+/// `[http]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    port: Option<u16>,
+    admins: Option<Vec<Spanned<String>>>,
 }
 
 /// The file as written.
@@ -62,6 +85,8 @@ struct RawConfig {
     users: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
     paths: BTreeMap<Spanned<String>, paths::RawPath>,
+    #[serde(default)]
+    http: RawHttp,
 }
 
 impl Config {
@@ -98,6 +123,20 @@ impl Config {
                 paths.insert(name.into_inner(), path);
             }
         }
+        for name in raw.http.admins.iter().flatten() {
+            if !users.contains_key(name.get_ref()) {
+                let key = key_path(&["http", "admins"]);
+                let why = format!("unknown user {:?} (not in [users])", name.get_ref());
+                problems.push(Some(name.span()), format!("{key}: {why}"));
+            }
+        }
+        let http = HttpSection {
+            port: raw.http.port,
+            admins: raw
+                .http
+                .admins
+                .map(|a| a.into_iter().map(Spanned::into_inner).collect()),
+        };
         problems.finish(file)?;
         let mut server = raw.server;
         if let Some(media) = &mut server.media {
@@ -109,6 +148,7 @@ impl Config {
             server,
             users,
             paths,
+            http,
         })
     }
 }

@@ -58,7 +58,7 @@ use clap::{CommandFactory, FromArgMatches};
 use mjpeg::transcode::TranscodeOptions;
 use rtsp_core::auth::Credentials;
 use rtsp_core::message::Limits;
-use rtsp_core::server::{AuthConfig, Catalog, ServerConfig, SharedCounts};
+use rtsp_core::server::{AuthConfig, Catalog, HttpConfig, ServerConfig, SharedCounts};
 use runtime_mio::live::LiveHub;
 use runtime_mio::media::{
     FsCatalog, DEFAULT_CACHE_BUDGET, DEFAULT_LOAD_THREADS, DEFAULT_MAX_FILE_SIZE,
@@ -174,6 +174,15 @@ struct Args {
     /// (passwords hidden) and exit.
     #[arg(long, alias = "print-config")]
     check_config: bool,
+    /// Serve HTTP on this port too (same address, same event loops): a page with every
+    /// stream at `/`, `/NAME/stream.mjpg` (multipart JPEG), `/NAME/snapshot.jpg`,
+    /// `/api/streams`, `/api/sessions`, `/metrics`.
+    #[arg(long, value_name = "PORT")]
+    http: Option<u16>,
+    /// A user (of --user) who may kick sessions over HTTP (`POST /api/sessions/ID/kick`);
+    /// repeatable.
+    #[arg(long = "admin", value_name = "NAME")]
+    admins: Vec<String>,
 }
 
 fn parse_user(s: &str) -> Result<(String, String), String> {
@@ -305,7 +314,11 @@ fn check_config(args: &Args, paths: &BTreeMap<String, PathConfig>) -> Result<Str
     auth_config(args)?;
     let server = config::merge::effective(args, event_loops(args)?);
     let users = args.users.iter().map(|(name, _)| name.as_str());
-    config::effective_toml(&server, users, paths)
+    let http = config::HttpSection {
+        port: args.http,
+        admins: (!args.admins.is_empty()).then(|| args.admins.clone()),
+    };
+    config::effective_toml(&server, users, paths, &http)
 }
 
 /// The event loops to run: `--threads`, else one a core.
@@ -407,6 +420,13 @@ fn describe_media(m: &rtsp_core::server::Media) -> String {
 
 /// The authentication configuration from `--user`, `--auth` and `--realm`.
 fn auth_config(args: &Args) -> Result<Option<AuthConfig>, String> {
+    if let Some(admin) = args
+        .admins
+        .iter()
+        .find(|a| !args.users.iter().any(|(u, _)| u == *a))
+    {
+        return Err(format!("--admin {admin}: not a user (--user or [users])"));
+    }
     if args.users.is_empty() {
         return Ok(None);
     }
@@ -472,7 +492,7 @@ fn run(args: Args, paths: &BTreeMap<String, PathConfig>) -> Result<(), String> {
 
     let l = &args.limits;
     let counts = SharedCounts::new();
-    let config = ServerConfig {
+    let mut config = ServerConfig {
         session_timeout: Duration::from_secs(args.session_timeout),
         mtu: args.mtu,
         loop_media: args.loop_media,
@@ -503,7 +523,12 @@ fn run(args: Args, paths: &BTreeMap<String, PathConfig>) -> Result<(), String> {
     };
     let pulled = live::declare(&config.live, paths, &args.publish, args.publish_replace);
     let live_paths = config.live.clone();
+    config.http = args.http.map(|_| HttpConfig {
+        admins: args.admins.clone(),
+        rtsp_port: port,
+    });
     let opts = LoopsOptions {
+        http: args.http.map(|p| SocketAddr::new(args.bind, p)),
         addr,
         loops: threads,
         config,
@@ -558,6 +583,9 @@ fn run(args: Args, paths: &BTreeMap<String, PathConfig>) -> Result<(), String> {
     }
     for name in &names {
         println!("  {}", stream_url(&host, port, name));
+    }
+    if let Some(http) = loops.http_addr() {
+        println!("browser: http://{host}:{}/", http.port());
     }
     println!("try:  ffplay rtsp://{host}:{port}/sample");
     println!("      client-std rtsp://{host}:{port}/sample");

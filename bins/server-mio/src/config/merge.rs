@@ -38,6 +38,16 @@ pub(crate) fn apply(args: &mut Args, file: &Config, given: impl Fn(&str) -> bool
     if let (Some(n), false) = (server.threads, given("threads")) {
         args.threads = Some(n);
     }
+    if let (Some(port), false) = (file.http.port, given("http")) {
+        args.http = Some(port);
+    }
+    let mut admins = file.http.admins.clone().unwrap_or_default();
+    admins.extend(
+        args.admins
+            .drain(..)
+            .filter(|a| !file.http.admins.iter().flatten().any(|x| x == a)),
+    );
+    args.admins = admins;
     let mut users = file.users.clone();
     users.extend(args.users.drain(..));
     args.users = users.into_iter().collect();

@@ -1,12 +1,12 @@
 //! The effective configuration as a configuration file (`server-mio --check-config`):
 //! `[server]` with every key, `[users]` with the passwords hidden, and each path with the
-//! keys its source uses.
+//! keys its source uses, then `[http]`.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{PathConfig, ServerSection, Source};
+use super::{HttpSection, PathConfig, ServerSection, Source};
 
 /// What `--check-config` prints in place of a password.
 pub const HIDDEN: &str = "(hidden)";
@@ -17,6 +17,7 @@ struct Effective<'a> {
     server: &'a ServerSection,
     users: BTreeMap<&'a str, &'static str>,
     paths: BTreeMap<&'a str, PathOut<'a>>,
+    http: &'a HttpSection,
 }
 
 /// A path with the keys its source uses (toml leaves out the `None`s).
@@ -62,6 +63,7 @@ pub fn effective_toml<'a>(
     server: &ServerSection,
     users: impl IntoIterator<Item = &'a str>,
     paths: &BTreeMap<String, PathConfig>,
+    http: &HttpSection,
 ) -> Result<String, String> {
     let doc = Effective {
         server,
@@ -70,6 +72,7 @@ pub fn effective_toml<'a>(
             .iter()
             .map(|(name, p)| (name.as_str(), PathOut::new(p)))
             .collect(),
+        http,
     };
     toml::to_string(&doc).map_err(|e| format!("cannot print the configuration: {e}"))
 }

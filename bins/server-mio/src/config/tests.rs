@@ -80,6 +80,9 @@ fn every_flag_is_a_key_of_the_same_name() {
         "list",
         "config",
         "check_config",
+        // `[http] port` and `[http] admins`.
+        "http",
+        "admin",
         "help",
         "version",
     ];
@@ -209,10 +212,21 @@ fn syntax_and_type_errors_point_at_the_place() {
 }
 
 #[test]
+fn the_http_table_sets_the_port_and_known_admins() {
+    let cfg = parse("[users]\nalice = \"x\"\n[http]\nport = 8080\nadmins = [\"alice\"]\n").unwrap();
+    assert_eq!(cfg.http.port, Some(8080));
+    assert_eq!(cfg.http.admins, Some(vec!["alice".to_string()]));
+    let e = refused("[http]\nadmins = [\"bob\"]\n");
+    assert!(e.contains("http.admins: unknown user \"bob\""), "{e}");
+    let e = refused("[http]\nprot = 1\n");
+    assert!(e.contains("unknown field `prot`"), "{e}");
+}
+
+#[test]
 fn unknown_keys_are_refused() {
     assert_eq!(
         refused("x = 1\n"),
-        "s.toml:1:1: unknown field `x`, expected one of `server`, `users`, `paths`"
+        "s.toml:1:1: unknown field `x`, expected one of `server`, `users`, `paths`, `http`"
     );
     let e = refused("[server]\nport = 1\nprot = 2\n");
     assert!(
@@ -547,7 +561,7 @@ fn the_effective_configuration_reads_back() {
     merge::apply(&mut a, &file, given);
     let server = merge::effective(&a, 2);
     let users = a.users.iter().map(|(n, _)| n.as_str());
-    let printed = effective_toml(&server, users, &file.paths).unwrap();
+    let printed = effective_toml(&server, users, &file.paths, &file.http).unwrap();
     assert!(printed.contains("port = 9000\n"), "{printed}");
     assert!(printed.contains("alice = \"(hidden)\"\n"), "{printed}");
     assert!(

@@ -15,6 +15,8 @@ pub(crate) struct HttpResponse {
     pub(crate) body: Bytes,
     /// Answer to HEAD: the head only (with the body's `Content-Length`).
     pub(crate) head_only: bool,
+    /// Not an answer yet: the stream is loading and the request waits for it.
+    pub(crate) wait: bool,
 }
 
 impl HttpResponse {
@@ -25,6 +27,7 @@ impl HttpResponse {
             headers: vec![("Content-Type", content_type.to_string())],
             body: body.into(),
             head_only: false,
+            wait: false,
         }
     }
 

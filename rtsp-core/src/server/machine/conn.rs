@@ -132,6 +132,7 @@ impl Server {
             return;
         };
         self.parked.remove(&conn);
+        self.http_waiting.remove(&conn);
         self.unrank_conn(conn, c.evict_key);
         self.counts.remove_connection(c.peer.ip());
         if let Some(viewer) = c.http.and_then(|h| h.viewer) {

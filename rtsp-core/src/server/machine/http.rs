@@ -18,6 +18,8 @@ pub(super) struct HttpConn {
     pub(super) answered: bool,
     /// The stream it receives, once it asked for one.
     pub(super) viewer: Option<Viewer>,
+    /// Its request and user, while the stream it asks for is loading.
+    pub(super) waiting: Option<(HttpRequest, Option<String>)>,
 }
 
 impl Server {
@@ -78,14 +80,44 @@ impl Server {
         } else {
             self.http_auth(conn, &req)
         };
-        let resp = match resp {
-            Ok(user) => self.http_route(conn, &req, route, user.as_deref()),
-            Err(resp) => Some(resp),
-        };
-        if let Some(mut resp) = resp {
-            resp.head_only = req.method == "HEAD";
-            self.http_answer(conn, &req.method, &req.target, resp);
+        match resp {
+            Ok(user) => self.http_serve(conn, req, user, true),
+            Err(resp) => self.http_finish(conn, &req, resp),
         }
+    }
+
+    /// An admitted request: its answer, or (`may_wait`) a wait for its stream to load.
+    fn http_serve(&mut self, conn: ConnId, req: HttpRequest, user: Option<String>, may_wait: bool) {
+        let route = Route::of(req.path());
+        match self.http_route(conn, &req, route, user.as_deref()) {
+            Some(resp) if resp.wait && may_wait => {
+                if let Some(h) = self.conns.get_mut(&conn).and_then(|c| c.http.as_mut()) {
+                    h.waiting = Some((req, user));
+                    self.http_waiting.insert(conn);
+                }
+            }
+            Some(resp) => self.http_finish(conn, &req, resp),
+            None => {}
+        }
+    }
+
+    /// After a load ended: the requests waiting for a stream try again.
+    pub(super) fn retry_http_waiting(&mut self) {
+        let conns: Vec<ConnId> = std::mem::take(&mut self.http_waiting).into_iter().collect();
+        for conn in conns {
+            let waiting = self
+                .conns
+                .get_mut(&conn)
+                .and_then(|c| c.http.as_mut()?.waiting.take());
+            if let Some((req, user)) = waiting {
+                self.http_serve(conn, req, user, true);
+            }
+        }
+    }
+
+    fn http_finish(&mut self, conn: ConnId, req: &HttpRequest, mut resp: HttpResponse) {
+        resp.head_only = req.method == "HEAD";
+        self.http_answer(conn, &req.method, &req.target, resp);
     }
 
     /// The auth gate: `Ok(user)` (`None` when the server does not authenticate), or the 401.

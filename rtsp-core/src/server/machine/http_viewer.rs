@@ -209,7 +209,11 @@ fn send_part<E>(out: &mut std::collections::VecDeque<Emit<E>>, conn: ConnId, jpe
 /// The answer when the catalog has no stream to give.
 fn lookup_refusal(e: LookupError) -> HttpResponse {
     match e {
-        LookupError::Loading => HttpResponse::error(503).header("Retry-After", "1"),
+        LookupError::Loading => {
+            let mut resp = HttpResponse::error(503).header("Retry-After", "1");
+            resp.wait = true;
+            resp
+        }
         e => HttpResponse::error(e.status().0),
     }
 }

@@ -79,6 +79,8 @@ pub struct Server {
     live_readers: HashMap<String, Vec<u64>>,
     /// HTTP viewers of each live stream, by its name.
     http_viewers: HashMap<String, Vec<ConnId>>,
+    /// HTTP connections whose request waits for a stream being loaded.
+    http_waiting: BTreeSet<ConnId>,
     /// The latest frame of each live stream (HTTP snapshots; kept when HTTP is enabled).
     latest: HashMap<String, bytes::Bytes>,
     /// RTP packets and payload bytes of the sessions that ended, per stream (metrics).
@@ -138,6 +140,7 @@ impl Server {
             by_ssrc: HashMap::new(),
             live_readers: HashMap::new(),
             http_viewers: HashMap::new(),
+            http_waiting: BTreeSet::new(),
             latest: HashMap::new(),
             closed_traffic: BTreeMap::new(),
             next_key: 0,

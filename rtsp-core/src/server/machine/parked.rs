@@ -37,7 +37,7 @@ impl Server {
     /// After an input: if the catalog finished a load since the last look, answer the
     /// requests that were waiting (those still loading wait on).
     pub(super) fn retry_parked(&mut self) {
-        if self.parked.is_empty() {
+        if self.parked.is_empty() && self.http_waiting.is_empty() {
             return;
         }
         // Both only grow: their sum changes when either does.
@@ -53,6 +53,7 @@ impl Server {
         for conn in conns {
             self.unpark(conn, false);
         }
+        self.retry_http_waiting();
     }
 
     /// Answers the request held on `conn` (`timed_out`: as it stands, without waiting any

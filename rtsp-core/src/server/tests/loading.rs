@@ -205,3 +205,29 @@ fn a_waiting_request_is_not_authenticated_twice() {
     finish_load(&mut h, &state, true);
     assert_eq!(cseqs(&h.take(), C1), vec![(2, StatusCode::OK)]);
 }
+
+#[test]
+fn an_http_viewer_of_a_loading_file_waits_for_it() {
+    let (mut h, state) = harness(ServerConfig {
+        http: Some(HttpConfig::default()),
+        ..config()
+    });
+    h.connect(ConnId(9));
+    h.take();
+    h.send(ConnId(9), b"GET /slow.mjpeg/stream.mjpg HTTP/1.1\r\n\r\n");
+    assert!(
+        stream_bytes(&h.take(), ConnId(9)).is_empty(),
+        "no answer while loading"
+    );
+    finish_load(&mut h, &state, true);
+    let bytes = stream_bytes(&h.take(), ConnId(9));
+    assert!(
+        bytes.starts_with(b"HTTP/1.1 200 OK\r\n"),
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+    assert!(
+        bytes.windows(12).any(|w| w == b"Content-Leng"),
+        "the first part follows"
+    );
+}

@@ -149,6 +149,23 @@ pub fn log_server_event(ev: &ServerEvent) {
         ServerEvent::PublisherReplaced { stream, session } => {
             tracing::info!(%session, %stream, "publisher replaced");
         }
+        ServerEvent::HttpRequest {
+            peer,
+            method,
+            target,
+            status,
+            ..
+        } => {
+            let ip = Some(peer.ip());
+            if *status >= 400 {
+                limited!(INFO, "http request refused", ip, %peer, method, target, status, "http request")
+            } else {
+                limited!(INFO, "http request", ip, %peer, method, target, status, "http request")
+            }
+        }
+        ServerEvent::KickRequested { session } => {
+            tracing::info!(%session, "kick asked over HTTP: asking the other event loops");
+        }
         // One per frame: for the other event loops, not for the log.
         ServerEvent::Published { .. } => {}
         _ => limited!(DEBUG, "server event", None, ?ev, "server event"),

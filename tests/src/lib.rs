@@ -5,6 +5,8 @@ pub mod live;
 
 pub mod peers;
 
+pub mod prometheus;
+
 pub mod sim;
 
 pub mod slow_media;

@@ -459,6 +459,13 @@ pub enum ServerEvent {
         /// Session id of the publisher replaced.
         session: String,
     },
+    /// An admin asked to kick (`POST /api/sessions/ID/kick`) a session this event loop does
+    /// not hold while other loops hold sessions: the runtime should end it on the other
+    /// loops ([`Server::kick`]).
+    KickRequested {
+        /// Session id.
+        session: String,
+    },
     /// An HTTP request was answered ([`ServerConfig::http`]).
     HttpRequest {
         /// The connection.

@@ -68,6 +68,8 @@ impl LiveFanout {
         match ev {
             ServerEvent::Published { stream, frame } => self.frame(Some(origin), stream, frame),
             ServerEvent::PublisherReplaced { session, .. } => self.kick(Some(origin), session),
+            // An admin's kick (HTTP) of a session another loop holds.
+            ServerEvent::KickRequested { session } => self.kick(Some(origin), session),
             _ => {}
         }
     }

@@ -97,6 +97,7 @@ fn push_header(out: &mut Vec<u8>, name: &str, value: &str) {
 pub(crate) fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        202 => "Accepted",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",

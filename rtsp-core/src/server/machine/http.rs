@@ -230,10 +230,15 @@ impl Server {
             self.kick(id, now)
         };
         if kicked {
-            HttpResponse::new(200, "application/json", render::kicked(id))
-        } else {
-            HttpResponse::error(404)
+            return HttpResponse::new(200, "application/json", render::kicked(id));
         }
+        // Other event loops hold sessions: the runtime asks them.
+        if self.counts.sessions() > self.sessions.len() {
+            let session = id.to_string();
+            self.event(ServerEvent::KickRequested { session });
+            return HttpResponse::new(202, "application/json", render::kicked(id));
+        }
+        HttpResponse::error(404)
     }
 
     /// Sends `resp` on `conn` and closes it.

@@ -5,6 +5,8 @@ pub mod live;
 
 pub mod peers;
 
+pub mod multipart;
+
 pub mod prometheus;
 
 pub mod sim;

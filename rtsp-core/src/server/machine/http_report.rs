@@ -53,8 +53,9 @@ impl Server {
                 Err(crate::server::LookupError::Loading) => ("loading", None),
                 Err(_) => ("error", None),
             };
+            let live = media.as_ref().is_some_and(|m| m.is_live());
             out.push(StreamInfo {
-                kind: "file",
+                kind: if live { "live" } else { "file" },
                 state,
                 width: media.as_ref().map(|m| m.width()),
                 height: media.as_ref().map(|m| m.height()),

@@ -48,17 +48,14 @@ pub(super) fn viewer_conn(id: &str) -> Option<ConnId> {
 impl Server {
     /// Starts streaming `name` on `conn`; the refusal if it cannot.
     pub(super) fn start_viewer(&mut self, conn: ConnId, name: String) -> Result<(), HttpResponse> {
-        let file = if self.config.live.contains(&name) {
-            None
-        } else {
-            let media = self.catalog.lookup(&name).map_err(lookup_refusal)?;
-            let looping = self.config.loop_media || media.looping();
-            Some(FilePlay {
+        let file = match self.file_media(&name)? {
+            None => None,
+            Some(media) => Some(FilePlay {
+                looping: self.config.loop_media || media.looping(),
                 media,
                 next: 0,
                 due: self.now,
-                looping,
-            })
+            }),
         };
         let date = self.caches.date(self.wallclock());
         let head = stream_head(&self.config.server_name, &date);
@@ -94,20 +91,32 @@ impl Server {
         Ok(())
     }
 
+    /// How many HTTP connections receive a stream (`/NAME/stream.mjpg`).
+    pub fn http_viewer_count(&self) -> usize {
+        self.conns.values().filter(|c| c.is_viewer()).count()
+    }
+
     /// `GET /NAME/snapshot.jpg`: a live path's latest frame, a file's first.
     pub(super) fn snapshot(&mut self, name: &str) -> HttpResponse {
-        let jpeg = if self.config.live.contains(name) {
-            match self.latest.get(name) {
+        let jpeg = match self.file_media(name) {
+            Err(refusal) => return refusal,
+            Ok(Some(media)) => media.jpeg(0).cloned().unwrap_or_default(),
+            Ok(None) => match self.latest.get(name) {
                 Some(j) => j.clone(),
                 None => return HttpResponse::error(503).header("Retry-After", "1"),
-            }
-        } else {
-            match self.catalog.lookup(name) {
-                Ok(media) => media.jpeg(0).cloned().unwrap_or_default(),
-                Err(e) => return lookup_refusal(e),
-            }
+            },
         };
         HttpResponse::new(200, "image/jpeg", jpeg)
+    }
+
+    /// The file `name` (`None`: a live stream, from [`LivePaths`](crate::server::LivePaths)
+    /// or the catalog), or the refusal.
+    fn file_media(&mut self, name: &str) -> Result<Option<Arc<Media>>, HttpResponse> {
+        if self.config.live.contains(name) {
+            return Ok(None);
+        }
+        let media = self.catalog.lookup(name).map_err(lookup_refusal)?;
+        Ok((!media.is_live()).then_some(media))
     }
 
     /// A frame of the live path `name` to its viewers (and kept for snapshots).

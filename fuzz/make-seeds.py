@@ -183,5 +183,13 @@ small = [read(TD, "ffmpeg-422.jpg"), read(TD, "ffmpeg-444.jpg")]
 write("mjpeg_split", "lab", b"\x05" * 8 + b"".join(b"%05d" % len(f) + f for f in small))
 write("mjpeg_split", "truncated", b"\x09" * 8 + small[0][: len(small[0]) // 2])
 
+# ---- HTTP -------------------------------------------------------------------------------------
+# The first byte picks the parser's limits; the rest is one connection's bytes.
+write("http_request", "page", b"\x00GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+write("http_request", "live", b"\x40GET /cam/stream.mjpg HTTP/1.1\r\nHost: a\r\n\r\n")
+write("http_request", "file", b"\x81GET /clip/stream.mjpg HTTP/1.0\r\n\r\n")
+write("http_request", "kick", b"\x05POST /api/sessions/1/kick HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc")
+write("http_request", "metrics", b"\xffGET /metrics HTTP/1.1\r\nAuthorization: Basic YTpi\r\n\r\n")
+
 total = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(CORPUS) for f in fs)
 print(f"corpus: {total} bytes")

@@ -77,6 +77,9 @@
 //! * Authentication ([`ServerConfig::auth`]): Digest MD5/SHA-256 (RFC 7616) and optionally
 //!   Basic; 401 with `WWW-Authenticate` before anything looks at the stream name, nonce
 //!   expiry (`stale=true`) and nonce-count replay protection. OPTIONS needs none.
+//! * HTTP ([`ServerConfig::http`], see [`http`]): a connection whose first line is an
+//!   HTTP/1.x request line gets the page, the multipart streams, snapshots, the JSON API and
+//!   the metrics, under the same limits and authentication.
 //! * Status codes: 400 (garbage — the connection is closed after a parse error — or no
 //!   CSeq), 403/404 (names), 405 (ANNOUNCE/RECORD/REDIRECT), 451 (SET_PARAMETER with
 //!   parameters), 453 ([`ServerConfig::max_sessions`]), 454 (unknown session), 455 (method

@@ -12,7 +12,9 @@
 //!   deadlines (lab flush, request and idle timeouts);
 //! * `rtcp_in` — receiver reports from datagrams and interleaved channels;
 //! * `publish` — publishers' RTP in, frames out to the readers;
-//! * `live` — frames of live streams pushed to their readers;
+//! * `live` — frames of live streams pushed to their readers (and HTTP viewers);
+//! * `http`, `http_viewer`, `http_report` — HTTP connections ([`ServerConfig::http`]): the
+//!   request, its auth and route; multipart viewers and snapshots; the page, JSON and metrics;
 //! * `caches` — rendered DESCRIBE bodies and the `Date` header;
 //! * `index` — the session indexes (by id, connection, RTCP address, SSRC).
 //!

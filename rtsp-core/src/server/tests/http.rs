@@ -526,3 +526,48 @@ fn rtsp_still_works_with_http_on() {
     let r = h.ask(C1, "OPTIONS", "*", 1, &[]);
     assert_eq!(r.status, StatusCode::OK);
 }
+
+#[test]
+fn a_kick_of_a_session_another_loop_holds_is_passed_on() {
+    let counts = SharedCounts::new();
+    let mut h = H::with_config(ServerConfig {
+        counts: Some(counts.clone()),
+        ..auth_http_config()
+    });
+    // Another event loop sharing the counts holds a session.
+    let caps = crate::server::counts::Caps {
+        total: 10,
+        per_ip: 10,
+    };
+    counts.add_session(addr(PEER).ip(), caps).unwrap();
+    let r = simple(
+        &mut h,
+        C1,
+        "POST",
+        "/api/sessions/ELSEWHERE/kick",
+        &basic("root", "r"),
+    );
+    assert_eq!(r.status, 202);
+    let asked = events(&h.outs)
+        .into_iter()
+        .any(|e| matches!(e, ServerEvent::KickRequested { session } if session == "ELSEWHERE"));
+    assert!(asked, "the runtime is asked to kick it on the other loops");
+}
+
+#[test]
+fn refused_connections_are_counted_by_limit_in_the_metrics() {
+    let mut h = H::with_config(ServerConfig {
+        max_connections_per_ip: 2,
+        ..http_config()
+    });
+    h.connect(ConnId(50));
+    h.connect(ConnId(51));
+    h.connect(ConnId(52)); // over the per-IP limit: closed at once
+    h.close(ConnId(50));
+    let r = simple(&mut h, C1, "GET", "/metrics", "");
+    let text = String::from_utf8(r.body).unwrap();
+    assert!(
+        text.contains("rtsp_limit_exceeded_total{limit=\"connections_per_ip\"} 1\n"),
+        "{text}"
+    );
+}

@@ -97,7 +97,18 @@ impl Server {
                 }
             }
             Some(resp) => self.http_finish(conn, &req, resp),
-            None => {}
+            // A stream started (its connection stays open).
+            None => {
+                if let Some(peer) = self.conns.get(&conn).map(|c| c.peer) {
+                    self.event(ServerEvent::HttpRequest {
+                        conn,
+                        peer,
+                        method: req.method,
+                        target: req.target,
+                        status: 200,
+                    });
+                }
+            }
         }
     }
 

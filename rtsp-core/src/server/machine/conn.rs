@@ -66,6 +66,11 @@ impl Conn {
     pub(super) fn is_viewer(&self) -> bool {
         self.http.as_ref().is_some_and(|h| h.viewer.is_some())
     }
+
+    /// Until when its HTTP request waits for a stream being loaded.
+    pub(super) fn http_wait_until(&self) -> Option<Instant> {
+        self.http.as_ref()?.waiting.as_ref().map(|w| w.2)
+    }
 }
 
 impl Server {

@@ -10,6 +10,7 @@ use crate::server::auth::Challenges;
 use crate::server::http::{self, render, HttpRequest, HttpResponse, Route};
 use crate::server::path::{self, Target};
 use crate::server::ServerEvent;
+use std::time::Instant;
 
 /// The HTTP state of a connection that spoke HTTP first.
 #[derive(Debug, Default)]
@@ -18,8 +19,9 @@ pub(super) struct HttpConn {
     pub(super) answered: bool,
     /// The stream it receives, once it asked for one.
     pub(super) viewer: Option<Viewer>,
-    /// Its request and user, while the stream it asks for is loading.
-    pub(super) waiting: Option<(HttpRequest, Option<String>)>,
+    /// Its request and user, while the stream it asks for is loading, and until when it
+    /// waits ([`ServerConfig::load_timeout`](crate::server::ServerConfig::load_timeout)).
+    pub(super) waiting: Option<(HttpRequest, Option<String>, Instant)>,
 }
 
 impl Server {
@@ -91,9 +93,11 @@ impl Server {
         let route = Route::of(req.path());
         match self.http_route(conn, &req, route, user.as_deref()) {
             Some(resp) if resp.wait && may_wait => {
+                let until = self.now + self.config.load_timeout;
                 if let Some(h) = self.conns.get_mut(&conn).and_then(|c| c.http.as_mut()) {
-                    h.waiting = Some((req, user));
+                    h.waiting = Some((req, user, until));
                     self.http_waiting.insert(conn);
+                    self.schedule_conn(conn);
                 }
             }
             Some(resp) => self.http_finish(conn, &req, resp),
@@ -120,9 +124,42 @@ impl Server {
                 .conns
                 .get_mut(&conn)
                 .and_then(|c| c.http.as_mut()?.waiting.take());
-            if let Some((req, user)) = waiting {
-                self.http_serve(conn, req, user, true);
+            if let Some((req, user, until)) = waiting {
+                self.http_serve_until(conn, req, user, until);
             }
+        }
+    }
+
+    /// [`Server::http_serve`] for a request that waits until `until` at the latest.
+    fn http_serve_until(
+        &mut self,
+        conn: ConnId,
+        req: HttpRequest,
+        user: Option<String>,
+        until: Instant,
+    ) {
+        let may_wait = self.now < until;
+        self.http_serve(conn, req, user, may_wait);
+        if let Some(w) = self
+            .conns
+            .get_mut(&conn)
+            .and_then(|c| c.http.as_mut()?.waiting.as_mut())
+        {
+            w.2 = until;
+        }
+    }
+
+    /// The load timeout of a waiting request: it gets the catalog's answer as it is (503).
+    pub(super) fn http_wait_over(&mut self, conn: ConnId) {
+        let now = self.now;
+        let waiting = self
+            .conns
+            .get_mut(&conn)
+            .and_then(|c| c.http.as_mut())
+            .and_then(|h| h.waiting.take_if(|w| w.2 <= now));
+        if let Some((req, user, _)) = waiting {
+            self.http_waiting.remove(&conn);
+            self.http_serve(conn, req, user, false);
         }
     }
 

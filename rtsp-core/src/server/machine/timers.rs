@@ -51,6 +51,7 @@ impl Server {
             c.partial_since.map(|t| t + self.config.request_timeout),
             Some(c.last_request + self.config.idle_timeout),
             c.parked.as_ref().map(|p| p.until),
+            c.http_wait_until(),
         ]
         .into_iter()
         .flatten()
@@ -95,6 +96,14 @@ impl Server {
             // The stream did not load in time: the request gets what the catalog says now.
             self.unpark(conn, true);
         }
+        if self
+            .conns
+            .get(&conn)
+            .and_then(Conn::http_wait_until)
+            .is_some_and(|t| t <= now)
+        {
+            self.http_wait_over(conn);
+        }
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
@@ -107,10 +116,14 @@ impl Server {
         };
         let held = !c.sessions.is_empty() || c.is_viewer();
         // The lab flush and the end of a wait are not the end of the connection.
-        let other = [c.flush_at, c.parked.as_ref().map(|p| p.until)]
-            .into_iter()
-            .flatten()
-            .min();
+        let other = [
+            c.flush_at,
+            c.parked.as_ref().map(|p| p.until),
+            c.http_wait_until(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         match self.conn_deadline(c, held) {
             Some((t, partial)) if t <= now => self.cut_connection(conn, partial),
             Some((t, _)) => self.arm_conn(conn, other.map_or(t, |o| o.min(t))),

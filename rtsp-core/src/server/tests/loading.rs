@@ -231,3 +231,29 @@ fn an_http_viewer_of_a_loading_file_waits_for_it() {
         "the first part follows"
     );
 }
+
+#[test]
+fn an_http_request_waits_for_its_stream_no_longer_than_the_load_timeout() {
+    let (mut h, _state) = harness(ServerConfig {
+        http: Some(HttpConfig::default()),
+        load_timeout: Duration::from_secs(5),
+        ..config()
+    });
+    h.connect(ConnId(9));
+    h.take();
+    h.send(ConnId(9), b"GET /slow.mjpeg/snapshot.jpg HTTP/1.1\r\n\r\n");
+    h.advance(Duration::from_millis(4_900));
+    assert!(
+        stream_bytes(&h.take(), ConnId(9)).is_empty(),
+        "still waiting"
+    );
+    h.advance(Duration::from_millis(200));
+    let outs = h.take();
+    let bytes = stream_bytes(&outs, ConnId(9));
+    assert!(
+        bytes.starts_with(b"HTTP/1.1 503 "),
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+    assert!(closed(&outs, ConnId(9)));
+}

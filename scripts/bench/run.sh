@@ -40,8 +40,8 @@ mkdir -p "$OUT"
 BIN=$ROOT/target/release
 RESULTS=$OUT/results.txt
 : > "$RESULTS"
-
-log() { echo "[$(date +%T)] $*" | tee -a "$OUT/run.log" >&2; }
+# shellcheck source=lib.sh
+. "$ROOT/scripts/bench/lib.sh"
 
 machine() {
     echo "date: $(date -u +%FT%TZ)"
@@ -53,45 +53,6 @@ machine() {
     echo "rustc: $(rustc --version)"
     echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo none) (dirty: $(git status --porcelain 2>/dev/null | wc -l) files)"
     echo "receivers: ${GRO_FLAG[*]:-plain recvmmsg}"
-}
-
-# record LABEL COMMAND... : runs a bounded measurement, keeps its last machine-readable line.
-record() {
-    local label=$1; shift
-    local f="$OUT/$(echo "$label" | tr ' /=' '___').log"
-    log "$label: $*"
-    local load; load=$(cut -d' ' -f1 /proc/loadavg)
-    set +e
-    "$@" > "$f" 2>&1
-    local rc=$?
-    set -e
-    local last; last=$(grep -E '^(sessions=|mode=)' "$f" | tail -1 || true)
-    echo "$label | rc=$rc load_before=$load | $last" | tee -a "$RESULTS" >&2
-}
-
-wait_port() {  # wait (bounded) until something listens on 127.0.0.1:$1
-    for _ in $(seq 1 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-        sleep 0.1
-    done
-    return 1
-}
-
-child_of() {  # the PID of the (single) child of PID $1: the server under `timeout`
-    local c=""
-    for _ in $(seq 1 50); do
-        c=$(cat "/proc/$1/task/$1/children" 2>/dev/null | awk '{print $1}')
-        [ -n "$c" ] && break
-        sleep 0.1
-    done
-    echo "$c"
-}
-
-stop() {  # stop server PID $1 (SIGINT, then SIGKILL), reap its timeout wrapper $2
-    kill -INT "$1" 2>/dev/null || true
-    for _ in $(seq 1 30); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null || true
-    wait "$2" 2>/dev/null || true
 }
 
 machine | tee "$OUT/machine.txt" >&2

@@ -16,7 +16,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use interop_client_support::{client_std, workspace_binary};
+use interop_client_support::{client_std, server_mio};
 use it::peers::{have, require_peer};
 
 const EDGES: usize = 3;
@@ -75,17 +75,7 @@ fn readers_through_haproxy_reach_every_edge_and_the_origin_carries_one_session_p
     if !require_peer("haproxy") {
         return;
     }
-    let server = workspace_binary(
-        "server-mio",
-        &[
-            "bins/server-mio/src",
-            "rtsp-core/src",
-            "rtp-core/src",
-            "runtime-mio/src",
-            "runtime-std/src",
-            "mjpeg/src",
-        ],
-    );
+    let server = server_mio();
     client_std();
     let source = if have("ffmpeg") {
         "ffmpeg"

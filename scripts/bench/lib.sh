@@ -1,0 +1,43 @@
+# Shared by scripts/bench/run.sh and live.sh (sourced): logging, a bounded measurement, and
+# starting and stopping servers under `timeout`. Needs OUT and RESULTS set.
+
+log() { echo "[$(date +%T)] $*" | tee -a "$OUT/run.log" >&2; }
+
+# record LABEL COMMAND... : runs a bounded measurement, keeps its last machine-readable line.
+record() {
+    local label=$1; shift
+    local f="$OUT/$(echo "$label" | tr ' /=' '___').log"
+    log "$label: $*"
+    local load; load=$(cut -d' ' -f1 /proc/loadavg)
+    set +e
+    "$@" > "$f" 2>&1
+    local rc=$?
+    set -e
+    local last; last=$(grep -E '^(sessions=|mode=|frames=)' "$f" | tail -1 || true)
+    echo "$label | rc=$rc load_before=$load | $last" | tee -a "$RESULTS" >&2
+}
+
+wait_port() {  # wait (bounded) until something listens on 127.0.0.1:$1
+    for _ in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    return 1
+}
+
+child_of() {  # the PID of the (single) child of PID $1: the program under `timeout`
+    local c=""
+    for _ in $(seq 1 50); do
+        c=$(cat "/proc/$1/task/$1/children" 2>/dev/null | awk '{print $1}')
+        [ -n "$c" ] && break
+        sleep 0.1
+    done
+    echo "$c"
+}
+
+stop() {  # stop PID $1 (SIGINT, then SIGKILL), reap its timeout wrapper $2
+    kill -INT "$1" 2>/dev/null || true
+    for _ in $(seq 1 30); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$2" 2>/dev/null || true
+}

@@ -139,11 +139,11 @@ fn stream(
             }
         }
         if splitter.is_closed() || body.is_complete() {
-            return Err(Ended::lost("the server ended the stream"));
+            return Err(Ended::Finished("the server ended the stream".into()));
         }
         raw = conn.read()?;
         if raw.is_empty() {
-            return Err(Ended::lost("the server closed the connection"));
+            return Err(Ended::Finished("the server closed the connection".into()));
         }
     }
 }

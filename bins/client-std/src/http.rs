@@ -33,7 +33,10 @@ pub fn is_http(url: &str) -> bool {
 
 /// The usage checks for an HTTP URL: it parses, and no RTSP-only option is given.
 pub fn check_usage(args: &Args, url: &str) -> Result<(), String> {
-    HttpUrl::parse(url).map_err(|e| e.to_string())?;
+    let parsed = HttpUrl::parse(url).map_err(|e| e.to_string())?;
+    if parsed.port() == 0 {
+        return Err("invalid URL: port 0 cannot be connected to".into());
+    }
     let rtsp_only = [
         (args.seek.is_some(), "--seek"),
         (args.rtp_port.is_some(), "--rtp-port"),

@@ -6,7 +6,11 @@
 //!            [--frames N] [--duration SECS] [--record FILE] [--no-media-timeout SECS]
 //!            [--headless] [--stats] [-v]
 //! client-std HOST RTSP_PORT RTP_PORT FILE        # the course lab's form and dialect
+//! client-std http://[USER:PASS@]HOST[:PORT]/PATH  # MJPEG over HTTP, or a JPEG snapshot
 //! ```
+//!
+//! `http://` URLs are played by [`http`] (runtime-std's HTTP source); everything below is
+//! about RTSP unless it says otherwise.
 //!
 //! Without `--interactive` it sets up and plays at once (DESCRIBE → SETUP → PLAY; lab:
 //! SETUP → PLAY). Commands on standard input, one per line, are always accepted: `setup`,
@@ -68,7 +72,9 @@ enum TransportArg {
 #[derive(Debug, Parser)]
 #[command(name = "client-std", version)]
 struct Args {
-    /// `rtsp://[USER:PASS@]HOST[:PORT]/NAME`, or the lab form `HOST RTSP_PORT RTP_PORT FILE`.
+    /// `rtsp://[USER:PASS@]HOST[:PORT]/NAME`, `http://[USER:PASS@]HOST[:PORT]/PATH` (MJPEG
+    /// over HTTP, or a JPEG snapshot polled every second), or the lab form
+    /// `HOST RTSP_PORT RTP_PORT FILE`.
     #[arg(required = true, num_args = 1..=4, value_name = "URL | HOST RTSP_PORT RTP_PORT FILE")]
     target: Vec<String>,
     /// Media transport (the lab form: UDP only).
@@ -814,6 +820,30 @@ mod tests {
         let a = Args::try_parse_from(std::iter::once("client-std").chain(args.iter().copied()))
             .map_err(|e| e.to_string())?;
         parse_target(&a)
+    }
+
+    #[test]
+    fn http_urls_go_to_the_http_player_and_refuse_rtsp_options() {
+        assert!(http::is_http("http://h/x") && http::is_http(" HTTPS://h/x"));
+        assert!(!http::is_http("rtsp://h/x") && !http::is_http("h"));
+        let checked = |args: &[&str]| {
+            let a = Args::try_parse_from(std::iter::once("client-std").chain(args.iter().copied()))
+                .unwrap();
+            check_usage(&a).map(drop)
+        };
+        assert!(checked(&["http://u:p@h:8080/cam/stream.mjpg", "--frames", "3"]).is_ok());
+        for (args, want) in [
+            (&["https://h/x"][..], "no TLS"),
+            (&["http://h:0/x"], "port"),
+            (
+                &["http://h/x", "--rtp-port", "5000"],
+                "--rtp-port applies to rtsp://",
+            ),
+            (&["http://h/x", "--interactive"], "--interactive"),
+        ] {
+            let e = checked(args).expect_err("a usage error");
+            assert!(e.contains(want), "{args:?}: {e}");
+        }
     }
 
     #[test]

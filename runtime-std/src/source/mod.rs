@@ -97,7 +97,9 @@ pub enum SourceSpec {
     },
     /// `http://[user:pass@]host[:port]/path`: a `multipart/x-mixed-replace` stream of JPEGs,
     /// or one `image/jpeg` polled every [`SourceOptions::snapshot_interval`]. Credentials in
-    /// the URL are sent as Basic authentication. No TLS.
+    /// the URL are sent as Basic authentication. No TLS. A body without a content type or
+    /// with `application/octet-stream` (`ffmpeg -f mpjpeg` without `-content_type`) is taken
+    /// for what its first bytes say: a `--boundary` line, or a JPEG's SOI.
     Http {
         /// The URL.
         url: String,

@@ -6,7 +6,11 @@
 //!            [--frames N] [--duration SECS] [--record FILE] [--no-media-timeout SECS]
 //!            [--headless] [--stats] [-v]
 //! client-std HOST RTSP_PORT RTP_PORT FILE        # the course lab's form and dialect
+//! client-std http://[USER:PASS@]HOST[:PORT]/PATH  # MJPEG over HTTP, or a JPEG snapshot
 //! ```
+//!
+//! `http://` URLs are played by [`http`] (runtime-std's HTTP source); everything below is
+//! about RTSP unless it says otherwise.
 //!
 //! Without `--interactive` it sets up and plays at once (DESCRIBE → SETUP → PLAY; lab:
 //! SETUP → PLAY). Commands on standard input, one per line, are always accepted: `setup`,
@@ -22,10 +26,12 @@
 //! less); datagrams the kernel still dropped are counted in the final statistics.
 
 mod clicks;
+mod http;
 mod messages;
 mod player;
 mod record;
 mod sockbuf;
+mod summary;
 mod window;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -39,11 +45,12 @@ use std::time::{Duration, Instant};
 use clap::{CommandFactory, Parser, ValueEnum};
 use rtsp_core::client::{Client, ClientConfig, ClientState, Dialect, Policy, TransportChoice};
 use rtsp_core::url::RtspUrl;
-use runtime_std::{bind_udp_pair, bind_udp_pair_at, Flow, Handle, Runtime};
+use runtime_std::{bind_udp_pair, bind_udp_pair_at, Flow, Runtime};
 
 use player::{Player, PlayerConfig, PlayerEvent};
 use record::{RecordFormat, Recorder};
 use sockbuf::{DropWatch, RecvBuffer};
+use summary::StatsJson;
 
 /// How media reaches the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -65,7 +72,9 @@ enum TransportArg {
 #[derive(Debug, Parser)]
 #[command(name = "client-std", version)]
 struct Args {
-    /// `rtsp://[USER:PASS@]HOST[:PORT]/NAME`, or the lab form `HOST RTSP_PORT RTP_PORT FILE`.
+    /// `rtsp://[USER:PASS@]HOST[:PORT]/NAME`, `http://[USER:PASS@]HOST[:PORT]/PATH` (MJPEG
+    /// over HTTP, or a JPEG snapshot polled every second), or the lab form
+    /// `HOST RTSP_PORT RTP_PORT FILE`.
     #[arg(required = true, num_args = 1..=4, value_name = "URL | HOST RTSP_PORT RTP_PORT FILE")]
     target: Vec<String>,
     /// Media transport (the lab form: UDP only).
@@ -210,7 +219,11 @@ fn main() -> ExitCode {
             .exit(),
     };
     init_logging(args.verbose);
-    match run(&args, target) {
+    let result = match &target {
+        Target::Url(url) if http::is_http(url) => http::run(&args, url),
+        _ => run(&args, target),
+    };
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(msg) => fail(msg),
     }
@@ -219,6 +232,12 @@ fn main() -> ExitCode {
 /// The checks clap cannot make: the target's form, and options that do not fit it.
 fn check_usage(args: &Args) -> Result<Target, String> {
     let target = parse_target(args)?;
+    if let Target::Url(url) = &target {
+        if http::is_http(url) {
+            http::check_usage(args, url)?;
+            return Ok(target);
+        }
+    }
     let (config, _) = client_config(args, &target);
     if config.dialect == Dialect::Lab && args.transport == TransportArg::Tcp {
         return Err("the lab form supports only --transport udp".into());
@@ -435,13 +454,51 @@ struct Outcome {
     socket: Option<(RecvBuffer, Arc<DropWatch>)>,
 }
 
+/// The `--record` file, created (truncated).
+fn open_recorder(args: &Args) -> Result<Option<Recorder>, String> {
+    args.record
+        .as_ref()
+        .map(|path| {
+            Recorder::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))
+        })
+        .transpose()
+}
+
+/// Finishes the recording and says what it holds. Returns whether recording failed (then the
+/// exit code is at least 1); `error` is a failed write's.
+fn finish_recording(recorder: Option<Recorder>, error: Option<String>, quiet: bool) -> bool {
+    let mut error = error;
+    if let Some(rec) = recorder {
+        let written = rec.written;
+        let skipped = rec.skipped;
+        let format = rec.format();
+        match rec.finish() {
+            Ok(path) => {
+                if !quiet {
+                    eprintln!(
+                        "client-std: recorded {written} frame(s) to {} ({})",
+                        path.display(),
+                        match format {
+                            RecordFormat::Lab => "lab format",
+                            RecordFormat::Concatenated => "concatenated JPEG",
+                        }
+                    );
+                }
+                if skipped > 0 {
+                    eprintln!("client-std: {skipped} frame(s) over 99999 bytes not recorded (lab format limit)");
+                }
+            }
+            Err(e) => error = Some(e.to_string()),
+        }
+    }
+    if let Some(e) = &error {
+        eprintln!("client-std: error: recording failed: {e}");
+    }
+    error.is_some()
+}
+
 fn run(args: &Args, target: Target) -> Result<u8, String> {
-    let mut recorder = match &args.record {
-        Some(path) => Some(
-            Recorder::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?,
-        ),
-        None => None,
-    };
+    let mut recorder = open_recorder(args)?;
     let window = want_window(args).then(window::Shared::new);
     let started = Instant::now();
     let mut redirected = false;
@@ -468,39 +525,13 @@ fn run(args: &Args, target: Target) -> Result<u8, String> {
     let mut exit = outcome.code;
     let quiet = args.quiet;
 
-    let mut record_error = sink.record_error;
-    if let Some(rec) = recorder {
-        let written = rec.written;
-        let skipped = rec.skipped;
-        let format = rec.format();
-        match rec.finish() {
-            Ok(path) => {
-                if !quiet {
-                    eprintln!(
-                        "client-std: recorded {written} frame(s) to {} ({})",
-                        path.display(),
-                        match format {
-                            RecordFormat::Lab => "lab format",
-                            RecordFormat::Concatenated => "concatenated JPEG",
-                        }
-                    );
-                }
-                if skipped > 0 {
-                    eprintln!("client-std: {skipped} frame(s) over 99999 bytes not recorded (lab format limit)");
-                }
-            }
-            Err(e) => record_error = Some(e.to_string()),
-        }
-    }
-    if let Some(e) = record_error {
-        eprintln!("client-std: error: recording failed: {e}");
+    if finish_recording(recorder, sink.record_error, quiet) {
         exit = exit.max(1);
     }
     let s = player.client().stats();
     let socket_drops = outcome.socket.as_ref().and_then(|(_, w)| w.drops());
     // After a failure with nothing received, a "0 frame(s)" line adds nothing.
     if !quiet && (exit == 0 || player.frames() > 0) {
-        let secs = player.elapsed().as_secs_f64();
         let from_socket = match (socket_drops, &outcome.socket) {
             (Some(d), Some((buf, _))) if d > 0 => format!(
                 " ({d} datagram(s) dropped by this host: the socket's receive buffer of {} bytes was full)",
@@ -509,49 +540,34 @@ fn run(args: &Args, target: Target) -> Result<u8, String> {
             _ => String::new(),
         };
         eprintln!(
-            "client-std: {} frame(s) in {:.1} s ({:.1} fps), {} packet(s) lost{from_socket}",
-            player.frames(),
-            secs,
-            if secs > 0.0 {
-                player.frames() as f64 / secs
-            } else {
-                0.0
-            },
+            "client-std: {}, {} packet(s) lost{from_socket}",
+            summary::rate(player.frames(), player.elapsed()),
             s.lost.max(0)
         );
     }
     if args.stats {
-        let (shown, display_dropped) = match &window {
-            Some(w) => (
-                w.shown.load(Ordering::Relaxed),
-                w.display_dropped.load(Ordering::Relaxed),
-            ),
-            None => (player.frames(), 0),
+        let mut json = StatsJson {
+            frames_received: player.frames(),
+            frames_dropped: s.frames_dropped,
+            packets_received: s.packets,
+            bytes_received: s.bytes,
+            lost: s.lost,
+            duplicates: s.duplicates,
+            reordered: s.reordered,
+            jitter_ms: s.jitter_ms,
+            socket_drops: socket_drops.unwrap_or(0),
+            mean_bitrate_kbps: summary::kbps(s.bytes, player.playing_time()),
+            duration_s: started.elapsed().as_secs_f64(),
+            transport: match player.transport() {
+                TransportChoice::Udp { .. } => "udp",
+                TransportChoice::Tcp => "tcp",
+            },
+            end_of_stream: player.ended(),
+            exit_code: exit,
+            ..StatsJson::default()
         };
-        let duration = started.elapsed().as_secs_f64();
-        let playing = player.playing_time().as_secs_f64();
-        let kbps = if playing > 0.0 {
-            s.bytes as f64 * 8.0 / playing / 1000.0
-        } else {
-            0.0
-        };
-        let transport = match player.transport() {
-            TransportChoice::Udp { .. } => "udp",
-            TransportChoice::Tcp => "tcp",
-        };
-        println!(
-            "{{\"frames_shown\":{shown},\"frames_received\":{},\"frames_dropped\":{},\"frames_dropped_display\":{display_dropped},\"packets_received\":{},\"bytes_received\":{},\"lost\":{},\"duplicates\":{},\"reordered\":{},\"jitter_ms\":{:.3},\"socket_drops\":{},\"mean_bitrate_kbps\":{kbps:.1},\"duration_s\":{duration:.3},\"transport\":\"{transport}\",\"end_of_stream\":{},\"exit_code\":{exit}}}",
-            player.frames(),
-            s.frames_dropped,
-            s.packets,
-            s.bytes,
-            s.lost,
-            s.duplicates,
-            s.reordered,
-            s.jitter_ms,
-            socket_drops.unwrap_or(0),
-            player.ended(),
-        );
+        json.display(window.as_ref());
+        println!("{json}");
     }
     Ok(exit)
 }
@@ -665,7 +681,14 @@ fn play_once(
     }
 
     let handle = rt.handle();
-    install_inputs(&handle)?;
+    install_inputs(Arc::new(move |input| match input {
+        UserInput::Quit => {
+            handle.command(|p: &mut Player| p.quit(0));
+        }
+        UserInput::Line(line) => {
+            handle.command(move |p: &mut Player| p.command(&line));
+        }
+    }))?;
 
     let sink = Sink {
         quiet,
@@ -710,7 +733,11 @@ fn play_once(
                 })
                 .map_err(|e| e.to_string())?
             };
-            let shown = window::run(&title, &shared, spawned.handle());
+            let handle = spawned.handle().clone();
+            let send = move |cmd: &'static str| {
+                let _ = handle.command(move |p: &mut Player| p.command(cmd));
+            };
+            let shown = window::run(&title, &shared, send);
             if let Err(e) = &shown {
                 eprintln!("client-std: {e}");
                 spawned.handle().command(|p: &mut Player| p.quit(1));
@@ -733,12 +760,24 @@ fn play_once(
     Ok((outcome, player, sink))
 }
 
+/// What the user asks for outside the window.
+enum UserInput {
+    /// Ctrl-C, SIGTERM or SIGHUP.
+    Quit,
+    /// A line on standard input (a command).
+    Line(String),
+}
+
+/// Where [`UserInput`] goes: the current player.
+type InputSink = Arc<dyn Fn(UserInput) + Send + Sync>;
+
 /// Ctrl-C, SIGTERM and SIGHUP (TEARDOWN, the recording finished, statistics, exit 0; a second
-/// one exits at once with 130, the recording holding whole frames only) and stdin commands.
-fn install_inputs(handle: &Handle<Player>) -> Result<(), String> {
+/// one exits at once with 130, the recording holding whole frames only) and stdin commands,
+/// handed to `deliver` (the latest one given: a redirect starts a new player).
+fn install_inputs(deliver: InputSink) -> Result<(), String> {
     static INSTALLED: AtomicBool = AtomicBool::new(false);
-    static CURRENT: Mutex<Option<Handle<Player>>> = Mutex::new(None);
-    *CURRENT.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle.clone());
+    static CURRENT: Mutex<Option<InputSink>> = Mutex::new(None);
+    *CURRENT.lock().unwrap_or_else(PoisonError::into_inner) = Some(deliver);
     if INSTALLED.swap(true, Ordering::SeqCst) {
         return Ok(());
     }
@@ -753,8 +792,8 @@ fn install_inputs(handle: &Handle<Player>) -> Result<(), String> {
         if interrupted.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
-        if let Some(h) = current() {
-            h.command(|p: &mut Player| p.quit(0));
+        if let Some(deliver) = current() {
+            deliver(UserInput::Quit);
         }
     })
     .map_err(|e| format!("cannot install the signal handler (Ctrl-C, SIGTERM, SIGHUP): {e}"))?;
@@ -764,8 +803,8 @@ fn install_inputs(handle: &Handle<Player>) -> Result<(), String> {
             let stdin = std::io::stdin();
             for line in stdin.lock().lines() {
                 let Ok(line) = line else { break };
-                if let Some(h) = current() {
-                    h.command(move |p: &mut Player| p.command(&line));
+                if let Some(deliver) = current() {
+                    deliver(UserInput::Line(line));
                 }
             }
         })
@@ -781,6 +820,30 @@ mod tests {
         let a = Args::try_parse_from(std::iter::once("client-std").chain(args.iter().copied()))
             .map_err(|e| e.to_string())?;
         parse_target(&a)
+    }
+
+    #[test]
+    fn http_urls_go_to_the_http_player_and_refuse_rtsp_options() {
+        assert!(http::is_http("http://h/x") && http::is_http(" HTTPS://h/x"));
+        assert!(!http::is_http("rtsp://h/x") && !http::is_http("h"));
+        let checked = |args: &[&str]| {
+            let a = Args::try_parse_from(std::iter::once("client-std").chain(args.iter().copied()))
+                .unwrap();
+            check_usage(&a).map(drop)
+        };
+        assert!(checked(&["http://u:p@h:8080/cam/stream.mjpg", "--frames", "3"]).is_ok());
+        for (args, want) in [
+            (&["https://h/x"][..], "no TLS"),
+            (&["http://h:0/x"], "port"),
+            (
+                &["http://h/x", "--rtp-port", "5000"],
+                "--rtp-port applies to rtsp://",
+            ),
+            (&["http://h/x", "--interactive"], "--interactive"),
+        ] {
+            let e = checked(args).expect_err("a usage error");
+            assert!(e.contains(want), "{args:?}: {e}");
+        }
     }
 
     #[test]

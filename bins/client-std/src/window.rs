@@ -19,9 +19,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use minifb::{Key, MouseButton, MouseMode, Window, WindowOptions};
-use runtime_std::Handle;
-
-use crate::player::Player;
 
 /// Default size of the picture area (the window adds the control bar below it).
 pub const VIDEO_W: usize = 640;
@@ -428,7 +425,12 @@ impl minifb::InputCallback for KeyQueue {
 /// Opens the window and runs it on this thread until it is closed (then asks the player to
 /// quit) or the runtime finishes. Keys: s setup, p play, space play/pause, t teardown,
 /// q / Esc quit.
-pub fn run(title: &str, shared: &Arc<Shared>, handle: &Handle<Player>) -> Result<(), String> {
+/// `send` hands a command (`setup`, `play`, `toggle`, `teardown`, `quit` ...) to the player.
+pub fn run(
+    title: &str,
+    shared: &Arc<Shared>,
+    send: impl Fn(&'static str) + Clone + Send + 'static,
+) -> Result<(), String> {
     let opts = WindowOptions {
         resize: true,
         ..WindowOptions::default()
@@ -443,19 +445,15 @@ pub fn run(title: &str, shared: &Arc<Shared>, handle: &Handle<Player>) -> Result
     // Clicks on the buttons straight from the X server (every press, however short); without
     // it, from minifb's button state below.
     let clicks = x11_window(&win).and_then(|id| {
-        let handle = handle.clone();
+        let send = send.clone();
         crate::clicks::watch(id, move |x, y| {
             if let Some(i) = button_at(BAR_H, x, y) {
-                let cmd = BUTTONS[i].1;
-                let _ = handle.command(move |p: &mut Player| p.command(cmd));
+                send(BUTTONS[i].1);
             }
         })
         .map_err(|e| tracing::debug!("clicks from minifb only: {e}"))
         .ok()
     });
-    let send = |cmd: &'static str| {
-        let _ = handle.command(move |p: &mut Player| p.command(cmd));
-    };
     let mut buf = Vec::new();
     let mut current: Option<Picture> = None;
     let mut mouse_was_down = false;

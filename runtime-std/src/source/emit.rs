@@ -15,6 +15,9 @@ pub(super) enum Ended {
     Stopped,
     /// It failed or was lost, for this reason (reconnect after the backoff).
     Lost(String),
+    /// The server ended the stream between frames (the end of the multipart body, or the
+    /// connection closed): a loss for a reconnecting source, the normal end for a single one.
+    Finished(String),
 }
 
 impl Ended {

@@ -57,17 +57,92 @@ fn get(
     let (head, rest) = conn.read_head()?;
     check_status(&head, url)?;
     let content_type = head.content_type.as_deref().unwrap_or("");
+    let mut body = Body::new(head.framing);
+    let mut start = Vec::new();
+    body.append(&rest, &mut start)?;
     match head.media_type().as_deref() {
         Some(t) if t.starts_with("multipart/") => {
             let splitter = MultipartSplitter::from_content_type(content_type, em.max_frame_size())
                 .map_err(|e| Ended::lost(e.to_string()))?;
-            stream(&mut conn, head.framing, splitter, &rest, em)
+            stream(&mut conn, body, splitter, &start, em)
         }
-        Some("image/jpeg" | "image/jpg") => snapshot(&mut conn, head.framing, &rest, em),
+        Some("image/jpeg" | "image/jpg") => snapshot(&mut conn, body, start, em),
+        // What `ffmpeg -f mpjpeg -listen 1` says without `-content_type`, and servers that
+        // say nothing: the body tells.
+        None | Some("application/octet-stream") => {
+            match sniff(&mut conn, &mut body, &mut start)? {
+                Some(boundary) => {
+                    let splitter = MultipartSplitter::new(&boundary, em.max_frame_size())
+                        .map_err(|e| Ended::lost(e.to_string()))?;
+                    stream(&mut conn, body, splitter, &start, em)
+                }
+                None if start.starts_with(&[0xFF, 0xD8]) => snapshot(&mut conn, body, start, em),
+                None => Err(Ended::lost(format!(
+                    "{} is neither a multipart stream nor a JPEG",
+                    if content_type.is_empty() {
+                        format!("{head} without a Content-Type")
+                    } else {
+                        format!("content type {content_type:?}")
+                    }
+                ))),
+            }
+        }
         Some(_) => Err(Ended::lost(format!(
             "unsupported content type {content_type:?} (expected multipart/x-mixed-replace or image/jpeg)"
         ))),
-        None => Err(Ended::lost(format!("{head} without a Content-Type"))),
+    }
+}
+
+/// Longest first line of an unlabelled body looked at for a multipart boundary.
+const SNIFF: usize = 256;
+
+/// Reads the start of an unlabelled body until it shows what it is: the boundary of a
+/// multipart stream (its first line, `--boundary`), or `None` (a JPEG starts with SOI).
+fn sniff(
+    conn: &mut Conn<'_>,
+    body: &mut Body,
+    start: &mut Vec<u8>,
+) -> Result<Option<String>, Ended> {
+    loop {
+        if start.starts_with(&[0xFF, 0xD8]) {
+            return Ok(None);
+        }
+        if let Some(end) = start.iter().position(|&c| c == b'\n') {
+            let line = String::from_utf8_lossy(&start[..end]);
+            return Ok(line
+                .trim_end()
+                .strip_prefix("--")
+                .map(|b| b.trim().to_string()));
+        }
+        if start.len() > SNIFF || body.0.is_complete() {
+            return Ok(None);
+        }
+        let raw = conn.read()?;
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        body.append(raw, start)?;
+    }
+}
+
+/// A response body's decoder whose errors are losses.
+struct Body(BodyDecoder);
+
+impl Body {
+    fn new(framing: Framing) -> Self {
+        Self(BodyDecoder::new(framing))
+    }
+
+    /// Hands the body bytes in `raw` to `out`.
+    fn decode<'a>(&mut self, raw: &'a [u8], out: impl FnMut(&'a [u8])) -> Result<(), Ended> {
+        self.0
+            .decode(raw, out)
+            .map_err(|e| Ended::lost(format!("bad chunked body: {e}")))
+    }
+
+    /// Appends the body bytes in `raw` to `out`.
+    fn append(&mut self, raw: &[u8], out: &mut Vec<u8>) -> Result<(), Ended> {
+        self.decode(raw, |data| out.extend_from_slice(data))
     }
 }
 
@@ -107,18 +182,16 @@ fn check_status(head: &Head, url: &HttpUrl) -> Result<(), Ended> {
 }
 
 /// A multipart stream: every image part is a frame, until the stream or connection ends.
+/// `start` is the body so far.
 fn stream(
     conn: &mut Conn<'_>,
-    framing: Framing,
+    mut body: Body,
     mut splitter: MultipartSplitter,
-    first: &[u8],
+    start: &[u8],
     em: &mut Emitter<'_>,
 ) -> Result<(), Ended> {
-    let mut body = BodyDecoder::new(framing);
-    let mut raw = first;
+    splitter.push(start);
     loop {
-        body.decode(raw, |data| splitter.push(data))
-            .map_err(|e| Ended::lost(format!("bad chunked body: {e}")))?;
         loop {
             match splitter.next_part() {
                 Ok(Some(part)) => {
@@ -138,50 +211,47 @@ fn stream(
                 Err(e) => return Err(Ended::lost(format!("bad multipart stream: {e}"))),
             }
         }
-        if splitter.is_closed() || body.is_complete() {
-            return Err(Ended::lost("the server ended the stream"));
+        if splitter.is_closed() || body.0.is_complete() {
+            return Err(Ended::Finished("the server ended the stream".into()));
         }
-        raw = conn.read()?;
+        let raw = conn.read()?;
         if raw.is_empty() {
-            return Err(Ended::lost("the server closed the connection"));
+            return Err(Ended::Finished("the server closed the connection".into()));
         }
+        body.decode(raw, |data| splitter.push(data))?;
     }
 }
 
-/// A single image: the whole body is one frame.
+/// A single image: the whole body is one frame. `jpeg` is the body so far.
 fn snapshot(
     conn: &mut Conn<'_>,
-    framing: Framing,
-    first: &[u8],
+    mut body: Body,
+    mut jpeg: Vec<u8>,
     em: &mut Emitter<'_>,
 ) -> Result<(), Ended> {
     let max = em.max_frame_size();
-    if let Framing::Length(n) = framing {
-        if n > max as u64 {
-            return Err(em.too_large(format!("the image ({n} bytes)")));
+    if let BodyDecoder::Length(n) = body.0 {
+        if n.saturating_add(jpeg.len() as u64) > max as u64 {
+            return Err(em.too_large(format!("the image ({} bytes)", n + jpeg.len() as u64)));
         }
     }
-    let mut body = BodyDecoder::new(framing);
-    let mut jpeg = Vec::new();
-    let mut raw = first;
     loop {
-        body.decode(raw, |data| jpeg.extend_from_slice(data))
-            .map_err(|e| Ended::lost(format!("bad chunked body: {e}")))?;
         if jpeg.len() > max {
             return Err(em.too_large("the image"));
         }
-        if body.is_complete() {
+        if body.0.is_complete() {
             break;
         }
-        raw = conn.read()?;
+        let raw = conn.read()?;
         if raw.is_empty() {
-            if body.may_end_at_close() {
+            if body.0.may_end_at_close() {
                 break;
             }
             return Err(Ended::lost(
                 "the connection closed in the middle of the image",
             ));
         }
+        body.append(raw, &mut jpeg)?;
     }
     if !jpeg.starts_with(&[0xFF, 0xD8]) {
         em.dropped(1);

@@ -11,7 +11,7 @@ const DEFAULT_PORT: u16 = 80;
 
 /// Why an HTTP source's URL cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(super) enum HttpUrlError {
+pub enum HttpUrlError {
     /// The scheme is not `http`.
     #[error("unsupported URL scheme `{scheme}` (only http:// is supported{hint})")]
     Scheme {
@@ -27,7 +27,7 @@ pub(super) enum HttpUrlError {
 
 /// `http://[user[:pass]@]host[:port][/path][?query]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct HttpUrl {
+pub struct HttpUrl {
     /// Parsed as `rtsp://` + the rest: the same RFC 3986 syntax.
     inner: RtspUrl,
 }
@@ -35,7 +35,7 @@ pub(super) struct HttpUrl {
 impl HttpUrl {
     /// Parses an `http://` URL (the scheme in any case); userinfo is percent-decoded, a
     /// `#fragment` dropped.
-    pub(super) fn parse(input: &str) -> Result<Self, HttpUrlError> {
+    pub fn parse(input: &str) -> Result<Self, HttpUrlError> {
         let s = input.trim();
         let Some((scheme, rest)) = s.split_once("://") else {
             return Err(HttpUrlError::Syntax(UrlError::NotAbsolute));
@@ -56,17 +56,17 @@ impl HttpUrl {
     }
 
     /// The host, without the brackets of an IPv6 literal.
-    pub(super) fn host(&self) -> &str {
+    pub fn host(&self) -> &str {
         self.inner.host()
     }
 
     /// The port (80 when not given).
-    pub(super) fn port(&self) -> u16 {
+    pub fn port(&self) -> u16 {
         self.inner.explicit_port().unwrap_or(DEFAULT_PORT)
     }
 
     /// The request target: the path (`/` when empty) and the query.
-    pub(super) fn target(&self) -> String {
+    pub fn target(&self) -> String {
         match self.inner.query() {
             Some(q) => format!("{}?{q}", self.inner.path()),
             None => self.inner.path().to_string(),
@@ -74,7 +74,7 @@ impl HttpUrl {
     }
 
     /// The `Host` header's value: the host (IPv6 in brackets) and a port other than 80.
-    pub(super) fn host_header(&self) -> String {
+    pub fn host_header(&self) -> String {
         let host = match self.inner.ip() {
             Some(std::net::IpAddr::V6(_)) => format!("[{}]", self.host()),
             _ => self.host().to_string(),
@@ -86,12 +86,12 @@ impl HttpUrl {
     }
 
     /// Whether the URL carries credentials.
-    pub(super) fn has_credentials(&self) -> bool {
+    pub fn has_credentials(&self) -> bool {
         self.inner.credentials().is_some()
     }
 
     /// `Basic ...` for the credentials in the URL, if any.
-    pub(super) fn authorization(&self) -> Option<String> {
+    pub fn authorization(&self) -> Option<String> {
         self.inner
             .credentials()
             .map(|(user, pass)| basic_authorization(&Credentials::new(user, pass)))

@@ -33,7 +33,9 @@
 //! server closing or going silent, no data for [`SourceOptions::read_timeout`]) is reported
 //! as [`SourceState::Lost`] with a reason for people, and the source tries again after a
 //! capped exponential [`Backoff`] ([`SourceOptions::backoff_min`] doubling up to
-//! [`SourceOptions::backoff_max`], back to the minimum once a frame arrived).
+//! [`SourceOptions::backoff_max`], back to the minimum once a frame arrived). A player that
+//! wants one stream and its end sets [`SourceOptions::reconnect`] to `false`: the first loss
+//! is then [`SourceState::Ended`], which tells a stream the server ended from a failure.
 //!
 //! # Threads and stopping
 //!
@@ -75,9 +77,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use http_url::HttpUrl;
-
 pub use backoff::Backoff;
+pub use http_url::{HttpUrl, HttpUrlError};
 pub use stats::SourceStats;
 pub use worker::{spawn, SourceHandle};
 
@@ -96,7 +97,9 @@ pub enum SourceSpec {
     },
     /// `http://[user:pass@]host[:port]/path`: a `multipart/x-mixed-replace` stream of JPEGs,
     /// or one `image/jpeg` polled every [`SourceOptions::snapshot_interval`]. Credentials in
-    /// the URL are sent as Basic authentication. No TLS.
+    /// the URL are sent as Basic authentication. No TLS. A body without a content type or
+    /// with `application/octet-stream` (`ffmpeg -f mpjpeg` without `-content_type`) is taken
+    /// for what its first bytes say: a `--boundary` line, or a JPEG's SOI.
     Http {
         /// The URL.
         url: String,
@@ -151,6 +154,10 @@ pub struct SourceOptions {
     /// process's standard error. Default `false` (inherited: the command's complaints are
     /// the only clue to why it fails).
     pub discard_exec_stderr: bool,
+    /// Try again after a loss (the backoff). `false`: one attempt (an HTTP snapshot source
+    /// still polls until a request fails), which ends with [`SourceState::Ended`]; what a
+    /// player wants. Default `true`.
+    pub reconnect: bool,
 }
 
 /// Default [`SourceOptions::max_frame_size`]: 8 MiB (the RTSP client's own default).
@@ -166,6 +173,7 @@ impl Default for SourceOptions {
             read_timeout: Duration::from_secs(10),
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             discard_exec_stderr: false,
+            reconnect: true,
         }
     }
 }
@@ -204,6 +212,15 @@ pub enum SourceState {
         /// The wait before the next attempt.
         retry_in: Duration,
     },
+    /// Without [`SourceOptions::reconnect`]: the one attempt ended, and no other follows
+    /// ([`SourceState::Stopped`] comes next).
+    Ended {
+        /// What happened, for people (as for [`SourceState::Lost`]).
+        reason: String,
+        /// The server ended the stream between frames (HTTP: the end of the multipart body
+        /// or the connection closed), rather than an error or a timeout.
+        finished: bool,
+    },
     /// The source was stopped; the last event.
     Stopped,
 }
@@ -218,6 +235,7 @@ impl fmt::Display for SourceState {
                 "lost: {reason}; retrying in {:.1} s",
                 retry_in.as_secs_f64()
             ),
+            Self::Ended { reason, .. } => write!(f, "ended: {reason}"),
             Self::Stopped => f.write_str("stopped"),
         }
     }

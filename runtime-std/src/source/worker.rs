@@ -93,10 +93,17 @@ fn run(
             SourceSpec::Http { url } => http::run(url, opts, &mut em, stop),
             SourceSpec::Exec { command } => exec::run(command, opts, &mut em, stop),
         };
-        let reason = match ended {
-            Ended::Lost(reason) if !stop.is_stopped() => reason,
-            Ended::Lost(_) | Ended::Stopped => break,
+        let (reason, finished) = match ended {
+            _ if stop.is_stopped() => break,
+            Ended::Lost(reason) => (reason, false),
+            Ended::Finished(reason) => (reason, true),
+            Ended::Stopped => break,
         };
+        if !opts.reconnect {
+            tracing::info!(source = %name, %reason, finished, "source ended");
+            em.state(SourceState::Ended { reason, finished });
+            break;
+        }
         if em.frames() > 0 {
             backoff.reset();
         }

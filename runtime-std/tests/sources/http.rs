@@ -276,3 +276,93 @@ fn a_refused_connection_is_lost_and_https_is_refused_at_spawn() {
     assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
     assert!(e.to_string().contains("no TLS"), "{e}");
 }
+
+/// The last events of a source without reconnect.
+fn ended(reason: &str, finished: bool) -> [SourceEvent; 2] {
+    let reason = reason.to_string();
+    [
+        SourceEvent::State(SourceState::Ended { reason, finished }),
+        SourceEvent::State(SourceState::Stopped),
+    ]
+}
+
+#[test]
+fn without_reconnect_one_attempt_ends_finished_or_failed() {
+    let frames = jpegs(3);
+    let served = frames.clone();
+    let server = HttpServer::start(move |i, _, s| {
+        if i == 0 {
+            s.write_all(multipart_head("").as_bytes()).unwrap();
+            for f in &served[..2] {
+                s.write_all(&part(f, true)).unwrap();
+            }
+            let third = part(&served[2], true);
+            s.write_all(&third[..third.len() / 2]).unwrap();
+        } else {
+            let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    let once = source::SourceOptions {
+        reconnect: false,
+        ..opts()
+    };
+    // The server closes between frames: the stream's end.
+    let (src, events) = start("once", http(server.url("/")), once.clone());
+    assert_eq!(events.jpegs_after_streaming(2), frames[..2]);
+    assert_eq!(
+        events.until_stopped(),
+        ended("the server closed the connection", true)
+    );
+    assert_eq!(src.stats().reconnects, 0);
+    // An error status: ended, not finished, and no second request.
+    let (src, events) = start("once", http(server.url("/")), once);
+    events.expect_state(&SourceState::Connecting);
+    assert_eq!(events.until_stopped(), ended("HTTP 404 Not Found", false));
+    assert_eq!(src.stats().reconnects, 0);
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[test]
+fn an_unlabelled_body_is_sniffed_multipart_or_jpeg() {
+    let frames = jpegs(3);
+    let served = frames.clone();
+    let server = HttpServer::start(move |i, _, s| {
+        match i {
+            // `ffmpeg -f mpjpeg -listen 1` without `-content_type`.
+            0 => {
+                s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n")
+                    .unwrap();
+                for f in &served[..2] {
+                    write_in_pieces(s, &part(f, true), 5);
+                }
+                wait_for_close(s);
+            }
+            // No Content-Type, a JPEG.
+            1 => {
+                let head = format!(
+                    "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n",
+                    served[2].len()
+                );
+                s.write_all(head.as_bytes()).unwrap();
+                s.write_all(&served[2]).unwrap();
+            }
+            _ => {
+                let _ = s.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\nhello\r\n",
+                );
+            }
+        }
+    });
+    let (src, events) = start("sniff", http(server.url("/")), opts());
+    assert_eq!(events.jpegs_after_streaming(2), frames[..2]);
+    src.stop();
+    let (src, events) = start("sniff", http(server.url("/")), opts());
+    assert_eq!(events.jpegs_after_streaming(1), frames[2..]);
+    src.stop();
+    let (_src, events) = start("sniff", http(server.url("/")), opts());
+    let (reason, _) = events.lost();
+    assert!(
+        reason.contains("neither a multipart stream nor a JPEG"),
+        "{reason}"
+    );
+}

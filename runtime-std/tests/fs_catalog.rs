@@ -8,7 +8,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use rtsp_core::server::{Catalog, LookupError, Media};
-use runtime_std::media::{CatalogError, FsCatalog, SAMPLE_FRAMES, SAMPLE_NAME};
+use runtime_std::media::{CatalogError, FilePath, FsCatalog, SAMPLE_FRAMES, SAMPLE_NAME};
 
 /// Bound on one load in these tests.
 const WAIT: Duration = Duration::from_secs(30);
@@ -76,6 +76,68 @@ fn serves_files_in_both_formats() {
     assert_eq!(m.name(), "movie.Mjpeg");
     let a = get(&mut cat, "clips/a.mjpeg").unwrap();
     assert_eq!(a.frame_count(), 4);
+}
+
+#[test]
+fn configured_paths_set_rate_looping_and_aliases() {
+    let (_dir, root) = setup();
+    fs::write(root.join("movie.Mjpeg.fps"), "12\n").unwrap();
+    let mut cat = FsCatalog::new(&root)
+        .unwrap()
+        .with_fps(10.0)
+        .with_path(
+            "cam",
+            FilePath {
+                file: Some("clips/a.mjpeg".into()),
+                fps: Some(30.0),
+                looping: Some(true),
+            },
+        )
+        .with_path(
+            "movie.Mjpeg",
+            FilePath {
+                looping: Some(false),
+                ..FilePath::default()
+            },
+        )
+        .with_path(
+            "old",
+            FilePath {
+                file: Some("clips".into()),
+                fps: Some(5.0),
+                ..FilePath::default()
+            },
+        )
+        .with_path(
+            "escape",
+            FilePath {
+                file: Some("../x.mjpeg".into()),
+                ..FilePath::default()
+            },
+        );
+    // An alias serves another file under the path's own name, at the path's rate, looping.
+    let cam = get(&mut cat, "cam").unwrap();
+    assert_eq!((cam.name(), cam.frame_count(), cam.fps()), ("cam", 4, 30.0));
+    assert!(cam.loops(false));
+    // The sidecar's rate stays where the path sets none; `loop = false` wins over the server's.
+    let movie = get(&mut cat, "movie.Mjpeg").unwrap();
+    assert_eq!(movie.fps(), 12.0);
+    assert!(!movie.loops(true));
+    // A directory alias serves what is below it.
+    let a = get(&mut cat, "old/a.mjpeg").unwrap();
+    assert_eq!(
+        (a.name(), a.frame_count(), a.fps()),
+        ("old/a.mjpeg", 4, 5.0)
+    );
+    assert!(a.loops(true) && !a.loops(false));
+    // Unconfigured names keep the catalog's settings; an alias cannot leave the root, and
+    // the names below an alias are checked like any other.
+    assert_eq!(get(&mut cat, "clips/a.mjpeg").unwrap().fps(), 10.0);
+    assert_eq!(get(&mut cat, "escape").unwrap_err(), LookupError::Forbidden);
+    assert_eq!(
+        get(&mut cat, "old/../../x.mjpeg").unwrap_err(),
+        LookupError::Forbidden
+    );
 }
 
 #[test]

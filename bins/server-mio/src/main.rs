@@ -21,8 +21,8 @@
 //! is refused with `FILE:LINE:COL: reason` and status 2, like a bad flag. `--check-config`
 //! prints the effective configuration (passwords hidden) and exits 0. Pulled paths
 //! (`rtsp://`, `http://`, `exec:`) run in a [`LiveHub`] and publisher paths take ANNOUNCE +
-//! RECORD; `file` paths are checked and logged (their per-path rate and loop are not wired
-//! yet: the files below the media root are served as without a file). A `status` line
+//! RECORD; `file` paths are served by the catalog from their file or directory, at their own
+//! `fps`, looping or not as their `loop` says ([`FilePath`]). A `status` line
 //! ([`status`]) says, when they change, the sessions, connections and live readers.
 //!
 //! `--threads N` (default: the number of cores) runs N event loops
@@ -61,11 +61,11 @@ use rtsp_core::message::Limits;
 use rtsp_core::server::{AuthConfig, Catalog, HttpConfig, ServerConfig, SharedCounts};
 use runtime_mio::live::LiveHub;
 use runtime_mio::media::{
-    FsCatalog, DEFAULT_CACHE_BUDGET, DEFAULT_LOAD_THREADS, DEFAULT_MAX_FILE_SIZE,
+    FilePath, FsCatalog, DEFAULT_CACHE_BUDGET, DEFAULT_LOAD_THREADS, DEFAULT_MAX_FILE_SIZE,
 };
 use runtime_mio::{LoopsError, LoopsOptions, ServerLoops, SharedCatalog};
 
-use config::{AuthScheme, Config, PathConfig};
+use config::{AuthScheme, Config, PathConfig, Source};
 
 mod checks;
 mod config;
@@ -336,7 +336,7 @@ fn list_streams(
     port: u16,
     paths: &BTreeMap<String, PathConfig>,
 ) -> Result<(), String> {
-    let mut catalog = catalog(args)?;
+    let mut catalog = catalog(args, paths)?;
     let host = url_host(args.bind);
     for name in &args.publish {
         println!(
@@ -353,6 +353,12 @@ fn list_streams(
     if !names.iter().any(|n| n == "sample") {
         names.insert(0, "sample".to_string());
     }
+    // Configured file paths that are not file names of their own (aliases).
+    for (name, p) in paths {
+        if matches!(p.source, Source::File(Some(_))) && !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
     for name in names {
         let url = stream_url(&host, port, &name);
         match catalog.lookup_wait(&name, PRELOAD_WAIT) {
@@ -363,10 +369,20 @@ fn list_streams(
     Ok(())
 }
 
-/// The media catalog the flags describe, with the built-in sample.
-fn catalog(args: &Args) -> Result<FsCatalog, String> {
-    FsCatalog::new(&args.media)
-        .map_err(|e| e.to_string())?
+/// The media catalog the flags and the file paths describe, with the built-in sample.
+fn catalog(args: &Args, paths: &BTreeMap<String, PathConfig>) -> Result<FsCatalog, String> {
+    let mut catalog = FsCatalog::new(&args.media).map_err(|e| e.to_string())?;
+    for (name, p) in paths {
+        if let Source::File(file) = &p.source {
+            let path = FilePath {
+                file: file.clone(),
+                fps: p.fps,
+                looping: p.looping,
+            };
+            catalog = catalog.with_path(name, path);
+        }
+    }
+    catalog
         .with_transcode(!args.no_transcode)
         .with_mtu(args.mtu)
         .with_fps(args.fps)
@@ -473,7 +489,7 @@ fn run(args: Args, paths: &BTreeMap<String, PathConfig>) -> Result<(), String> {
     // the bind below, which refuses to share the port too).
     ServerLoops::check_addr(addr).map_err(bind_error)?;
     let started = Instant::now();
-    let mut catalog = catalog(&args)?;
+    let mut catalog = catalog(&args, paths)?;
     tracing::debug!(elapsed = ?started.elapsed(), "built-in sample generated");
     let root = catalog.root().to_path_buf();
     let names = catalog.names();

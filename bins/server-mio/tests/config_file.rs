@@ -148,3 +148,45 @@ fn the_file_sets_the_port_and_a_flag_overrides_it() {
         "{first}"
     );
 }
+
+#[test]
+fn file_paths_set_their_rate_and_loop_and_alias_other_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let media = dir.path().join("media");
+    std::fs::create_dir_all(media.join("clips")).expect("mkdir");
+    let mut clip = Vec::new();
+    mjpeg::write_concatenated(&mjpeg::testpattern::frames(4, 64, 48), &mut clip);
+    std::fs::write(media.join("clips/a.mjpeg"), &clip).expect("write clip");
+    std::fs::write(media.join("b.mjpeg"), &clip).expect("write clip");
+    let port = free_port();
+    let file = write(
+        dir.path(),
+        "server.toml",
+        &format!(
+            "[server]\nport = {port}\nmedia = \"media\"\nfps = 10\n\
+             [paths.cam]\nsource = \"file:clips/a.mjpeg\"\nfps = 30\nloop = true\n\
+             [paths.\"b.mjpeg\"]\nsource = \"file\"\nfps = 5\n"
+        ),
+    );
+    let out = run(&["--config", &file, "--list"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("rtsp://127.0.0.1:{port}/{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {stdout}"))
+            .to_string()
+    };
+    // The alias plays the other file under its own name, at its rate, looping.
+    let cam = line("cam");
+    assert!(cam.contains("64x48, 30 fps, 4 frames"), "{cam}");
+    assert!(cam.ends_with(", loops"), "{cam}");
+    // A file path sets its own file's rate; an unconfigured file keeps the server's.
+    assert!(line("b.mjpeg").contains(", 5 fps,"), "{stdout}");
+    let plain = line("clips/a.mjpeg");
+    assert!(
+        plain.contains(", 10 fps,") && !plain.contains("loops"),
+        "{plain}"
+    );
+}

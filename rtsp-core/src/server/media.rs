@@ -32,7 +32,7 @@ pub struct Media {
     fps: f64,
     width: u16,
     height: u16,
-    looping: bool,
+    looping: Option<bool>,
     /// A live stream: its frames come through [`Server::push_frame`](super::Server::push_frame),
     /// `frames` only holds one to describe it.
     live: bool,
@@ -131,7 +131,7 @@ impl Media {
             fps,
             width,
             height,
-            looping: false,
+            looping: None,
             live: false,
             frames: out,
         })
@@ -150,7 +150,7 @@ impl Media {
             fps,
             width: frame.width,
             height: frame.height,
-            looping: false,
+            looping: None,
             live: true,
             frames: vec![frame.frame.clone()],
         })
@@ -164,7 +164,7 @@ impl Media {
             fps: 25.0,
             width: 0,
             height: 0,
-            looping: false,
+            looping: None,
             live: true,
             frames: Vec::new(),
         }
@@ -175,16 +175,22 @@ impl Media {
         self.live
     }
 
-    /// Builder-style: play this stream in a loop even when the server does not loop media
-    /// ([`ServerConfig::loop_media`](super::ServerConfig::loop_media)); for generated streams.
+    /// Builder-style: this stream loops (`true`) or ends (`false`) at its end, whatever
+    /// [`ServerConfig::loop_media`](super::ServerConfig::loop_media) says (generated streams,
+    /// configured paths). Without it the server's setting decides.
     pub fn with_looping(mut self, looping: bool) -> Self {
-        self.looping = looping;
+        self.looping = Some(looping);
         self
     }
 
     /// Whether this stream always loops (see [`Media::with_looping`]).
     pub fn looping(&self) -> bool {
-        self.looping
+        self.looping == Some(true)
+    }
+
+    /// Whether this stream loops on a server whose own setting is `server_default`.
+    pub fn loops(&self, server_default: bool) -> bool {
+        self.looping.unwrap_or(server_default)
     }
 
     /// The stream's name (its path under the media root).

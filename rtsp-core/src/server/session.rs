@@ -175,7 +175,7 @@ impl Session {
             id,
             peer,
             stream,
-            looping: looping || media.looping(),
+            looping: media.loops(looping),
             media,
             track_url,
             delivery,

@@ -15,6 +15,7 @@ use mjpeg::transcode::{TranscodeError, TranscodeOptions};
 use rtsp_core::server::{LookupError, Media, MediaError};
 
 use super::cache::{MediaCache, Stamp};
+use super::paths::FilePaths;
 use super::signal::LoadSignal;
 use super::{load_transcode_threads, log_transcoding, transcode_frames_on};
 
@@ -30,6 +31,8 @@ pub(super) struct Settings {
     pub(super) max_file_size: u64,
     pub(super) transcode: Option<TranscodeOptions>,
     pub(super) before_load: Option<Arc<BeforeLoad>>,
+    /// Configured file paths (rate, looping, aliases).
+    pub(super) paths: FilePaths,
 }
 
 /// What reading one file gave.
@@ -67,8 +70,10 @@ impl Settings {
                 }
             }
         };
+        let configured = self.paths.covering(name).map(|(p, _)| p.clone());
+        let configured = configured.unwrap_or_default();
         let fps = match read_fps_sidecar(path) {
-            Ok(fps) => fps.unwrap_or(self.fps),
+            Ok(fps) => configured.fps.or(fps).unwrap_or(self.fps),
             Err(e) => {
                 return Loaded {
                     stamp: Some(stamp),
@@ -80,6 +85,10 @@ impl Settings {
         // A decoder bug must not take a loader thread down: a panic is this file's failure.
         let result =
             std::panic::catch_unwind(AssertUnwindSafe(|| self.build(name, path, data, fps)))
+                .map(|built| match configured.looping {
+                    Some(looping) => built.map(|m| m.with_looping(looping)),
+                    None => built,
+                })
                 .unwrap_or_else(|_| {
                     Err(LookupError::Invalid(format!(
                         "{}: the loader panicked",

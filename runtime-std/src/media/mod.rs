@@ -3,6 +3,7 @@
 
 mod cache;
 mod loader;
+mod paths;
 mod signal;
 
 use std::fs;
@@ -19,6 +20,8 @@ use rtsp_core::server::{Catalog, LookupError, Media, MediaError};
 pub use cache::CacheStats;
 use cache::{MediaCache, Stamp};
 use loader::{Job, Pool, Settings, Shared};
+pub use paths::FilePath;
+use paths::FilePaths;
 pub use signal::LoadSignal;
 
 /// Name of the built-in test-pattern stream.
@@ -293,6 +296,7 @@ impl FsCatalog {
                 max_file_size: DEFAULT_MAX_FILE_SIZE,
                 transcode: Some(TranscodeOptions::default()),
                 before_load: None,
+                paths: FilePaths::default(),
             }),
             sample: None,
             revalidate: DEFAULT_REVALIDATE,
@@ -316,6 +320,14 @@ impl FsCatalog {
     /// at every check; within the window a removed or changed file keeps playing as loaded.
     pub fn with_revalidate(mut self, every: Duration) -> Self {
         self.revalidate = every;
+        self
+    }
+
+    /// Serve stream `name` (and the names below it) as `path` says: from another file or
+    /// directory, at its own rate, looping or not. The file is confined to the root like any
+    /// other.
+    pub fn with_path(mut self, name: impl Into<String>, path: FilePath) -> Self {
+        self.settings_mut().paths.insert(name.into(), path);
         self
     }
 
@@ -427,6 +439,8 @@ impl FsCatalog {
 
     /// [`FsCatalog::resolve`], with the file's metadata.
     fn resolve_meta(&self, name: &str) -> Result<(PathBuf, fs::Metadata), LookupError> {
+        let file = self.settings.paths.file_of(name);
+        let name = file.as_ref();
         if name.is_empty() || name.contains('\0') || name.contains('\\') {
             return Err(LookupError::Forbidden);
         }

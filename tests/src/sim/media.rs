@@ -49,8 +49,12 @@ pub fn frame_index(jpeg: &[u8]) -> Option<usize> {
 
 /// A catalog holding [`super::STREAM`]: `n` frames at `fps`, packetized for `mtu`.
 pub fn catalog(n: usize, fps: f64, mtu: usize, looping: bool) -> MemoryCatalog {
-    let media = Media::from_jpegs(super::STREAM, fps, frames(n), mtu)
-        .expect("media")
-        .with_looping(looping);
+    let media = Media::from_jpegs(super::STREAM, fps, frames(n), mtu).expect("media");
+    // Not looping: the server's setting decides.
+    let media = if looping {
+        media.with_looping(true)
+    } else {
+        media
+    };
     MemoryCatalog::new().with(media)
 }

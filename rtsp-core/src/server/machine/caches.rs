@@ -63,7 +63,7 @@ impl Caches {
         if let Some(e) = self.sdp.iter().find(|e| same(e) && e.secs == secs) {
             return e.body.clone();
         }
-        let looping = config.loop_media || media.looping();
+        let looping = media.loops(config.loop_media);
         let duration = (!looping && !media.is_live()).then(|| media.duration().as_secs_f64());
         let body = SessionDescription::new(media.name(), config.rtp_local.ip())
             .session_id(secs)

@@ -51,7 +51,7 @@ impl Server {
         let file = match self.file_media(&name)? {
             None => None,
             Some(media) => Some(FilePlay {
-                looping: self.config.loop_media || media.looping(),
+                looping: media.loops(self.config.loop_media),
                 media,
                 next: 0,
                 due: self.now,

@@ -9,6 +9,8 @@ pub mod multipart;
 
 pub mod prometheus;
 
+pub mod shot;
+
 pub mod sim;
 
 pub mod slow_media;

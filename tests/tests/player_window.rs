@@ -17,6 +17,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use it::peers::memory_server;
+use it::shot::{close, Shot, BARS};
 use it::ServerRuntime;
 
 /// Picture area of the window (client-std's `window::VIDEO_W/H`): the 4:3 pattern fills it.
@@ -114,74 +115,22 @@ fn start_xvfb() -> (Reaped, String) {
 }
 
 /// An RGB screenshot of the whole screen.
-struct Shot {
-    w: usize,
-    h: usize,
-    rgb: Vec<u8>,
-}
-
-impl Shot {
-    fn take(display: &str) -> Self {
-        let out = Command::new("timeout")
-            .args([
-                "20",
-                "/usr/bin/import",
-                "-window",
-                "root",
-                "-depth",
-                "8",
-                "ppm:-",
-            ])
-            .env("DISPLAY", display)
-            .output()
-            .expect("run import");
-        assert!(out.status.success(), "import failed: {out:?}");
-        Self::parse_ppm(&out.stdout)
-    }
-
-    /// Binary PPM (P6, maxval 255).
-    fn parse_ppm(data: &[u8]) -> Self {
-        let mut fields = Vec::new();
-        let mut i = 0;
-        while fields.len() < 4 {
-            while data[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            if data[i] == b'#' {
-                while data[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            let start = i;
-            while !data[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            fields.push(String::from_utf8_lossy(&data[start..i]).into_owned());
-        }
-        assert_eq!(fields[0], "P6");
-        assert_eq!(fields[3], "255");
-        let (w, h) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
-        let rgb = data[i + 1..].to_vec();
-        assert_eq!(rgb.len(), w * h * 3);
-        Self { w, h, rgb }
-    }
-
-    fn px(&self, x: usize, y: usize) -> [u8; 3] {
-        assert!(x < self.w && y < self.h);
-        let o = (y * self.w + x) * 3;
-        [self.rgb[o], self.rgb[o + 1], self.rgb[o + 2]]
-    }
-
-    /// The pixels of a rectangle.
-    fn region(&self, x: usize, y: usize, w: usize, h: usize) -> Vec<u8> {
-        (y..y + h)
-            .flat_map(|row| {
-                let o = (row * self.w + x) * 3;
-                self.rgb[o..o + w * 3].iter().copied()
-            })
-            .collect()
-    }
+fn take(display: &str) -> Shot {
+    let out = Command::new("timeout")
+        .args([
+            "20",
+            "/usr/bin/import",
+            "-window",
+            "root",
+            "-depth",
+            "8",
+            "ppm:-",
+        ])
+        .env("DISPLAY", display)
+        .output()
+        .expect("run import");
+    assert!(out.status.success(), "import failed: {out:?}");
+    Shot::parse_ppm(&out.stdout)
 }
 
 fn xdotool(display: &str, args: &[&str]) -> String {
@@ -194,22 +143,6 @@ fn xdotool(display: &str, args: &[&str]) -> String {
         .expect("run xdotool");
     assert!(out.status.success(), "xdotool {args:?} failed: {out:?}");
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The 75% colour bars of `mjpeg::testpattern`, left to right.
-const BARS: [[u8; 3]; 8] = [
-    [191, 191, 191],
-    [191, 191, 0],
-    [0, 191, 191],
-    [0, 191, 0],
-    [191, 0, 191],
-    [191, 0, 0],
-    [0, 0, 191],
-    [0, 0, 0],
-];
-
-fn close(a: [u8; 3], b: [u8; 3]) -> bool {
-    a.iter().zip(b).all(|(&x, y)| x.abs_diff(y) <= 40)
 }
 
 fn bars_ok(shot: &Shot, x0: usize, y0: usize) -> Result<(), String> {
@@ -287,7 +220,7 @@ fn window_shows_the_test_pattern_and_pause_play_buttons_work() {
     // The picture: poll screenshots until the bars show (decoding starts a moment after PLAY).
     let until = Instant::now() + Duration::from_secs(15);
     let shot = loop {
-        let shot = Shot::take(&display);
+        let shot = take(&display);
         match bars_ok(&shot, wx, wy) {
             Ok(()) => break shot,
             Err(e) if Instant::now() > until => panic!("no test pattern in the window: {e}"),
@@ -323,7 +256,7 @@ fn window_shows_the_test_pattern_and_pause_play_buttons_work() {
     // The picture moves while playing (the frame number and the sweep change).
     let first = picture(&shot);
     let until = Instant::now() + Duration::from_secs(10);
-    while picture(&Shot::take(&display)) == first {
+    while picture(&take(&display)) == first {
         assert!(
             Instant::now() < until,
             "the picture does not change while playing"
@@ -339,9 +272,9 @@ fn window_shows_the_test_pattern_and_pause_play_buttons_work() {
         &mut log,
     );
     let until = Instant::now() + Duration::from_secs(10);
-    let mut prev = picture(&Shot::take(&display));
+    let mut prev = picture(&take(&display));
     loop {
-        let now = picture(&Shot::take(&display));
+        let now = picture(&take(&display));
         if now == prev {
             break;
         }
@@ -356,7 +289,7 @@ fn window_shows_the_test_pattern_and_pause_play_buttons_work() {
     let mut shots = 0;
     while Instant::now() < watch || shots < 3 {
         assert!(
-            picture(&Shot::take(&display)) == prev,
+            picture(&take(&display)) == prev,
             "the picture changed while paused"
         );
         shots += 1;
@@ -371,7 +304,7 @@ fn window_shows_the_test_pattern_and_pause_play_buttons_work() {
         &mut log,
     );
     let until = Instant::now() + Duration::from_secs(10);
-    while picture(&Shot::take(&display)) == prev {
+    while picture(&take(&display)) == prev {
         assert!(
             Instant::now() < until,
             "the picture does not move after PLAY"

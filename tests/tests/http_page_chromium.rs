@@ -1,0 +1,169 @@
+//! The browser page in a real browser: `server-mio --http PORT` read by headless Chromium
+//! (Debian's `chromium`). The page loads and lists the streams; two screenshots taken 1 s
+//! apart (two Chromium processes started together, one shooting after 3 s, one after 4 s)
+//! show the built-in `sample`'s colour bars in the preview, and the preview's pixels differ
+//! between them: the `<img>` plays the multipart stream.
+//!
+//! Pixels, not HTML: the bars are found by colour (`it::shot::BARS`) along one row, and the
+//! change is counted inside the picture they belong to. Skips (loudly, and passes) only when
+//! `chromium` or ImageMagick's `convert` is not installed; every process runs under `timeout`.
+
+mod interop_client_support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use interop_client_support::server_mio;
+use it::live::{free_port, ServerMio};
+use it::peers::require_peer;
+use it::shot::{close, Shot, BARS};
+
+/// How long each Chromium may take, start to screenshot, before `timeout` stops it.
+const CHROMIUM_LIMIT: &str = "60";
+
+/// `GET path` on `127.0.0.1:port`, the whole response (the server closes after it).
+fn get(port: u16, path: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).expect("read the response");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A headless Chromium that screenshots `url` after `after_ms` (its own profile in `dir`).
+fn chromium(dir: &Path, url: &str, after_ms: u32, png: &Path) -> Child {
+    let profile = dir.join(format!("profile-{after_ms}"));
+    Command::new("timeout")
+        .args([CHROMIUM_LIMIT, "chromium", "--headless", "--no-sandbox"])
+        .args(["--disable-gpu", "--hide-scrollbars", "--no-first-run"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--window-size=900,700")
+        .arg(format!("--timeout={after_ms}"))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start chromium")
+}
+
+/// Waits for a Chromium and checks it wrote its screenshot.
+fn finish(child: Child, png: &Path) -> Shot {
+    let out = child.wait_with_output().expect("wait for chromium");
+    assert!(
+        out.status.success() && png.exists(),
+        "chromium failed ({:?}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Shot::read(png)
+}
+
+/// Where the colour bars are: `(x0, x1, y0, y1)`, the bounding box of the pixels of the
+/// cyan bar widened to the row of all eight, or why they are not there.
+fn find_bars(shot: &Shot) -> Result<(usize, usize, usize, usize), String> {
+    let cyan = BARS[2];
+    let (mut x0, mut x1, mut y0, mut y1) = (usize::MAX, 0, usize::MAX, 0);
+    for y in 0..shot.h {
+        for x in 0..shot.w {
+            if close(shot.px(x, y), cyan) {
+                (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+            }
+        }
+    }
+    if x0 == usize::MAX || (x1 - x0) < 10 || (y1 - y0) < 20 {
+        return Err("no cyan bar in the screenshot".into());
+    }
+    // Along the row through the bar's middle, the eight bars in order, left to right.
+    let y = (y0 + y1) / 2;
+    let mut seen = Vec::new();
+    let mut left = shot.w;
+    let mut right = 0;
+    for x in 0..shot.w {
+        let c = shot.px(x, y);
+        if let Some(i) = BARS.iter().position(|&b| close(c, b)) {
+            if seen.last() != Some(&i) {
+                seen.push(i);
+            }
+            if i == 0 {
+                left = left.min(x);
+            }
+            if i == BARS.len() - 1 {
+                right = right.max(x);
+            }
+        }
+    }
+    // Page colours may match a bar at the edges (black text, grey boxes): look for the run.
+    let want: Vec<usize> = (0..BARS.len()).collect();
+    if !seen.windows(BARS.len()).any(|w| w == want.as_slice()) {
+        return Err(format!("the bars are not in order along row {y}: {seen:?}"));
+    }
+    Ok((left, right, y0, y1))
+}
+
+#[test]
+fn chromium_shows_the_page_and_its_preview_moves() {
+    if !require_peer("chromium") || !Path::new("/usr/bin/convert").exists() {
+        eprintln!("(chromium or /usr/bin/convert missing: skipped)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let media = dir.path().join("media");
+    std::fs::create_dir_all(media.join("clips")).unwrap();
+    let mut clip = Vec::new();
+    mjpeg::write_concatenated(&mjpeg::testpattern::frames(25, 160, 120), &mut clip);
+    std::fs::write(media.join("clips/cam.mjpeg"), clip).unwrap();
+    let http = free_port();
+    let media_arg = media.to_str().unwrap().to_string();
+    let http_arg = http.to_string();
+    let mut server = ServerMio::start(
+        &server_mio(),
+        "",
+        &["--media", &media_arg, "--http", &http_arg, "--loop"],
+    );
+    server.expect_log(Duration::from_secs(20), "event loops ready");
+
+    // The page lists every stream, with its preview and its RTSP URL.
+    let page = get(http, "/");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("Content-Type: text/html"), "{page}");
+    for name in ["sample", "clips/cam.mjpeg"] {
+        assert!(
+            page.contains(&format!("<img src=\"/{name}/stream.mjpg\"")),
+            "{name}: {page}"
+        );
+        assert!(page.contains(&server.url(name)), "{name}: {page}");
+    }
+
+    // Two browsers at once; one shoots after 3 s, the other after 4 s.
+    let url = format!("http://127.0.0.1:{http}/");
+    let (a_png, b_png) = (dir.path().join("a.png"), dir.path().join("b.png"));
+    let a = chromium(dir.path(), &url, 3000, &a_png);
+    let b = chromium(dir.path(), &url, 4000, &b_png);
+    let (a, b) = (finish(a, &a_png), finish(b, &b_png));
+    assert_eq!((a.w, a.h), (b.w, b.h));
+
+    // The sample's preview shows its bars in both.
+    let (x0, x1, y0, y1) =
+        find_bars(&a).unwrap_or_else(|e| panic!("first screenshot {a_png:?}: {e}"));
+    find_bars(&b).unwrap_or_else(|e| panic!("second screenshot {b_png:?}: {e}"));
+    // The picture: the bars are its top 60 % (mjpeg::testpattern), the moving parts below.
+    let pic_h = ((y1 - y0 + 1) * 10 / 6).min(a.h - y0);
+    let (w, h) = (x1 - x0 + 1, pic_h);
+    let (ra, rb) = (a.region(x0, y0, w, h), b.region(x0, y0, w, h));
+    let changed = ra
+        .chunks(3)
+        .zip(rb.chunks(3))
+        .filter(|(p, q)| p.iter().zip(q.iter()).any(|(x, y)| x.abs_diff(*y) > 40))
+        .count();
+    assert!(
+        changed >= w * h / 200,
+        "the preview did not change in 1 s: {changed} of {} pixels differ ({a_png:?}, {b_png:?})",
+        w * h
+    );
+}

@@ -171,6 +171,8 @@ impl ServerLoops {
         };
         // Limits "in all" and "per IP" count over every loop.
         let counts = opts.config.counts.clone().unwrap_or_default();
+        // With several loops, each one's HTTP API and metrics answer for all of them.
+        let reports = opts.config.reports.clone().unwrap_or_default();
         let listen_error = |source| LoopsError::Listen {
             addr: opts.addr,
             source,
@@ -208,6 +210,9 @@ impl ServerLoops {
             // Independent streams: no loop can predict another's ids from its own.
             config.seed = Some(base_seed.derive(i as u64));
             config.counts = Some(counts.clone());
+            if loops > 1 {
+                config.reports = Some(reports.clone());
+            }
             if let Some(h) = config.http.as_mut() {
                 h.rtsp_port = local.port();
             }

@@ -320,3 +320,72 @@ fn auth_refuses_with_401_and_403_and_admins_kick() {
     let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(v["sessions"].as_array().map(Vec::len), Some(0));
 }
+
+/// Polls `url` (JSON) until `done` holds, for at most 5 s; the last document.
+fn json_until(url: &str, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let v: serde_json::Value = serde_json::from_slice(&curl(&[], url).body).unwrap();
+        if done(&v) || std::time::Instant::now() > until {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn every_event_loop_answers_for_the_whole_server() {
+    if !require_peer("curl") {
+        return;
+    }
+    let s = Running::start(2, Some(auth()));
+    // Eight control connections: the kernel spreads them over both loops.
+    let basic = rtsp_core::auth::basic_authorization(&Credentials::new("alice", "a"));
+    let mut conns = Vec::new();
+    let mut ids = Vec::new();
+    for i in 0..8u16 {
+        let mut rtsp = it::peers::RawRtsp::connect(s.rtsp).unwrap();
+        let port = 41000 + 2 * i;
+        let setup = rtsp
+            .request(&format!(
+                "SETUP rtsp://{}/clips/movie.mjpeg/stream=0 RTSP/1.0\r\nCSeq: 1\r\nAuthorization: {basic}\r\nTransport: RTP/AVP;unicast;client_port={port}-{}\r\n\r\n",
+                s.rtsp,
+                port + 1
+            ))
+            .unwrap();
+        ids.push(setup.session().expect("a session"));
+        conns.push(rtsp);
+    }
+    ids.sort();
+    let url = format!("http://root:r@{}/api/sessions", s.http);
+    let listed = |v: &serde_json::Value| -> Vec<String> {
+        let mut l: Vec<String> = v["sessions"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x["id"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        l.sort();
+        l
+    };
+    // Reports reach the other loop within 100 ms of a change.
+    let v = json_until(&url, |v| listed(v) == ids);
+    assert_eq!(listed(&v), ids, "every loop's sessions are listed");
+    // Each kick lands on either loop: 200 where the session is, 202 passed on.
+    for id in &ids {
+        let r = curl(
+            &["-X", "POST"],
+            &format!("http://root:r@{}/api/sessions/{id}/kick", s.http),
+        );
+        assert!(matches!(r.status, 200 | 202), "{id}: {}", r.status);
+    }
+    let v = json_until(&url, |v| listed(v).is_empty());
+    assert_eq!(listed(&v), Vec::<String>::new(), "every session was kicked");
+    let r = curl(
+        &["-X", "POST"],
+        &format!("http://root:r@{}/api/sessions/{}/kick", s.http, ids[0]),
+    );
+    assert_eq!(r.status, 404, "a kicked session is no one's");
+}

@@ -98,6 +98,7 @@ mod live_paths;
 mod machine;
 mod media;
 mod path;
+mod reports;
 mod rtcp;
 mod session;
 
@@ -116,6 +117,7 @@ pub use live_clock::LiveClock;
 pub use live_paths::{LiveLookup, LivePathStatus, LivePaths, LiveSource, PublishRefusal};
 pub use machine::Server;
 pub use media::{Catalog, LiveFrame, LookupError, Media, MediaError, MemoryCatalog, MIN_MTU};
+pub use reports::SharedReports;
 
 use crate::io::ConnId;
 use crate::message::{Limits, Method, ParseError, StatusCode};
@@ -205,6 +207,9 @@ pub struct ServerConfig {
     /// Counts shared with the server's other event loops (connections and sessions, in all
     /// and per IP). `None`: this server counts alone.
     pub counts: Option<SharedCounts>,
+    /// Reports shared with the server's other event loops (sessions, viewers, traffic), for
+    /// the HTTP API and `/metrics`. `None`: this server reports alone.
+    pub reports: Option<SharedReports>,
     /// Largest interleaved (`$`) frame accepted from a client, payload bytes (default 8192;
     /// clients only send RTCP on them). A larger one closes the connection.
     pub max_interleaved: usize,
@@ -250,6 +255,7 @@ impl Default for ServerConfig {
             max_connections_per_ip: 32,
             crowded_idle_timeout: Duration::from_secs(10),
             counts: None,
+            reports: None,
             max_interleaved: 8192,
             max_session_rate: 25_000_000,
             auth: None,
@@ -462,9 +468,9 @@ pub enum ServerEvent {
         /// Session id of the publisher replaced.
         session: String,
     },
-    /// An admin asked to kick (`POST /api/sessions/ID/kick`) a session this event loop does
-    /// not hold while other loops hold sessions: the runtime should end it on the other
-    /// loops ([`Server::kick`]).
+    /// An admin asked to kick (`POST /api/sessions/ID/kick`) a session or HTTP viewer that
+    /// another event loop reports: the runtime should end it on the other loops
+    /// ([`Server::kick`]).
     KickRequested {
         /// Session id.
         session: String,

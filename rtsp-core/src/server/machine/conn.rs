@@ -141,6 +141,7 @@ impl Server {
         self.unrank_conn(conn, c.evict_key);
         self.counts.remove_connection(c.peer.ip());
         if let Some(viewer) = c.http.and_then(|h| h.viewer) {
+            self.report_dirty = true;
             self.end_viewer(conn, viewer);
         }
         // Only its own sessions: those that die with it end (in id order), the others (UDP

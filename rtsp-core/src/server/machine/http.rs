@@ -9,6 +9,7 @@ use crate::message::{HeaderName, Method, Request};
 use crate::server::auth::Challenges;
 use crate::server::http::{self, render, HttpRequest, HttpResponse, Route};
 use crate::server::path::{self, Target};
+use crate::server::reports::LoopReport;
 use crate::server::ServerEvent;
 use std::time::Instant;
 
@@ -217,7 +218,7 @@ impl Server {
                 HttpResponse::new(200, json, render::streams(&self.stream_infos(req)))
             }
             Route::Sessions => {
-                HttpResponse::new(200, json, render::sessions(&self.session_infos()))
+                HttpResponse::new(200, json, render::sessions(&self.all_report().sessions))
             }
             Route::Metrics => {
                 HttpResponse::new(200, http::METRICS_CONTENT_TYPE, self.metrics_text())
@@ -255,8 +256,8 @@ impl Server {
         }
     }
 
-    /// `POST /api/sessions/ID/kick`: an admin ends an RTSP session or an HTTP viewer of
-    /// this event loop.
+    /// `POST /api/sessions/ID/kick`: an admin ends an RTSP session or an HTTP viewer, here
+    /// (200) or, when another event loop reports it, there ([`ServerEvent::KickRequested`], 202).
     fn http_kick(&mut self, id: &str, user: Option<&str>) -> HttpResponse {
         let admins = self.config.http.as_ref().map(|h| &h.admins);
         let admin = user.is_some_and(|u| admins.is_some_and(|a| a.iter().any(|x| x == u)));
@@ -264,24 +265,12 @@ impl Server {
             return HttpResponse::error(403);
         }
         let now = self.now;
-        let kicked = if let Some(conn) = super::http_viewer::viewer_conn(id) {
-            let viewer = self
-                .conns
-                .get(&conn)
-                .and_then(|c| c.http.as_ref()?.viewer.as_ref());
-            let found = viewer.is_some();
-            if found {
-                self.drop_conn(conn, true);
-            }
-            found
-        } else {
-            self.kick(id, now)
-        };
-        if kicked {
+        if self.kick(id, now) {
             return HttpResponse::new(200, "application/json", render::kicked(id));
         }
-        // Other event loops hold sessions: the runtime asks them.
-        if self.counts.sessions() > self.sessions.len() {
+        // Another event loop holds it: the runtime asks them.
+        let elsewhere = self.reports.merged(self.report_id, LoopReport::default());
+        if elsewhere.sessions.iter().any(|s| s.id == id) {
             let session = id.to_string();
             self.event(ServerEvent::KickRequested { session });
             return HttpResponse::new(202, "application/json", render::kicked(id));

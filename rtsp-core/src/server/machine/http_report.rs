@@ -2,16 +2,23 @@
 //! machine's sessions and viewers, the live paths (shared by every event loop) and the
 //! shared counts.
 //!
-//! Sessions, viewers and the per-path traffic are this event loop's (a server with several
-//! loops answers for the loop the HTTP connection landed on); connection and session totals,
-//! live paths and limits run into are the whole server's.
+//! Sessions, viewers and the per-path traffic of the other event loops come from their
+//! reports in [`SharedReports`](crate::server::SharedReports) (at most a second old; at once
+//! when sessions or viewers come or go), this loop's are read fresh; connection and session
+//! totals, live paths and limits run into are shared counts.
 
-use super::http_viewer::viewer_id;
 use super::Server;
 use crate::server::http::{render, Exposition, HttpRequest, SessionInfo, StreamInfo};
+use crate::server::reports::{LoopReport, Readers};
 use crate::server::session::{Delivery, Session};
 use crate::server::LiveSource;
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// How often a loop stores its report when nothing came or went.
+const REPORT_EVERY: Duration = Duration::from_secs(1);
+/// How soon after sessions or viewers came or went (at most this often).
+const REPORT_CHANGED: Duration = Duration::from_millis(100);
 
 impl Server {
     /// Every stream: the catalog's names and the live paths, by name.
@@ -20,7 +27,7 @@ impl Server {
         let host = strip_port(host);
         let port = self.config.http.as_ref().map_or(554, |h| h.rtsp_port);
         let url = |name: &str| format!("rtsp://{host}:{port}/{}", render::encode_path(name));
-        let readers = self.local_readers();
+        let readers = self.all_report().readers;
         let mut out = Vec::new();
         let live = self.config.live.status();
         for p in &live {
@@ -69,9 +76,67 @@ impl Server {
         out
     }
 
+    /// When this loop's report is next due, if something came or went since the last.
+    pub(super) fn report_due(&self) -> Option<Instant> {
+        match self.last_report {
+            _ if !self.report_dirty || !self.report_shared() || self.shut_down => None,
+            None => Some(self.now),
+            Some(at) => Some(at + REPORT_CHANGED),
+        }
+    }
+
+    /// Stores this loop's report when it is due: sessions or viewers came or went (at most
+    /// every [`REPORT_CHANGED`]) or [`REPORT_EVERY`] passed.
+    pub(super) fn refresh_report(&mut self) {
+        if !self.report_shared() {
+            return;
+        }
+        let due = match self.last_report {
+            None => true,
+            Some(at) if self.report_dirty => self.now >= at + REPORT_CHANGED,
+            Some(at) => self.now >= at + REPORT_EVERY,
+        };
+        if due {
+            let report = self.local_report();
+            self.reports.store(self.report_id, report);
+            self.last_report = Some(self.now);
+            self.report_dirty = false;
+        }
+    }
+
+    /// Whether other event loops read this loop's report (a lone server reads its own state).
+    fn report_shared(&self) -> bool {
+        self.config.reports.is_some()
+    }
+
+    /// Every loop's report, this one's fresh.
+    pub(super) fn all_report(&self) -> LoopReport {
+        self.reports.merged(self.report_id, self.local_report())
+    }
+
+    /// This loop's sessions, viewers and traffic.
+    fn local_report(&self) -> LoopReport {
+        let mut traffic = self.closed_traffic.clone();
+        let mut lost: BTreeMap<String, i64> = BTreeMap::new();
+        for s in self.sessions.values().filter(|s| s.intake.is_none()) {
+            let t = traffic.entry(s.stream.clone()).or_default();
+            t.0 += s.stats.packets;
+            t.1 += s.stats.octets;
+            if let Some((_, cumulative, _)) = s.last_report {
+                *lost.entry(s.stream.clone()).or_default() += i64::from(cumulative);
+            }
+        }
+        LoopReport {
+            sessions: self.session_infos(),
+            readers: self.local_readers(),
+            traffic,
+            lost,
+        }
+    }
+
     /// Readers of each stream on this loop, by transport (`udp`, `tcp`, `lab`, `http`).
-    fn local_readers(&self) -> BTreeMap<String, BTreeMap<&'static str, usize>> {
-        let mut out: BTreeMap<String, BTreeMap<&'static str, usize>> = BTreeMap::new();
+    fn local_readers(&self) -> Readers {
+        let mut out = Readers::new();
         for s in self.sessions.values().filter(|s| s.intake.is_none()) {
             *out.entry(s.stream.clone())
                 .or_default()
@@ -90,7 +155,7 @@ impl Server {
     }
 
     /// The RTSP sessions (in id order), then the HTTP viewers, of this loop.
-    pub(super) fn session_infos(&self) -> Vec<SessionInfo> {
+    fn session_infos(&self) -> Vec<SessionInfo> {
         let mut out = Vec::new();
         for key in self.ids.values() {
             let Some(s) = self.sessions.get(key) else {
@@ -119,7 +184,7 @@ impl Server {
         for (&conn, c) in &self.conns {
             if let Some(v) = c.http.as_ref().and_then(|h| h.viewer.as_ref()) {
                 out.push(SessionInfo {
-                    id: viewer_id(conn),
+                    id: self.viewer_id(conn),
                     protocol: "http",
                     peer: c.peer,
                     stream: v.stream.clone(),
@@ -154,12 +219,14 @@ impl Server {
             "RTSP sessions, all event loops.",
             self.counts.sessions() as f64,
         );
-        e.family(
-            "rtsp_readers",
-            g,
-            "Readers per path and transport (this event loop).",
-        );
-        for (path, by) in self.local_readers() {
+        let LoopReport {
+            readers,
+            traffic,
+            lost,
+            ..
+        } = self.all_report();
+        e.family("rtsp_readers", g, "Readers per path and transport.");
+        for (path, by) in readers {
             for (t, n) in by {
                 e.sample(
                     "rtsp_readers",
@@ -168,21 +235,7 @@ impl Server {
                 );
             }
         }
-        let mut traffic = self.closed_traffic.clone();
-        let mut lost: BTreeMap<String, i64> = BTreeMap::new();
-        for s in self.sessions.values().filter(|s| s.intake.is_none()) {
-            let t = traffic.entry(s.stream.clone()).or_default();
-            t.0 += s.stats.packets;
-            t.1 += s.stats.octets;
-            if let Some((_, cumulative, _)) = s.last_report {
-                *lost.entry(s.stream.clone()).or_default() += i64::from(cumulative);
-            }
-        }
-        e.family(
-            "rtsp_packets_sent_total",
-            c,
-            "RTP packets sent per path (this event loop).",
-        );
+        e.family("rtsp_packets_sent_total", c, "RTP packets sent per path.");
         for (path, (packets, _)) in &traffic {
             e.sample(
                 "rtsp_packets_sent_total",
@@ -193,7 +246,7 @@ impl Server {
         e.family(
             "rtsp_bytes_sent_total",
             c,
-            "RTP payload bytes sent per path (this event loop).",
+            "RTP payload bytes sent per path.",
         );
         for (path, (_, octets)) in &traffic {
             e.sample("rtsp_bytes_sent_total", &[("path", path)], *octets as f64);

@@ -35,17 +35,33 @@ pub(super) struct FilePlay {
     looping: bool,
 }
 
-/// The id `/api/sessions` gives an HTTP viewer.
-pub(super) fn viewer_id(conn: ConnId) -> String {
-    format!("http-{}", conn.0)
-}
-
-/// The connection of a viewer id.
-pub(super) fn viewer_conn(id: &str) -> Option<ConnId> {
-    id.strip_prefix("http-")?.parse().ok().map(ConnId)
-}
-
 impl Server {
+    /// The id `/api/sessions` gives an HTTP viewer: `http-LOOP-CONN` (connection ids are
+    /// per event loop).
+    pub(super) fn viewer_id(&self, conn: ConnId) -> String {
+        format!("http-{}-{}", self.report_id, conn.0)
+    }
+
+    /// The connection of one of this loop's viewer ids.
+    fn viewer_conn(&self, id: &str) -> Option<ConnId> {
+        let (lp, conn) = id.strip_prefix("http-")?.split_once('-')?;
+        (lp.parse::<usize>().ok()? == self.report_id)
+            .then(|| conn.parse().ok().map(ConnId))
+            .flatten()
+    }
+
+    /// Ends the HTTP viewer `id` if it is one of this loop's.
+    pub(super) fn kick_viewer(&mut self, id: &str) -> bool {
+        let Some(conn) = self.viewer_conn(id) else {
+            return false;
+        };
+        let found = self.conns.get(&conn).is_some_and(|c| c.is_viewer());
+        if found {
+            self.drop_conn(conn, true);
+        }
+        found
+    }
+
     /// Starts streaming `name` on `conn`; the refusal if it cannot.
     pub(super) fn start_viewer(&mut self, conn: ConnId, name: String) -> Result<(), HttpResponse> {
         let file = match self.file_media(&name)? {
@@ -63,6 +79,7 @@ impl Server {
             return Ok(());
         };
         let due = file.as_ref().map(|f| f.due);
+        self.report_dirty = true;
         h.viewer = Some(Viewer {
             stream: name.clone(),
             file,

@@ -17,6 +17,7 @@ impl Server {
         let key = self.next_key;
         self.next_key += 1;
         s.key = key;
+        self.report_dirty = true;
         self.ids.insert(s.id.clone(), key);
         self.by_ssrc.entry(s.ssrc).or_default().push(key);
         if s.reads_live() {
@@ -35,6 +36,7 @@ impl Server {
     pub(super) fn remove_session(&mut self, key: u64) -> Option<Session> {
         self.unlink(key);
         let s = self.sessions.remove(&key)?;
+        self.report_dirty = true;
         self.counts.remove_session(s.peer.ip());
         if s.reads_live() {
             if let Some(readers) = self.live_readers.get_mut(&s.stream) {

@@ -38,7 +38,7 @@ mod timers;
 use super::auth::Authenticator;
 use super::media::Catalog;
 use super::session::{Session, Tx};
-use super::{CloseReason, ServerConfig, ServerEvent, SessionStats, SharedCounts};
+use super::{CloseReason, ServerConfig, ServerEvent, SessionStats, SharedCounts, SharedReports};
 use crate::io::{ConnId, Dest, Emit, Input, Machine, Output, Transmit};
 use crate::rng::{Rng, RngSeed};
 use caches::Caches;
@@ -87,6 +87,13 @@ pub struct Server {
     latest: HashMap<String, bytes::Bytes>,
     /// RTP packets and payload bytes of the sessions that ended, per stream (metrics).
     closed_traffic: BTreeMap<String, (u64, u64)>,
+    /// Every event loop's report (see [`SharedReports`]), and this loop's number there.
+    reports: SharedReports,
+    report_id: usize,
+    /// When this loop last stored its report.
+    last_report: Option<Instant>,
+    /// Sessions or viewers came or went since.
+    report_dirty: bool,
     next_key: u64,
     /// Serial number of the next accepted connection.
     next_conn_serial: u64,
@@ -125,6 +132,8 @@ impl Server {
         let rng = Rng::new(&config.seed.clone().unwrap_or_else(|| RngSeed::from_u64(0)));
         let auth = config.auth.clone().map(Authenticator::new);
         let counts = config.counts.clone().unwrap_or_default();
+        let reports = config.reports.clone().unwrap_or_default();
+        let report_id = reports.register();
         Self {
             auth,
             config,
@@ -145,6 +154,10 @@ impl Server {
             http_waiting: BTreeSet::new(),
             latest: HashMap::new(),
             closed_traffic: BTreeMap::new(),
+            report_id,
+            reports,
+            last_report: None,
+            report_dirty: true,
             next_key: 0,
             next_conn_serial: 0,
             parked: BTreeSet::new(),
@@ -251,6 +264,12 @@ impl Server {
     }
 }
 
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.reports.remove(self.report_id);
+    }
+}
+
 impl Machine for Server {
     type Event = ServerEvent;
 
@@ -281,6 +300,7 @@ impl Machine for Server {
         }
         self.retry_parked();
         self.run_timers();
+        self.refresh_report();
     }
 
     fn poll_output(&mut self) -> Output<ServerEvent> {

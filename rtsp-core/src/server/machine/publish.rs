@@ -79,13 +79,18 @@ impl Server {
     }
 
     /// Ends the session `session` (a publisher replaced on another event loop, or one the
-    /// operator kicks): its client gets nothing more. Returns whether it was live here.
+    /// operator kicks), or the HTTP viewer of that id: its client gets nothing more. Returns
+    /// whether it was live here.
     pub fn kick(&mut self, session: &str, now: std::time::Instant) -> bool {
         self.set_now(now);
-        let Some(key) = self.ids.get(session).copied() else {
-            return false;
+        let kicked = match self.ids.get(session).copied() {
+            Some(key) => {
+                self.close_session(key, CloseReason::Kicked, true);
+                true
+            }
+            None => self.kick_viewer(session),
         };
-        self.close_session(key, CloseReason::Kicked, true);
-        true
+        self.refresh_report();
+        kicked
     }
 }

@@ -216,6 +216,14 @@ impl Server {
 
     /// The earliest live timer, after dropping stale entries from the top of the heap.
     pub(super) fn next_deadline(&mut self) -> Option<Instant> {
+        let timer = self.next_timer();
+        match (timer, self.report_due()) {
+            (Some(t), Some(r)) => Some(t.min(r)),
+            (t, r) => t.or(r),
+        }
+    }
+
+    fn next_timer(&mut self) -> Option<Instant> {
         while let Some(&Reverse((at, key))) = self.timers.peek() {
             let live = match key {
                 TimerKey::Conn(c) => self.conns.get(&c).is_some_and(|c| c.timer_at == Some(at)),

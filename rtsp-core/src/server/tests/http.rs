@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::auth::{Challenge, Credentials, DigestState};
+use crate::server::SharedReports;
 
 const C2: ConnId = ConnId(2);
 
@@ -504,13 +505,27 @@ fn only_admins_kick_sessions_and_viewers() {
     );
     let r = simple(
         &mut h,
-        ConnId(33),
-        "POST",
-        "/api/sessions/http-40/kick",
+        ConnId(34),
+        "GET",
+        "/api/sessions",
         &basic("root", "r"),
     );
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let id = v["sessions"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(id, "http-0-40", "{v}");
+    let target = format!("/api/sessions/{id}/kick");
+    let r = simple(&mut h, ConnId(33), "POST", &target, &basic("root", "r"));
     assert_eq!(r.status, 200);
     assert!(closed(&h.outs, ConnId(40)));
+    // Another loop's viewer with the same connection number is not this one's.
+    let r = simple(
+        &mut h,
+        ConnId(35),
+        "POST",
+        "/api/sessions/http-1-40/kick",
+        &basic("root", "r"),
+    );
+    assert_eq!(r.status, 404);
 }
 
 #[test]
@@ -528,30 +543,99 @@ fn rtsp_still_works_with_http_on() {
 }
 
 #[test]
-fn a_kick_of_a_session_another_loop_holds_is_passed_on() {
-    let counts = SharedCounts::new();
-    let mut h = H::with_config(ServerConfig {
+fn loops_sharing_reports_list_each_others_sessions_and_pass_kicks_on() {
+    let (counts, reports) = (SharedCounts::new(), SharedReports::default());
+    let config = || ServerConfig {
         counts: Some(counts.clone()),
+        reports: Some(reports.clone()),
         ..auth_http_config()
-    });
-    // Another event loop sharing the counts holds a session.
-    let caps = crate::server::counts::Caps {
-        total: 10,
-        per_ip: 10,
     };
-    counts.add_session(addr(PEER).ip(), caps).unwrap();
-    let r = simple(
-        &mut h,
+    let (mut a, mut b) = (H::with_config(config()), H::with_config(config()));
+    // Loop b holds an RTSP session and an HTTP viewer.
+    b.connect(C1);
+    let r = b.ask(
         C1,
-        "POST",
-        "/api/sessions/ELSEWHERE/kick",
+        "SETUP",
+        "rtsp://h/dir/clip.mjpeg/stream=0",
+        1,
+        &[
+            basic("bob", "b").trim_end(),
+            "Transport: RTP/AVP;unicast;client_port=5000-5001",
+        ],
+    );
+    let sid = session_of(&r);
+    let _ = simple(
+        &mut b,
+        ConnId(40),
+        "GET",
+        "/movie.Mjpeg/stream.mjpg",
+        &basic("bob", "b"),
+    );
+    // Sessions and viewers that came report at most every 100 ms: b's deadline says when.
+    assert!(b
+        .deadline
+        .is_some_and(|d| d <= b.now + Duration::from_millis(100)));
+    b.advance(Duration::from_millis(100));
+    // Loop a lists them, and counts b's readers in the metrics.
+    let r = simple(
+        &mut a,
+        ConnId(30),
+        "GET",
+        "/api/sessions",
         &basic("root", "r"),
     );
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let ids: Vec<&str> = v["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![sid.as_str(), "http-1-40"], "{v}");
+    let r = simple(&mut a, ConnId(31), "GET", "/metrics", &basic("root", "r"));
+    let text = String::from_utf8(r.body).unwrap();
+    assert!(
+        text.contains("rtsp_readers{path=\"dir/clip.mjpeg\",transport=\"udp\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rtsp_readers{path=\"movie.Mjpeg\",transport=\"http\"} 1"),
+        "{text}"
+    );
+    // A kick on loop a of b's session is passed on (202); of nobody's, 404.
+    let target = format!("/api/sessions/{sid}/kick");
+    let r = simple(&mut a, ConnId(32), "POST", &target, &basic("root", "r"));
     assert_eq!(r.status, 202);
-    let asked = events(&h.outs)
+    let asked = events(&a.outs)
         .into_iter()
-        .any(|e| matches!(e, ServerEvent::KickRequested { session } if session == "ELSEWHERE"));
+        .any(|e| matches!(e, ServerEvent::KickRequested { session } if *session == sid));
     assert!(asked, "the runtime is asked to kick it on the other loops");
+    let r = simple(
+        &mut a,
+        ConnId(33),
+        "POST",
+        "/api/sessions/NOBODY/kick",
+        &basic("root", "r"),
+    );
+    assert_eq!(r.status, 404);
+    // The runtime's kick on loop b ends them; b's report says so by its next deadline.
+    let now = b.now + Duration::from_millis(100);
+    assert!(b.server.kick(&sid, now));
+    assert!(b.server.kick("http-1-40", now));
+    b.drain();
+    assert!(b
+        .deadline
+        .is_some_and(|d| d <= now + Duration::from_millis(100)));
+    b.advance(Duration::from_millis(200));
+    let r = simple(
+        &mut a,
+        ConnId(34),
+        "GET",
+        "/api/sessions",
+        &basic("root", "r"),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v["sessions"], serde_json::json!([]), "{v}");
 }
 
 #[test]

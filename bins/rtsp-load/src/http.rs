@@ -80,6 +80,8 @@ pub struct Head {
     pub content_type: String,
     /// Bytes of the head (the body starts there).
     pub len: usize,
+    /// `Transfer-Encoding: chunked` (see [`Dechunk`]).
+    pub chunked: bool,
 }
 
 /// Parses a response head from the start of `buf`: `Ok(None)` when more bytes are needed.
@@ -94,10 +96,17 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
                 .find(|h| h.name.eq_ignore_ascii_case("content-type"))
                 .map(|h| String::from_utf8_lossy(h.value).into_owned())
                 .unwrap_or_default();
+            let chunked = r.headers.iter().any(|h| {
+                h.name.eq_ignore_ascii_case("transfer-encoding")
+                    && String::from_utf8_lossy(h.value)
+                        .to_ascii_lowercase()
+                        .contains("chunked")
+            });
             Ok(Some(Head {
                 status: r.code.unwrap_or(0),
                 content_type,
                 len,
+                chunked,
             }))
         }
         Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
@@ -127,6 +136,97 @@ pub fn boundary_of(content_type: &str) -> Option<&str> {
     (!b.is_empty()).then_some(b)
 }
 
+/// Where a [`Dechunk`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    /// The chunk-size line.
+    Size,
+    /// This many data bytes.
+    Data(usize),
+    /// The CRLF after a chunk's data: this many bytes of it left.
+    End(usize),
+    /// The last chunk (size 0) came.
+    Done,
+}
+
+/// Decodes a `Transfer-Encoding: chunked` body (RFC 9112 §7.1) pushed in any split (as
+/// `ffmpeg -listen 1` sends it). Chunk extensions are ignored, trailers are not read.
+#[derive(Debug, Clone)]
+pub struct Dechunk {
+    state: Chunk,
+    line: Vec<u8>,
+}
+
+impl Default for Dechunk {
+    fn default() -> Self {
+        Self {
+            state: Chunk::Size,
+            line: Vec::new(),
+        }
+    }
+}
+
+impl Dechunk {
+    /// Hands the data bytes of `data` to `out`, in order.
+    pub fn push(
+        &mut self,
+        mut data: &[u8],
+        mut out: impl FnMut(&[u8]) -> Result<(), String>,
+    ) -> Result<(), String> {
+        while !data.is_empty() {
+            match self.state {
+                Chunk::Size => {
+                    let nl = data.iter().position(|&b| b == b'\n');
+                    let take = nl.map_or(data.len(), |p| p + 1);
+                    self.line.extend_from_slice(&data[..take]);
+                    data = &data[take..];
+                    if self.line.len() > 1024 {
+                        return Err("chunk-size line longer than 1024 bytes".into());
+                    }
+                    if nl.is_none() {
+                        continue;
+                    }
+                    let line = std::str::from_utf8(&self.line).unwrap_or("");
+                    let hex = line.split(';').next().unwrap_or("").trim();
+                    let size = usize::from_str_radix(hex, 16)
+                        .map_err(|_| format!("bad chunk size {hex:?}"))?;
+                    self.line.clear();
+                    self.state = if size == 0 {
+                        Chunk::Done
+                    } else {
+                        Chunk::Data(size)
+                    };
+                }
+                Chunk::Data(left) => {
+                    let n = left.min(data.len());
+                    out(&data[..n])?;
+                    data = &data[n..];
+                    self.state = if n == left {
+                        Chunk::End(2)
+                    } else {
+                        Chunk::Data(left - n)
+                    };
+                }
+                Chunk::End(left) => {
+                    let want: &[u8] = &b"\r\n"[2 - left..];
+                    let n = left.min(data.len());
+                    if data[..n] != want[..n] {
+                        return Err("chunk data not followed by CRLF".into());
+                    }
+                    data = &data[n..];
+                    self.state = if n == left {
+                        Chunk::Size
+                    } else {
+                        Chunk::End(left - n)
+                    };
+                }
+                Chunk::Done => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Parts counted by one [`Parts::push`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counted {
@@ -136,6 +236,35 @@ pub struct Counted {
     pub bad: u64,
     /// Body bytes of all those parts.
     pub body_bytes: u64,
+}
+
+impl Counted {
+    /// One part of `len` bytes starting with `first` and ending with `last`: JPEG if it has
+    /// room for SOI and EOI and starts with SOI `FF D8` and ends with EOI `FF D9`.
+    pub fn of_part(len: usize, first: [u8; 2], last: [u8; 2]) -> Self {
+        let jpeg = len >= 4 && first == [0xFF, 0xD8] && last == [0xFF, 0xD9];
+        Self {
+            good: u64::from(jpeg),
+            bad: u64::from(!jpeg),
+            body_bytes: len as u64,
+        }
+    }
+
+    /// One part whose body is `b`.
+    pub fn of_body(b: &[u8]) -> Self {
+        match b {
+            [f0, f1, .., l0, l1] => Self::of_part(b.len(), [*f0, *f1], [*l0, *l1]),
+            _ => Self::of_part(b.len(), [0; 2], [0; 2]),
+        }
+    }
+}
+
+impl std::ops::AddAssign for Counted {
+    fn add_assign(&mut self, c: Self) {
+        self.good += c.good;
+        self.bad += c.bad;
+        self.body_bytes += c.body_bytes;
+    }
 }
 
 /// Where a [`PartCounter`] is.
@@ -245,13 +374,7 @@ impl PartCounter {
 
     /// A body ended: count it.
     fn finish(&mut self, c: &mut Counted) {
-        let jpeg = self.body_len >= 4 && self.first == [0xFF, 0xD8] && self.last == [0xFF, 0xD9];
-        if jpeg {
-            c.good += 1;
-        } else {
-            c.bad += 1;
-        }
-        c.body_bytes += self.body_len as u64;
+        *c += Counted::of_part(self.body_len, self.first, self.last);
         self.expect = Expect::Head;
         self.first = [0; 2];
         self.last = [0; 2];
@@ -329,12 +452,7 @@ impl Parts {
                 s.push(data);
                 let mut c = Counted::default();
                 while let Some(p) = s.next_part().map_err(|e| e.to_string())? {
-                    if p.body.starts_with(&[0xFF, 0xD8]) && p.body.ends_with(&[0xFF, 0xD9]) {
-                        c.good += 1;
-                    } else {
-                        c.bad += 1;
-                    }
-                    c.body_bytes += p.body.len() as u64;
+                    c += Counted::of_body(&p.body);
                 }
                 Ok(c)
             }
@@ -437,10 +555,7 @@ mod tests {
         let mut total = Counted::default();
         let mut at = 0;
         for &c in cuts.iter().chain(std::iter::once(&s.len())) {
-            let got = p.push(&s[at..c]).unwrap();
-            total.good += got.good;
-            total.bad += got.bad;
-            total.body_bytes += got.body_bytes;
+            total += p.push(&s[at..c]).unwrap();
             at = c;
         }
         total
@@ -540,6 +655,40 @@ mod tests {
         );
         assert_eq!(boundary_of("image/jpeg; boundary=ab"), None);
         assert_eq!(boundary_of("multipart/x-mixed-replace"), None);
+    }
+
+    #[test]
+    fn chunked_bodies_are_counted_across_every_cut() {
+        let (s, want) = stream();
+        // Chunks of 1, 2, 3, ... bytes (hex sizes, one with an extension), then the last.
+        let mut enc = Vec::new();
+        let (mut at, mut k) = (0, 1);
+        while at < s.len() {
+            let n = k.min(s.len() - at);
+            enc.extend(format!("{n:x}{}\r\n", if k == 3 { ";x=y" } else { "" }).as_bytes());
+            enc.extend(&s[at..at + n]);
+            enc.extend(b"\r\n");
+            at += n;
+            k += 1;
+        }
+        enc.extend(b"0\r\n\r\n");
+        for cut in 0..=enc.len() {
+            let mut d = Dechunk::default();
+            let mut p = PartCounter::new("frame");
+            let mut got = Counted::default();
+            for piece in [&enc[..cut], &enc[cut..]] {
+                d.push(piece, |b| {
+                    got += p.push(b)?;
+                    Ok(())
+                })
+                .unwrap();
+            }
+            assert_eq!(got, want, "cut at {cut}");
+        }
+        let mut d = Dechunk::default();
+        assert!(d.push(b"zz\r\n", |_| Ok(())).is_err());
+        let mut d = Dechunk::default();
+        assert!(d.push(b"2\r\nabXY", |_| Ok(())).is_err());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::count::rate_in_window;
-use crate::http::{boundary_of, parse_head, FrameGaps, Parts, Splitter, Spread};
+use crate::http::{boundary_of, parse_head, Counted, Dechunk, FrameGaps, Parts, Splitter, Spread};
 use crate::{connect_from, sys};
 
 /// Viewers started per event-loop turn at most (replies to the first ones are read while
@@ -59,6 +59,8 @@ struct Viewer {
     sent: usize,
     head: Vec<u8>,
     parts: Option<Parts>,
+    /// The body is chunked.
+    dechunk: Option<Dechunk>,
     gaps: FrameGaps,
     /// Body bytes read (part headers included, response head not).
     bytes: u64,
@@ -140,6 +142,7 @@ impl Viewers {
                     sent: 0,
                     head: Vec::new(),
                     parts: None,
+                    dechunk: None,
                     gaps: FrameGaps::default(),
                     bytes: 0,
                     body_bytes: 0,
@@ -328,6 +331,7 @@ impl Viewers {
         let boundary = boundary_of(&head.content_type)
             .ok_or_else(|| format!("not a multipart response: {:?}", head.content_type))?;
         v.parts = Some(Parts::new(self.cfg.splitter, boundary)?);
+        v.dechunk = head.chunked.then(Dechunk::default);
         v.phase = Phase::Streaming;
         self.established += 1;
         let rest = v.head.split_off(head.len);
@@ -407,7 +411,17 @@ fn count(v: &mut Viewer, data: &[u8], now: Instant, interval: Duration) -> Resul
     let Some(parts) = v.parts.as_mut() else {
         return Ok(());
     };
-    let c = parts.push(data)?;
+    let c = match v.dechunk.as_mut() {
+        None => parts.push(data)?,
+        Some(d) => {
+            let mut sum = Counted::default();
+            d.push(data, |b| {
+                sum += parts.push(b)?;
+                Ok(())
+            })?;
+            sum
+        }
+    };
     for _ in 0..c.good {
         v.gaps.on_frame(now, interval);
     }

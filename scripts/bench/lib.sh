@@ -13,7 +13,7 @@ record() {
     "$@" > "$f" 2>&1
     local rc=$?
     set -e
-    local last; last=$(grep -E '^(sessions=|mode=|frames=)' "$f" | tail -1 || true)
+    local last; last=$(grep -E '^(sessions=|mode=|frames=|viewers=)' "$f" | tail -1 || true)
     echo "$label | rc=$rc load_before=$load | $last" | tee -a "$RESULTS" >&2
 }
 

@@ -26,7 +26,6 @@ N=${N:-500}
 DUR=${DUR:-10}
 PARTS=${PARTS:-"file live ceiling selfcheck"}
 HTTP_PATH=${HTTP_PATH:-/%s/stream.mjpg}
-part() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 OUT=${OUT:-$ROOT/target/bench/http-$(date +%Y%m%d-%H%M%S)}
 P0=${P0:-18700}
 mkdir -p "$OUT"
@@ -35,8 +34,6 @@ RESULTS=$OUT/results.txt
 : > "$RESULTS"
 # shellcheck source=lib.sh
 . "$ROOT/scripts/bench/lib.sh"
-LIMITS=(--max-sessions 20000 --max-connections 20000 --max-connections-per-ip 20000
-    --max-sessions-per-ip 20000)
 
 {
     echo "date: $(date -u +%FT%TZ)"

@@ -1,5 +1,6 @@
-# Shared by scripts/bench/run.sh and live.sh (sourced): logging, a bounded measurement, and
-# starting and stopping servers under `timeout`. Needs OUT and RESULTS set.
+# Shared by scripts/bench/run.sh, live.sh and http.sh (sourced): logging, a bounded measurement,
+# starting and stopping servers under `timeout`, `part` (PARTS), server-mio's raised LIMITS.
+# Needs OUT and RESULTS set.
 
 log() { echo "[$(date +%T)] $*" | tee -a "$OUT/run.log" >&2; }
 
@@ -41,3 +42,12 @@ stop() {  # stop PID $1 (SIGINT, then SIGKILL), reap its timeout wrapper $2
     kill -KILL "$1" 2>/dev/null || true
     wait "$2" 2>/dev/null || true
 }
+
+part() {  # whether part $1 is among $PARTS
+    case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac
+}
+
+# server-mio's limits raised out of the way of every load (per-IP ones included).
+# shellcheck disable=SC2034
+LIMITS=(--max-sessions 20000 --max-connections 20000 --max-connections-per-ip 20000
+    --max-sessions-per-ip 20000)

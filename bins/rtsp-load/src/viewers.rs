@@ -22,6 +22,33 @@ use crate::{connect_from, sys};
 /// later ones are being opened).
 const START_BATCH: usize = 32;
 
+/// Checks the bounds both HTTP tools put on a run: 1..=20000 viewers, (0, 3600] seconds,
+/// (0, 1000] frames per second.
+pub fn check_run(viewers: usize, duration: f64, fps: f64) -> Result<(), String> {
+    if viewers == 0 || viewers > 20_000 {
+        return Err("--viewers must be 1..=20000".into());
+    }
+    if !(duration > 0.0 && duration <= 3600.0) {
+        return Err("--duration must be in (0, 3600] seconds".into());
+    }
+    if !(fps > 0.0 && fps <= 1000.0) {
+        return Err("--fps must be in (0, 1000]".into());
+    }
+    Ok(())
+}
+
+/// One `poll` of `poll` until `wake` at the latest (an interrupted call returns no events).
+pub fn poll_until(poll: &mut Poll, events: &mut Events, wake: Instant) -> Result<(), String> {
+    match poll.poll(events, Some(wake.saturating_duration_since(Instant::now()))) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+            events.clear();
+            Ok(())
+        }
+        Err(e) => Err(format!("poll: {e}")),
+    }
+}
+
 /// What to load.
 #[derive(Debug, Clone)]
 pub struct ViewerConfig {
@@ -204,14 +231,7 @@ impl Viewers {
             if next_start < n || self.window.is_none() {
                 wake = wake.min(now + Duration::from_millis(if next_start < n { 0 } else { 50 }));
             }
-            match self
-                .poll
-                .poll(&mut events, Some(wake.saturating_duration_since(now)))
-            {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(format!("poll: {e}")),
-            }
+            poll_until(&mut self.poll, &mut events, wake)?;
             for ev in events.iter() {
                 let i = ev.token().0;
                 if ev.is_writable() && self.viewers[i].phase == Phase::Requesting {
@@ -488,5 +508,20 @@ impl Summary {
         } else {
             cpu.as_secs_f64() * 1e6 / self.frames as f64
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_bounds() {
+        assert!(check_run(500, 10.0, 25.0).is_ok());
+        assert!(check_run(0, 10.0, 25.0).is_err());
+        assert!(check_run(20_001, 10.0, 25.0).is_err());
+        assert!(check_run(1, 0.0, 25.0).is_err());
+        assert!(check_run(1, f64::NAN, 25.0).is_err());
+        assert!(check_run(1, 1.0, 0.0).is_err());
     }
 }

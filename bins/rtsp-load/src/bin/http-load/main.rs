@@ -37,7 +37,7 @@ use clap::{Parser, ValueEnum};
 use rtsp_load::http::{parse_url, Splitter};
 use rtsp_load::procfs::{self, MachineCpu};
 use rtsp_load::sys;
-use rtsp_load::viewers::{Tick, ViewerConfig, Viewers};
+use rtsp_load::viewers::{check_run, Tick, ViewerConfig, Viewers};
 use rtsp_load::{resolve_loopback, source_addrs, source_range};
 
 /// MJPEG-over-HTTP load generator: N viewers on one event loop.
@@ -98,15 +98,7 @@ struct Start {
 fn run(args: Args) -> Result<ExitCode, String> {
     let (host, port, path) = parse_url(&args.url)?;
     let server = resolve_loopback(&host, port)?;
-    if args.viewers == 0 || args.viewers > 20_000 {
-        return Err("--viewers must be 1..=20000".into());
-    }
-    if !(args.duration > 0.0 && args.duration <= 3600.0) {
-        return Err("--duration must be in (0, 3600] seconds".into());
-    }
-    if !(args.fps > 0.0 && args.fps <= 1000.0) {
-        return Err("--fps must be in (0, 1000]".into());
-    }
+    check_run(args.viewers, args.duration, args.fps)?;
     let sources = source_addrs(server.ip(), args.viewers, args.sources)?;
     let mut viewers = Viewers::new(ViewerConfig {
         server,

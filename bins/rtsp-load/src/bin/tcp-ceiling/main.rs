@@ -42,7 +42,7 @@ use mio::{Events, Interest, Poll, Token};
 use rtsp_load::http::{fake_jpeg, part, response_head, Splitter, MAX_HEAD};
 use rtsp_load::procfs::{self, MachineCpu};
 use rtsp_load::sys;
-use rtsp_load::viewers::{Summary, Tick, ViewerConfig, Viewers};
+use rtsp_load::viewers::{check_run, poll_until, Summary, Tick, ViewerConfig, Viewers};
 use rtsp_load::{source_addrs, source_range};
 
 /// Raw loopback TCP write ceiling: one multipart part to every connection every 1/fps s.
@@ -137,15 +137,7 @@ struct Writer {
 }
 
 fn run(args: Args) -> Result<ExitCode, String> {
-    if args.viewers == 0 || args.viewers > 20_000 {
-        return Err("--viewers must be 1..=20000".into());
-    }
-    if !(args.duration > 0.0 && args.duration <= 3600.0) {
-        return Err("--duration must be in (0, 3600] seconds".into());
-    }
-    if !(args.fps > 0.0 && args.fps <= 1000.0) {
-        return Err("--fps must be in (0, 1000]".into());
-    }
+    check_run(args.viewers, args.duration, args.fps)?;
     sys::raise_nofile(2 * args.viewers as u64 + 64).map_err(|e| format!("setrlimit: {e}"))?;
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
     let mut listener = TcpListener::bind(addr).map_err(|e| format!("bind {addr}: {e}"))?;
@@ -213,14 +205,7 @@ fn run(args: Args) -> Result<ExitCode, String> {
             }
         }
         let wake = end.min(next_frame);
-        match w
-            .poll
-            .poll(&mut events, Some(wake.saturating_duration_since(now)))
-        {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(format!("poll: {e}")),
-        }
+        poll_until(&mut w.poll, &mut events, wake)?;
         for ev in events.iter() {
             if ev.token() == LISTENER {
                 w.accept();

@@ -224,11 +224,13 @@ fn run(args: Args) -> Result<ExitCode, String> {
         .max(1e-3);
     let sent = w.c.sent - c0.sent;
     let machine = MachineCpu::read().percent_since(&m0, procfs::ncpu());
-    drop(w.conns);
+    // The readers stop at `end` too: the connections stay open until they have (else a
+    // reader may see its connection closed first and count as failed).
     let reader: Option<(Summary, Duration)> = match readers {
         Some(h) => Some(h.join().map_err(|_| "reader thread panicked")??),
         None => None,
     };
+    drop(w.conns);
     let mut line = String::from("mode=tcp-ceiling ");
     match &reader {
         Some((s, _)) => line += &s.fields(),

@@ -25,8 +25,8 @@
 //!
 //! Prints one line per second and, last, one machine-readable line:
 //! `sessions=K established=E pps=… mbps=… loss=…% late=… early=… fps_min=… fps_mean=…
-//! setup_p50_ms=… setup_p99_ms=… client_cpu=…% server_cpu=…% … sources=N
-//! source_range=127.0.0.2-127.0.0.14`
+//! setup_p50_ms=… setup_p99_ms=… client_cpu=…% server_cpu=…% server_cpu_per_viewer_frame_us=… …
+//! sources=N source_range=127.0.0.2-127.0.0.14`
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

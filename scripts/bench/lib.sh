@@ -51,3 +51,13 @@ part() {  # whether part $1 is among $PARTS
 # shellcheck disable=SC2034
 LIMITS=(--max-sessions 20000 --max-connections 20000 --max-connections-per-ip 20000
     --max-sessions-per-ip 20000)
+
+machine_info() {  # the machine and tree, for machine.txt
+    echo "date: $(date -u +%FT%TZ)"
+    echo "nproc: $(nproc)"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+    echo "kernel: $(uname -r)"
+    echo "rustc: $(rustc --version)"
+    echo "git: $(git rev-parse --short HEAD) (dirty: $(git status --porcelain | wc -l) files)"
+    echo "uptime: $(uptime)"
+}

@@ -61,13 +61,7 @@ live_config() {
 }
 
 {
-    echo "date: $(date -u +%FT%TZ)"
-    echo "nproc: $(nproc)"
-    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-    echo "kernel: $(uname -r)"
-    echo "rustc: $(rustc --version)"
-    echo "git: $(git rev-parse --short HEAD) (dirty: $(git status --porcelain | wc -l) files)"
-    echo "uptime: $(uptime)"
+    machine_info
     echo "parts: $PARTS; receivers: ${GRO_FLAG[*]:-plain recvmmsg}"
 } | tee "$OUT/machine.txt" >&2
 

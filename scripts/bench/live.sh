@@ -30,7 +30,6 @@ PARTS=${PARTS:-"fanout latency cluster"}
 # work otherwise runs in the server's context (see BENCHMARKS.md, run D).
 GRO_FLAG=()
 if [ "${GRO:-0}" = 1 ]; then GRO_FLAG=(--gro); fi
-part() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 OUT=${OUT:-$ROOT/target/bench/live-$(date +%Y%m%d-%H%M%S)}
 P0=${P0:-18600}
 mkdir -p "$OUT"
@@ -39,8 +38,6 @@ RESULTS=$OUT/results.txt
 : > "$RESULTS"
 # shellcheck source=lib.sh
 . "$ROOT/scripts/bench/lib.sh"
-LIMITS=(--max-sessions 20000 --max-connections 20000 --max-connections-per-ip 20000
-    --max-sessions-per-ip 20000)
 
 cpu_ticks() {  # utime+stime of PID $1, in clock ticks
     awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0
@@ -64,13 +61,7 @@ live_config() {
 }
 
 {
-    echo "date: $(date -u +%FT%TZ)"
-    echo "nproc: $(nproc)"
-    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-    echo "kernel: $(uname -r)"
-    echo "rustc: $(rustc --version)"
-    echo "git: $(git rev-parse --short HEAD) (dirty: $(git status --porcelain | wc -l) files)"
-    echo "uptime: $(uptime)"
+    machine_info
     echo "parts: $PARTS; receivers: ${GRO_FLAG[*]:-plain recvmmsg}"
 } | tee "$OUT/machine.txt" >&2
 

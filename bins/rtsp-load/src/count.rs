@@ -185,7 +185,19 @@ pub fn window_fps(
     start: Instant,
     end: Instant,
 ) -> Option<f64> {
-    let Some(first) = c.first_frame_at else {
+    rate_in_window(c.frames, c.first_frame_at, frames_at_start, start, end)
+}
+
+/// [`window_fps`] of any frame count: `frames` now, `frames_at_start` at `start`, the first
+/// frame at `first_frame_at`.
+pub fn rate_in_window(
+    frames: u64,
+    first_frame_at: Option<Instant>,
+    frames_at_start: u64,
+    start: Instant,
+    end: Instant,
+) -> Option<f64> {
+    let Some(first) = first_frame_at else {
         return Some(0.0);
     };
     let from = start.max(first);
@@ -193,7 +205,7 @@ pub fn window_fps(
     if span < Duration::from_secs(1) {
         return None;
     }
-    Some(c.frames.saturating_sub(frames_at_start) as f64 / span.as_secs_f64())
+    Some(frames.saturating_sub(frames_at_start) as f64 / span.as_secs_f64())
 }
 
 #[cfg(test)]

@@ -9,8 +9,10 @@
 #![deny(missing_docs)]
 
 pub mod count;
+pub mod http;
 pub mod procfs;
 pub mod sys;
+pub mod viewers;
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
@@ -97,6 +99,31 @@ pub fn source_range(addrs: &[IpAddr]) -> String {
     }
 }
 
+/// Starts a non-blocking connect to `server`, from `source` when given (else from the
+/// address the kernel picks).
+pub fn connect_from(
+    source: Option<IpAddr>,
+    server: SocketAddr,
+) -> std::io::Result<mio::net::TcpStream> {
+    let Some(source) = source else {
+        return mio::net::TcpStream::connect(server);
+    };
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(
+        Domain::for_address(server),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    s.set_nonblocking(true)?;
+    s.bind(&SocketAddr::new(source, 0).into())?;
+    match s.connect(&server.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(mio::net::TcpStream::from_std(s.into()))
+}
+
 /// Percentile (0..=100) of an already sorted slice, nearest-rank; 0 when empty.
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -151,6 +178,19 @@ mod tests {
         assert_eq!(source_addrs(v6, 100, Some(1)).unwrap(), [v6]);
         assert!(source_addrs(v6, 100, Some(4)).is_err());
         assert_eq!(source_range(&[v6]), "::1");
+    }
+
+    #[test]
+    fn connects_from_the_source_address() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let server = l.local_addr().unwrap();
+        for (source, seen) in [(Some("127.0.0.7"), "127.0.0.7"), (None, "127.0.0.1")] {
+            let source = source.map(|s| s.parse().unwrap());
+            let c = connect_from(source, server).unwrap();
+            let (_, peer) = l.accept().unwrap();
+            assert_eq!(peer.ip().to_string(), seen);
+            assert_eq!(c.local_addr().unwrap().ip(), peer.ip());
+        }
     }
 
     #[test]

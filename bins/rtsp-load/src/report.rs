@@ -146,8 +146,16 @@ impl Load {
         );
         match scpu {
             Some(c) => {
+                // Frames delivered to all sessions in the window (http-load's
+                // server_cpu_per_viewer_frame_us, for the HTTP/RTSP comparison of issue 16).
+                let w_frames = frames.saturating_sub(w.frames.iter().sum::<u64>());
+                let per_frame_us = if w_frames > 0 {
+                    c / 100.0 * secs * 1e6 / w_frames as f64
+                } else {
+                    0.0
+                };
                 line += &format!(
-                    " server_cpu={c:.1}% server_cpu_per_session={:.4}%",
+                    " server_cpu={c:.1}% server_cpu_per_session={:.4}% server_cpu_per_viewer_frame_us={per_frame_us:.2}",
                     c / self.established.max(1) as f64
                 );
             }

@@ -24,7 +24,7 @@ mod response;
 mod route;
 
 pub(crate) use metrics::{Exposition, CONTENT_TYPE as METRICS_CONTENT_TYPE};
-pub use parse::{is_http_request_line, parse_request, HttpParseError, HttpRequest};
+pub use parse::{head_end, is_http_request_line, parse_request, HttpParseError, HttpRequest};
 pub use response::{part_header, BOUNDARY};
 pub(crate) use response::{stream_head, HttpResponse};
 pub(crate) use route::Route;

@@ -75,6 +75,24 @@ pub fn is_http_request_line(buf: &[u8]) -> bool {
     line.ends_with(b" HTTP/1.1") || line.ends_with(b" HTTP/1.0")
 }
 
+/// Where the first head in `buf` ends (after its blank line: `\r\n\r\n` or a bare
+/// `\n\n`), if it does.
+pub fn head_end(buf: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(n) = buf[i..].iter().position(|&b| b == b'\n') {
+        let at = i + n;
+        let rest = &buf[at + 1..];
+        if rest.starts_with(b"\n") {
+            return Some(at + 2);
+        }
+        if rest.starts_with(b"\r\n") {
+            return Some(at + 3);
+        }
+        i = at + 1;
+    }
+    None
+}
+
 /// Parses the request head at the front of `buf`: `Ok(None)` while it is incomplete (and
 /// within the limits), otherwise the request and the length of its head.
 pub fn parse_request(
@@ -148,6 +166,15 @@ fn check_lines(head: &[u8], limits: &Limits) -> Result<(), HttpParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_end_of_a_head_is_found_in_either_line_ending() {
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nA: b\r\n\r\nbody"), Some(24));
+        assert_eq!(head_end(b"GET / HTTP/1.0\n\n"), Some(16));
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nA: b\r\n"), None);
+        assert_eq!(head_end(b"\r\n"), None);
+        assert_eq!(head_end(b""), None);
+    }
 
     fn parse(s: &str) -> Result<Option<(HttpRequest, usize)>, HttpParseError> {
         parse_request(s.as_bytes(), &Limits::default())

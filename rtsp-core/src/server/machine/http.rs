@@ -18,6 +18,9 @@ use std::time::Instant;
 pub(super) struct HttpConn {
     /// Its request was answered: later bytes are ignored.
     pub(super) answered: bool,
+    /// Bytes at the front of the buffer already searched for the end of the head (a head
+    /// arriving byte by byte is not parsed again for every byte).
+    pub(super) scanned: usize,
     /// The stream it receives, once it asked for one.
     pub(super) viewer: Option<Viewer>,
     /// Its request and user, while the stream it asks for is loading, and until when it
@@ -50,6 +53,17 @@ impl Server {
         };
         if h.answered {
             c.buf.clear();
+            return;
+        }
+        // Parse once the head is complete (or as large as allowed): search the new bytes only.
+        let from = h.scanned.saturating_sub(3);
+        let ended = http::head_end(&c.buf[from.min(c.buf.len())..]).is_some();
+        if !ended && c.buf.len() < limits.max_head {
+            if let Some(h) = c.http.as_mut() {
+                h.scanned = c.buf.len();
+            }
+            c.partial_since.get_or_insert(now);
+            self.schedule_conn(conn);
             return;
         }
         match http::parse_request(&c.buf, &limits) {

@@ -64,46 +64,49 @@ fn finish(child: Child, png: &Path) -> Shot {
     Shot::read(png)
 }
 
-/// Where the colour bars are: `(x0, x1, y0, y1)`, the bounding box of the pixels of the
-/// cyan bar widened to the row of all eight, or why they are not there.
+/// Where the first picture with the colour bars is: `(x0, x1, y0, y1)`, or why there is
+/// none. Along each row the eight bars must come in order, left to right; the first such run
+/// gives the picture's columns, the rows where it holds its height.
 fn find_bars(shot: &Shot) -> Result<(usize, usize, usize, usize), String> {
-    let cyan = BARS[2];
-    let (mut x0, mut x1, mut y0, mut y1) = (usize::MAX, 0, usize::MAX, 0);
-    for y in 0..shot.h {
+    // Per row: the first run of all eight bars in order, as (left, right).
+    // Scaling blends the columns where two bars meet: a few pixels of no bar's colour are
+    // allowed inside a run.
+    let run = |y: usize| -> Option<(usize, usize)> {
+        let (mut next, mut left, mut odd) = (0, 0, 0);
         for x in 0..shot.w {
-            if close(shot.px(x, y), cyan) {
-                (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+            let c = shot.px(x, y);
+            match BARS.iter().position(|&b| close(c, b)) {
+                Some(0) if next <= 1 => {
+                    if next == 0 {
+                        left = x;
+                    }
+                    (next, odd) = (1, 0);
+                }
+                Some(i) if i == next => (next, odd) = (next + 1, 0),
+                Some(i) if i + 1 == next => odd = 0,
+                _ if next == BARS.len() => return Some((left, x)),
+                _ if next > 0 && odd < 4 => odd += 1,
+                _ => (next, odd) = (0, 0),
             }
         }
+        (next == BARS.len()).then_some((left, shot.w))
+    };
+    let rows: Vec<(usize, (usize, usize))> =
+        (0..shot.h).filter_map(|y| run(y).map(|r| (y, r))).collect();
+    let Some(&(y0, (x0, x1))) = rows.first() else {
+        return Err("no row shows the colour bars in order".into());
+    };
+    // The rows of the same picture: the same columns (give or take scaling's edge pixels).
+    let y1 = rows
+        .iter()
+        .filter(|(_, (l, r))| l.abs_diff(x0) <= 3 && r.abs_diff(x1) <= 3)
+        .map(|&(y, _)| y)
+        .max()
+        .unwrap_or(y0);
+    if x1 - x0 < 80 || y1 - y0 < 20 {
+        return Err(format!("the bars are too small: {x0}..{x1} x {y0}..{y1}"));
     }
-    if x0 == usize::MAX || (x1 - x0) < 10 || (y1 - y0) < 20 {
-        return Err("no cyan bar in the screenshot".into());
-    }
-    // Along the row through the bar's middle, the eight bars in order, left to right.
-    let y = (y0 + y1) / 2;
-    let mut seen = Vec::new();
-    let mut left = shot.w;
-    let mut right = 0;
-    for x in 0..shot.w {
-        let c = shot.px(x, y);
-        if let Some(i) = BARS.iter().position(|&b| close(c, b)) {
-            if seen.last() != Some(&i) {
-                seen.push(i);
-            }
-            if i == 0 {
-                left = left.min(x);
-            }
-            if i == BARS.len() - 1 {
-                right = right.max(x);
-            }
-        }
-    }
-    // Page colours may match a bar at the edges (black text, grey boxes): look for the run.
-    let want: Vec<usize> = (0..BARS.len()).collect();
-    if !seen.windows(BARS.len()).any(|w| w == want.as_slice()) {
-        return Err(format!("the bars are not in order along row {y}: {seen:?}"));
-    }
-    Ok((left, right, y0, y1))
+    Ok((x0, x1 - 1, y0, y1))
 }
 
 #[test]
@@ -114,13 +117,14 @@ fn chromium_shows_the_page_and_its_preview_moves() {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let media = dir.path().join("media");
-    std::fs::create_dir_all(media.join("clips")).unwrap();
+    std::fs::create_dir_all(media.join("zz")).unwrap();
     let mut clip = Vec::new();
     mjpeg::write_concatenated(&mjpeg::testpattern::frames(25, 160, 120), &mut clip);
-    std::fs::write(media.join("clips/cam.mjpeg"), clip).unwrap();
+    std::fs::write(media.join("zz/cam.mjpeg"), clip).unwrap();
     let http = free_port();
     let media_arg = media.to_str().unwrap().to_string();
     let http_arg = http.to_string();
+    // Two streams, in name order on the page: the built-in sample first, then the clip.
     let mut server = ServerMio::start(
         &server_mio(),
         "",
@@ -132,7 +136,7 @@ fn chromium_shows_the_page_and_its_preview_moves() {
     let page = get(http, "/");
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     assert!(page.contains("Content-Type: text/html"), "{page}");
-    for name in ["sample", "clips/cam.mjpeg"] {
+    for name in ["sample", "zz/cam.mjpeg"] {
         assert!(
             page.contains(&format!("<img src=\"/{name}/stream.mjpg\"")),
             "{name}: {page}"
@@ -148,7 +152,7 @@ fn chromium_shows_the_page_and_its_preview_moves() {
     let (a, b) = (finish(a, &a_png), finish(b, &b_png));
     assert_eq!((a.w, a.h), (b.w, b.h));
 
-    // The sample's preview shows its bars in both.
+    // The first preview (the sample's) shows its bars in both.
     let (x0, x1, y0, y1) =
         find_bars(&a).unwrap_or_else(|e| panic!("first screenshot {a_png:?}: {e}"));
     find_bars(&b).unwrap_or_else(|e| panic!("second screenshot {b_png:?}: {e}"));
@@ -161,8 +165,10 @@ fn chromium_shows_the_page_and_its_preview_moves() {
         .zip(rb.chunks(3))
         .filter(|(p, q)| p.iter().zip(q.iter()).any(|(x, y)| x.abs_diff(*y) > 40))
         .count();
+    // The same frame decodes to the same pixels: a real change moves the sample's marker
+    // and counter (hundreds of pixels at this size).
     assert!(
-        changed >= w * h / 200,
+        changed >= 100,
         "the preview did not change in 1 s: {changed} of {} pixels differ ({a_png:?}, {b_png:?})",
         w * h
     );

@@ -29,9 +29,22 @@ fn card(s: &StreamInfo) -> String {
         _ => "–".into(),
     };
     let fps = s.fps.map_or_else(|| "–".into(), |f| format!("{f:.2}"));
+    // No preview of a path with nothing to show (a publisher path nobody publishes, a file
+    // that cannot play): an image that never gets a frame only keeps the page loading. A
+    // pulled path waiting for frames keeps its preview: the viewer is what starts an
+    // on-demand pull.
+    let preview = match s.state {
+        "offline" | "error" => format!(
+            "<p class=\"no-preview\">{} (reload the page once it is live)</p>",
+            s.state
+        ),
+        _ => format!(
+            "<a href=\"/{path}/stream.mjpg\"><img src=\"/{path}/stream.mjpg\" alt=\"{name}\"></a>"
+        ),
+    };
     format!(
         "<section class=\"stream\">\n<h2>{name}</h2>\n\
-         <a href=\"/{path}/stream.mjpg\"><img src=\"/{path}/stream.mjpg\" alt=\"{name}\"></a>\n\
+         {preview}\n\
          <dl><dt>kind</dt><dd>{kind}</dd><dt>state</dt><dd class=\"state-{state}\">{state}</dd>\
          <dt>size</dt><dd>{size}</dd><dt>fps</dt><dd>{fps}</dd><dt>readers</dt><dd>{readers}</dd></dl>\n\
          <input readonly value=\"{url}\" onfocus=\"this.select()\" aria-label=\"RTSP URL\">\n\
@@ -92,5 +105,32 @@ mod tests {
         assert!(page.contains("<img src=\"/a%20%3Cb%3E.mjpeg/stream.mjpg\""));
         assert!(page.contains("<h2>a &lt;b&gt;.mjpeg</h2>"));
         assert!(page.contains("64×48"));
+    }
+
+    #[test]
+    fn only_paths_with_something_to_show_get_a_preview() {
+        let card_of = |state: &'static str| {
+            card(&StreamInfo {
+                name: "cam".into(),
+                kind: "live",
+                state,
+                width: None,
+                height: None,
+                fps: None,
+                readers: 0,
+                rtsp_url: "rtsp://h:554/cam".into(),
+            })
+        };
+        for state in ["offline", "error"] {
+            let c = card_of(state);
+            assert!(!c.contains("<img"), "{c}");
+            assert!(c.contains("no-preview"), "{c}");
+        }
+        for state in ["live", "waiting", "ready", "loading"] {
+            assert!(
+                card_of(state).contains("<img src=\"/cam/stream.mjpg\""),
+                "{state}"
+            );
+        }
     }
 }

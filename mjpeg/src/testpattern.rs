@@ -25,8 +25,9 @@ pub const MIN_DIMENSION: u16 = 16;
 
 type Rgb = [u8; 3];
 
-/// 75% colour bars: white, yellow, cyan, green, magenta, red, blue, black.
-const BARS: [Rgb; 8] = [
+/// 75% colour bars: white, yellow, cyan, green, magenta, red, blue, black (the top 60 % of
+/// every frame, left to right).
+pub const BARS: [[u8; 3]; 8] = [
     [191, 191, 191],
     [191, 191, 0],
     [0, 191, 191],

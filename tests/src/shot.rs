@@ -16,16 +16,7 @@ pub struct Shot {
 }
 
 /// The 75% colour bars of `mjpeg::testpattern`, left to right.
-pub const BARS: [[u8; 3]; 8] = [
-    [191, 191, 191],
-    [191, 191, 0],
-    [0, 191, 191],
-    [0, 191, 0],
-    [191, 0, 191],
-    [191, 0, 0],
-    [0, 0, 191],
-    [0, 0, 0],
-];
+pub use mjpeg::testpattern::BARS;
 
 /// Whether two colours are within 40 of each other in every channel (JPEG and scaling).
 pub fn close(a: [u8; 3], b: [u8; 3]) -> bool {

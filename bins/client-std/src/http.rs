@@ -273,15 +273,8 @@ impl Play {
                 self.bytes += jpeg.len() as u64;
                 self.first_frame.get_or_insert(arrival);
                 self.last_frame = Some(arrival);
-                if let Some(rec) = self.recorder.as_mut() {
-                    if let Err(e) = rec.write(&jpeg) {
-                        self.record_error = Some(e.to_string());
-                        self.recorder = None;
-                    }
-                }
-                if let Some(w) = &self.window {
-                    w.offer(jpeg);
-                }
+                let window = self.window.as_ref();
+                crate::record::deliver(&mut self.recorder, &mut self.record_error, window, jpeg);
                 if limits.frames.is_some_and(|n| self.frames >= n) {
                     self.exit = Some(0);
                 }

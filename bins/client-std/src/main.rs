@@ -327,15 +327,8 @@ impl Sink {
     fn on_event(&mut self, p: &mut Player, ev: PlayerEvent) -> Flow {
         let flow = match ev {
             PlayerEvent::Frame(data) => {
-                if let Some(rec) = self.recorder.as_mut() {
-                    if let Err(e) = rec.write(&data) {
-                        self.record_error = Some(e.to_string());
-                        self.recorder = None;
-                    }
-                }
-                if let Some(w) = &self.window {
-                    w.offer(data);
-                }
+                let window = self.window.as_ref();
+                record::deliver(&mut self.recorder, &mut self.record_error, window, data);
                 Flow::Continue
             }
             PlayerEvent::Progress(pr) => {

@@ -89,6 +89,25 @@ impl Recorder {
     }
 }
 
+/// Records `jpeg` (after a write error the recording stops, and the error is kept for the
+/// end of the run) and offers it to the window, if there is one.
+pub fn deliver(
+    recorder: &mut Option<Recorder>,
+    error: &mut Option<String>,
+    window: Option<&std::sync::Arc<crate::window::Shared>>,
+    jpeg: bytes::Bytes,
+) {
+    if let Some(rec) = recorder.as_mut() {
+        if let Err(e) = rec.write(&jpeg) {
+            *error = Some(e.to_string());
+            *recorder = None;
+        }
+    }
+    if let Some(w) = window {
+        w.offer(jpeg);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,8 +16,10 @@ use std::time::{Duration, Instant};
 
 use runtime_std::source::{self, HttpUrl, SourceEvent, SourceOptions, SourceSpec, SourceState};
 
+use crate::args::Args;
+use crate::inputs::{install_inputs, UserInput};
 use crate::summary::{self, StatsJson};
-use crate::{finish_recording, install_inputs, open_recorder, window, Args, UserInput};
+use crate::{finish_recording, open_recorder, window};
 
 /// Time between two progress lines (and window status updates).
 const TICK: Duration = Duration::from_secs(1);

@@ -25,8 +25,10 @@
 //! followed once. The RTP socket asks for a 4 MiB receive buffer (said when the kernel grants
 //! less); datagrams the kernel still dropped are counted in the final statistics.
 
+mod args;
 mod clicks;
 mod http;
+mod inputs;
 mod messages;
 mod player;
 mod record;
@@ -34,160 +36,24 @@ mod sockbuf;
 mod summary;
 mod window;
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use clap::{CommandFactory, Parser, ValueEnum};
+use clap::{CommandFactory, Parser};
 use rtsp_core::client::{Client, ClientConfig, ClientState, Dialect, Policy, TransportChoice};
 use rtsp_core::url::RtspUrl;
 use runtime_std::{bind_udp_pair, bind_udp_pair_at, Flow, Runtime};
 
+use args::{check_usage, Args, Target, TransportArg};
+use inputs::{install_inputs, UserInput};
 use player::{Player, PlayerConfig, PlayerEvent};
 use record::{RecordFormat, Recorder};
 use sockbuf::{DropWatch, RecvBuffer};
 use summary::StatsJson;
-
-/// How media reaches the client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum TransportArg {
-    /// RTP/RTCP over UDP (an even/odd local port pair).
-    Udp,
-    /// RTP/RTCP interleaved in the RTSP TCP connection.
-    Tcp,
-    /// UDP, falling back to TCP when SETUP answers 461 or no RTP arrives within 3 s.
-    Auto,
-}
-
-/// RTSP/MJPEG player.
-///
-/// Plays `rtsp://[USER:PASS@]HOST:PORT/NAME` in a window (or headless without a display or with
-/// --headless), or in the course lab's form HOST RTSP_PORT RTP_PORT FILE (lab dialect, RTP on
-/// the given UDP port). Window keys: s setup, p play, space play/pause, t teardown, q quit.
-/// Commands on stdin, one per line: setup, play, pause, toggle, teardown, stats, quit.
-#[derive(Debug, Parser)]
-#[command(name = "client-std", version)]
-struct Args {
-    /// `rtsp://[USER:PASS@]HOST[:PORT]/NAME`, `http://[USER:PASS@]HOST[:PORT]/PATH` (MJPEG
-    /// over HTTP, or a JPEG snapshot polled every second), or the lab form
-    /// `HOST RTSP_PORT RTP_PORT FILE`.
-    #[arg(required = true, num_args = 1..=4, value_name = "URL | HOST RTSP_PORT RTP_PORT FILE")]
-    target: Vec<String>,
-    /// Media transport (the lab form: UDP only).
-    #[arg(long, value_enum, default_value_t = TransportArg::Auto)]
-    transport: TransportArg,
-    /// Local RTP port (RTCP uses the next one). Default: an ephemeral even/odd pair.
-    #[arg(long, value_name = "N")]
-    rtp_port: Option<u16>,
-    /// Start playing at SECS (PLAY with `Range: npt=SECS-`).
-    #[arg(long, value_name = "SECS")]
-    seek: Option<f64>,
-    /// Stop after N frames (N >= 1): TEARDOWN and exit 0.
-    #[arg(long, value_name = "N", value_parser = frame_count)]
-    frames: Option<u64>,
-    /// Stop after SECS seconds: TEARDOWN and exit 0.
-    #[arg(long, value_name = "SECS", value_parser = positive_secs)]
-    duration: Option<f64>,
-    /// Write every received frame to FILE, overwriting it (`.Mjpeg`: lab format with 5-digit
-    /// length prefixes; anything else: concatenated JPEG). Frames are written whole: even a
-    /// killed client leaves a file whose frames play.
-    #[arg(long, value_name = "FILE")]
-    record: Option<PathBuf>,
-    /// While playing, wait at most SECS for a frame (0: forever). With no frame at all, exit 1
-    /// and say why; after frames, take it as the end of the stream (the lab server sends no
-    /// end-of-stream message).
-    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = non_negative_secs)]
-    no_media_timeout: f64,
-    /// Receive buffer to ask for on the RTP socket, in bytes (the kernel may grant less, up to
-    /// net.core.rmem_max: said at the start). Large frames over UDP arrive as bursts of
-    /// datagrams: a small buffer drops some (the final line counts them).
-    #[arg(long, value_name = "BYTES", default_value_t = sockbuf::WANTED)]
-    recv_buffer: usize,
-    /// No window, even when a display exists (DISPLAY set).
-    #[arg(long)]
-    headless: bool,
-    /// Wait for commands (stdin, buttons) instead of setting up and playing at once; stay at
-    /// the end of the stream.
-    #[arg(long)]
-    interactive: bool,
-    /// Print one JSON line of statistics on stdout at the end.
-    #[arg(long)]
-    stats: bool,
-    /// No progress or state messages (errors still go to stderr).
-    #[arg(long, short)]
-    quiet: bool,
-    /// More logging: -v prints the RTSP exchange and debug logs, -vv trace logs; RUST_LOG
-    /// overrides the log filter.
-    #[arg(long, short, action = clap::ArgAction::Count)]
-    verbose: u8,
-}
-
-/// N >= 1.
-fn frame_count(s: &str) -> Result<u64, String> {
-    match s.trim().parse::<u64>() {
-        Ok(n) if n >= 1 => Ok(n),
-        Ok(_) => Err("--frames 0 would stop before the first frame: give 1 or more".into()),
-        Err(_) => Err(format!("\"{s}\" is not a number of frames")),
-    }
-}
-
-/// SECS > 0 (finite).
-fn positive_secs(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 && v < 1e9 => Ok(v),
-        _ => Err(format!("\"{s}\" is not a positive number of seconds")),
-    }
-}
-
-/// SECS >= 0 (finite).
-fn non_negative_secs(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(v) if (0.0..1e9).contains(&v) => Ok(v),
-        _ => Err(format!("\"{s}\" is not a number of seconds (0 or more)")),
-    }
-}
-
-/// What to play.
-enum Target {
-    Url(String),
-    Lab {
-        host: String,
-        port: u16,
-        rtp_port: u16,
-        file: String,
-    },
-}
-
-fn parse_target(args: &Args) -> Result<Target, String> {
-    match args.target.as_slice() {
-        [url] => Ok(Target::Url(url.clone())),
-        [host, port, rtp, file] => {
-            let port =
-                port.parse().ok().filter(|&p: &u16| p != 0).ok_or_else(|| {
-                    format!("RTSP_PORT \"{port}\" is not a port number (1-65535)")
-                })?;
-            let rtp_port = rtp
-                .parse()
-                .ok()
-                .filter(|&p: &u16| p != 0)
-                .ok_or_else(|| format!("RTP_PORT \"{rtp}\" is not a port number (1-65535)"))?;
-            Ok(Target::Lab {
-                host: host.clone(),
-                port,
-                rtp_port,
-                file: file.clone(),
-            })
-        }
-        other => Err(format!(
-            "expected a URL or HOST RTSP_PORT RTP_PORT FILE, got {} argument(s)",
-            other.len()
-        )),
-    }
-}
 
 fn init_logging(verbose: u8) {
     let default = match verbose {
@@ -227,23 +93,6 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(msg) => fail(msg),
     }
-}
-
-/// The checks clap cannot make: the target's form, and options that do not fit it.
-fn check_usage(args: &Args) -> Result<Target, String> {
-    let target = parse_target(args)?;
-    if let Target::Url(url) = &target {
-        if http::is_http(url) {
-            http::check_usage(args, url)?;
-            return Ok(target);
-        }
-    }
-    let (config, _) = client_config(args, &target);
-    if config.dialect == Dialect::Lab && args.transport == TransportArg::Tcp {
-        return Err("the lab form supports only --transport udp".into());
-    }
-    Client::new(config, Instant::now()).map_err(|e| e.to_string())?;
-    Ok(target)
 }
 
 /// The client's configuration for `target` (the lab form's RTP port too).
@@ -753,61 +602,10 @@ fn play_once(
     Ok((outcome, player, sink))
 }
 
-/// What the user asks for outside the window.
-enum UserInput {
-    /// Ctrl-C, SIGTERM or SIGHUP.
-    Quit,
-    /// A line on standard input (a command).
-    Line(String),
-}
-
-/// Where [`UserInput`] goes: the current player.
-type InputSink = Arc<dyn Fn(UserInput) + Send + Sync>;
-
-/// Ctrl-C, SIGTERM and SIGHUP (TEARDOWN, the recording finished, statistics, exit 0; a second
-/// one exits at once with 130, the recording holding whole frames only) and stdin commands,
-/// handed to `deliver` (the latest one given: a redirect starts a new player).
-fn install_inputs(deliver: InputSink) -> Result<(), String> {
-    static INSTALLED: AtomicBool = AtomicBool::new(false);
-    static CURRENT: Mutex<Option<InputSink>> = Mutex::new(None);
-    *CURRENT.lock().unwrap_or_else(PoisonError::into_inner) = Some(deliver);
-    if INSTALLED.swap(true, Ordering::SeqCst) {
-        return Ok(());
-    }
-    let current = || {
-        CURRENT
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    };
-    let interrupted = Arc::new(AtomicBool::new(false));
-    ctrlc::set_handler(move || {
-        if interrupted.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        if let Some(deliver) = current() {
-            deliver(UserInput::Quit);
-        }
-    })
-    .map_err(|e| format!("cannot install the signal handler (Ctrl-C, SIGTERM, SIGHUP): {e}"))?;
-    std::thread::Builder::new()
-        .name("stdin".into())
-        .spawn(move || {
-            let stdin = std::io::stdin();
-            for line in stdin.lock().lines() {
-                let Ok(line) = line else { break };
-                if let Some(deliver) = current() {
-                    deliver(UserInput::Line(line));
-                }
-            }
-        })
-        .map_err(|e| e.to_string())?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::args::parse_target;
 
     fn parse(args: &[&str]) -> Result<Target, String> {
         let a = Args::try_parse_from(std::iter::once("client-std").chain(args.iter().copied()))

@@ -2,10 +2,12 @@
 """Two screenshots of one page in one headless Chromium, a given time apart.
 
     chromium_shots.py URL FIRST.png SECOND.png [--wait 3] [--apart 1] [--size 900,700]
+                      [--eval EXPR]
 
 Opens URL in a headless Chromium driven over the DevTools protocol on a pipe
 (--remote-debugging-pipe: commands on fd 3, answers on fd 4, each a JSON text ended by a NUL
-byte), waits --wait seconds, takes a screenshot, waits --apart seconds, takes another. Unlike
+byte), waits --wait seconds, takes a screenshot, waits --apart seconds, takes another, then
+prints `eval: VALUE` for each --eval expression evaluated in the page (as JSON). Unlike
 `chromium --screenshot`, which shoots as soon as the page's load event fires (for a page
 whose images are MJPEG streams that is after their first frames), the page keeps playing
 between the two shots. Standard library only; bounded: every answer is awaited at most 20 s.
@@ -60,6 +62,7 @@ def main():
     p.add_argument("--apart", type=float, default=1.0)
     p.add_argument("--size", default="900,700")
     p.add_argument("--chromium", default="chromium")
+    p.add_argument("--eval", action="append", default=[])
     a = p.parse_args()
     w, h = (int(x) for x in a.size.split(","))
     # fd 3: the browser reads commands; fd 4: it writes answers.
@@ -95,6 +98,10 @@ def main():
                     f.write(base64.b64decode(shot["data"]))
                 print(f"{path}: taken at {time.monotonic():.3f}", flush=True)
                 time.sleep(pause)
+            for expr in a.eval:
+                got = pipe.call("Runtime.evaluate",
+                                {"expression": expr, "returnByValue": True}, session)
+                print("eval: " + json.dumps(got.get("result", {}).get("value")), flush=True)
             try:
                 pipe.call("Browser.close")
             except SystemExit:

@@ -37,8 +37,9 @@ fn get(port: u16, path: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Two screenshots of `url` in one headless Chromium, 1 s apart, after 3 s of playing.
-fn two_shots(url: &str, first: &Path, second: &Path) -> (Shot, Shot) {
+/// Two screenshots of `url` in one headless Chromium, 1 s apart, after 3 s of playing, and
+/// the value (JSON) of `expr` evaluated in the page after them.
+fn two_shots(url: &str, first: &Path, second: &Path, expr: &str) -> (Shot, Shot, String) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/chromium_shots.py");
     let out = Command::new("timeout")
         .args([CHROMIUM_LIMIT, "/usr/bin/python3"])
@@ -46,7 +47,9 @@ fn two_shots(url: &str, first: &Path, second: &Path) -> (Shot, Shot) {
         .arg(url)
         .arg(first)
         .arg(second)
-        .args(["--wait", "3", "--apart", "1", "--size", "900,700"])
+        .args([
+            "--wait", "3", "--apart", "1", "--size", "900,700", "--eval", expr,
+        ])
         .stdin(Stdio::null())
         .output()
         .expect("run chromium_shots.py");
@@ -57,7 +60,13 @@ fn two_shots(url: &str, first: &Path, second: &Path) -> (Shot, Shot) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    (Shot::read(first), Shot::read(second))
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let value = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("eval: "))
+        .unwrap_or_else(|| panic!("no eval line in:\n{stdout}"))
+        .to_string();
+    (Shot::read(first), Shot::read(second), value)
 }
 
 /// Where the first picture with the colour bars is: `(x0, x1, y0, y1)`, or why there is
@@ -132,6 +141,7 @@ fn chromium_shows_the_page_and_its_preview_moves() {
     // The page lists every stream, with its preview and its RTSP URL.
     let page = get(http, "/");
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("<dd data-field=\"readers\">0</dd>"), "{page}");
     assert!(page.contains("Content-Type: text/html"), "{page}");
     for name in ["sample", "zz/cam.mjpeg"] {
         assert!(
@@ -144,7 +154,14 @@ fn chromium_shows_the_page_and_its_preview_moves() {
     // One browser, two screenshots 1 s apart.
     let url = format!("http://127.0.0.1:{http}/");
     let (a_png, b_png) = (dir.path().join("a.png"), dir.path().join("b.png"));
-    let (a, b) = two_shots(&url, &a_png, &b_png);
+    // The page was rendered before its own preview connected (0 readers); its script has
+    // since read /api/streams, where that preview is the sample's one reader.
+    let readers = r#"document.querySelector('section[data-name="sample"] [data-field="readers"]').textContent"#;
+    let (a, b, shown) = two_shots(&url, &a_png, &b_png, readers);
+    assert_eq!(
+        shown, "\"1\"",
+        "the page's script keeps the readers current"
+    );
     assert_eq!((a.w, a.h), (b.w, b.h));
 
     // The first preview (the sample's) shows its bars in both.

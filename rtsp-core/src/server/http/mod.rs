@@ -32,7 +32,7 @@ pub(crate) use route::Route;
 /// Functions of the pure parts, for the machine.
 pub(crate) mod render {
     pub(crate) use super::api::{kicked, sessions, streams};
-    pub(crate) use super::page::{encode_path, render as page, STYLE};
+    pub(crate) use super::page::{encode_path, render as page, SCRIPT, STYLE};
 }
 
 use core::net::SocketAddr;

@@ -1,11 +1,15 @@
 //! `GET /`: the page listing every stream with a live preview, its state, size, frame rate,
-//! readers and `rtsp://` URL. Plain HTML and CSS served by the binary (no script).
+//! readers and `rtsp://` URL. HTML, CSS and a small script (`/page.js`, no framework: it
+//! refreshes the figures from `/api/streams`) served by the binary; the page works without
+//! the script too.
 
 use super::StreamInfo;
 
 const PAGE: &str = include_str!("page.html");
 /// The page's style sheet (`/style.css`).
 pub(crate) const STYLE: &str = include_str!("style.css");
+/// The page's script (`/page.js`).
+pub(crate) const SCRIPT: &str = include_str!("page.js");
 
 /// The page for `streams`, titled `title`.
 pub(crate) fn render(title: &str, streams: &[StreamInfo]) -> String {
@@ -43,10 +47,11 @@ fn card(s: &StreamInfo) -> String {
         ),
     };
     format!(
-        "<section class=\"stream\">\n<h2>{name}</h2>\n\
+        "<section class=\"stream\" data-name=\"{name}\">\n<h2>{name}</h2>\n\
          {preview}\n\
-         <dl><dt>kind</dt><dd>{kind}</dd><dt>state</dt><dd class=\"state-{state}\">{state}</dd>\
-         <dt>size</dt><dd>{size}</dd><dt>fps</dt><dd>{fps}</dd><dt>readers</dt><dd>{readers}</dd></dl>\n\
+         <dl><dt>kind</dt><dd>{kind}</dd><dt>state</dt><dd data-field=\"state\" class=\"state-{state}\">{state}</dd>\
+         <dt>size</dt><dd data-field=\"size\">{size}</dd><dt>fps</dt><dd data-field=\"fps\">{fps}</dd>\
+         <dt>readers</dt><dd data-field=\"readers\">{readers}</dd></dl>\n\
          <input readonly value=\"{url}\" onfocus=\"this.select()\" aria-label=\"RTSP URL\">\n\
          <p><a href=\"/{path}/snapshot.jpg\">snapshot</a></p>\n</section>\n",
         kind = s.kind,
@@ -104,6 +109,12 @@ mod tests {
         let page = render("t", &[s]);
         assert!(page.contains("<img src=\"/a%20%3Cb%3E.mjpeg/stream.mjpg\""));
         assert!(page.contains("<h2>a &lt;b&gt;.mjpeg</h2>"));
+        // The script finds each card by its name and each figure by its field.
+        assert!(page.contains("<section class=\"stream\" data-name=\"a &lt;b&gt;.mjpeg\">"));
+        for field in ["state", "size", "fps", "readers"] {
+            assert!(page.contains(&format!("data-field=\"{field}\"")), "{field}");
+        }
+        assert!(page.contains("<script src=\"/page.js\" defer></script>"));
         assert!(page.contains("64×48"));
     }
 

@@ -19,6 +19,8 @@ pub(crate) enum Route {
     Metrics,
     /// `/style.css`.
     Style,
+    /// `/page.js`.
+    Script,
     /// Anything else: 404.
     NotFound,
 }
@@ -32,6 +34,7 @@ impl Route {
             "/api/sessions" => return Self::Sessions,
             "/metrics" => return Self::Metrics,
             "/style.css" => return Self::Style,
+            "/page.js" => return Self::Script,
             _ => {}
         }
         if let Some(id) = path
@@ -92,6 +95,7 @@ mod tests {
         );
         assert_eq!(Route::of("/api/sessions//kick"), Route::NotFound);
         assert_eq!(Route::of("/metrics"), Route::Metrics);
+        assert_eq!(Route::of("/page.js"), Route::Script);
         assert!(Route::of("/metrics").allows("HEAD"));
         assert!(!Route::Kick("1".into()).allows("GET"));
     }

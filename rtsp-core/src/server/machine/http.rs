@@ -228,6 +228,9 @@ impl Server {
                 HttpResponse::new(200, html, render::page(&title, &self.stream_infos(req)))
             }
             Route::Style => HttpResponse::new(200, "text/css; charset=utf-8", render::STYLE),
+            Route::Script => {
+                HttpResponse::new(200, "text/javascript; charset=utf-8", render::SCRIPT)
+            }
             Route::Streams => {
                 HttpResponse::new(200, json, render::streams(&self.stream_infos(req)))
             }

@@ -49,6 +49,17 @@ pub struct PeerOutput {
 }
 
 impl PeerOutput {
+    /// A field of the last line of standard output, a client-std `--stats` JSON line, as
+    /// text (panics with the whole output when it is missing).
+    pub fn stats_field(&self, key: &str) -> String {
+        let json = self.stdout.lines().last().unwrap_or("");
+        json.split(&format!("\"{key}\":"))
+            .nth(1)
+            .and_then(|r| r.split([',', '}']).next())
+            .unwrap_or_else(|| panic!("{key} in {json:?}\n{}", self.log()))
+            .to_string()
+    }
+
     /// Both streams, for assertion messages.
     pub fn log(&self) -> String {
         format!(

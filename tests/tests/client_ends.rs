@@ -40,16 +40,6 @@ fn client(args: &[&str]) -> PeerOutput {
     p.finish(Duration::from_secs(60))
 }
 
-/// A field of the `--stats` JSON line, as text.
-fn field(out: &PeerOutput, key: &str) -> String {
-    let json = out.stdout.lines().last().unwrap_or("");
-    json.split(&format!("\"{key}\":"))
-        .nth(1)
-        .and_then(|r| r.split([',', '}']).next())
-        .unwrap_or_else(|| panic!("{key} in {json:?}\n{}", out.log()))
-        .to_string()
-}
-
 /// An in-process server (runtime-mio, as server-mio runs) with one stream of `frames`.
 fn our_server(name: &str, fps: f64, frames: Vec<Bytes>, looping: bool) -> RunningServer {
     memory_server(ServerRuntime::Mio, name, fps, frames, looping)
@@ -405,8 +395,8 @@ fn the_lab_form_ends_after_the_lab_servers_stream() {
         "1",
     ]);
     assert_eq!(out.code, Some(0), "{}", out.log());
-    assert_eq!(field(&out, "frames_received"), frames.len().to_string());
-    assert_eq!(field(&out, "end_of_stream"), "true");
+    assert_eq!(out.stats_field("frames_received"), frames.len().to_string());
+    assert_eq!(out.stats_field("end_of_stream"), "true");
     let end = out.stderr.find("after 30 frame(s): end of stream");
     let torn = out.stderr.find("torn down");
     assert!(end.is_some() && torn > end, "{}", out.log());
@@ -473,7 +463,10 @@ fn sigterm_and_sighup_end_like_ctrl_c_with_the_recording_whole() {
         let out = p.finish(Duration::from_secs(20));
         assert_eq!(out.code, Some(0), "SIG{sig}: {}", out.log());
         assert!(out.stderr.contains("torn down"), "SIG{sig}: {}", out.log());
-        let received: usize = field(&out, "frames_received").parse().expect("a number");
+        let received: usize = out
+            .stats_field("frames_received")
+            .parse()
+            .expect("a number");
         assert!(
             out.stderr.contains(&format!(
                 "recorded {received} frame(s) to {}",
@@ -526,7 +519,7 @@ fn large_frames_over_udp_arrive_whole_and_socket_drops_are_named() {
         ("lost", "0".into()),
         ("socket_drops", "0".into()),
     ] {
-        assert_eq!(field(&out, key), want, "{key}: {}", out.log());
+        assert_eq!(out.stats_field(key), want, "{key}: {}", out.log());
     }
     // A tiny buffer: the kernel drops datagrams of each burst, and the final line says so.
     let out = client(&[
@@ -538,7 +531,7 @@ fn large_frames_over_udp_arrive_whole_and_socket_drops_are_named() {
         "--recv-buffer",
         "4096",
     ]);
-    let drops: u64 = field(&out, "socket_drops").parse().expect("a number");
+    let drops: u64 = out.stats_field("socket_drops").parse().expect("a number");
     assert!(drops > 0, "{}", out.log());
     assert!(
         out.stderr.contains(&format!(

@@ -42,16 +42,6 @@ fn client(args: &[&str]) -> PeerOutput {
         .finish(LIMIT)
 }
 
-/// A field of the `--stats` JSON line, as text.
-fn field(out: &PeerOutput, key: &str) -> String {
-    let json = out.stdout.lines().last().unwrap_or("");
-    json.split(&format!("\"{key}\":"))
-        .nth(1)
-        .and_then(|r| r.split([',', '}']).next())
-        .unwrap_or_else(|| panic!("{key} in {json:?}\n{}", out.log()))
-        .to_string()
-}
-
 /// The frames of a recording (either format).
 fn recorded(path: &Path) -> Vec<Bytes> {
     let data = Bytes::from(std::fs::read(path).expect("the recording"));
@@ -175,11 +165,11 @@ fn a_multipart_stream_that_ends_is_recorded_byte_for_byte_and_exits_0() {
     assert!(out.stderr.contains("end of stream"), "{}", out.log());
     assert!(out.stderr.contains("5 frame(s) in"), "{}", out.log());
     assert_eq!(recorded(&rec), frames[..5].to_vec());
-    assert_eq!(field(&out, "frames_received"), "5");
-    assert_eq!(field(&out, "transport"), "\"http\"");
-    assert_eq!(field(&out, "end_of_stream"), "true");
+    assert_eq!(out.stats_field("frames_received"), "5");
+    assert_eq!(out.stats_field("transport"), "\"http\"");
+    assert_eq!(out.stats_field("end_of_stream"), "true");
     let bytes: usize = frames[..5].iter().map(Bytes::len).sum();
-    assert_eq!(field(&out, "bytes_received"), bytes.to_string());
+    assert_eq!(out.stats_field("bytes_received"), bytes.to_string());
 }
 
 #[test]
@@ -277,7 +267,7 @@ fn not_found_unauthorized_refused_and_not_mjpeg_exit_1_with_a_reason() {
         }
         assert!(out.stderr.contains("client-std: error:"), "{}", out.log());
         assert!(!out.stderr.contains("0 frame(s)"), "{}", out.log());
-        assert_eq!(field(&out, "exit_code"), "1");
+        assert_eq!(out.stats_field("exit_code"), "1");
     }
     let out = client(&[&format!("http://127.0.0.1:{}/x", free_port())]);
     assert_eq!(out.code, Some(1), "{}", out.log());

@@ -117,13 +117,7 @@ pub fn run(args: &Args, url: &str) -> Result<u8, String> {
     let code = match play.window.clone() {
         None => play.run_loop(&rx, &limits),
         Some(shared) => {
-            let decoder = {
-                let shared = shared.clone();
-                std::thread::Builder::new()
-                    .name("decoder".into())
-                    .spawn(move || window::decoder_loop(&shared))
-                    .map_err(|e| e.to_string())?
-            };
+            let decoder = window::spawn_decoder(&shared)?;
             let (code, play_back) = std::thread::scope(|scope| {
                 let player = {
                     let (shared, limits) = (shared.clone(), &limits);

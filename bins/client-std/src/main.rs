@@ -553,13 +553,7 @@ fn play_once(
         }
         Some(shared) => {
             let sink = Arc::new(Mutex::new(sink));
-            let decoder = {
-                let shared = shared.clone();
-                std::thread::Builder::new()
-                    .name("decoder".into())
-                    .spawn(move || window::decoder_loop(&shared))
-                    .map_err(|e| e.to_string())?
-            };
+            let decoder = window::spawn_decoder(&shared)?;
             let spawned = {
                 let sink = sink.clone();
                 let shared = shared.clone();

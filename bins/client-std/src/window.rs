@@ -168,6 +168,15 @@ fn decode(jpeg: &[u8]) -> Option<Picture> {
     Some(Picture { w, h, pixels })
 }
 
+/// Starts [`decoder_loop`] on its own thread (`decoder`).
+pub fn spawn_decoder(shared: &Arc<Shared>) -> Result<std::thread::JoinHandle<()>, String> {
+    let shared = Arc::clone(shared);
+    std::thread::Builder::new()
+        .name("decoder".into())
+        .spawn(move || decoder_loop(&shared))
+        .map_err(|e| e.to_string())
+}
+
 /// The decoder thread's loop: until [`Shared::close`].
 pub fn decoder_loop(shared: &Shared) {
     while let Some(jpeg) = shared.take_jpeg() {
